@@ -1,0 +1,230 @@
+// Typed configuration, parsed once at the entry point from an injectable environment (style.md §4).
+import path from "node:path";
+import { z } from "zod";
+import { ConfigError } from "../errors.ts";
+
+const bool = z
+  .enum(["1", "0", "true", "false", "yes", "no", ""])
+  .transform((v) => v === "1" || v === "true" || v === "yes");
+
+const optionalUrl = z.url().optional();
+
+/** Raw environment, validated. Field names are the environment variable names. */
+const EnvSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default("0.0.0.0"),
+  FLYWHEEL_DATA_DIR: z.string().default(".flywheel"),
+  FLYWHEEL_PUBLIC_URL: optionalUrl,
+  FLYWHEEL_AUTH_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  FLYWHEEL_DEV_MODE: bool.default(false),
+  FLYWHEEL_PROTECT_INFERENCE: bool.default(false),
+  FLYWHEEL_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  /** Where the UI and CLI say the registry lives; embedded by default. */
+  MLFLOW_TRACKING_URI: optionalUrl,
+  MLFLOW_TRACKING_TOKEN: z.string().optional(),
+  MLFLOW_TRACKING_USERNAME: z.string().optional(),
+  MLFLOW_TRACKING_PASSWORD: z.string().optional(),
+  MLFLOW_TRACKING_SERVER_CERT_PATH: z.string().optional(),
+  FLYWHEEL_TRAINING_BACKEND: z.enum(["local", "kubernetes"]).default("local"),
+  FLYWHEEL_DDP_OPERATOR: z.enum(["pytorchjob", "trainjob"]).default("pytorchjob"),
+  FLYWHEEL_SERVING_BACKEND: z.enum(["local", "seldon", "kserve"]).default("local"),
+  FLYWHEEL_NAMESPACE: z.string().default("flywheel"),
+  /** Knative mode: where functions emit events (the broker ingress); K_SINK wins when a SinkBinding sets it. */
+  FLYWHEEL_BROKER_URL: optionalUrl,
+  K_SINK: optionalUrl,
+  K_SERVICE: z.string().optional(),
+  K_REVISION: z.string().optional(),
+  FUNCTION_TARGET: z.string().optional(),
+  FLYWHEEL_TRIGGERS_FILE: z.string().optional(),
+  FLYWHEEL_SCHEDULES_FILE: z.string().optional(),
+  FLYWHEEL_POLICIES_FILE: z.string().optional(),
+  FLYWHEEL_KAFKA_BROKERS: z.string().optional(),
+  FLYWHEEL_KAFKA_TOPIC: z.string().default("flywheel.training.requests"),
+  FLYWHEEL_KAFKA_GROUP: z.string().default("flywheel-training-requests"),
+  FLYWHEEL_ALERTMANAGER_TOKEN: z.string().optional(),
+  FLYWHEEL_PROMETHEUS_URL: optionalUrl,
+  FLYWHEEL_ALERTMANAGER_URL: optionalUrl,
+  FLYWHEEL_GRAFANA_URL: optionalUrl,
+  FLYWHEEL_AIRFLOW_URL: optionalUrl,
+  FLYWHEEL_AIRFLOW_USERNAME: z.string().optional(),
+  FLYWHEEL_AIRFLOW_PASSWORD: z.string().optional(),
+  FLYWHEEL_MLFLOW_UI_URL: optionalUrl,
+  FLYWHEEL_TRACING_UI_URL: optionalUrl,
+  FLYWHEEL_OIDC_ISSUER: optionalUrl,
+  FLYWHEEL_OIDC_CLIENT_ID: z.string().optional(),
+  FLYWHEEL_OIDC_CLIENT_SECRET: z.string().optional(),
+  FLYWHEEL_OIDC_ROLE_CLAIM: z.string().default("groups"),
+  FLYWHEEL_OIDC_ROLE_MAP: z.string().optional(),
+  FLYWHEEL_LLM_URL: optionalUrl,
+  FLYWHEEL_LLM_API_KEY: z.string().optional(),
+  FLYWHEEL_LLM_MODEL: z.string().default("gpt-4o-mini"),
+  OTEL_EXPORTER_OTLP_ENDPOINT: optionalUrl,
+  OTEL_SERVICE_NAME: z.string().optional(),
+});
+
+export type Env = Record<string, string | undefined>;
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly publicUrl: string | undefined;
+  readonly logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  readonly auth: {
+    /** Admin token; undefined means "generate one at start-up" (flywheel up) or "auth off" in dev mode. */
+    readonly token: string | undefined;
+    readonly devMode: boolean;
+    readonly protectInference: boolean;
+    readonly oidc:
+      | { issuer: string; clientId: string; clientSecret: string | undefined; roleClaim: string; roleMap: Record<string, string> }
+      | undefined;
+  };
+  readonly registry: {
+    /** undefined = the embedded MLflow-compatible server on this process's own port. */
+    readonly trackingUri: string | undefined;
+    readonly token: string | undefined;
+    readonly username: string | undefined;
+    readonly password: string | undefined;
+    readonly caBundlePath: string | undefined;
+  };
+  readonly training: { readonly backend: "local" | "kubernetes"; readonly ddpOperator: "pytorchjob" | "trainjob" };
+  readonly serving: { readonly backend: "local" | "seldon" | "kserve" };
+  readonly kubernetes: { readonly namespace: string };
+  readonly knative: {
+    readonly brokerUrl: string | undefined;
+    readonly service: string | undefined;
+    readonly revision: string | undefined;
+    readonly functionTarget: string | undefined;
+  };
+  readonly files: {
+    readonly triggers: string | undefined;
+    readonly schedules: string | undefined;
+    readonly policies: string | undefined;
+  };
+  readonly kafka:
+    | { readonly brokers: readonly string[]; readonly topic: string; readonly groupId: string }
+    | undefined;
+  readonly kafkaTopic: string;
+  readonly alertmanagerToken: string | undefined;
+  readonly links: {
+    readonly prometheus: string | undefined;
+    readonly alertmanager: string | undefined;
+    readonly grafana: string | undefined;
+    readonly airflow: string | undefined;
+    readonly mlflow: string | undefined;
+    readonly tracing: string | undefined;
+  };
+  readonly airflow: { readonly username: string | undefined; readonly password: string | undefined };
+  readonly llm: { readonly url: string; readonly apiKey: string | undefined; readonly model: string } | undefined;
+  readonly telemetry: { readonly otlpEndpoint: string | undefined; readonly serviceName: string | undefined };
+}
+
+export interface ConfigOverrides {
+  port?: number;
+  dataDir?: string;
+  host?: string;
+}
+
+/** Parse the environment (and CLI overrides) into a frozen Config. Throws ConfigError naming each bad variable. */
+export function parseConfig(env: Env = process.env, overrides: ConfigOverrides = {}): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const host = overrides.host ?? (e.FLYWHEEL_DEV_MODE && !env.HOST ? "127.0.0.1" : e.HOST);
+  if (e.FLYWHEEL_DEV_MODE && !isLoopback(host)) {
+    throw new ConfigError([`FLYWHEEL_DEV_MODE: auth can only be off on a loopback bind, not HOST=${host}`]);
+  }
+  const oidc =
+    e.FLYWHEEL_OIDC_ISSUER && e.FLYWHEEL_OIDC_CLIENT_ID
+      ? {
+          issuer: e.FLYWHEEL_OIDC_ISSUER,
+          clientId: e.FLYWHEEL_OIDC_CLIENT_ID,
+          clientSecret: e.FLYWHEEL_OIDC_CLIENT_SECRET,
+          roleClaim: e.FLYWHEEL_OIDC_ROLE_CLAIM,
+          roleMap: parseRoleMap(e.FLYWHEEL_OIDC_ROLE_MAP),
+        }
+      : undefined;
+  const config: Config = {
+    port: overrides.port ?? e.PORT,
+    host,
+    dataDir: path.resolve(overrides.dataDir ?? e.FLYWHEEL_DATA_DIR),
+    publicUrl: e.FLYWHEEL_PUBLIC_URL,
+    logLevel: e.FLYWHEEL_LOG_LEVEL,
+    auth: {
+      token: e.FLYWHEEL_AUTH_TOKEN,
+      devMode: e.FLYWHEEL_DEV_MODE,
+      protectInference: e.FLYWHEEL_PROTECT_INFERENCE,
+      oidc,
+    },
+    registry: {
+      trackingUri: e.MLFLOW_TRACKING_URI,
+      token: e.MLFLOW_TRACKING_TOKEN,
+      username: e.MLFLOW_TRACKING_USERNAME,
+      password: e.MLFLOW_TRACKING_PASSWORD,
+      caBundlePath: e.MLFLOW_TRACKING_SERVER_CERT_PATH,
+    },
+    training: { backend: e.FLYWHEEL_TRAINING_BACKEND, ddpOperator: e.FLYWHEEL_DDP_OPERATOR },
+    serving: { backend: e.FLYWHEEL_SERVING_BACKEND },
+    kubernetes: { namespace: e.FLYWHEEL_NAMESPACE },
+    knative: {
+      brokerUrl: e.K_SINK ?? e.FLYWHEEL_BROKER_URL,
+      service: e.K_SERVICE,
+      revision: e.K_REVISION,
+      functionTarget: e.FUNCTION_TARGET,
+    },
+    files: {
+      triggers: e.FLYWHEEL_TRIGGERS_FILE,
+      schedules: e.FLYWHEEL_SCHEDULES_FILE,
+      policies: e.FLYWHEEL_POLICIES_FILE,
+    },
+    kafka: e.FLYWHEEL_KAFKA_BROKERS
+      ? {
+          brokers: e.FLYWHEEL_KAFKA_BROKERS.split(",").map((s) => s.trim()).filter(Boolean),
+          topic: e.FLYWHEEL_KAFKA_TOPIC,
+          groupId: e.FLYWHEEL_KAFKA_GROUP,
+        }
+      : undefined,
+    kafkaTopic: e.FLYWHEEL_KAFKA_TOPIC,
+    alertmanagerToken: e.FLYWHEEL_ALERTMANAGER_TOKEN,
+    links: {
+      prometheus: e.FLYWHEEL_PROMETHEUS_URL,
+      alertmanager: e.FLYWHEEL_ALERTMANAGER_URL,
+      grafana: e.FLYWHEEL_GRAFANA_URL,
+      airflow: e.FLYWHEEL_AIRFLOW_URL,
+      mlflow: e.FLYWHEEL_MLFLOW_UI_URL,
+      tracing: e.FLYWHEEL_TRACING_UI_URL,
+    },
+    airflow: { username: e.FLYWHEEL_AIRFLOW_USERNAME, password: e.FLYWHEEL_AIRFLOW_PASSWORD },
+    llm: e.FLYWHEEL_LLM_URL
+      ? { url: e.FLYWHEEL_LLM_URL, apiKey: e.FLYWHEEL_LLM_API_KEY, model: e.FLYWHEEL_LLM_MODEL }
+      : undefined,
+    telemetry: { otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: e.OTEL_SERVICE_NAME ?? e.K_SERVICE },
+  };
+  return deepFreeze(config);
+}
+
+function parseRoleMap(raw: string | undefined): Record<string, string> {
+  // "group-a=mlops-engineer,group-b=viewer"
+  if (!raw) return {};
+  return Object.fromEntries(
+    raw
+      .split(",")
+      .map((pair) => pair.split("=").map((s) => s.trim()))
+      .filter((p): p is [string, string] => p.length === 2 && Boolean(p[0]) && Boolean(p[1])),
+  );
+}
+
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host.startsWith("127.");
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === "object") {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
+}

@@ -1,0 +1,3 @@
+// Public surface of the event catalogue.
+export * from "./catalogue.ts";
+export * from "./envelope.ts";

@@ -1,0 +1,84 @@
+// The one training spec (surface.md "Training"), used by the UI, CLI, API, cron, Kafka and retrain-on-drift.
+import { z } from "zod";
+
+export const TRAINING_KINDS = ["single", "ddp", "spark"] as const;
+export type TrainingKind = (typeof TRAINING_KINDS)[number];
+export const isTrainingKind = (v: unknown): v is TrainingKind => TRAINING_KINDS.includes(v as TrainingKind);
+
+/** Kubernetes-style names: what the model and experiment names become in object names and labels. */
+const dnsName = z
+  .string()
+  .min(1)
+  .max(63)
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "must be lowercase alphanumeric or '-', starting and ending alphanumeric");
+
+const argv = z.array(z.string().max(4096)).max(256);
+
+const quantity = z
+  .string()
+  .regex(/^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/, "must be a Kubernetes quantity such as 500m, 2 or 4Gi");
+
+export const ResourcesSchema = z
+  .object({
+    cpu: quantity.optional(),
+    memory: quantity.optional(),
+    gpu: z.number().int().min(0).max(64).optional(),
+  })
+  .strict();
+
+export const SourceSchema = z.union([
+  z
+    .object({
+      git: z.string().regex(/^(https:\/\/|git@|ssh:\/\/)/, "must be an https, ssh or git@ URL"),
+      ref: z.string().min(1).max(255).default("main"),
+      entry: z.string().min(1),
+    })
+    .strict(),
+  z.object({ path: z.string().min(1) }).strict(),
+]);
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a valid environment variable name");
+
+export const TrainingSpecBase = z
+  .object({
+    kind: z.enum(TRAINING_KINDS).default("single"),
+    model: dnsName,
+    experiment: z.string().min(1).max(256).optional(),
+    image: z.string().min(1).optional(),
+    command: argv.min(1).optional(),
+    args: argv.default([]),
+    source: SourceSchema.optional(),
+    params: z.record(z.string().regex(/^[A-Za-z0-9_.\-/ ]+$/, "bad parameter name"), z.string().max(6000)).default({}),
+    resources: ResourcesSchema.optional(),
+    replicas: z.number().int().min(1).max(256).default(1),
+    procsPerReplica: z.number().int().min(1).max(64).default(1),
+    executors: z.number().int().min(1).max(1000).optional(),
+    env: z.record(envName, z.string()).default({}),
+    timeoutSeconds: z.number().int().min(1).max(7 * 24 * 3600).default(3600),
+    /** Registry lineage: where the training data came from and which code built the model. */
+    dataset: z.string().optional(),
+    codeVersion: z.string().optional(),
+  })
+  .strict();
+
+/** Cross-field rules, shared by the spec and by the training.requested data that embeds it. */
+export function refineTrainingSpec(spec: z.output<typeof TrainingSpecBase>, ctx: z.RefinementCtx): void {
+    if (!spec.command && !spec.source) {
+      ctx.addIssue({ code: "custom", path: ["command"], message: "either command or source is required" });
+    }
+    if (spec.kind !== "ddp" && (spec.replicas !== 1 || spec.procsPerReplica !== 1)) {
+      ctx.addIssue({ code: "custom", path: ["replicas"], message: "replicas and procsPerReplica apply to kind ddp only" });
+    }
+    if (spec.kind !== "spark" && spec.executors !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["executors"], message: "executors applies to kind spark only" });
+    }
+}
+
+export const TrainingSpecSchema = TrainingSpecBase.superRefine(refineTrainingSpec);
+
+export type TrainingSpec = z.output<typeof TrainingSpecSchema>;
+export type TrainingSpecInput = z.input<typeof TrainingSpecSchema>;
+
+/** Why a training was requested; recorded as lineage on the model version. */
+export const TRAINING_REASONS = ["manual", "api", "schedule", "drift", "kafka"] as const;
+export type TrainingReason = (typeof TRAINING_REASONS)[number];
