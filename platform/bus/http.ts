@@ -1,0 +1,39 @@
+// EventBus over HTTP: POSTs binary-mode CloudEvents to a broker ingress (Knative mode: K_SINK or the broker URL).
+import { toHttpBinary, type AnyCloudEvent } from "../events/envelope.ts";
+import { UpstreamError } from "../errors.ts";
+import type { EventBus } from "../ports.ts";
+
+export interface HttpEventBusOptions {
+  readonly url: string;
+  readonly token?: string | undefined;
+  readonly fetch?: typeof fetch;
+  readonly timeoutMs?: number;
+}
+
+export class HttpEventBus implements EventBus {
+  readonly #opts: HttpEventBusOptions;
+  constructor(opts: HttpEventBusOptions) {
+    this.#opts = opts;
+  }
+
+  async emit(event: AnyCloudEvent): Promise<void> {
+    const { headers, body } = toHttpBinary(event);
+    if (this.#opts.token) headers.authorization = `Bearer ${this.#opts.token}`;
+    const doFetch = this.#opts.fetch ?? fetch;
+    let res: Response;
+    try {
+      res = await doFetch(this.#opts.url, {
+        method: "POST",
+        headers,
+        body,
+        signal: AbortSignal.timeout(this.#opts.timeoutMs ?? 10_000),
+      });
+    } catch (e) {
+      throw new UpstreamError(`broker ingress unreachable`, true, { cause: e });
+    }
+    if (res.status >= 200 && res.status < 300) return;
+    // Same rule as Knative delivery: 5xx, 404, 408, 409, 429 may succeed later; other 4xx never will.
+    const retryable = res.status >= 500 || [404, 408, 409, 429].includes(res.status);
+    throw new UpstreamError(`broker ingress answered ${res.status}`, retryable, { status: retryable ? 503 : 502 });
+  }
+}

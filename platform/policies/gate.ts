@@ -1,0 +1,14 @@
+// Evaluation gate policy per model: which metric decides, in which direction, by how much, and absolute floors.
+import { z } from "zod";
+
+export const GatePolicySchema = z
+  .object({
+    metric: z.string().min(1).default("accuracy"),
+    direction: z.enum(["maximize", "minimize"]).default("maximize"),
+    /** Candidate must beat the champion by at least this much (absolute, in the metric's unit). */
+    minImprovement: z.number().min(0).default(0),
+    /** metric -> bound: a lower bound for maximized metrics, an upper bound for minimized ones. */
+    floors: z.record(z.string(), z.number()).default({}),
+  })
+  .strict();
+export type GatePolicy = z.output<typeof GatePolicySchema>;

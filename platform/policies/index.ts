@@ -1,0 +1,62 @@
+// Per-model policies from one YAML file: gate (log-model), rollout (deploy-model), retrain guards (retrain-on-drift).
+import fs from "node:fs";
+import YAML from "yaml";
+import { z } from "zod";
+import { ConfigError } from "../errors.ts";
+import { GatePolicySchema, type GatePolicy } from "./gate.ts";
+import { RetrainPolicySchema, type RetrainPolicy } from "./retrain.ts";
+import { RolloutPolicySchema, type RolloutPolicy } from "./rollout.ts";
+
+const SectionSchema = z
+  .object({
+    gate: GatePolicySchema.partial().optional(),
+    rollout: RolloutPolicySchema.partial().optional(),
+    retrain: RetrainPolicySchema.partial().optional(),
+  })
+  .strict();
+
+export const PoliciesFileSchema = z
+  .object({
+    defaults: SectionSchema.default({}),
+    models: z.record(z.string(), SectionSchema).default({}),
+  })
+  .strict();
+
+export interface ModelPolicies {
+  readonly gate: GatePolicy;
+  readonly rollout: RolloutPolicy;
+  readonly retrain: RetrainPolicy;
+}
+
+export interface Policies {
+  forModel(model: string): ModelPolicies;
+}
+
+/** Defaults: accuracy gate with a 0.8 floor, replace rollout, 1 retrain in flight, 60 min cooldown, 3 a day. */
+export const DEFAULT_POLICIES_YAML = `defaults:
+  gate: {metric: accuracy, direction: maximize, minImprovement: 0, floors: {accuracy: 0.8}}
+  rollout: {strategy: replace}
+  retrain: {maxInFlight: 1, cooldownMinutes: 60, dailyCap: 3}
+`;
+
+export function parsePolicies(yamlText: string): Policies {
+  const parsed = PoliciesFileSchema.safeParse(YAML.parse(yamlText) ?? {});
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `policies.${i.path.join(".")}: ${i.message}`));
+  }
+  const file = parsed.data;
+  return {
+    forModel(model) {
+      const own = file.models[model] ?? {};
+      return {
+        gate: GatePolicySchema.parse({ ...file.defaults.gate, ...own.gate }),
+        rollout: RolloutPolicySchema.parse({ ...file.defaults.rollout, ...own.rollout }),
+        retrain: RetrainPolicySchema.parse({ ...file.defaults.retrain, ...own.retrain }),
+      };
+    },
+  };
+}
+
+export function loadPolicies(file: string | undefined): Policies {
+  return parsePolicies(file ? fs.readFileSync(file, "utf8") : DEFAULT_POLICIES_YAML);
+}

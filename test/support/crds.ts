@@ -1,0 +1,84 @@
+// Validates Kubernetes objects against the official CRDs in shared/schemas/crds (openAPIV3Schema via ajv).
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Ajv, type ValidateFunction } from "ajv";
+import YAML from "yaml";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** shared/ sits beside the repo (../shared from the repo root), in sessions and in CI alike. */
+export const CRD_DIR = path.resolve(here, "../../../shared/schemas/crds");
+
+interface CrdVersion {
+  name: string;
+  served?: boolean;
+  schema?: { openAPIV3Schema?: Record<string, unknown> };
+}
+interface Crd {
+  spec: { group: string; names: { kind: string }; versions: CrdVersion[] };
+}
+
+let cache: Map<string, ValidateFunction> | undefined;
+
+function load(): Map<string, ValidateFunction> {
+  if (cache) return cache;
+  const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, code: { regExp: goRegExp } });
+  // Kubernetes' structural-schema extensions carry no validation ajv must know about.
+  for (const kw of [
+    "x-kubernetes-preserve-unknown-fields",
+    "x-kubernetes-int-or-string",
+    "x-kubernetes-embedded-resource",
+    "x-kubernetes-list-type",
+    "x-kubernetes-list-map-keys",
+    "x-kubernetes-map-type",
+    "x-kubernetes-validations",
+  ]) ajv.addKeyword(kw);
+  const out = new Map<string, ValidateFunction>();
+  for (const file of fs.readdirSync(CRD_DIR).filter((f) => f.endsWith(".yaml"))) {
+    // AlertmanagerConfig has a bare "=" enum value that YAML 1.1 parsers choke on; the yaml package reads it fine.
+    const crd = YAML.parse(fs.readFileSync(path.join(CRD_DIR, file), "utf8")) as Crd;
+    for (const v of crd.spec.versions) {
+      const schema = v.schema?.openAPIV3Schema;
+      if (!schema) continue;
+      out.set(`${crd.spec.group}/${v.name}/${crd.spec.names.kind}`, ajv.compile(intOrString(schema)));
+    }
+  }
+  cache = out;
+  return out;
+}
+
+/** CRD patterns are Go (RE2) regexes; JS has no inline (?i) flag, so lift it to the whole expression. */
+const goRegExp = Object.assign(
+  (source: string, flags: string): RegExp => {
+    const insensitive = source.includes("(?i)");
+    const f = insensitive && !flags.includes("i") ? flags + "i" : flags;
+    return new RegExp(source.replaceAll("(?i)", ""), f);
+  },
+  { code: "new RegExp" },
+);
+
+/** x-kubernetes-int-or-string fields have no "type"; make that explicit so ajv accepts both forms. */
+function intOrString(schema: unknown): Record<string, unknown> {
+  if (Array.isArray(schema)) return schema.map(intOrString) as unknown as Record<string, unknown>;
+  if (!schema || typeof schema !== "object") return schema as Record<string, unknown>;
+  const s: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(schema)) s[k] = typeof v === "object" ? intOrString(v) : v;
+  if (s["x-kubernetes-int-or-string"] === true) {
+    delete s.type;
+    s.anyOf = [{ type: "integer" }, { type: "string" }];
+  }
+  return s;
+}
+
+export function hasCrd(apiVersion: string, kind: string): boolean {
+  return load().has(`${apiVersion}/${kind}`);
+}
+
+/** Returns a list of schema errors (empty = valid). Throws if no CRD covers apiVersion/kind. */
+export function crdErrors(obj: { apiVersion?: unknown; kind?: unknown }): string[] {
+  const key = `${String(obj.apiVersion)}/${String(obj.kind)}`;
+  const validate = load().get(key);
+  if (!validate) throw new Error(`no CRD schema for ${key}`);
+  if (validate(obj)) return [];
+  return (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message ?? ""} ${JSON.stringify(e.params)}`);
+}
