@@ -1,0 +1,56 @@
+// Config: defaults, overrides, and refusals that name the variable.
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../../../platform/config/index.ts";
+import { ConfigError } from "../../../platform/errors.ts";
+
+describe("parseConfig", () => {
+  it("has the embedded defaults of surface.md", () => {
+    const c = parseConfig({});
+    expect(c.port).toBe(8080);
+    expect(c.dataDir).toMatch(/\.flywheel$/);
+    expect(c.auth.devMode).toBe(false);
+    expect(c.training.backend).toBe("local");
+    expect(c.serving.backend).toBe("local");
+    expect(c.kafka).toBeUndefined();
+    expect(Object.isFrozen(c.auth)).toBe(true);
+  });
+
+  it("applies CLI overrides over the environment", () => {
+    const c = parseConfig({ PORT: "9000", FLYWHEEL_DATA_DIR: "/tmp/a" }, { port: 9100, dataDir: "/tmp/b" });
+    expect(c.port).toBe(9100);
+    expect(c.dataDir).toBe("/tmp/b");
+  });
+
+  it("binds dev mode to loopback and refuses a public bind", () => {
+    expect(parseConfig({ FLYWHEEL_DEV_MODE: "1" }).host).toBe("127.0.0.1");
+    expect(() => parseConfig({ FLYWHEEL_DEV_MODE: "1", HOST: "0.0.0.0" })).toThrow(/FLYWHEEL_DEV_MODE/);
+  });
+
+  const bad: [string, Record<string, string>, string][] = [
+    ["port out of range", { PORT: "70000" }, "PORT"],
+    ["short token", { FLYWHEEL_AUTH_TOKEN: "short" }, "FLYWHEEL_AUTH_TOKEN"],
+    ["unknown backend", { FLYWHEEL_SERVING_BACKEND: "triton" }, "FLYWHEEL_SERVING_BACKEND"],
+    ["bad url", { MLFLOW_TRACKING_URI: "not a url" }, "MLFLOW_TRACKING_URI"],
+  ];
+  it.each(bad)("%s", (_name, env, variable) => {
+    try {
+      parseConfig(env);
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      expect((e as ConfigError).problems.join("\n")).toContain(variable);
+      return;
+    }
+    throw new Error("expected ConfigError");
+  });
+
+  it("parses Kafka brokers and the OIDC role map", () => {
+    const c = parseConfig({
+      FLYWHEEL_KAFKA_BROKERS: "a:9092, b:9092",
+      FLYWHEEL_OIDC_ISSUER: "http://127.0.0.1:5556/dex",
+      FLYWHEEL_OIDC_CLIENT_ID: "flywheel",
+      FLYWHEEL_OIDC_ROLE_MAP: "ml-admins=mlops-engineer, scientists=data-scientist",
+    });
+    expect(c.kafka?.brokers).toEqual(["a:9092", "b:9092"]);
+    expect(c.auth.oidc?.roleMap).toEqual({ "ml-admins": "mlops-engineer", scientists: "data-scientist" });
+  });
+});
