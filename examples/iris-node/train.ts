@@ -1,0 +1,99 @@
+// Iris trainer with no Python: `node --import tsx examples/iris-node/train.ts`. Writes the docs/artifacts.md layout.
+import fs from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { baseline, writeModelDir } from "./artifacts.ts";
+import { LABELS, loadIris, split } from "./data.ts";
+import { accuracy, crossEntropy, train, type LinearModel } from "./model.ts";
+import { toOnnx } from "./onnx.ts";
+
+export interface IrisParams {
+  readonly epochs: number;
+  readonly lr: number;
+  readonly seed: number;
+  readonly testFraction: number;
+}
+
+export const DEFAULT_PARAMS: IrisParams = { epochs: 300, lr: 0.5, seed: 42, testFraction: 0.2 };
+
+type Env = Record<string, string | undefined>;
+
+/** FLYWHEEL_PARAMS (JSON object) first, then FLYWHEEL_PARAM_<NAME> on top; values may be strings or numbers. */
+export function paramsFromEnv(env: Env): IrisParams {
+  const raw: Record<string, unknown> = {};
+  if (env.FLYWHEEL_PARAMS) {
+    const parsed: unknown = JSON.parse(env.FLYWHEEL_PARAMS);
+    if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) Object.assign(raw, parsed);
+  }
+  const pick = (key: keyof IrisParams, envKey: string): number => {
+    const v = env[`FLYWHEEL_PARAM_${envKey}`] ?? raw[key] ?? raw[envKey.toLowerCase()];
+    if (v === undefined || v === "") return DEFAULT_PARAMS[key];
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new Error(`param ${key} must be a number, got ${JSON.stringify(v)}`);
+    return n;
+  };
+  const p = {
+    epochs: Math.trunc(pick("epochs", "EPOCHS")),
+    lr: pick("lr", "LR"),
+    seed: Math.trunc(pick("seed", "SEED")),
+    testFraction: pick("testFraction", "TEST_FRACTION"),
+  };
+  if (p.epochs < 1 || p.lr <= 0 || p.testFraction <= 0 || p.testFraction >= 1) {
+    throw new Error("params: epochs >= 1, lr > 0 and 0 < testFraction < 1 are required");
+  }
+  return p;
+}
+
+export interface TrainResult {
+  readonly model: LinearModel;
+  readonly metrics: { accuracy: number; loss: number; train_accuracy: number; train_loss: number };
+  readonly outDir: string;
+}
+
+/** Train, evaluate on the held-out split and write every artifact under outDir. */
+export function run(params: IrisParams, outDir: string, now: () => Date = () => new Date()): TrainResult {
+  const samples = loadIris();
+  const { train: trainSet, test } = split(samples, params.seed, params.testFraction);
+  fs.mkdirSync(outDir, { recursive: true });
+  const progress = fs.openSync(path.join(outDir, "progress.jsonl"), "w");
+  const model = train(trainSet, {
+    epochs: params.epochs,
+    lr: params.lr,
+    seed: params.seed,
+    classes: LABELS.length,
+    onEpoch: (s) => {
+      const time = now().getTime();
+      fs.writeSync(progress, JSON.stringify({ step: s.epoch, metric: "loss", value: s.loss, time }) + "\n");
+      fs.writeSync(progress, JSON.stringify({ step: s.epoch, metric: "accuracy", value: s.accuracy, time }) + "\n");
+    },
+  });
+  fs.closeSync(progress);
+  const metrics = {
+    accuracy: accuracy(model, test),
+    loss: crossEntropy(model, test),
+    train_accuracy: accuracy(model, trainSet),
+    train_loss: crossEntropy(model, trainSet),
+  };
+  const onnx = toOnnx(model, { metadata: { labels: JSON.stringify(LABELS) } });
+  writeModelDir(path.join(outDir, "model"), onnx, now());
+  fs.writeFileSync(path.join(outDir, "metrics.json"), JSON.stringify(metrics, null, 2) + "\n");
+  fs.writeFileSync(path.join(outDir, "baseline.json"), JSON.stringify(baseline(model, samples), null, 2) + "\n");
+  return { model, metrics, outDir };
+}
+
+function main(): void {
+  const outDir = path.resolve(process.env.FLYWHEEL_ARTIFACT_DIR || "./out");
+  const params = paramsFromEnv(process.env);
+  console.log(`training iris: epochs=${params.epochs} lr=${params.lr} seed=${params.seed} -> ${outDir}`);
+  const { metrics } = run(params, outDir);
+  console.log(`held-out accuracy=${metrics.accuracy.toFixed(4)} loss=${metrics.loss.toFixed(4)}`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  try {
+    main();
+  } catch (e) {
+    console.error(`iris training failed: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
+  }
+}
