@@ -5,6 +5,8 @@ import { isKnownError, UpstreamError } from "../errors.ts";
 import type { AnyCloudEvent } from "../events/envelope.ts";
 import { errorFields } from "../log.ts";
 import type { BaseDeps, CloudEventHandler } from "./types.ts";
+import type { Tracer } from "@opentelemetry/api";
+import { defaultTracer, withConsumerSpan } from "../telemetry/spans.ts";
 
 /**
  * functions-framework answers 500 whenever a cloudEvent handler throws, and Knative retries 5xx. So a bad event
@@ -15,6 +17,7 @@ export function registerCloudEvent<D extends BaseDeps>(
   target: string,
   handler: CloudEventHandler<D>,
   deps: () => Promise<D> | D,
+  telemetry: { readonly tracer?: Tracer; readonly destination?: string } = {},
 ): void {
   let cached: Promise<D> | undefined;
   ff.cloudEvent<unknown>(target, async (raw: CloudEventV1<unknown>) => {
@@ -23,7 +26,12 @@ export function registerCloudEvent<D extends BaseDeps>(
     // functions-framework hands over its own CloudEvent instance; rebuild ours so the SDK version never matters.
     const ce: AnyCloudEvent = new CloudEvent<unknown>({ ...raw }, false);
     try {
-      await handler(ce, d);
+      // The tracer is resolved per call: platform/knative/main.ts starts the SDK after function modules register.
+      const tracer = telemetry.tracer ?? defaultTracer();
+      await withConsumerSpan(tracer, ce, { consumer: target, destination: telemetry.destination }, async (span) => {
+        const out = await handler(ce, d);
+        span.setAttribute("flywheel.outcome", out.status);
+      });
     } catch (e) {
       if (e instanceof UpstreamError && e.retryable) throw e;
       if (isKnownError(e)) {
