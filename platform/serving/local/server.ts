@@ -1,0 +1,138 @@
+// The embedded V2 inference server core: models from the repository, plus composites (pipelines, experiments)
+// that the LocalServingBackend registers under their deployment names. Routes live in routes.ts.
+import { randomUUID } from "node:crypto";
+import type { Registry } from "prom-client";
+import { NotFoundError, isKnownError } from "../../errors.ts";
+import type { InferRequest, InferResponse, ModelMetadata, ServerMetadata } from "../v2/types.ts";
+import type { BatchingOptions } from "./batcher.ts";
+import type { LoadOptions, LoadedModel } from "./loaded-model.ts";
+import { createServingMetrics, type ServingMetrics } from "./metrics.ts";
+import { ModelRepository } from "./repository.ts";
+
+export interface InferOutcome {
+  readonly response: InferResponse;
+  /** Response headers, e.g. the experiment route that answered. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** A pipeline or experiment served under a name, as Seldon serves `name.pipeline` / experiments. */
+export interface Composite {
+  readonly kind: "pipeline" | "experiment";
+  metadata(): ModelMetadata;
+  ready(): boolean;
+  infer(req: InferRequest, headers: Readonly<Record<string, string>>): Promise<InferOutcome>;
+}
+
+export interface EmbeddedV2ServerOptions {
+  readonly registry: Registry;
+  /** Default adaptive batching for models loaded without their own setting. */
+  readonly batching?: BatchingOptions | undefined;
+  readonly name?: string;
+  readonly version?: string;
+}
+
+/** Header that carries the experiment candidate that answered; sent back by callers for sticky routing. */
+export const ROUTE_HEADER = "x-flywheel-route";
+/** Seldon's equivalent, accepted for sticky routing too. */
+export const SELDON_ROUTE_HEADER = "x-seldon-route";
+
+export class EmbeddedV2Server {
+  readonly models = new ModelRepository();
+  readonly metrics: ServingMetrics;
+  readonly #composites = new Map<string, Composite>();
+  readonly #opts: EmbeddedV2ServerOptions;
+
+  constructor(opts: EmbeddedV2ServerOptions) {
+    this.#opts = opts;
+    this.metrics = createServingMetrics(opts.registry);
+  }
+
+  metadata(): ServerMetadata {
+    return { name: this.#opts.name ?? "flywheel", version: this.#opts.version ?? "0.1.0", extensions: ["model_repository", "adaptive_batching", "pipelines", "experiments"] };
+  }
+
+  /** Load (or hot-swap) a model version, with the server's default batching unless given. */
+  loadModel(opts: LoadOptions): Promise<LoadedModel> {
+    const batching = opts.batching ?? this.#opts.batching;
+    return this.models.load({
+      ...opts,
+      batching,
+      onBatch: (size) => this.metrics.batchSize.observe({ model: opts.name, version: opts.version }, size),
+    });
+  }
+
+  setComposite(name: string, c: Composite): void {
+    this.#composites.set(name, c);
+  }
+
+  deleteComposite(name: string): void {
+    this.#composites.delete(name);
+  }
+
+  names(): string[] {
+    return [...new Set([...this.models.names(), ...this.#composites.keys()])].sort();
+  }
+
+  modelMetadata(name: string, version?: string): ModelMetadata {
+    const composite = version === undefined ? this.#composites.get(name) : undefined;
+    if (composite) return composite.metadata();
+    const m = this.models.get(name, version);
+    if (!m) throw this.#notFound(name, version);
+    const meta: ModelMetadata = {
+      name,
+      versions: this.models.versions(name),
+      platform: "onnxruntime_onnx",
+      inputs: [...m.inputs],
+      outputs: [...m.outputs],
+    };
+    if (Object.keys(m.parameters).length) meta.parameters = { ...m.parameters };
+    return meta;
+  }
+
+  isReady(name: string, version?: string): boolean {
+    const composite = version === undefined ? this.#composites.get(name) : undefined;
+    if (composite) return composite.ready();
+    return this.models.get(name, version) !== undefined;
+  }
+
+  exists(name: string, version?: string): boolean {
+    return (version === undefined && this.#composites.has(name)) || this.models.get(name, version) !== undefined;
+  }
+
+  /** Infer on a model, pipeline or experiment. Records latency and status per model and version. */
+  async infer(name: string, version: string | undefined, req: InferRequest, headers: Readonly<Record<string, string>> = {}): Promise<InferOutcome> {
+    const composite = version === undefined ? this.#composites.get(name) : undefined;
+    if (composite) return composite.infer(req, headers);
+    const resolved = this.models.get(name, version)?.version ?? version ?? "";
+    const timer = this.metrics.duration.startTimer({ model: name, version: resolved });
+    let code = "200";
+    try {
+      if (!this.models.get(name, version)) throw this.#notFound(name, version);
+      const response = await this.models.use(name, version, async (m) => {
+        const { feeds, outputs } = m.feeds(req);
+        const outs = await m.infer(feeds, outputs);
+        const res: InferResponse = { model_name: name, model_version: m.version, id: req.id ?? randomUUID(), outputs: outs };
+        if (req.parameters) res.parameters = { ...req.parameters };
+        return res;
+      });
+      return { response, headers: {} };
+    } catch (e) {
+      code = String(isKnownError(e) ? e.status : 500);
+      throw e;
+    } finally {
+      timer();
+      this.metrics.requests.inc({ model: name, version: resolved, code });
+    }
+  }
+
+  #notFound(name: string, version: string | undefined): NotFoundError {
+    const known = this.names();
+    const what = version === undefined ? `model ${name}` : `model ${name} version ${version}`;
+    return new NotFoundError(`${what} not found; loaded: ${known.length ? known.join(", ") : "(none)"}`);
+  }
+
+  async close(): Promise<void> {
+    this.#composites.clear();
+    await this.models.close();
+  }
+}
