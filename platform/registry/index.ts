@@ -1,0 +1,63 @@
+// The embedded MLflow-compatible registry server: mount `routes` at /api/2.0 (paths inside are /mlflow/... and /mlflow-artifacts/...).
+import path from "node:path";
+import { Hono } from "hono";
+import type { Logger } from "../log.ts";
+import { registerAliases } from "./aliases.ts";
+import { endpointNotFound, makeHandle } from "./app.ts";
+import { registerArtifacts } from "./artifacts.ts";
+import { registerExperiments } from "./experiments.ts";
+import { registerLoggedModels } from "./logged-models.ts";
+import { registerMetrics } from "./metrics.ts";
+import { registerModels } from "./models.ts";
+import { registerRuns } from "./runs.ts";
+import { openStore } from "./store.ts";
+import { registerVersions } from "./versions.ts";
+
+export { MlflowApiError, MLFLOW_ERROR_STATUS, type MlflowErrorCode } from "./errors.ts";
+export { LIMITS } from "./limits.ts";
+
+/** Where the lead mounts `routes`. */
+export const REGISTRY_MOUNT_PATH = "/api/2.0";
+
+export interface RegistryServerOptions {
+  /** State lives here: registry.sqlite and artifacts/. */
+  readonly dataDir: string;
+  readonly log: Logger;
+  /** Public base URL of this process, for run links; optional. */
+  readonly publicUrl?: string | undefined;
+  /** Injected clock (epoch ms), for tests. */
+  readonly now?: () => number;
+}
+
+export interface RegistryServer {
+  readonly routes: Hono;
+  /** Directory holding proxied artifacts (mlflow-artifacts:/<path> -> <artifactRoot>/<path>). */
+  readonly artifactRoot: string;
+  close(): void;
+}
+
+export function createRegistryServer(opts: RegistryServerOptions): RegistryServer {
+  const db = openStore(opts.dataDir);
+  const artifactRoot = path.join(opts.dataDir, "artifacts");
+  const now = opts.now ?? Date.now;
+  const handle = makeHandle(opts.log);
+  const routes = new Hono();
+  registerExperiments(routes, handle, db, now);
+  registerRuns(routes, handle, db, now);
+  registerMetrics(routes, handle, db);
+  registerModels(routes, handle, db, now);
+  registerVersions(routes, handle, db, now);
+  registerAliases(routes, handle, db, now);
+  registerLoggedModels(routes, handle, db, artifactRoot, now);
+  registerArtifacts(routes, handle, db, artifactRoot, opts.log);
+  routes.all("/mlflow/*", endpointNotFound);
+  routes.all("/mlflow-artifacts/*", endpointNotFound);
+  routes.notFound(endpointNotFound);
+  return {
+    routes,
+    artifactRoot,
+    close: () => {
+      if (db.open) db.close();
+    },
+  };
+}

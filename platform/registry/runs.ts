@@ -1,0 +1,214 @@
+// Runs: create, update, get (run_id or run_uuid), delete/restore, tags, search with filter/order_by/paging.
+import { randomUUID } from "node:crypto";
+import type { Hono } from "hono";
+import type { Handle } from "./app.ts";
+import { invalid, notFound } from "./errors.ts";
+import { activeExperiment, experimentRow, stageMatches, viewType } from "./experiments.ts";
+import { matches, parseFilter, parseOrderBy, sortBy, type FilterSpec, type Lookup } from "./filter.ts";
+import { decodeToken, maxResults, page } from "./paging.ts";
+import { compact, type Msg } from "./request.ts";
+import { DEFAULT_EXPERIMENT_ID, all, col, kv, one, run, type Db, type Row } from "./store.ts";
+import { validateTag } from "./limits.ts";
+
+export const RUN_STATUSES = ["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+const RUN_NAME_TAG = "mlflow.runName";
+
+function status(m: Msg, field: string): RunStatus | undefined {
+  const v = m.str(field);
+  if (v === undefined) return undefined;
+  const s = RUN_STATUSES.find((x) => x === v) ?? RUN_STATUSES[Number(v) - 1];
+  if (!s) throw invalid(`Invalid value ${JSON.stringify(v)} for parameter '${field}' supplied`);
+  return s;
+}
+
+const ADJ = ["amazing", "bold", "calm", "clever", "gentle", "nimble", "quiet", "rare", "sunny", "wise"];
+const NOUN = ["ant", "bee", "crab", "dove", "fox", "hare", "lynx", "owl", "seal", "wolf"];
+function randomName(): string {
+  const pick = (xs: string[]): string => xs[Math.floor(Math.random() * xs.length)] ?? "run";
+  return `${pick(ADJ)}-${pick(NOUN)}-${Math.floor(Math.random() * 1000)}`;
+}
+
+export function runRow(db: Db, id: string): Row {
+  const row = one(db, "SELECT * FROM runs WHERE run_uuid = ?", id);
+  if (!row) throw notFound(`Run with id=${id} not found`);
+  return row;
+}
+
+export function activeRun(db: Db, id: string): Row {
+  const row = runRow(db, id);
+  const stage = col.str(row, "lifecycle_stage");
+  if (stage !== "active") throw invalid(`The run ${id} must be in the 'active' state. Current state is ${stage}.`);
+  return row;
+}
+
+export function runInfoJson(row: Row): Record<string, unknown> {
+  const id = col.str(row, "run_uuid");
+  return compact({
+    run_id: id,
+    run_uuid: id,
+    run_name: col.str(row, "name"),
+    experiment_id: String(col.num(row, "experiment_id")),
+    user_id: col.str(row, "user_id"),
+    status: col.str(row, "status"),
+    start_time: col.optNum(row, "start_time"),
+    end_time: col.optNum(row, "end_time"),
+    artifact_uri: col.str(row, "artifact_uri"),
+    lifecycle_stage: col.str(row, "lifecycle_stage"),
+  });
+}
+
+export function metricValue(r: Row): number | string {
+  return col.num(r, "is_nan") ? "NaN" : col.num(r, "value");
+}
+
+export function runJson(db: Db, row: Row): Record<string, unknown> {
+  const id = col.str(row, "run_uuid");
+  const metrics = all(db, "SELECT * FROM latest_metrics WHERE run_uuid = ? ORDER BY key", id).map((r) => ({
+    key: col.str(r, "key"), value: metricValue(r), timestamp: col.num(r, "timestamp"), step: col.num(r, "step"),
+  }));
+  const datasets = all(db, "SELECT payload FROM run_inputs WHERE run_uuid = ? AND kind = 'dataset' ORDER BY seq", id)
+    .map((r) => JSON.parse(col.str(r, "payload")) as unknown);
+  const modelInputs = all(db, "SELECT payload FROM run_inputs WHERE run_uuid = ? AND kind = 'model' ORDER BY seq", id)
+    .map((r) => JSON.parse(col.str(r, "payload")) as unknown);
+  const outputs = all(db, "SELECT model_id, step FROM run_outputs WHERE run_uuid = ? ORDER BY model_id", id).map((r) => ({
+    model_id: col.str(r, "model_id"), step: col.num(r, "step"),
+  }));
+  return compact({
+    info: runInfoJson(row),
+    data: compact({
+      metrics,
+      params: kv(all(db, "SELECT key, value FROM params WHERE run_uuid = ? ORDER BY key", id)),
+      tags: kv(all(db, "SELECT key, value FROM tags WHERE run_uuid = ? ORDER BY key", id)),
+    }),
+    inputs: compact({ dataset_inputs: datasets, model_inputs: modelInputs }),
+    outputs: outputs.length ? { model_outputs: outputs } : undefined,
+  });
+}
+
+export const RUN_ATTRIBUTES = ["run_id", "run_name", "status", "start_time", "end_time", "user_id", "artifact_uri", "lifecycle_stage", "created", "Created"];
+const SEARCH: FilterSpec = {
+  attributes: RUN_ATTRIBUTES,
+  numericAttributes: ["start_time", "end_time", "created", "Created"],
+  types: ["metric", "param", "tag", "dataset"],
+};
+
+function runLookup(db: Db, row: Row): Lookup {
+  const id = col.str(row, "run_uuid");
+  return (type, key) => {
+    if (type === "metric") {
+      const r = one(db, "SELECT value, is_nan FROM latest_metrics WHERE run_uuid = ? AND key = ?", id, key);
+      return r && !col.num(r, "is_nan") ? col.num(r, "value") : undefined;
+    }
+    if (type === "param" || type === "tag") {
+      const r = one(db, `SELECT value FROM ${type === "param" ? "params" : "tags"} WHERE run_uuid = ? AND key = ?`, id, key);
+      return r ? col.str(r, "value") : undefined;
+    }
+    if (type === "dataset") return undefined;
+    switch (key) {
+      case "run_id": return id;
+      case "run_name": return col.str(row, "name");
+      case "created": case "Created": case "start_time": return col.optNum(row, "start_time");
+      case "end_time": return col.optNum(row, "end_time");
+      default: return col.str(row, key);
+    }
+  };
+}
+
+export function registerRuns(app: Hono, handle: Handle, db: Db, now: () => number): void {
+  handle(app, "POST", "/mlflow/runs/create", (m) => {
+    const experimentId = m.str("experiment_id") || DEFAULT_EXPERIMENT_ID;
+    const exp = activeExperiment(db, experimentId);
+    const tags = m.keyValues("tags");
+    tags.forEach((t) => validateTag(t.key, t.value));
+    const tagName = tags.find((t) => t.key === RUN_NAME_TAG)?.value;
+    const given = m.str("run_name");
+    if (given && tagName && given !== tagName) {
+      throw invalid(`Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='${given}', mlflow.runName='${tagName}').`);
+    }
+    const name = given || tagName || randomName();
+    const id = randomUUID().replace(/-/g, "");
+    const artifactUri = `${col.str(exp, "artifact_location").replace(/\/+$/, "")}/${id}/artifacts`;
+    const userId = m.str("user_id") ?? tags.find((t) => t.key === "mlflow.user")?.value ?? "";
+    db.transaction(() => {
+      run(db, "INSERT INTO runs (run_uuid, name, experiment_id, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage) VALUES (?, ?, ?, ?, 'RUNNING', ?, NULL, ?, 'active')",
+        id, name, Number(experimentId), userId, m.int("start_time") ?? now(), artifactUri);
+      for (const t of tags) run(db, "INSERT OR REPLACE INTO tags VALUES (?, ?, ?)", id, t.key, t.value);
+      run(db, "INSERT OR REPLACE INTO tags VALUES (?, ?, ?)", id, RUN_NAME_TAG, name);
+    })();
+    return { run: runJson(db, runRow(db, id)) };
+  });
+
+  handle(app, "POST", "/mlflow/runs/update", (m) => {
+    const id = m.reqOneOf("run_id", "run_uuid");
+    activeRun(db, id);
+    const s = status(m, "status");
+    const end = m.int("end_time");
+    const name = m.str("run_name");
+    db.transaction(() => {
+      if (s) run(db, "UPDATE runs SET status = ? WHERE run_uuid = ?", s, id);
+      if (end !== undefined) run(db, "UPDATE runs SET end_time = ? WHERE run_uuid = ?", end, id);
+      if (name) {
+        run(db, "UPDATE runs SET name = ? WHERE run_uuid = ?", name, id);
+        run(db, "INSERT OR REPLACE INTO tags VALUES (?, ?, ?)", id, RUN_NAME_TAG, name);
+      }
+    })();
+    return { run_info: runInfoJson(runRow(db, id)) };
+  });
+
+  handle(app, "GET", "/mlflow/runs/get", (m) => ({ run: runJson(db, runRow(db, m.reqOneOf("run_id", "run_uuid"))) }));
+
+  const setStage = (stage: "active" | "deleted") => (m: Msg) => {
+    const id = m.reqStr("run_id");
+    runRow(db, id);
+    run(db, "UPDATE runs SET lifecycle_stage = ?, deleted_time = ? WHERE run_uuid = ?", stage, stage === "deleted" ? now() : null, id);
+    return {};
+  };
+  handle(app, "POST", "/mlflow/runs/delete", setStage("deleted"));
+  handle(app, "POST", "/mlflow/runs/restore", setStage("active"));
+
+  handle(app, "POST", "/mlflow/runs/set-tag", (m) => {
+    const id = m.reqOneOf("run_id", "run_uuid");
+    const key = m.reqStr("key");
+    const value = m.str("value") ?? "";
+    validateTag(key, value);
+    activeRun(db, id);
+    db.transaction(() => {
+      run(db, "INSERT OR REPLACE INTO tags VALUES (?, ?, ?)", id, key, value);
+      if (key === RUN_NAME_TAG) run(db, "UPDATE runs SET name = ? WHERE run_uuid = ?", value, id);
+    })();
+    return {};
+  });
+
+  handle(app, "POST", "/mlflow/runs/delete-tag", (m) => {
+    const id = m.reqStr("run_id");
+    const key = m.reqStr("key");
+    activeRun(db, id);
+    const res = run(db, "DELETE FROM tags WHERE run_uuid = ? AND key = ?", id, key);
+    if (res.changes === 0) throw notFound(`No tag with name: ${key} in run with id ${id}`);
+    return {};
+  });
+
+  handle(app, "POST", "/mlflow/runs/search", (m) => {
+    const ids = m.strList("experiment_ids");
+    ids.forEach((id) => experimentRow(db, id));
+    const limit = maxResults(m.int("max_results"), 1000, 50000);
+    const offset = decodeToken(m.str("page_token"));
+    const view = viewType(m, "run_view_type");
+    const clauses = parseFilter(m.str("filter"), SEARCH);
+    const order = parseOrderBy(m.strList("order_by"), SEARCH);
+    const rows = ids.length
+      ? all(db, `SELECT * FROM runs WHERE experiment_id IN (${ids.map(() => "?").join(",")})`, ...ids.map(Number))
+      : [];
+    const lookup = (r: Row): Lookup => runLookup(db, r);
+    const sorted = rows
+      .filter((r) => stageMatches(col.str(r, "lifecycle_stage"), view) && matches(clauses, lookup(r)))
+      .sort(
+        sortBy(order, lookup, (a, b) =>
+          (col.num(b, "start_time") - col.num(a, "start_time")) || col.str(a, "run_uuid").localeCompare(col.str(b, "run_uuid")),
+        ),
+      );
+    const p = page(sorted, offset, limit);
+    return compact({ runs: p.items.map((r) => runJson(db, r)), next_page_token: p.next });
+  });
+}

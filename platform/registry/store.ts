@@ -1,0 +1,140 @@
+// SQLite storage for the embedded MLflow server: schema, the default experiment, and small typed query helpers.
+import fs from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+
+export type Db = Database.Database;
+export type Row = Record<string, unknown>;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS experiments (
+  experiment_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL UNIQUE,
+  artifact_location TEXT NOT NULL,
+  lifecycle_stage TEXT NOT NULL DEFAULT 'active',
+  creation_time INTEGER NOT NULL,
+  last_update_time INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS experiment_tags (
+  experiment_id INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (experiment_id, key)
+);
+CREATE TABLE IF NOT EXISTS runs (
+  run_uuid TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  experiment_id INTEGER NOT NULL,
+  user_id TEXT NOT NULL DEFAULT '',
+  status TEXT NOT NULL,
+  start_time INTEGER,
+  end_time INTEGER,
+  artifact_uri TEXT NOT NULL,
+  lifecycle_stage TEXT NOT NULL DEFAULT 'active',
+  deleted_time INTEGER
+);
+CREATE INDEX IF NOT EXISTS runs_experiment ON runs (experiment_id);
+CREATE TABLE IF NOT EXISTS params (run_uuid TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (run_uuid, key));
+CREATE TABLE IF NOT EXISTS tags (run_uuid TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (run_uuid, key));
+CREATE TABLE IF NOT EXISTS metrics (
+  run_uuid TEXT NOT NULL, key TEXT NOT NULL, value REAL, is_nan INTEGER NOT NULL DEFAULT 0,
+  timestamp INTEGER NOT NULL, step INTEGER NOT NULL DEFAULT 0, model_id TEXT, dataset_name TEXT, dataset_digest TEXT,
+  seq INTEGER PRIMARY KEY AUTOINCREMENT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS metrics_unique ON metrics (run_uuid, key, timestamp, step, value, is_nan);
+CREATE TABLE IF NOT EXISTS latest_metrics (
+  run_uuid TEXT NOT NULL, key TEXT NOT NULL, value REAL, is_nan INTEGER NOT NULL DEFAULT 0,
+  timestamp INTEGER NOT NULL, step INTEGER NOT NULL, PRIMARY KEY (run_uuid, key)
+);
+CREATE TABLE IF NOT EXISTS run_inputs (
+  run_uuid TEXT NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL, seq INTEGER PRIMARY KEY AUTOINCREMENT
+);
+CREATE TABLE IF NOT EXISTS run_outputs (
+  run_uuid TEXT NOT NULL, model_id TEXT NOT NULL, step INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (run_uuid, model_id)
+);
+CREATE TABLE IF NOT EXISTS registered_models (
+  name TEXT PRIMARY KEY, creation_timestamp INTEGER NOT NULL, last_updated_timestamp INTEGER NOT NULL,
+  description TEXT, user_id TEXT
+);
+CREATE TABLE IF NOT EXISTS registered_model_tags (
+  name TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (name, key)
+);
+CREATE TABLE IF NOT EXISTS model_versions (
+  name TEXT NOT NULL, version INTEGER NOT NULL,
+  creation_timestamp INTEGER NOT NULL, last_updated_timestamp INTEGER NOT NULL,
+  description TEXT, user_id TEXT, current_stage TEXT NOT NULL DEFAULT 'None',
+  source TEXT NOT NULL, storage_location TEXT, run_id TEXT, run_link TEXT, model_id TEXT,
+  status TEXT NOT NULL DEFAULT 'READY', status_message TEXT,
+  PRIMARY KEY (name, version)
+);
+CREATE TABLE IF NOT EXISTS model_version_tags (
+  name TEXT NOT NULL, version INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (name, version, key)
+);
+CREATE TABLE IF NOT EXISTS aliases (
+  name TEXT NOT NULL, alias TEXT NOT NULL, version INTEGER NOT NULL, PRIMARY KEY (name, alias)
+);
+CREATE TABLE IF NOT EXISTS logged_models (
+  model_id TEXT PRIMARY KEY, experiment_id INTEGER NOT NULL, name TEXT NOT NULL, artifact_location TEXT NOT NULL,
+  creation_timestamp INTEGER NOT NULL, last_updated_timestamp INTEGER NOT NULL, status TEXT NOT NULL,
+  lifecycle_stage TEXT NOT NULL DEFAULT 'active', model_type TEXT, source_run_id TEXT, status_message TEXT
+);
+CREATE TABLE IF NOT EXISTS logged_model_params (model_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (model_id, key));
+CREATE TABLE IF NOT EXISTS logged_model_tags (model_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (model_id, key));
+`;
+
+export const DEFAULT_EXPERIMENT_ID = "0";
+export const DEFAULT_EXPERIMENT_NAME = "Default";
+/** Artifacts are served by this process (MLflow's --serve-artifacts), so locations use the proxy scheme. */
+export const ARTIFACT_SCHEME = "mlflow-artifacts:";
+
+export function openStore(dataDir: string): Db {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const db = new Database(path.join(dataDir, "registry.sqlite"));
+  db.pragma("journal_mode = WAL");
+  db.pragma("busy_timeout = 5000");
+  db.pragma("foreign_keys = OFF");
+  db.exec(SCHEMA);
+  const has = db.prepare("SELECT 1 FROM experiments WHERE experiment_id = 0").get();
+  if (!has) {
+    const now = Date.now();
+    db.prepare(
+      "INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time) VALUES (0, ?, ?, 'active', ?, ?)",
+    ).run(DEFAULT_EXPERIMENT_NAME, `${ARTIFACT_SCHEME}/${DEFAULT_EXPERIMENT_ID}`, now, now);
+  }
+  return db;
+}
+
+/** Typed column readers: rows come back as unknown from SQLite. */
+export const col = {
+  str(row: Row, key: string): string {
+    const v = row[key];
+    return v === null || v === undefined ? "" : String(v);
+  },
+  optStr(row: Row, key: string): string | undefined {
+    const v = row[key];
+    return v === null || v === undefined ? undefined : String(v);
+  },
+  num(row: Row, key: string): number {
+    const v = row[key];
+    return typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : Number(v ?? 0);
+  },
+  optNum(row: Row, key: string): number | undefined {
+    const v = row[key];
+    if (v === null || v === undefined) return undefined;
+    return typeof v === "number" ? v : Number(v);
+  },
+};
+
+export function all(db: Db, sql: string, ...args: unknown[]): Row[] {
+  return db.prepare<unknown[], Row>(sql).all(...args);
+}
+
+export function one(db: Db, sql: string, ...args: unknown[]): Row | undefined {
+  return db.prepare<unknown[], Row>(sql).get(...args);
+}
+
+export function run(db: Db, sql: string, ...args: unknown[]): Database.RunResult {
+  return db.prepare<unknown[]>(sql).run(...args);
+}
+
+/** key/value rows -> MLflow's [{key, value}] list. */
+export function kv(rows: Row[]): { key: string; value: string }[] {
+  return rows.map((r) => ({ key: col.str(r, "key"), value: col.str(r, "value") }));
+}
