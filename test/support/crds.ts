@@ -18,10 +18,39 @@ interface Crd {
   spec: { group: string; names: { kind: string }; versions: CrdVersion[] };
 }
 
-let cache: Map<string, ValidateFunction> | undefined;
+let cache: Map<string, Record<string, unknown>> | undefined;
+const compiled = new Map<string, ValidateFunction>();
+let ajvInstance: Ajv | undefined;
 
-function load(): Map<string, ValidateFunction> {
+/** Reads every CRD schema once; each is compiled on first use (compiling all of them takes tens of seconds). */
+function load(): Map<string, Record<string, unknown>> {
   if (cache) return cache;
+  const out = new Map<string, Record<string, unknown>>();
+  for (const file of fs.readdirSync(CRD_DIR).filter((f) => f.endsWith(".yaml"))) {
+    // AlertmanagerConfig has a bare "=" enum value that YAML 1.1 parsers choke on; the yaml package reads it fine.
+    const crd = YAML.parse(fs.readFileSync(path.join(CRD_DIR, file), "utf8")) as Crd;
+    for (const v of crd.spec.versions) {
+      const schema = v.schema?.openAPIV3Schema;
+      if (!schema) continue;
+      out.set(`${crd.spec.group}/${v.name}/${crd.spec.names.kind}`, schema);
+    }
+  }
+  cache = out;
+  return out;
+}
+
+function validator(key: string): ValidateFunction | undefined {
+  const hit = compiled.get(key);
+  if (hit) return hit;
+  const schema = load().get(key);
+  if (!schema) return undefined;
+  ajvInstance ??= makeAjv();
+  const fn = ajvInstance.compile(intOrString(schema));
+  compiled.set(key, fn);
+  return fn;
+}
+
+function makeAjv(): Ajv {
   const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false, code: { regExp: goRegExp } });
   // Kubernetes' structural-schema extensions carry no validation ajv must know about.
   for (const kw of [
@@ -33,18 +62,7 @@ function load(): Map<string, ValidateFunction> {
     "x-kubernetes-map-type",
     "x-kubernetes-validations",
   ]) ajv.addKeyword(kw);
-  const out = new Map<string, ValidateFunction>();
-  for (const file of fs.readdirSync(CRD_DIR).filter((f) => f.endsWith(".yaml"))) {
-    // AlertmanagerConfig has a bare "=" enum value that YAML 1.1 parsers choke on; the yaml package reads it fine.
-    const crd = YAML.parse(fs.readFileSync(path.join(CRD_DIR, file), "utf8")) as Crd;
-    for (const v of crd.spec.versions) {
-      const schema = v.schema?.openAPIV3Schema;
-      if (!schema) continue;
-      out.set(`${crd.spec.group}/${v.name}/${crd.spec.names.kind}`, ajv.compile(intOrString(schema)));
-    }
-  }
-  cache = out;
-  return out;
+  return ajv;
 }
 
 /** CRD patterns are Go (RE2) regexes; JS has no inline (?i) flag, so lift it to the whole expression. */
@@ -77,7 +95,7 @@ export function hasCrd(apiVersion: string, kind: string): boolean {
 /** Returns a list of schema errors (empty = valid). Throws if no CRD covers apiVersion/kind. */
 export function crdErrors(obj: { apiVersion?: unknown; kind?: unknown }): string[] {
   const key = `${String(obj.apiVersion)}/${String(obj.kind)}`;
-  const validate = load().get(key);
+  const validate = validator(key);
   if (!validate) throw new Error(`no CRD schema for ${key}`);
   if (validate(obj)) return [];
   return (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message ?? ""} ${JSON.stringify(e.params)}`);
