@@ -32,7 +32,7 @@ function loggedJson(db: Db, row: Row): Record<string, unknown> {
   const id = col.str(row, "model_id");
   const tags = kv(all(db, "SELECT key, value FROM logged_model_tags WHERE model_id = ? ORDER BY key", id));
   const reg = tags.find((t) => t.key === REGISTRATIONS_TAG);
-  let registrations: unknown[] = [];
+  let registrations: unknown[];
   try {
     const parsed: unknown = reg ? JSON.parse(reg.value) : [];
     registrations = Array.isArray(parsed) ? parsed : [];

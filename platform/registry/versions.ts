@@ -224,7 +224,7 @@ export function registerVersions(app: Hono, handle: Handle, db: Db, now: () => n
 /** Logged models list their registrations; kept as a JSON tag so the logged-models module can report them. */
 function registrationsTag(db: Db, modelId: string, name: string, version: number): string {
   const cur = one(db, "SELECT value FROM logged_model_tags WHERE model_id = ? AND key = 'mlflow.modelVersions'", modelId);
-  let list: unknown = [];
+  let list: unknown;
   try {
     list = cur ? JSON.parse(col.str(cur, "value")) : [];
   } catch {
