@@ -1,0 +1,103 @@
+// Runs one local job's ranks to an outcome: first failing rank stops the rest; timeout and cancel kill every group.
+import fs from "node:fs";
+import { tailFile } from "../logs.ts";
+import { killGroups, signalGroup, spawnRank, type RankProcess } from "./procs.ts";
+
+export interface RankCommand {
+  readonly rank: number;
+  readonly argv: readonly string[];
+  readonly env: Record<string, string | undefined>;
+  readonly logFile: string;
+}
+
+export type RunOutcome =
+  | { readonly state: "succeeded" }
+  | { readonly state: "cancelled"; readonly by: string }
+  | {
+      readonly state: "failed";
+      readonly reason: string;
+      readonly message: string;
+      readonly exitCode?: number | undefined;
+      readonly rank?: number | undefined;
+      readonly logTail: string;
+    };
+
+export interface RunOptions {
+  readonly ranks: readonly RankCommand[];
+  readonly cwd: string;
+  readonly timeoutMs: number;
+  readonly killGraceMs: number;
+  /** Runs before the ranks (e.g. git clone); a non-zero exit fails the job with reason SourceFetchFailed. */
+  readonly prepare?: { readonly argv: readonly string[]; readonly env: Record<string, string | undefined> } | undefined;
+}
+
+export interface RunHandle {
+  readonly done: Promise<RunOutcome>;
+  /** Process group ids of the ranks (each rank leads its own group). */
+  pids(): number[];
+  cancel(by: string): void;
+  /** Stop for a platform shutdown: kill everything, outcome failed with the given reason. */
+  abort(reason: string, message: string): void;
+}
+
+export function startRun(o: RunOptions): RunHandle {
+  let procs: RankProcess[] = [];
+  let outcome: RunOutcome | undefined;
+  let stopping: Promise<void> | undefined;
+  const pids = (): number[] => procs.map((p) => p.child.pid).filter((p): p is number => typeof p === "number");
+  const stopAll = (): void => {
+    stopping ??= killGroups(pids(), o.killGraceMs);
+  };
+  const settle = (out: RunOutcome): void => {
+    if (outcome) return;
+    outcome = out;
+    stopAll();
+  };
+
+  const run = async (): Promise<RunOutcome> => {
+    const rank0Log = o.ranks[0]?.logFile ?? "";
+    if (o.prepare) {
+      const prep = spawnRank({ rank: 0, argv: o.prepare.argv, cwd: process.cwd(), env: o.prepare.env, logFile: rank0Log });
+      procs = [prep];
+      const res = await prep.exited;
+      procs = [];
+      if (outcome) return outcome;
+      if (res.code !== 0) {
+        return { state: "failed", reason: "SourceFetchFailed", message: `fetching the source failed with exit code ${res.code}`, exitCode: res.code, rank: 0, logTail: tailFile(rank0Log) };
+      }
+    }
+    fs.mkdirSync(o.cwd, { recursive: true });
+    procs = o.ranks.map((r) => spawnRank({ rank: r.rank, argv: r.argv, cwd: o.cwd, env: r.env, logFile: r.logFile }));
+    const timer = setTimeout(() => {
+      settle({
+        state: "failed",
+        reason: "Timeout",
+        message: `the job ran longer than its timeout of ${Math.round(o.timeoutMs / 1000)} s and was killed`,
+        logTail: tailFile(rank0Log),
+      });
+    }, o.timeoutMs);
+    timer.unref();
+    await Promise.all(
+      procs.map(async (p) => {
+        const res = await p.exited;
+        if (res.code === 0 || outcome) return;
+        const logFile = o.ranks.find((r) => r.rank === p.rank)?.logFile ?? rank0Log;
+        const reason = res.error ? "SpawnFailed" : res.signal ? "Signal" : "NonZeroExit";
+        const message = res.error ?? (res.signal ? `rank ${p.rank} was killed by ${res.signal}` : `rank ${p.rank} exited with code ${res.code}`);
+        settle({ state: "failed", reason, message, exitCode: res.code, rank: p.rank, logTail: tailFile(logFile) });
+      }),
+    );
+    clearTimeout(timer);
+    // Leaders have exited; anything they left behind in their groups goes too (no orphans on success either).
+    for (const pid of pids()) signalGroup(pid, "SIGKILL");
+    await stopping;
+    return outcome ?? { state: "succeeded" };
+  };
+
+  return {
+    done: run(),
+    pids,
+    cancel: (by) => settle({ state: "cancelled", by }),
+    abort: (reason, message) => settle({ state: "failed", reason, message, logTail: "" }),
+  };
+}
