@@ -2,21 +2,33 @@
 import { toHttpBinary, type AnyCloudEvent } from "../events/envelope.ts";
 import { UpstreamError } from "../errors.ts";
 import type { EventBus } from "../ports.ts";
+import type { Tracer } from "@opentelemetry/api";
+import { SELF_TRACED } from "../telemetry/bus.ts";
+import { defaultTracer, withProducerSpan } from "../telemetry/spans.ts";
 
 export interface HttpEventBusOptions {
   readonly url: string;
   readonly token?: string | undefined;
   readonly fetch?: typeof fetch;
   readonly timeoutMs?: number;
+  /** PRODUCER spans for each emit (default: the global tracer, a no-op until the OTel SDK is started). */
+  readonly tracer?: Tracer;
 }
 
 export class HttpEventBus implements EventBus {
   readonly #opts: HttpEventBusOptions;
+  /** tracedBus() leaves this bus as it is: it records its own PRODUCER spans. */
+  readonly [SELF_TRACED] = true;
   constructor(opts: HttpEventBusOptions) {
     this.#opts = opts;
   }
 
-  async emit(event: AnyCloudEvent): Promise<void> {
+  /** The event goes out with the PRODUCER span's traceparent, so the consumer continues this trace. */
+  emit(event: AnyCloudEvent): Promise<void> {
+    return withProducerSpan(this.#opts.tracer ?? defaultTracer(), event, "default", (traced) => this.#send(traced));
+  }
+
+  async #send(event: AnyCloudEvent): Promise<void> {
     const { headers, body } = toHttpBinary(event);
     if (this.#opts.token) headers.authorization = `Bearer ${this.#opts.token}`;
     const doFetch = this.#opts.fetch ?? fetch;

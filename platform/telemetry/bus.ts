@@ -4,6 +4,9 @@ import type { AnyCloudEvent } from "../events/envelope.ts";
 import type { EventBus } from "../ports.ts";
 import { defaultTracer, withProducerSpan } from "./spans.ts";
 
+/** Marks a bus that records its own PRODUCER spans (HttpEventBus), so tracedBus does not wrap it twice. */
+export const SELF_TRACED: unique symbol = Symbol.for("flywheel.telemetry.selfTraced");
+
 export interface TracedBusOptions {
   readonly tracer?: Tracer;
   /** Broker name recorded as `messaging.destination.name` (default "default"). */
@@ -11,6 +14,7 @@ export interface TracedBusOptions {
 }
 
 export function tracedBus(bus: EventBus, opts: TracedBusOptions = {}): EventBus {
+  if (SELF_TRACED in bus) return bus;
   const tracer = opts.tracer ?? defaultTracer();
   const destination = opts.destination ?? "default";
   return {

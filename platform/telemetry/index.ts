@@ -11,7 +11,7 @@ export {
   type ConsumerOptions,
   type ServerRequest,
 } from "./spans.ts";
-export { tracedBus, type TracedBusOptions } from "./bus.ts";
+export { SELF_TRACED, tracedBus, type TracedBusOptions } from "./bus.ts";
 export { serverSpans, templatePath, tracedFetch, type TracedFetchOptions } from "./http.ts";
 export { CLIENT_PEERS, eventAttributes, MESSAGING_SYSTEM, SPAN_NAMES, type ClientPeer } from "./semconv.ts";
 export { contextFromTraceparent, formatTraceparent, parseTraceparent, traceparentOf } from "./traceparent.ts";

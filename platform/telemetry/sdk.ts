@@ -56,34 +56,20 @@ export async function createTelemetry(opts: TelemetryOptions): Promise<Telemetry
       shutdown: async () => undefined,
     };
   }
-  const { NodeSDK, resources } = await import("@opentelemetry/sdk-node");
-  const { SimpleSpanProcessor, BatchSpanProcessor } = await import("@opentelemetry/sdk-trace-base");
-  let processor;
-  if (opts.exporter) {
-    processor = new SimpleSpanProcessor(opts.exporter);
-  } else {
-    const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-http");
-    processor = new BatchSpanProcessor(new OTLPTraceExporter({ url: tracesUrl(opts.otlpEndpoint ?? "") }));
-  }
-  const instrumentations = [];
-  if (opts.instrumentFetch !== false) {
-    const { UndiciInstrumentation } = await import("@opentelemetry/instrumentation-undici");
-    instrumentations.push(new UndiciInstrumentation());
-  }
-  const attrs: Record<string, string> = { "service.name": serviceName, "faas.name": opts.functionName };
-  if (opts.revision) attrs["faas.version"] = opts.revision;
-  const sdk = new NodeSDK({
-    resource: resources.resourceFromAttributes(attrs),
-    resourceDetectors: [],
-    spanProcessors: [processor],
-    instrumentations,
+  const { startSdk } = await import("./otel-sdk.ts");
+  const attributes: Record<string, string> = { "service.name": serviceName, "faas.name": opts.functionName };
+  if (opts.revision) attributes["faas.version"] = opts.revision;
+  const sdk = startSdk({
+    attributes,
+    exporter: opts.exporter,
+    tracesUrl: opts.otlpEndpoint ? tracesUrl(opts.otlpEndpoint) : undefined,
+    instrumentFetch: opts.instrumentFetch !== false,
   });
-  sdk.start();
   return {
     enabled: true,
     serviceName,
     tracer: trace.getTracer(TRACER_NAME),
-    forceFlush: () => processor.forceFlush(),
+    forceFlush: () => sdk.forceFlush(),
     shutdown: () => sdk.shutdown(),
   };
 }

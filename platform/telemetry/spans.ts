@@ -58,9 +58,11 @@ export function withConsumerSpan<T>(
   const activeSc = trace.getSpanContext(active);
   const links: Link[] = [];
   let parent = active;
-  if (remote) {
+  const activeValid = activeSc !== undefined && trace.isSpanContextValid(activeSc);
+  // A SERVER span already continuing the event's trace stays the parent (nesting); one in another trace is a link.
+  if (remote && !(activeValid && activeSc.traceId === remote.traceId)) {
     parent = contextFromTraceparent(ce.traceparent, active);
-    if (activeSc && trace.isSpanContextValid(activeSc) && activeSc.traceId !== remote.traceId) links.push({ context: activeSc });
+    if (activeValid) links.push({ context: activeSc });
   }
   const attributes: Attributes = {
     ...eventAttributes(ce, "process", opts.destination),

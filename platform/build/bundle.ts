@@ -1,0 +1,148 @@
+// esbuild: one ESM bundle per function (dist/<service>/index.js), so a cold start loads only what that function needs.
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { build, type Metafile } from "esbuild";
+import { FUNCTION_TARGETS, TARGETS, type FunctionTarget } from "../knative/targets.ts";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+/** Native addons cannot be bundled: they stay in node_modules and load with require at run time. */
+export const NATIVE_EXTERNALS = ["onnxruntime-node", "better-sqlite3"] as const;
+
+/** Modules a function should only carry if it calls them (checked by tests and printed in the report). */
+export const HEAVY_MODULES = ["@kubernetes/client-node", "@opentelemetry/exporter-trace-otlp-http", "@opentelemetry/sdk-node", "onnxruntime-node"] as const;
+
+// CJS dependencies inside an ESM bundle call require(); give them one.
+const BANNER = [
+  'import { createRequire as __flywheelCreateRequire } from "node:module";',
+  "const require = __flywheelCreateRequire(import.meta.url);",
+].join("\n");
+
+export interface BundleEntry {
+  readonly target: string;
+  /** Output folder name (the Knative Service name). */
+  readonly name: string;
+  /** Absolute path of the module that registers `target`. */
+  readonly module: string;
+}
+
+export interface BundleResult {
+  readonly target: string;
+  readonly name: string;
+  readonly outFile: string;
+  /** Bytes of the entry file plus every chunk it imports statically (what a cold start reads). */
+  readonly coldBytes: number;
+  /** Bytes of all outputs including lazily imported chunks. */
+  readonly totalBytes: number;
+  /** Packages (node_modules) in the statically loaded part, and the externals it requires. */
+  readonly packages: readonly string[];
+  readonly externals: readonly string[];
+}
+
+/** The repo's targets whose module exists (others are not written yet). */
+export function presentTargets(root = ROOT): { present: BundleEntry[]; missing: FunctionTarget[] } {
+  const present: BundleEntry[] = [];
+  const missing: FunctionTarget[] = [];
+  for (const t of FUNCTION_TARGETS) {
+    const module = path.join(root, TARGETS[t].module);
+    if (fs.existsSync(module)) present.push({ target: t, name: TARGETS[t].service, module });
+    else missing.push(t);
+  }
+  return { present, missing };
+}
+
+export async function bundle(entries: readonly BundleEntry[], outDir: string, root = ROOT): Promise<BundleResult[]> {
+  const results: BundleResult[] = [];
+  for (const e of entries) {
+    const dir = path.join(outDir, e.name);
+    fs.rmSync(dir, { recursive: true, force: true });
+    const run = path.join(root, "platform/knative/run.ts");
+    const contents = [
+      `import ${JSON.stringify(e.module)};`,
+      `import { exitOnStartupError, runTarget } from ${JSON.stringify(run)};`,
+      `runTarget(${JSON.stringify(e.target)}).catch(exitOnStartupError);`,
+    ].join("\n");
+    const out = await build({
+      stdin: { contents, resolveDir: root, sourcefile: `${e.name}-entry.ts`, loader: "ts" },
+      bundle: true,
+      platform: "node",
+      target: "node20",
+      format: "esm",
+      // Dynamic imports (the OTel SDK when tracing is on) become chunks loaded only when reached.
+      splitting: true,
+      outdir: dir,
+      entryNames: "index",
+      chunkNames: "chunks/[name]-[hash]",
+      external: [...NATIVE_EXTERNALS],
+      banner: { js: BANNER },
+      jsx: "automatic",
+      jsxImportSource: "hono/jsx",
+      minify: process.env.FLYWHEEL_BUNDLE_MINIFY !== "0",
+      sourcemap: "linked",
+      metafile: true,
+      legalComments: "linked",
+      logLevel: "error",
+    });
+    results.push(summarise(e, path.join(dir, "index.js"), out.metafile, root));
+  }
+  return results;
+}
+
+function summarise(e: BundleEntry, outFile: string, meta: Metafile, root: string): BundleResult {
+  const rel = (p: string): string => path.relative(root, path.resolve(root, p));
+  const outputs = meta.outputs;
+  const entryKey = Object.keys(outputs).find((k) => path.resolve(root, k) === outFile);
+  if (!entryKey) throw new Error(`esbuild wrote no ${outFile}`);
+  // Follow static imports from the entry: that closure is what a cold start loads.
+  const seen = new Set<string>();
+  const queue = [entryKey];
+  while (queue.length) {
+    const k = queue.pop()!;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    for (const imp of outputs[k]?.imports ?? []) if (imp.kind === "import-statement" && !imp.external && outputs[imp.path]) queue.push(imp.path);
+  }
+  const packages = new Set<string>();
+  const externals = new Set<string>();
+  let coldBytes = 0;
+  for (const k of seen) {
+    const o = outputs[k]!;
+    coldBytes += o.bytes;
+    for (const input of Object.keys(o.inputs)) {
+      const pkg = packageOf(rel(input));
+      if (pkg) packages.add(pkg);
+    }
+    for (const imp of o.imports) if (imp.external && !imp.path.startsWith("node:")) externals.add(imp.path);
+  }
+  const totalBytes = Object.entries(outputs).filter(([k]) => k.endsWith(".js")).reduce((n, [, o]) => n + o.bytes, 0);
+  return { target: e.target, name: e.name, outFile, coldBytes, totalBytes, packages: [...packages].sort(), externals: [...externals].sort() };
+}
+
+function packageOf(file: string): string | undefined {
+  const i = file.lastIndexOf("node_modules/");
+  if (i < 0) return undefined;
+  const parts = file.slice(i + "node_modules/".length).split("/");
+  return parts[0]?.startsWith("@") ? `${parts[0]}/${parts[1]}` : parts[0];
+}
+
+async function cli(): Promise<void> {
+  const outDir = path.join(ROOT, "dist");
+  const { present, missing } = presentTargets();
+  for (const t of missing) process.stdout.write(`skip ${t}: ${TARGETS[t].module} does not exist yet\n`);
+  const results = await bundle(present, outDir);
+  fs.writeFileSync(path.join(outDir, "bundles.json"), JSON.stringify(results, null, 2) + "\n");
+  for (const r of results) {
+    const heavy = HEAVY_MODULES.filter((m) => r.packages.includes(m) || r.externals.includes(m));
+    process.stdout.write(
+      `${r.name.padEnd(22)} cold ${(r.coldBytes / 1024).toFixed(0).padStart(6)} KiB  total ${(r.totalBytes / 1024).toFixed(0).padStart(6)} KiB  heavy: ${heavy.join(", ") || "-"}\n`,
+    );
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  cli().catch((e: unknown) => {
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,76 @@
+// Serves one functions-framework target the Knative way: PORT, /healthz, /readyz, /metrics, SERVER spans, metrics.
+import http from "node:http";
+import { getTestServer } from "@google-cloud/functions-framework/testing";
+import type { Config } from "../config/index.ts";
+import { createMetricsRegistry } from "../metrics.ts";
+import { createFunctionMetrics, outcomeOf } from "../telemetry/metrics.ts";
+import { createTelemetry, telemetryOptions } from "../telemetry/sdk.ts";
+import { withServerSpan } from "../telemetry/spans.ts";
+
+export interface Served {
+  readonly server: http.Server;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+const PROBE_PATHS = new Set(["/healthz", "/readyz"]);
+
+/**
+ * `target` must already be registered (its module imported). functions-framework's own server handles the request:
+ * its exported getTestServer builds exactly that server without listening; this wrapper listens and adds the rest.
+ */
+export async function serveTarget(target: string, config: Config): Promise<Served> {
+  const telemetry = await createTelemetry(telemetryOptions(config, target));
+  const registry = createMetricsRegistry({ service: config.knative.service, revision: config.knative.revision });
+  const metrics = createFunctionMetrics(registry);
+  const inner = getTestServer(target);
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    inner.emit("request", req, res);
+  };
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    if (req.method === "GET" && PROBE_PATHS.has(path)) {
+      res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+      return;
+    }
+    if (req.method === "GET" && path === "/metrics") {
+      registry.metrics().then(
+        (text) => res.writeHead(200, { "content-type": registry.contentType }).end(text),
+        () => res.writeHead(500).end(),
+      );
+      return;
+    }
+    const started = performance.now();
+    const headers = { traceparent: header(req, "traceparent"), "ce-traceparent": header(req, "ce-traceparent") };
+    void withServerSpan(telemetry.tracer, { method: req.method ?? "POST", route: path, headers, attributes: { "faas.name": target } }, (span) =>
+      new Promise<void>((resolve) => {
+        res.on("close", () => {
+          span.setAttribute("http.response.status_code", res.statusCode);
+          metrics.observe(target, outcomeOf(res.statusCode), (performance.now() - started) / 1000);
+          resolve();
+        });
+        // Inside the SERVER span's context, so spans the handler starts synchronously nest under it.
+        forward(req, res);
+      }),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  return {
+    server,
+    port,
+    close: async () => {
+      await new Promise<void>((r) => server.close(() => r()));
+      await telemetry.shutdown();
+    },
+  };
+}
+
+function header(req: http.IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}

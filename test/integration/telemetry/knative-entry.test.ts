@@ -1,0 +1,156 @@
+// The Knative runtime end to end: esbuild bundles a function module, the bundle runs as its own process, answers a
+// CloudEvent with 2xx, emits through the broker with the PRODUCER span's traceparent, exports spans over OTLP/HTTP
+// and serves /metrics with K_SERVICE/K_REVISION default labels and a cold start.
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bundle, HEAVY_MODULES, presentTargets, type BundleResult } from "../../../platform/build/bundle.ts";
+import { parseTraceparent } from "../../../platform/telemetry/index.ts";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "flywheel-knative-"));
+const received: { url: string; headers: http.IncomingHttpHeaders; body: Buffer }[] = [];
+const sink = http.createServer((req, res) => {
+  const chunks: Buffer[] = [];
+  req.on("data", (c: Buffer) => chunks.push(c));
+  req.on("end", () => {
+    received.push({ url: req.url ?? "", headers: req.headers, body: Buffer.concat(chunks) });
+    res.writeHead(req.url === "/v1/traces" ? 200 : 202).end(req.url === "/v1/traces" ? "{}" : "");
+  });
+});
+let child: ChildProcess | undefined;
+let result: BundleResult;
+let port = 0;
+
+beforeAll(async () => {
+  await new Promise<void>((r) => sink.listen(0, "127.0.0.1", () => r()));
+  const sinkPort = (sink.address() as AddressInfo).port;
+  const built = await bundle([{ target: "echoTarget", name: "echo", module: path.join(here, "fixtures/echo-function.ts") }], tmp);
+  if (!built[0]) throw new Error("no bundle");
+  result = built[0];
+  child = spawn(process.execPath, [result.outFile], {
+    env: {
+      PATH: process.env.PATH,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      K_SERVICE: "echo-svc",
+      K_REVISION: "echo-svc-00001",
+      FLYWHEEL_BROKER_URL: `http://127.0.0.1:${sinkPort}/broker`,
+      OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sinkPort}`,
+      NODE_ENV: "production",
+    },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  port = await new Promise<number>((resolve, reject) => {
+    let err = "";
+    child!.stderr!.on("data", (d: Buffer) => {
+      err += d.toString();
+      const m = /"msg":"listening".*"port":(\d+)/.exec(err);
+      if (m) resolve(Number(m[1]));
+    });
+    child!.once("exit", (code) => reject(new Error(`bundle exited ${code}: ${err.slice(0, 2000)}`)));
+  });
+});
+
+afterAll(async () => {
+  if (child && child.exitCode === null) {
+    const exited = new Promise((r) => child!.once("exit", r));
+    child.kill("SIGTERM");
+    await exited;
+  }
+  await new Promise<void>((r) => sink.close(() => r()));
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+const UPSTREAM = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+async function until<T>(probe: () => T | undefined, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error("timed out");
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe("Knative function bundle", () => {
+  it("keeps heavy modules out of a function that does not use them and the OTel SDK out of the cold path", () => {
+    for (const heavy of HEAVY_MODULES) expect(result.packages, heavy).not.toContain(heavy);
+    expect(result.packages).toContain("@google-cloud/functions-framework");
+    expect(result.coldBytes).toBeLessThan(result.totalBytes);
+  });
+
+  it("answers a CloudEvent with 2xx and emits with a traceparent continuing the caller's trace", async () => {
+    const res = await fetch(`http://127.0.0.1:${port}/`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "ce-specversion": "1.0",
+        "ce-id": "evt-1",
+        "ce-source": "/test",
+        "ce-type": "dev.flywheel.test.start",
+        "ce-traceparent": UPSTREAM,
+      },
+      body: "{}",
+    });
+    expect(res.status).toBeGreaterThanOrEqual(200);
+    expect(res.status).toBeLessThan(300);
+    const emitted = await until(() => received.find((r) => r.url === "/broker"));
+    expect(emitted.headers["ce-type"]).toBe("dev.flywheel.test.echoed");
+    const sc = parseTraceparent(emitted.headers["ce-traceparent"]);
+    expect(sc?.traceId).toBe("4bf92f3577b34da6a3ce929d0e0e4736");
+    expect(sc?.spanId).not.toBe("00f067aa0ba902b7");
+
+    // A second, ignored event: counted as a warm invocation.
+    await fetch(`http://127.0.0.1:${port}/`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "ce-specversion": "1.0", "ce-id": "evt-2", "ce-source": "/test", "ce-type": "dev.flywheel.test.ignored" },
+      body: "{}",
+    });
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(/flywheel_function_cold_starts_total\{function="echoTarget",service="echo-svc",revision="echo-svc-00001"\} 1\n/);
+    expect(metrics).toMatch(/flywheel_function_invocations_total\{function="echoTarget",outcome="success",service="echo-svc",revision="echo-svc-00001"\} 2\n/);
+    expect(metrics).toMatch(/flywheel_process_cpu_user_seconds_total\{service="echo-svc",revision="echo-svc-00001"\}/);
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+  });
+
+  it("exports SERVER, CONSUMER, PRODUCER and CLIENT spans of one trace over OTLP/HTTP, service.name from K_SERVICE", async () => {
+    interface OtlpSpan { traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number }
+    interface OtlpBody {
+      resourceSpans: { resource: { attributes: { key: string; value: { stringValue?: string } }[] }; scopeSpans: { spans: OtlpSpan[] }[] }[];
+    }
+    const collect = (): { service: string[]; spans: OtlpSpan[] } => {
+      const bodies = received.filter((r) => r.url === "/v1/traces").map((r) => JSON.parse(r.body.toString()) as OtlpBody);
+      const rs = bodies.flatMap((b) => b.resourceSpans);
+      return {
+        service: rs.flatMap((r) => r.resource.attributes.filter((a) => a.key === "service.name").map((a) => a.value.stringValue ?? "")),
+        spans: rs.flatMap((r) => r.scopeSpans.flatMap((s) => s.spans)),
+      };
+    };
+    // BatchSpanProcessor exports on its 5 s schedule; SIGTERM would flush too, but the child must stay up here.
+    const { service, spans } = await until(() => {
+      const c = collect();
+      return c.spans.some((s) => s.name === "CloudEvents Create dev.flywheel.test.echoed") ? c : undefined;
+    }, 15_000);
+    expect(new Set(service)).toEqual(new Set(["echo-svc"]));
+    const trace = spans.filter((s) => s.traceId === "4bf92f3577b34da6a3ce929d0e0e4736");
+    const byId = new Map(trace.map((s) => [s.spanId, s]));
+    // OTLP kinds: 2 SERVER, 3 CLIENT, 4 PRODUCER, 5 CONSUMER. Walk up from the fetch to the broker.
+    const client = trace.find((s) => s.kind === 3)!;
+    const chain: string[] = [];
+    for (let s: OtlpSpan | undefined = client; s; s = byId.get(s.parentSpanId ?? "")) chain.push(`${s.kind} ${s.name}`);
+    expect(chain.slice(1)).toEqual(["4 CloudEvents Create dev.flywheel.test.echoed", "5 CloudEvents Process dev.flywheel.test.start", "2 POST /"]);
+    expect(trace.find((s) => s.kind === 2)?.parentSpanId).toBe("00f067aa0ba902b7");
+  });
+
+  it("lists which repo functions exist to bundle", () => {
+    const { present, missing } = presentTargets();
+    expect(present.length + missing.length).toBe(8);
+  });
+});
