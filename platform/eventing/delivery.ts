@@ -26,7 +26,7 @@ export const KReferenceSchema = z
   .strict();
 export type KReference = z.output<typeof KReferenceSchema>;
 
-const isAbsoluteHttpUrl = (s: string): boolean => {
+export const isAbsoluteHttpUrl = (s: string): boolean => {
   try {
     const u = new URL(s);
     return (u.protocol === "http:" || u.protocol === "https:") && u.host !== "";
@@ -48,6 +48,9 @@ export const DestinationSchema = z
     if (!d.ref && !d.uri) ctx.addIssue({ code: "custom", message: "set ref or uri", path: [] });
     if (!d.ref && d.uri && !isAbsoluteHttpUrl(d.uri)) {
       ctx.addIssue({ code: "custom", message: "must be an absolute http(s) URL when no ref is given", path: ["uri"] });
+    }
+    if (d.ref && d.uri && isAbsoluteHttpUrl(d.uri)) {
+      ctx.addIssue({ code: "custom", message: "must be relative when ref is set (it is resolved against the ref's address)", path: ["uri"] });
     }
   });
 export type Destination = z.output<typeof DestinationSchema>;
@@ -144,11 +147,11 @@ export interface DispatchFailure {
 }
 
 /** knativeerrorcode is a CloudEvents Integer (a header string in binary mode, a JSON number in structured mode). */
-export interface KnativeErrorExtensions {
+export type KnativeErrorExtensions = {
   readonly [KNATIVE_ERROR_DEST]: string;
   readonly [KNATIVE_ERROR_CODE]: number;
   readonly [KNATIVE_ERROR_DATA]: string;
-}
+};
 
 /**
  * The extensions a dead-lettered event gains (kncloudevents dispatchExecutionInfoTransformers): the destination URL,
@@ -164,4 +167,19 @@ export function knativeErrorExtensions(f: DispatchFailure): KnativeErrorExtensio
     [KNATIVE_ERROR_CODE]: code,
     [KNATIVE_ERROR_DATA]: data,
   };
+}
+
+/**
+ * The URL a destination resolves to, as Knative would address it: a Service ref is
+ * http://<name>.<namespace>.svc.cluster.local, and a relative uri is resolved against it. Used for knativeerrordest.
+ */
+export function destinationUrl(d: Destination, namespace: string): string {
+  if (!d.ref) return d.uri ?? "";
+  const base = `http://${d.ref.name}.${d.ref.namespace ?? namespace}.svc.cluster.local`;
+  if (!d.uri) return base;
+  try {
+    return new URL(d.uri, `${base}/`).toString();
+  } catch {
+    return base;
+  }
 }

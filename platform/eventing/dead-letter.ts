@@ -1,0 +1,48 @@
+// The `deadLetter` function (FUNCTION_TARGET deadLetter): the deadLetterSink that stores what delivery gave up on.
+import { errorFields } from "../log.ts";
+import type { EventBus } from "../ports.ts";
+import type { BaseDeps, CloudEventHandler } from "../fn/types.ts";
+import { KNATIVE_ERROR_CODE, KNATIVE_ERROR_DEST } from "./delivery.ts";
+import { originalEvent, type DeadLetter, type DeadLetterStore } from "./dead-letter-store.ts";
+
+export interface DeadLetterDeps extends BaseDeps {
+  readonly store: DeadLetterStore;
+}
+
+/** Store the dead-lettered event with its knativeerror* extensions. Idempotent on (source, id, knativeerrordest). */
+export const deadLetter: CloudEventHandler<DeadLetterDeps> = async (event, deps) => {
+  const { deadLetter: dl, created } = deps.store.record({ event, at: deps.now() });
+  if (created) {
+    // knativeerrordata carries the subscriber's raw response body: never logged.
+    deps.log.warn("event dead-lettered", {
+      deadLetterId: dl.id,
+      eventId: event.id,
+      type: event.type,
+      [KNATIVE_ERROR_DEST]: dl.errorDest,
+      [KNATIVE_ERROR_CODE]: dl.errorCode,
+    });
+  }
+  return { status: created ? "done" : "duplicate", detail: dl.id };
+};
+
+/**
+ * Replay through a broker ingress (Knative mode: the Broker re-runs every trigger on it). The embedded broker has
+ * its own EmbeddedBroker.replayDeadLetter, which redelivers to the failed trigger only: its ingress dedupes on
+ * (source, id), so re-posting there would be a no-op.
+ */
+export async function replayDeadLetter(
+  store: DeadLetterStore,
+  id: string,
+  deps: { readonly bus: EventBus; readonly now: () => number; readonly log: BaseDeps["log"] },
+): Promise<DeadLetter> {
+  const dl = store.get(id);
+  if (dl.state !== "dead") return dl;
+  try {
+    await deps.bus.emit(originalEvent(dl));
+  } catch (e) {
+    deps.log.warn("dead letter replay failed", { deadLetterId: id, ...errorFields(e) });
+    throw e;
+  }
+  store.markReplayed(id, deps.now());
+  return store.get(id);
+}

@@ -1,0 +1,291 @@
+// The broker's SQLite state: accepted events and one delivery row per (event, trigger), durable across kill -9.
+import Database from "better-sqlite3";
+import { z } from "zod";
+import { BACKOFF_POLICIES, DELIVERY_FORMATS, DestinationSchema, type ResolvedDelivery } from "../../eventing/delivery.ts";
+import type { Subscriber } from "./types.ts";
+import { DELIVERY_STATES, type DeliveryInfo, type DeliveryKind, type DeliveryState } from "./types.ts";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  source TEXT NOT NULL,
+  id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  subject TEXT,
+  received_at INTEGER NOT NULL,
+  event TEXT NOT NULL,
+  UNIQUE (source, id)
+);
+CREATE INDEX IF NOT EXISTS events_type ON events(type, seq);
+CREATE INDEX IF NOT EXISTS events_id ON events(id);
+CREATE INDEX IF NOT EXISTS events_received ON events(received_at);
+CREATE TABLE IF NOT EXISTS deliveries (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_seq INTEGER NOT NULL REFERENCES events(seq) ON DELETE CASCADE,
+  trigger TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  target TEXT NOT NULL,
+  delivery TEXT NOT NULL,
+  extensions TEXT,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  last_status INTEGER,
+  last_error TEXT,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (event_seq, trigger, kind)
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(state, next_attempt_at);
+`;
+
+export interface DeliveryRow {
+  seq: number;
+  event_seq: number;
+  trigger: string;
+  kind: string;
+  target: string;
+  delivery: string;
+  extensions: string | null;
+  state: string;
+  attempts: number;
+  next_attempt_at: number;
+  last_status: number | null;
+  last_error: string | null;
+  updated_at: number;
+}
+
+export interface EventRow {
+  seq: number;
+  source: string;
+  id: string;
+  type: string;
+  subject: string | null;
+  received_at: number;
+  event: string;
+}
+
+/** A delivery claimed for an attempt, with its event. */
+export interface Claimed {
+  readonly seq: number;
+  readonly eventSeq: number;
+  readonly trigger: string;
+  readonly kind: DeliveryKind;
+  readonly target: Subscriber;
+  readonly delivery: ResolvedDelivery;
+  readonly extensions: Record<string, string | number> | undefined;
+  /** Attempt number of this claim (1 = first try). */
+  readonly attempt: number;
+  readonly event: Record<string, unknown>;
+}
+
+export interface NewDelivery {
+  readonly trigger: string;
+  readonly kind: DeliveryKind;
+  readonly target: Subscriber;
+  readonly delivery: ResolvedDelivery;
+  readonly extensions?: Record<string, string | number> | undefined;
+}
+
+export function openDatabase(file: string): Database.Database {
+  const db = new Database(file);
+  db.pragma("journal_mode = WAL");
+  // FULL: a commit is on disk before the ingress answers 202 (WAL's NORMAL could lose it on power loss).
+  db.pragma("synchronous = FULL");
+  db.pragma("foreign_keys = ON");
+  db.pragma("busy_timeout = 5000");
+  db.exec(SCHEMA);
+  return db;
+}
+
+// Stored JSON is re-validated when read back, so a hand-edited or older row fails loudly instead of misbehaving.
+const StoredTarget = z.object({
+  ref: z.object({ apiVersion: z.string().optional(), kind: z.string(), name: z.string(), namespace: z.string().optional() }).optional(),
+  uri: z.string().optional(),
+});
+const StoredDelivery = z.object({
+  retry: z.number().int().min(0),
+  backoffPolicy: z.enum(BACKOFF_POLICIES).optional(),
+  backoffDelayMs: z.number().min(0),
+  timeoutMs: z.number().positive(),
+  deadLetterSink: DestinationSchema.optional(),
+  format: z.enum(DELIVERY_FORMATS),
+});
+/** A stored delivery target (as written from a trigger's subscriber or deadLetterSink). */
+export const parseTarget = (text: string): Subscriber & { ref?: { namespace?: string | undefined } | undefined } =>
+  StoredTarget.parse(JSON.parse(text));
+const parseDelivery = (text: string): ResolvedDelivery => {
+  const d = StoredDelivery.parse(JSON.parse(text));
+  return { ...d, backoffPolicy: d.backoffPolicy, deadLetterSink: d.deadLetterSink };
+};
+
+const isState = (v: string): v is DeliveryState => DELIVERY_STATES.some((s) => s === v);
+const asObject = (text: string | null): Record<string, unknown> | undefined => {
+  if (!text) return undefined;
+  const v: unknown = JSON.parse(text);
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? Object.fromEntries(Object.entries(v)) : undefined;
+};
+
+export function toDeliveryInfo(r: DeliveryRow): DeliveryInfo {
+  return {
+    trigger: r.trigger,
+    kind: r.kind === "dead_letter_sink" ? "dead_letter_sink" : "subscriber",
+    state: isState(r.state) ? r.state : "pending",
+    attempts: r.attempts,
+    nextAttemptAt: r.next_attempt_at,
+    lastStatus: r.last_status ?? undefined,
+    lastError: r.last_error ?? undefined,
+    updatedAt: r.updated_at,
+  };
+}
+
+/** Prepared statements over one connection. better-sqlite3 is synchronous, so each call is atomic in this process. */
+export class BrokerDb {
+  readonly db: Database.Database;
+  readonly #insertEvent;
+  readonly #insertDelivery;
+  readonly #due;
+  readonly #markInflight;
+  readonly #nextDue;
+  readonly #unfinished;
+  readonly #eventBySeq;
+
+  constructor(db: Database.Database) {
+    this.db = db;
+    this.#insertEvent = db.prepare(
+      "INSERT OR IGNORE INTO events (source, id, type, subject, received_at, event) VALUES (?, ?, ?, ?, ?, ?)",
+    );
+    this.#insertDelivery = db.prepare(
+      // A second dead-lettering of the same event (after a replay) re-arms its deadLetterSink delivery.
+      `INSERT INTO deliveries (event_seq, trigger, kind, target, delivery, extensions, state, attempts, next_attempt_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)
+       ON CONFLICT (event_seq, trigger, kind) DO UPDATE SET target = excluded.target, delivery = excluded.delivery,
+         extensions = excluded.extensions, state = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at,
+         last_status = NULL, last_error = NULL, updated_at = excluded.updated_at`,
+    );
+    this.#due = db.prepare<[number, number], DeliveryRow>(
+      "SELECT * FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, seq LIMIT ?",
+    );
+    this.#markInflight = db.prepare("UPDATE deliveries SET state = 'inflight', attempts = attempts + 1, updated_at = ? WHERE seq = ?");
+    this.#nextDue = db.prepare<[], { at: number | null }>("SELECT MIN(next_attempt_at) AS at FROM deliveries WHERE state = 'pending'");
+    this.#unfinished = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM deliveries WHERE state IN ('pending', 'inflight')");
+    this.#eventBySeq = db.prepare<[number], EventRow>("SELECT * FROM events WHERE seq = ?");
+  }
+
+  /** Store an event and its deliveries in one transaction. Returns undefined when (source, id) was already stored. */
+  insertEvent(
+    ev: { source: string; id: string; type: string; subject: string | undefined; json: string },
+    deliveries: readonly NewDelivery[],
+    now: number,
+  ): number | undefined {
+    return this.db.transaction((): number | undefined => {
+      const res = this.#insertEvent.run(ev.source, ev.id, ev.type, ev.subject ?? null, now, ev.json);
+      if (res.changes === 0) return undefined;
+      const seq = Number(res.lastInsertRowid);
+      for (const d of deliveries) this.addDelivery(seq, d, now);
+      return seq;
+    })();
+  }
+
+  addDelivery(eventSeq: number, d: NewDelivery, now: number): void {
+    this.#insertDelivery.run(
+      eventSeq,
+      d.trigger,
+      d.kind,
+      JSON.stringify(d.target),
+      JSON.stringify(d.delivery),
+      d.extensions ? JSON.stringify(d.extensions) : null,
+      now,
+      now,
+    );
+  }
+
+  /** Claim up to `limit` due deliveries: mark them in flight and count the attempt (so a crash mid-attempt counts). */
+  claimDue(now: number, limit: number): Claimed[] {
+    return this.db.transaction((): Claimed[] => {
+      const rows = this.#due.all(now, limit);
+      const out: Claimed[] = [];
+      for (const r of rows) {
+        this.#markInflight.run(now, r.seq);
+        const ev = this.#eventBySeq.get(r.event_seq);
+        if (!ev) continue;
+        const ext = asObject(r.extensions);
+        out.push({
+          seq: r.seq,
+          eventSeq: r.event_seq,
+          trigger: r.trigger,
+          kind: r.kind === "dead_letter_sink" ? "dead_letter_sink" : "subscriber",
+          target: parseTarget(r.target),
+          delivery: parseDelivery(r.delivery),
+          extensions: ext ? Object.fromEntries(Object.entries(ext).map(([k, v]) => [k, typeof v === "number" ? v : String(v)])) : undefined,
+          attempt: r.attempts + 1,
+          event: asObject(ev.event) ?? {},
+        });
+      }
+      return out;
+    })();
+  }
+
+  /** After a restart nothing is in flight: attempts that were running when the process died become due again. */
+  recoverInflight(now: number): number {
+    return this.db.prepare("UPDATE deliveries SET state = 'pending', next_attempt_at = ?, updated_at = ? WHERE state = 'inflight'").run(now, now)
+      .changes;
+  }
+
+  nextDueAt(): number | undefined {
+    return this.#nextDue.get()?.at ?? undefined;
+  }
+
+  unfinished(): number {
+    return this.#unfinished.get()?.n ?? 0;
+  }
+
+  eventByKey(source: string, id: string): EventRow | undefined {
+    return this.db.prepare<[string, string], EventRow>("SELECT * FROM events WHERE source = ? AND id = ?").get(source, id);
+  }
+
+  /** Put dead-lettered deliveries back in the queue, from attempt 1. */
+  rearm(deliverySeqs: readonly number[], now: number): void {
+    const stmt = this.db.prepare(
+      "UPDATE deliveries SET state = 'pending', attempts = 0, next_attempt_at = ?, last_status = NULL, last_error = NULL, updated_at = ? WHERE seq = ?",
+    );
+    for (const seq of deliverySeqs) stmt.run(now, now, seq);
+  }
+
+  setState(seq: number, state: DeliveryState, now: number, fields: { status?: number | undefined; error?: string | undefined; nextAt?: number }): void {
+    this.db
+      .prepare(
+        "UPDATE deliveries SET state = ?, last_status = ?, last_error = ?, next_attempt_at = COALESCE(?, next_attempt_at), updated_at = ? WHERE seq = ?",
+      )
+      .run(state, fields.status ?? null, fields.error ?? null, fields.nextAt ?? null, now, seq);
+  }
+
+  recentEvents(q: { limit: number; offset: number; type: string | undefined }): EventRow[] {
+    if (q.type) {
+      return this.db
+        .prepare<[string, number, number], EventRow>("SELECT * FROM events WHERE type = ? ORDER BY seq DESC LIMIT ? OFFSET ?")
+        .all(q.type, q.limit, q.offset);
+    }
+    return this.db.prepare<[number, number], EventRow>("SELECT * FROM events ORDER BY seq DESC LIMIT ? OFFSET ?").all(q.limit, q.offset);
+  }
+
+  eventsById(id: string): EventRow[] {
+    return this.db.prepare<[string], EventRow>("SELECT * FROM events WHERE id = ? ORDER BY seq DESC").all(id);
+  }
+
+  deliveriesOf(eventSeqs: readonly number[]): DeliveryRow[] {
+    if (eventSeqs.length === 0) return [];
+    return this.db
+      .prepare<number[], DeliveryRow>(`SELECT * FROM deliveries WHERE event_seq IN (${eventSeqs.map(() => "?").join(",")}) ORDER BY seq`)
+      .all(...eventSeqs);
+  }
+
+  /** Delete events older than `before` whose deliveries are all finished (their delivery rows cascade). */
+  prune(before: number): number {
+    return this.db
+      .prepare(
+        `DELETE FROM events WHERE received_at < ? AND NOT EXISTS (
+           SELECT 1 FROM deliveries d WHERE d.event_seq = events.seq AND d.state IN ('pending', 'inflight'))`,
+      )
+      .run(before).changes;
+  }
+}

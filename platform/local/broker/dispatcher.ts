@@ -1,0 +1,283 @@
+// The delivery loop: claims due deliveries, sends them with bounded concurrency, and applies DeliverySpec outcomes.
+import {
+  backoffMs,
+  destinationUrl,
+  isRetryable,
+  isSuccess,
+  knativeErrorExtensions,
+} from "../../eventing/delivery.ts";
+import type { DeadLetterStore } from "../../eventing/dead-letter-store.ts";
+import { hasBinaryData } from "../../eventing/serialize.ts";
+import { fromStructured, toHttpBinary } from "../../events/envelope.ts";
+import { errorFields, type Logger } from "../../log.ts";
+import type { BrokerDb, Claimed } from "./db.ts";
+import type { BrokerMetrics, DeliveryOutcome } from "./metrics.ts";
+import type { Deliver, OutboundMessage } from "./types.ts";
+
+export interface DispatcherDeps {
+  readonly db: BrokerDb;
+  readonly dlq: DeadLetterStore;
+  readonly deliver: Deliver;
+  readonly log: Logger;
+  readonly metrics: BrokerMetrics;
+  readonly now: () => number;
+  /** Injected sleep (tests control time); undefined = real, cancellable, unref'd timers. */
+  readonly sleep: ((ms: number) => Promise<void>) | undefined;
+  readonly concurrency: number;
+  readonly namespace: string;
+}
+
+interface AttemptResult {
+  readonly status: number | undefined;
+  readonly body: string | undefined;
+  readonly error: string | undefined;
+}
+
+/** Bytes of a response body kept for knativeerrordata (1024 base64 characters encode 768 bytes). */
+const KEEP_BODY_CHARS = 768;
+
+export class Dispatcher {
+  readonly #d: DispatcherDeps;
+  #running = false;
+  readonly #inflight = new Map<number, Promise<void>>();
+  #completions: { claimed: Claimed; result: AttemptResult }[] = [];
+  #flushScheduled = false;
+  #pumpScheduled = false;
+  #pumping = false;
+  #again = false;
+  #nextWakeAt = Number.POSITIVE_INFINITY;
+  readonly #timers = new Set<NodeJS.Timeout>();
+  #idleWaiters: (() => void)[] = [];
+
+  constructor(deps: DispatcherDeps) {
+    this.#d = deps;
+  }
+
+  get running(): boolean {
+    return this.#running;
+  }
+
+  start(): void {
+    this.#running = true;
+    this.schedule();
+  }
+
+  /** Stop claiming; wait up to graceMs for attempts in flight, and record what finished. */
+  async stop(graceMs: number): Promise<void> {
+    this.#running = false;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    if (this.#inflight.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.#inflight.values()]),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, graceMs);
+        }),
+      ]);
+      clearTimeout(timer);
+    }
+    this.#flush();
+    for (const w of this.#idleWaiters.splice(0)) w();
+  }
+
+  /** Coalesce pump requests into one per macrotask (an ingress burst claims in batches). */
+  schedule(): void {
+    if (this.#pumpScheduled || !this.#running) return;
+    this.#pumpScheduled = true;
+    setImmediate(() => {
+      this.#pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  pump(): void {
+    if (!this.#running) return;
+    if (this.#pumping) {
+      this.#again = true;
+      return;
+    }
+    this.#pumping = true;
+    try {
+      do {
+        this.#again = false;
+        const free = this.#d.concurrency - this.#inflight.size;
+        if (free <= 0) break;
+        const claimed = this.#d.db.claimDue(this.#d.now(), free);
+        for (const c of claimed) this.#launch(c);
+        if (claimed.length < free) {
+          const next = this.#d.db.nextDueAt();
+          if (next !== undefined) this.#wakeAt(next);
+        }
+      } while (this.#again);
+    } catch (e) {
+      this.#d.log.error("broker dispatch loop failed", errorFields(e));
+    } finally {
+      this.#pumping = false;
+    }
+    this.#checkIdle();
+  }
+
+  idle(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#idleWaiters.push(resolve);
+      this.#checkIdle();
+    });
+  }
+
+  #checkIdle(): void {
+    if (this.#idleWaiters.length === 0 || this.#inflight.size > 0 || this.#completions.length > 0) return;
+    if (this.#running && this.#d.db.unfinished() > 0) return;
+    for (const w of this.#idleWaiters.splice(0)) w();
+  }
+
+  #wakeAt(at: number): void {
+    if (at >= this.#nextWakeAt) return;
+    this.#nextWakeAt = at;
+    const ms = Math.max(0, at - this.#d.now());
+    const go = (): void => {
+      if (this.#nextWakeAt === at) this.#nextWakeAt = Number.POSITIVE_INFINITY;
+      this.schedule();
+    };
+    if (this.#d.sleep) {
+      void this.#d.sleep(ms).then(go);
+      return;
+    }
+    const t = setTimeout(() => {
+      this.#timers.delete(t);
+      go();
+    }, ms);
+    t.unref();
+    this.#timers.add(t);
+  }
+
+  #launch(c: Claimed): void {
+    const p = this.#attempt(c).finally(() => {
+      this.#inflight.delete(c.seq);
+    });
+    this.#inflight.set(c.seq, p);
+  }
+
+  async #attempt(c: Claimed): Promise<void> {
+    const started = performance.now();
+    let result: AttemptResult;
+    try {
+      result = await this.#send(c, encode({ ...c.event, ...c.extensions }, c.delivery.format));
+    } catch (e) {
+      result = { status: undefined, body: undefined, error: e instanceof Error ? e.message : String(e) };
+    }
+    this.#d.metrics.duration.observe({ trigger: metricTrigger(c) }, (performance.now() - started) / 1000);
+    this.#completions.push({ claimed: c, result });
+    this.#scheduleFlush();
+  }
+
+  async #send(c: Claimed, msg: OutboundMessage): Promise<AttemptResult> {
+    const ac = new AbortController();
+    const timeoutMs = c.delivery.timeoutMs;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<AttemptResult>((resolve) => {
+      timer = setTimeout(() => {
+        ac.abort(new Error(`timeout after ${timeoutMs} ms`));
+        resolve({ status: undefined, body: undefined, error: `timeout after ${timeoutMs} ms` });
+      }, timeoutMs);
+      timer.unref();
+    });
+    try {
+      const sent = this.#d.deliver(c.target, msg, { signal: ac.signal, timeoutMs }).then(
+        (r): AttemptResult => ({ status: r.status, body: r.body?.slice(0, KEEP_BODY_CHARS), error: undefined }),
+        (e: unknown): AttemptResult => ({ status: undefined, body: undefined, error: e instanceof Error ? e.message : String(e) }),
+      );
+      return await Promise.race([sent, timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    // Completions of one tick share one transaction (one fsync). Losing them in a crash only means a redelivery.
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      this.#flush();
+      this.pump();
+      this.#checkIdle();
+    });
+  }
+
+  #flush(): void {
+    const batch = this.#completions.splice(0);
+    if (batch.length === 0 || !this.#d.db.db.open) return;
+    const now = this.#d.now();
+    const after: (() => void)[] = [];
+    try {
+      this.#d.db.db.transaction(() => {
+        for (const { claimed, result } of batch) after.push(this.#apply(claimed, result, now));
+      })();
+    } catch (e) {
+      // The rows stay in flight and are retried after a restart; nothing is lost.
+      this.#d.log.error("broker could not record delivery outcomes", errorFields(e));
+      return;
+    }
+    for (const f of after) f();
+  }
+
+  /** Record one attempt's outcome (inside the flush transaction); returns the metrics/log side effects to run after commit. */
+  #apply(c: Claimed, r: AttemptResult, now: number): () => void {
+    const { db, dlq, log, metrics } = this.#d;
+    const count = (outcome: DeliveryOutcome) => () => metrics.deliveries.inc({ trigger: metricTrigger(c), outcome });
+    if (r.status !== undefined && isSuccess(r.status)) {
+      db.setState(c.seq, "delivered", now, { status: r.status });
+      return count("success");
+    }
+    const retryable = isRetryable(r.status);
+    const retriesDone = c.attempt - 1;
+    if (retryable && retriesDone < c.delivery.retry) {
+      const nextAt = now + backoffMs(c.delivery.backoffPolicy, c.delivery.backoffDelayMs, c.attempt);
+      db.setState(c.seq, "pending", now, { status: r.status, error: r.error, nextAt });
+      return count("retry");
+    }
+    const outcome: DeliveryOutcome = retryable ? "dead_letter" : "rejected";
+    const fields = { trigger: c.trigger, eventId: String(c.event.id), type: String(c.event.type), status: r.status, attempts: c.attempt };
+    if (c.kind === "dead_letter_sink") {
+      db.setState(c.seq, "failed", now, { status: r.status, error: r.error });
+      return () => {
+        count(outcome)();
+        log.error("deadLetterSink delivery failed; the dead letter stays in the broker's queue", { ...fields, error: r.error });
+      };
+    }
+    const ext = knativeErrorExtensions({
+      destination: destinationUrl(c.target, this.#d.namespace),
+      status: r.status,
+      body: r.body,
+      error: r.error,
+    });
+    db.setState(c.seq, "dead_lettered", now, { status: r.status, error: r.error });
+    dlq.record({ event: fromStructured({ ...c.event, ...ext }), trigger: c.trigger, attempts: c.attempt, at: now });
+    const dls = c.delivery.deadLetterSink;
+    if (dls) {
+      db.addDelivery(
+        c.eventSeq,
+        { trigger: c.trigger, kind: "dead_letter_sink", target: dls, delivery: { ...c.delivery, deadLetterSink: undefined }, extensions: ext },
+        now,
+      );
+    }
+    return () => {
+      count(outcome)();
+      log.warn("event dead-lettered", { ...fields, error: r.error, retryable });
+    };
+  }
+}
+
+function metricTrigger(c: Claimed): string {
+  return c.kind === "dead_letter_sink" ? `${c.trigger}/dead-letter-sink` : c.trigger;
+}
+
+/**
+ * Binary mode by default; `format: json` is structured mode (DeliverySpec.format). An event with binary data goes
+ * structured too (data_base64): a string body cannot carry arbitrary bytes, and receivers must accept both modes.
+ */
+export function encode(obj: Record<string, unknown>, format: "binary" | "json"): OutboundMessage {
+  if (format === "binary" && !hasBinaryData(obj)) return toHttpBinary(fromStructured(obj));
+  return { headers: { "content-type": "application/cloudevents+json; charset=utf-8" }, body: JSON.stringify(obj) };
+}

@@ -1,0 +1,66 @@
+// The broker ingress (POST /): binary or structured CloudEvents in, 202 once stored with their deliveries.
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { PayloadTooLargeError, toHttpError, UpstreamError } from "../../errors.ts";
+import { fromHttp, type AnyCloudEvent } from "../../events/envelope.ts";
+import { errorFields, type Logger } from "../../log.ts";
+import type { BrokerMetrics } from "./metrics.ts";
+
+export const MAX_EVENT_BYTES = 1024 * 1024;
+
+export interface Accepted {
+  readonly id: string;
+  readonly source: string;
+  readonly duplicate: boolean;
+  /** Deliveries created (0 for a duplicate or when no trigger matched). */
+  readonly deliveries: number;
+}
+
+export interface IngressTarget {
+  accept(ce: AnyCloudEvent): Accepted;
+  readonly log: Logger;
+  readonly metrics: BrokerMetrics;
+}
+
+export function ingressRoutes(target: IngressTarget): Hono {
+  const app = new Hono();
+  const reject = (e: unknown): { status: number; body: ReturnType<typeof toHttpError>["body"] } => {
+    const { status, body } = toHttpError(e);
+    target.metrics.ingressRejected.inc({ code: String(status) });
+    if (status >= 500) target.log.error("broker ingress failed", errorFields(e));
+    return { status, body };
+  };
+  app.post(
+    "/",
+    bodyLimit({
+      maxSize: MAX_EVENT_BYTES,
+      onError: (c) => {
+        const { status, body } = reject(new PayloadTooLargeError(`event larger than ${MAX_EVENT_BYTES} bytes (1 MiB)`));
+        return c.json(body, status === 413 ? 413 : 500);
+      },
+    }),
+    async (c) => {
+      try {
+        const body = Buffer.from(await c.req.arrayBuffer());
+        const ce = fromHttp(Object.fromEntries(c.req.raw.headers), body);
+        const accepted = target.accept(ce);
+        return c.json(accepted, 202);
+      } catch (e) {
+        const { status, body } = reject(e);
+        const headers: Record<string, string> = e instanceof UpstreamError && e.retryable ? { "retry-after": "1" } : {};
+        return c.json(body, { status: toStatus(status), headers });
+      }
+    },
+  );
+  app.all("/", (c) => {
+    target.metrics.ingressRejected.inc({ code: "405" });
+    return c.json({ error: "the broker ingress accepts POST only", code: "METHOD_NOT_ALLOWED" }, 405, { allow: "POST" });
+  });
+  return app;
+}
+
+type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 500 | 502 | 503;
+const STATUSES: readonly ErrorStatus[] = [400, 401, 403, 404, 409, 413, 415, 500, 502, 503];
+function toStatus(n: number): ErrorStatus {
+  return STATUSES.find((s) => s === n) ?? 500;
+}
