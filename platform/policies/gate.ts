@@ -9,6 +9,8 @@ export const GatePolicySchema = z
     minImprovement: z.number().min(0).default(0),
     /** metric -> bound: a lower bound for maximized metrics, an upper bound for minimized ones. */
     floors: z.record(z.string(), z.number()).default({}),
+    /** Direction of each floor metric other than `metric` (default: `direction`), e.g. {loss: minimize}. */
+    floorDirections: z.record(z.string(), z.enum(["maximize", "minimize"])).default({}),
   })
   .strict();
 export type GatePolicy = z.output<typeof GatePolicySchema>;

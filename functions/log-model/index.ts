@@ -1,0 +1,39 @@
+// Knative entry of log-model: registers `logModel` with functions-framework; also the public surface for embedded wiring.
+import { parseConfig } from "../../platform/config/index.ts";
+import { HttpEventBus } from "../../platform/bus/http.ts";
+import { ConfigError } from "../../platform/errors.ts";
+import { registerCloudEvent } from "../../platform/fn/framework.ts";
+import { createLogger } from "../../platform/log.ts";
+import { MlflowClient } from "../../platform/mlflow/index.ts";
+import { loadPolicies } from "../../platform/policies/index.ts";
+import { createLogModelDeps, type LogModelDeps } from "./deps.ts";
+import { logModelHandler } from "./handler.ts";
+
+export { logModelHandler } from "./handler.ts";
+export { createLogModelDeps, KeyedLock, type LogModelDeps, type LogModelDepsInput } from "./deps.ts";
+export { evaluateGate, type GateDecision, type GateResult } from "./gate.ts";
+export { PROMOTION_EVENT_TAG } from "./promote.ts";
+
+export const FUNCTION_TARGET = "logModel";
+
+/** Deps from the environment, for the Knative Service (FUNCTION_TARGET=logModel). */
+export function logModelDepsFromEnv(env: Record<string, string | undefined> = process.env): LogModelDeps {
+  const config = parseConfig(env);
+  if (!config.registry.trackingUri) throw new ConfigError(["MLFLOW_TRACKING_URI: required for log-model in Knative mode"]);
+  if (!config.knative.brokerUrl) throw new ConfigError(["K_SINK or FLYWHEEL_BROKER_URL: required for log-model in Knative mode"]);
+  return createLogModelDeps({
+    bus: new HttpEventBus({ url: config.knative.brokerUrl, token: config.auth.token }),
+    log: createLogger(config.logLevel, { function: "log-model" }),
+    now: Date.now,
+    mlflow: new MlflowClient({
+      trackingUri: config.registry.trackingUri,
+      token: config.registry.token,
+      username: config.registry.username,
+      password: config.registry.password,
+      caBundlePath: config.registry.caBundlePath,
+    }),
+    policies: loadPolicies(config.files.policies),
+  });
+}
+
+registerCloudEvent(FUNCTION_TARGET, logModelHandler, () => logModelDepsFromEnv());
