@@ -124,7 +124,7 @@ async function main(): Promise<void> {
   const statuses = new Map<string, number>();
   // Interleave the floor with every function run so machine noise hits both alike.
   for (let i = 0; i < RUNS; i++) {
-    const floor = await coldStart([ffMain, "--target=hello", `--source=${path.join(ROOT, "bench/coldstart/hello.cjs")}`, "--signature-type=cloudevent"], env, ping);
+    const floor = await coldStart([ffMain, "--target=hello", `--source=${path.join(ROOT, "bench/coldstart/hello.mjs")}`, "--signature-type=cloudevent"], env, ping);
     if (floor.ms !== undefined) floorRuns.push(floor.ms);
     for (const r of results) {
       const probe = PROBES[r.target as FunctionTarget] ?? ping;

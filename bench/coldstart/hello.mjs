@@ -1,3 +1,4 @@
 // The floor for bench/coldstart: a bare functions-framework CloudEvent function that does nothing.
-const ff = require("@google-cloud/functions-framework");
+import * as ff from "@google-cloud/functions-framework";
+
 ff.cloudEvent("hello", () => undefined);
