@@ -31,7 +31,7 @@ function platform(file = path.join(tmp, `${crypto.randomUUID()}.sqlite`)) {
     });
   let deps = make();
   // The broker's routing of triggers.yaml, in memory: alerts and training outcomes go to retrain-on-drift.
-  const routed = new Set([eventType("alert.firing"), eventType("alert.resolved"), eventType("training.succeeded")]);
+  const routed = new Set<string>([eventType("alert.firing"), eventType("alert.resolved"), eventType("training.succeeded")]);
   bus.subscribers.push(async (e) => {
     if (routed.has(e.type)) await retrainOnDrift(e, deps);
   });
