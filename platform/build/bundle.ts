@@ -89,6 +89,23 @@ export async function bundle(entries: readonly BundleEntry[], outDir: string, ro
   return results;
 }
 
+/** dist/main.js (the launcher picking a bundle by FUNCTION_TARGET) and dist/package.json marking the files as ESM. */
+export async function bundleLauncher(outDir: string, root = ROOT): Promise<string> {
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(path.join(outDir, "package.json"), `${JSON.stringify({ type: "module", private: true })}\n`);
+  const outfile = path.join(outDir, "main.js");
+  await build({
+    entryPoints: [path.join(root, "platform/knative/launch.ts")],
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "esm",
+    outfile,
+    logLevel: "error",
+  });
+  return outfile;
+}
+
 function summarise(e: BundleEntry, outFile: string, meta: Metafile, root: string): BundleResult {
   const rel = (p: string): string => path.relative(root, path.resolve(root, p));
   const outputs = meta.outputs;
@@ -131,6 +148,7 @@ async function cli(): Promise<void> {
   const { present, missing } = presentTargets();
   for (const t of missing) process.stdout.write(`skip ${t}: ${TARGETS[t].module} does not exist yet\n`);
   const results = await bundle(present, outDir);
+  await bundleLauncher(outDir);
   fs.writeFileSync(path.join(outDir, "bundles.json"), JSON.stringify(results, null, 2) + "\n");
   for (const r of results) {
     const heavy = HEAVY_MODULES.filter((m) => r.packages.includes(m) || r.externals.includes(m));

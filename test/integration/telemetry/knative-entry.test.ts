@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bundle, HEAVY_MODULES, presentTargets, type BundleResult } from "../../../platform/build/bundle.ts";
+import { bundle, bundleLauncher, HEAVY_MODULES, presentTargets, type BundleResult } from "../../../platform/build/bundle.ts";
 import { parseTraceparent } from "../../../platform/telemetry/index.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -147,6 +147,19 @@ describe("Knative function bundle", () => {
     for (let s: OtlpSpan | undefined = client; s; s = byId.get(s.parentSpanId ?? "")) chain.push(`${s.kind} ${s.name}`);
     expect(chain.slice(1)).toEqual(["4 CloudEvents Create dev.flywheel.test.echoed", "5 CloudEvents Process dev.flywheel.test.start", "2 POST /"]);
     expect(trace.find((s) => s.kind === 2)?.parentSpanId).toBe("00f067aa0ba902b7");
+  });
+
+  it("the image launcher refuses an unknown FUNCTION_TARGET, naming the allowed ones", async () => {
+    const launcher = await bundleLauncher(path.join(tmp, "launcher"));
+    const out = await new Promise<{ code: number | null; err: string }>((resolve) => {
+      const p = spawn(process.execPath, [launcher], { env: { PATH: process.env.PATH, FUNCTION_TARGET: "nope" }, stdio: ["ignore", "ignore", "pipe"] });
+      let err = "";
+      p.stderr.on("data", (d: Buffer) => (err += d.toString()));
+      p.once("exit", (code) => resolve({ code, err }));
+    });
+    expect(out.code).toBe(1);
+    expect(out.err).toContain("FUNCTION_TARGET: must be one of launchTraining, logModel, deployModel");
+    expect(JSON.parse(fs.readFileSync(path.join(tmp, "launcher/package.json"), "utf8"))).toMatchObject({ type: "module" });
   });
 
   it("lists which repo functions exist to bundle", () => {
