@@ -71,7 +71,6 @@ export class LocalServingBackend implements ServingBackend {
     validateDeployment(spec, (n) => (n === spec.name ? undefined : this.#kindOf(n)));
     if (existing && existing.spec.kind !== spec.kind) this.#assertUnreferenced(spec.name);
     if (spec.kind === "model") await this.#applyModel(spec, ctx);
-    else if (this.#server.models.get(spec.name)) await this.#server.models.unload(spec.name);
     if (spec.kind === "pipeline") {
       this.#routers.delete(spec.name);
       this.#server.setComposite(
@@ -96,6 +95,9 @@ export class LocalServingBackend implements ServingBackend {
       this.#routers.delete(spec.name);
       this.#server.deleteComposite(spec.name);
     }
+    // A model turned into a pipeline or experiment: the composite already answers under the name (it wins the
+    // lookup), so unloading the old model now leaves no gap.
+    if (spec.kind !== "model" && this.#server.models.get(spec.name)) await this.#server.models.unload(spec.name);
     const status = this.#status(spec, ctx, "ready");
     this.#deployments.set(spec.name, { spec, ctx, status });
     this.#persist();
@@ -106,7 +108,6 @@ export class LocalServingBackend implements ServingBackend {
     const resolved = ctx.models[spec.name];
     if (!resolved) throw new ValidationError([{ field: `models.${spec.name}`, message: "no registry version was resolved for this model" }]);
     const file = onnxFileOf(resolved);
-    this.#server.deleteComposite(spec.name);
     await this.#server.loadModel({
       name: spec.name,
       version: resolved.version,

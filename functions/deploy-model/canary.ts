@@ -1,0 +1,99 @@
+// Canary state and decision: the new version runs as an experiment candidate at N%; after M requests to it or T
+// minutes, its error rate and p95 latency are compared with the stable version's to promote or roll back.
+import fs from "node:fs";
+import path from "node:path";
+import type { RolloutPolicy } from "../../platform/policies/rollout.ts";
+import type { CandidateStats } from "../../platform/serving/local/experiment.ts";
+import type { ServingBackendName } from "../../platform/specs/deployment.ts";
+
+export type { CandidateStats };
+
+/** Where canary numbers come from: the embedded router's tallies, or Prometheus for cluster backends. */
+export interface CanaryStatsSource {
+  stats(deployment: string): Promise<Readonly<Record<string, CandidateStats>> | undefined>;
+}
+
+export interface CanaryRecord {
+  /** The user-facing deployment name (the experiment while the canary runs). */
+  readonly name: string;
+  readonly model: string;
+  readonly backend: ServingBackendName;
+  readonly stable: { readonly deployment: string; readonly version: string };
+  readonly candidate: { readonly deployment: string; readonly version: string };
+  readonly percent: number;
+  /** epoch ms */
+  readonly startedAt: number;
+  /** Revision of the experiment; decisions derive their ids from it. */
+  readonly revision: string;
+  readonly cause: { readonly id: string; readonly traceparent?: string | undefined };
+  readonly policy: RolloutPolicy;
+}
+
+export type CanaryDecision = { readonly decision: "wait"; readonly reason: string } | { readonly decision: "promote" | "rollback"; readonly reason: string };
+
+/** Active canaries, one per deployment name, persisted as JSON so a restart keeps deciding. */
+export class CanaryStore {
+  readonly #file: string;
+  readonly #records = new Map<string, CanaryRecord>();
+
+  constructor(workDir: string) {
+    this.#file = path.join(workDir, "canaries.json");
+    if (fs.existsSync(this.#file)) {
+      try {
+        const list: unknown = JSON.parse(fs.readFileSync(this.#file, "utf8"));
+        if (Array.isArray(list)) for (const r of list as CanaryRecord[]) this.#records.set(r.name, r);
+      } catch {
+        // A corrupt file loses canary bookkeeping only; deployments themselves are intact in the backend.
+      }
+    }
+  }
+
+  get(name: string): CanaryRecord | undefined {
+    return this.#records.get(name);
+  }
+
+  all(): CanaryRecord[] {
+    return [...this.#records.values()];
+  }
+
+  put(r: CanaryRecord): void {
+    this.#records.set(r.name, r);
+    this.#save();
+  }
+
+  delete(name: string): void {
+    this.#records.delete(name);
+    this.#save();
+  }
+
+  #save(): void {
+    fs.mkdirSync(path.dirname(this.#file), { recursive: true });
+    const tmp = `${this.#file}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(this.all(), null, 2));
+    fs.renameSync(tmp, this.#file);
+  }
+}
+
+const pct = (v: number): string => `${(v * 100).toFixed(2)}%`;
+
+/** Decide once the candidate has had decideAfterRequests requests or decideAfterMinutes have passed. */
+export function decide(rec: CanaryRecord, stats: Readonly<Record<string, CandidateStats>> | undefined, now: number): CanaryDecision {
+  const p = rec.policy;
+  const cand = stats?.[rec.candidate.deployment] ?? { requests: 0, errors: 0, p50Ms: 0, p95Ms: 0 };
+  const base = stats?.[rec.stable.deployment] ?? { requests: 0, errors: 0, p50Ms: 0, p95Ms: 0 };
+  const elapsedMin = (now - rec.startedAt) / 60_000;
+  if (cand.requests < p.decideAfterRequests && elapsedMin < p.decideAfterMinutes) {
+    return { decision: "wait", reason: `${cand.requests}/${p.decideAfterRequests} requests, ${elapsedMin.toFixed(1)}/${p.decideAfterMinutes} min` };
+  }
+  const candRate = cand.requests ? cand.errors / cand.requests : 0;
+  const baseRate = base.requests ? base.errors / base.requests : 0;
+  const summary = `after ${cand.requests} canary requests: error rate ${pct(candRate)} vs ${pct(baseRate)}, p95 ${cand.p95Ms.toFixed(1)} ms vs ${base.p95Ms.toFixed(1)} ms`;
+  if (cand.requests === 0) return { decision: "rollback", reason: `no traffic reached v${rec.candidate.version} in ${p.decideAfterMinutes} min` };
+  if (candRate - baseRate > p.maxErrorRateIncrease) {
+    return { decision: "rollback", reason: `error rate increase ${pct(candRate - baseRate)} > ${pct(p.maxErrorRateIncrease)} ${summary}` };
+  }
+  if (base.p95Ms > 0 && base.requests > 0 && cand.p95Ms > base.p95Ms * p.maxLatencyRatio) {
+    return { decision: "rollback", reason: `p95 latency ratio ${(cand.p95Ms / base.p95Ms).toFixed(2)} > ${p.maxLatencyRatio} ${summary}` };
+  }
+  return { decision: "promote", reason: `healthy ${summary}` };
+}

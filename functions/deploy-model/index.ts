@@ -1,0 +1,49 @@
+// Knative entry of deploy-model (FUNCTION_TARGET=deployModel); also the public surface for embedded wiring.
+import path from "node:path";
+import { HttpEventBus } from "../../platform/bus/http.ts";
+import { parseConfig } from "../../platform/config/index.ts";
+import { ConfigError } from "../../platform/errors.ts";
+import { registerCloudEvent } from "../../platform/fn/framework.ts";
+import { createLogger } from "../../platform/log.ts";
+import { MlflowClient, MlflowModelRegistry } from "../../platform/mlflow/index.ts";
+import { loadPolicies } from "../../platform/policies/index.ts";
+import { clusterServingBackend } from "../../platform/serving/cluster.ts";
+import { createDeployModelDeps, type DeployModelDeps } from "./deps.ts";
+import { deployModelHandler } from "./handler.ts";
+
+export { deployModelHandler } from "./handler.ts";
+export { createDeployModelDeps, SerialQueue, type DeployModelDeps, type DeployModelDepsInput } from "./deps.ts";
+export { CanaryStore, decide, type CanaryRecord, type CanaryStatsSource, type CandidateStats } from "./canary.ts";
+export { canaryTick, finishCanary, revisionOf, candidateName } from "./rollout.ts";
+export { findVersion, resolveVersion } from "./resolve.ts";
+
+export const FUNCTION_TARGET = "deployModel";
+
+/** Deps from the environment, for the Knative Service (FUNCTION_TARGET=deployModel): MLflow + Seldon or KServe. */
+export async function deployModelDepsFromEnv(env: Record<string, string | undefined> = process.env): Promise<DeployModelDeps> {
+  const config = parseConfig(env);
+  if (!config.registry.trackingUri) throw new ConfigError(["MLFLOW_TRACKING_URI: required for deploy-model in Knative mode"]);
+  if (!config.knative.brokerUrl) throw new ConfigError(["K_SINK or FLYWHEEL_BROKER_URL: required for deploy-model in Knative mode"]);
+  if (config.serving.backend === "local") throw new ConfigError(["FLYWHEEL_SERVING_BACKEND: seldon or kserve in Knative mode"]);
+  const log = createLogger(config.logLevel, { function: "deploy-model" });
+  const mlflow = new MlflowClient({
+    trackingUri: config.registry.trackingUri,
+    token: config.registry.token,
+    username: config.registry.username,
+    password: config.registry.password,
+    caBundlePath: config.registry.caBundlePath,
+  });
+  const backend = await clusterServingBackend(config.serving.backend, config.kubernetes.namespace, log);
+  return createDeployModelDeps({
+    bus: new HttpEventBus({ url: config.knative.brokerUrl, token: config.auth.token }),
+    log,
+    now: Date.now,
+    registry: new MlflowModelRegistry(mlflow),
+    backends: { [config.serving.backend]: backend },
+    defaultBackend: config.serving.backend,
+    policies: loadPolicies(config.files.policies),
+    workDir: path.join(config.dataDir, "deploy-model"),
+  });
+}
+
+registerCloudEvent(FUNCTION_TARGET, deployModelHandler, () => deployModelDepsFromEnv());

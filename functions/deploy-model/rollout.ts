@@ -1,0 +1,132 @@
+// Rollout of a promoted version: replace the deployment, or start a canary experiment and later promote/roll it back.
+import { ValidationError, isKnownError, UpstreamError } from "../../platform/errors.ts";
+import { deriveId } from "../../platform/events/index.ts";
+import type { FlywheelEvent } from "../../platform/events/index.ts";
+import type { HandlerOutcome } from "../../platform/fn/types.ts";
+import type { DeploymentStatus, ServingBackend } from "../../platform/ports.ts";
+import type { DeploymentSpec, ServingBackendName } from "../../platform/specs/deployment.ts";
+import { decide, type CanaryRecord } from "./canary.ts";
+import type { DeployModelDeps } from "./deps.ts";
+import { emitStatus, statusData, type Cause } from "./emit.ts";
+import { findVersion, resolveVersion } from "./resolve.ts";
+
+export const revisionOf = (causeId: string, purpose = "revision"): string => deriveId(causeId, purpose).slice(0, 16);
+export const candidateName = (name: string, version: string): string => `${name}-v${version}`.slice(0, 63);
+
+export function backendOf(deps: DeployModelDeps, name?: ServingBackendName): ServingBackend {
+  const b = deps.backends[name ?? deps.defaultBackend];
+  if (!b) throw new ValidationError([{ field: "backend", message: `serving backend ${name ?? deps.defaultBackend} is not configured here` }]);
+  return b;
+}
+
+/** Apply and emit ready; a permanent failure is emitted as deployment.failed, a retryable one rethrown for redelivery. */
+export async function applyAndReport(
+  deps: DeployModelDeps,
+  backend: ServingBackend,
+  spec: DeploymentSpec,
+  ctx: Parameters<ServingBackend["apply"]>[1],
+  cause: Cause,
+  reason: string,
+  message?: string,
+): Promise<HandlerOutcome> {
+  let status: DeploymentStatus;
+  try {
+    status = await backend.apply(spec, ctx);
+  } catch (e) {
+    if (e instanceof UpstreamError && e.retryable) throw e;
+    const msg = isKnownError(e) ? e.message : "apply failed";
+    if (!isKnownError(e)) deps.log.error("deploy-model: apply failed", { name: spec.name, message: e instanceof Error ? e.message : String(e) });
+    const failed = { name: spec.name, kind: spec.kind, backend: backend.name, revision: ctx.revision, reason: e instanceof ValidationError ? "Invalid" : "ApplyFailed", message: msg, warnings: [] };
+    const id = await emitStatus(deps, "deployment.failed", failed, cause);
+    return { status: "done", detail: `failed: ${msg}`, emitted: [id] };
+  }
+  const event = status.state === "failed" ? "deployment.failed" : "deployment.ready";
+  const id = await emitStatus(deps, event, statusData(status, { reason, ...(message ? { message } : {}) }), cause);
+  return { status: "done", detail: `${spec.name} ${status.state} at revision ${status.revision}`, emitted: [id] };
+}
+
+/** model.promoted: deploy the version under the model's name, by the model's rollout policy. */
+export async function rolloutPromoted(deps: DeployModelDeps, ev: FlywheelEvent<"model.promoted">): Promise<HandlerOutcome> {
+  const { model, version } = ev.data;
+  const name = model;
+  const backend = backendOf(deps);
+  const revision = revisionOf(ev.id);
+  const cause: Cause = { id: ev.id, traceparent: ev.traceparent };
+  const current = await backend.get(name);
+  const active = deps.canaries.get(name);
+  if (current && current.revision === revision) {
+    const id = await emitStatus(deps, "deployment.ready", statusData(current), cause);
+    return { status: "duplicate", detail: `${name} already at revision ${revision}`, emitted: [id] };
+  }
+  const policy = deps.policies.forModel(model).rollout;
+  const resolved = await resolveVersion(deps.registry, await findVersion(deps.registry, model, { version }), deps.workDir);
+  const stableVersion = active?.stable.version ?? (current?.kind === "model" ? current.version : undefined);
+  const canary = policy.strategy === "canary" && ev.data.cause !== "rollback" && stableVersion !== undefined && stableVersion !== version;
+  if (!canary) {
+    const spec: DeploymentSpec = { kind: "model", name, model, version };
+    const out = await applyAndReport(deps, backend, spec, { revision, models: { [name]: resolved } }, cause, "Promoted", `${model} v${version} replaces the deployment`);
+    if (active) {
+      // The name is a model again, so the canary's candidates are unreferenced now.
+      for (const d of [active.candidate.deployment, active.stable.deployment]) await backend.remove(d).catch(() => undefined);
+      deps.canaries.delete(name);
+    }
+    return out;
+  }
+  // Canary: stable and candidate as their own model deployments, the name becomes an experiment over them.
+  const stable = { deployment: candidateName(name, stableVersion), version: stableVersion };
+  const cand = { deployment: candidateName(name, version), version };
+  const stableResolved = await resolveVersion(deps.registry, await findVersion(deps.registry, model, { version: stableVersion }), deps.workDir);
+  const ctx = { revision, models: { [stable.deployment]: stableResolved, [cand.deployment]: resolved } };
+  for (const [dep, v] of [[stable.deployment, stableVersion], [cand.deployment, version]] as const) {
+    const out = await applyAndReport(deps, backend, { kind: "model", name: dep, model, version: v }, ctx, cause, "CanaryCandidate");
+    if ((await backend.get(dep))?.state !== "ready") return out;
+  }
+  const spec: DeploymentSpec = {
+    kind: "experiment",
+    name,
+    candidates: [
+      { name: stable.deployment, weight: 100 - policy.canaryPercent },
+      { name: cand.deployment, weight: policy.canaryPercent },
+    ],
+    default: stable.deployment,
+    resourceType: "model",
+  };
+  const message = `canary: ${model} v${version} at ${policy.canaryPercent}%, v${stableVersion} at ${100 - policy.canaryPercent}%; decides after ${policy.decideAfterRequests} requests or ${policy.decideAfterMinutes} min`;
+  const out = await applyAndReport(deps, backend, spec, ctx, cause, "CanaryStarted", message);
+  const now = await backend.get(name);
+  if (now?.revision !== revision || now.state !== "ready") return out;
+  if (active && active.candidate.deployment !== cand.deployment) await backend.remove(active.candidate.deployment).catch(() => undefined);
+  deps.canaries.put({ name, model, backend: backend.name, stable, candidate: cand, percent: policy.canaryPercent, startedAt: deps.now(), revision, cause, policy });
+  return out;
+}
+
+/** Promote or roll back a running canary (automatic decision or a manual deployment.requested). */
+export async function finishCanary(deps: DeployModelDeps, rec: CanaryRecord, decision: "promote" | "rollback", reason: string): Promise<HandlerOutcome> {
+  const backend = backendOf(deps, rec.backend);
+  const keep = decision === "promote" ? rec.candidate : rec.stable;
+  const revision = revisionOf(rec.revision, decision);
+  const resolved = await resolveVersion(deps.registry, await findVersion(deps.registry, rec.model, { version: keep.version }), deps.workDir);
+  const status = await backend.apply({ kind: "model", name: rec.name, model: rec.model, version: keep.version }, { revision, models: { [rec.name]: resolved } });
+  for (const d of [rec.candidate.deployment, rec.stable.deployment]) await backend.remove(d);
+  if (decision === "rollback") {
+    // The gate made the new version champion; it no longer serves, so the alias follows what does.
+    await deps.registry.setAlias(rec.model, "champion", rec.stable.version).catch((e: unknown) =>
+      deps.log.warn("deploy-model: could not reset champion alias", { model: rec.model, message: e instanceof Error ? e.message : String(e) }),
+    );
+  }
+  deps.canaries.delete(rec.name);
+  const event = decision === "promote" ? "deployment.promoted" : "deployment.rolled_back";
+  const id = await emitStatus(deps, event, statusData(status, { reason: decision === "promote" ? "CanaryPassed" : "CanaryFailed", message: reason }), { id: revision, traceparent: rec.cause.traceparent });
+  return { status: "done", detail: `${rec.name}: ${decision} (${reason})`, emitted: [id] };
+}
+
+/** Check every running canary once; call it periodically (embedded: an interval; Knative: a PingSource). */
+export async function canaryTick(deps: DeployModelDeps): Promise<HandlerOutcome[]> {
+  const out: HandlerOutcome[] = [];
+  for (const rec of deps.canaries.all()) {
+    const verdict = decide(rec, await deps.canaryStats?.stats(rec.name), deps.now());
+    if (verdict.decision === "wait") continue;
+    out.push(await deps.queue.run(rec.name, () => (deps.canaries.get(rec.name) ? finishCanary(deps, rec, verdict.decision, verdict.reason) : Promise.resolve({ status: "duplicate" as const }))));
+  }
+  return out;
+}
