@@ -55,3 +55,9 @@ export function get(obj: unknown, ...keys: (string | number)[]): unknown {
   }
   return cur;
 }
+
+/** A nested field that must be a list ([] when absent, as MLflow omits empty lists). */
+export function list(obj: unknown, ...keys: (string | number)[]): unknown[] {
+  const v = get(obj, ...keys);
+  return Array.isArray(v) ? v : [];
+}
