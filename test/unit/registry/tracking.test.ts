@@ -114,7 +114,7 @@ describe("runs", () => {
     expect(noTs.status).toBe(400);
   });
 
-  it.each([
+  it.each<[{ metrics?: number; params?: number; tags?: number }, RegExp]>([
     [{ metrics: 1001 }, /at most 1000 metrics/],
     [{ params: 101 }, /at most 100 params/],
     [{ tags: 101 }, /at most 100 tags/],
@@ -124,8 +124,8 @@ describe("runs", () => {
     const r = await h.call("POST", "/mlflow/runs/log-batch", {
       run_id: id,
       metrics: Array.from({ length: counts.metrics ?? 0 }, (_, i) => ({ key: `m${i}`, value: i, timestamp: 1, step: 0 })),
-      params: Array.from({ length: "params" in counts ? counts.params : 0 }, (_, i) => ({ key: `p${i}`, value: "v" })),
-      tags: Array.from({ length: "tags" in counts ? counts.tags : 0 }, (_, i) => ({ key: `t${i}`, value: "v" })),
+      params: Array.from({ length: counts.params ?? 0 }, (_, i) => ({ key: `p${i}`, value: "v" })),
+      tags: Array.from({ length: counts.tags ?? 0 }, (_, i) => ({ key: `t${i}`, value: "v" })),
     });
     expect(r.status).toBe(400);
     expect(r.json.error_code).toBe("INVALID_PARAMETER_VALUE");
