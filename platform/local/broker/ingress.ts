@@ -35,8 +35,9 @@ export function ingressRoutes(target: IngressTarget): Hono {
     bodyLimit({
       maxSize: MAX_EVENT_BYTES,
       onError: (c) => {
-        const { status, body } = reject(new PayloadTooLargeError(`event larger than ${MAX_EVENT_BYTES} bytes (1 MiB)`));
-        return c.json(body, status === 413 ? 413 : 500);
+        const { body } = reject(new PayloadTooLargeError(`event larger than ${MAX_EVENT_BYTES} bytes (1 MiB)`));
+        // The rest of the body is not read: tell the client not to reuse this connection.
+        return c.json(body, 413, { connection: "close" });
       },
     }),
     async (c) => {
