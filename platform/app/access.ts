@@ -1,0 +1,64 @@
+// Who may call what on the one port: the role each API route needs, enforced on the server (UI pages gate themselves).
+import type { MiddlewareHandler } from "hono";
+import type { Auth, Role } from "../auth/index.ts";
+
+interface Rule {
+  readonly prefix: string;
+  /** undefined = every method */
+  readonly methods?: readonly string[];
+  readonly role: Role | "public";
+}
+
+const READ = ["GET", "HEAD", "OPTIONS"];
+const WRITE = ["POST", "PUT", "PATCH", "DELETE"];
+
+/** First match wins. Paths not listed here (the UI) are gated by the pages themselves. */
+export function accessRules(opts: { protectInference: boolean }): readonly Rule[] {
+  const inference: Role | "public" = opts.protectInference ? "data-scientist" : "public";
+  return [
+    { prefix: "/healthz", role: "public" },
+    { prefix: "/readyz", role: "public" },
+    { prefix: "/metrics", role: "public" },
+    // The Alertmanager webhook checks its own bearer token (the one Alertmanager's credentials_file holds).
+    { prefix: "/hooks/alertmanager", role: "public" },
+    { prefix: "/v2", methods: READ, role: opts.protectInference ? "viewer" : "public" },
+    { prefix: "/v2", role: inference },
+    { prefix: "/infer", role: opts.protectInference ? "data-scientist" : "public" },
+    // Posting arbitrary events can start trainings and deployments.
+    { prefix: "/events", role: "mlops-engineer" },
+    { prefix: "/api/2.0", methods: READ, role: "viewer" },
+    // MLflow clients in training code log runs, metrics and models.
+    { prefix: "/api/2.0", methods: WRITE, role: "data-scientist" },
+    { prefix: "/api/v1/jobs", methods: READ, role: "viewer" },
+    { prefix: "/api/v1/jobs", methods: WRITE, role: "data-scientist" },
+    { prefix: "/api/v1/deployments", methods: READ, role: "viewer" },
+    { prefix: "/api/v1/deployments", methods: WRITE, role: "mlops-engineer" },
+    { prefix: "/api/v1/dead-letters", methods: WRITE, role: "mlops-engineer" },
+    { prefix: "/api/v1/schedules", methods: WRITE, role: "mlops-engineer" },
+    { prefix: "/api/v1", methods: READ, role: "viewer" },
+    { prefix: "/api/v1", role: "mlops-engineer" },
+  ];
+}
+
+export function requiredRole(rules: readonly Rule[], method: string, path: string): Role | "public" | undefined {
+  for (const r of rules) {
+    const under = path === r.prefix || path.startsWith(r.prefix + "/") || path.startsWith(r.prefix + "?");
+    if (under && (!r.methods || r.methods.includes(method))) return r.role;
+  }
+  return undefined;
+}
+
+/** Applies the table: public routes pass, listed ones need their role, unlisted ones (UI) are left to the pages. */
+export function accessControl(auth: Auth, rules: readonly Rule[]): MiddlewareHandler {
+  const guards = new Map<Role, MiddlewareHandler>();
+  return async (c, next) => {
+    const role = requiredRole(rules, c.req.method, c.req.path);
+    if (role === undefined || role === "public") return next();
+    let guard = guards.get(role);
+    if (!guard) {
+      guard = auth.requireRole(role);
+      guards.set(role, guard);
+    }
+    return guard(c, next);
+  };
+}

@@ -1,0 +1,171 @@
+// The composition root of embedded mode: every component in one process, wired through the same ports as Knative.
+import fs from "node:fs";
+import path from "node:path";
+import { Hono } from "hono";
+import { createAuth, type Auth } from "../auth/index.ts";
+import type { Config } from "../config/index.ts";
+import { DriftMonitor } from "../drift/index.ts";
+import { DEFAULT_TRIGGERS_FILE, loadTriggerFile } from "../eventing/triggers.ts";
+import { deadLetter } from "../eventing/dead-letter.ts";
+import { toHttpError } from "../errors.ts";
+import { cloudEventRoute } from "../fn/hono.ts";
+import { createDeliver, EmbeddedBroker } from "../local/broker/index.ts";
+import { errorFields, type Logger } from "../log.ts";
+import { createMetricsRegistry } from "../metrics.ts";
+import { MlflowClient, MlflowModelRegistry } from "../mlflow/index.ts";
+import { loadPolicies } from "../policies/index.ts";
+import type { EventBus, ModelRegistry } from "../ports.ts";
+import { createRegistryServer, REGISTRY_MOUNT_PATH } from "../registry/index.ts";
+import { LocalServingBackend } from "../serving/local/backend.ts";
+import { v2Routes } from "../serving/local/routes.ts";
+import { EmbeddedV2Server } from "../serving/local/server.ts";
+import { LocalTrainingBackend } from "../training/local/backend.ts";
+import { trainingEventsFromBackend } from "../training/events.ts";
+import { alertmanagerRoutes } from "../../triggers/alertmanager/routes.ts";
+import { createLaunchTraining } from "../../functions/launch-training/deps.ts";
+import { launchTraining } from "../../functions/launch-training/handler.ts";
+import { createLogModelDeps } from "../../functions/log-model/deps.ts";
+import { logModelHandler } from "../../functions/log-model/handler.ts";
+import { createRetrainDeps } from "../../functions/retrain-on-drift/deps.ts";
+import { retrainOnDrift } from "../../functions/retrain-on-drift/handler.ts";
+import { accessControl, accessRules } from "./access.ts";
+import { registryBaselineLoader } from "./baseline.ts";
+import { eventsApi } from "./events-api.ts";
+import { healthRoutes, type HealthCheck } from "./health.ts";
+
+export interface EmbeddedPlatformOptions {
+  readonly config: Config;
+  /** This process's own base URL (after listen): child processes and the registry client use it. */
+  readonly selfUrl: string;
+  readonly log: Logger;
+  readonly now?: (() => number) | undefined;
+}
+
+export interface EmbeddedPlatform {
+  readonly app: Hono;
+  readonly auth: Auth;
+  readonly bus: EventBus;
+  readonly broker: EmbeddedBroker;
+  readonly training: LocalTrainingBackend;
+  readonly serving: LocalServingBackend;
+  readonly mlflow: MlflowClient;
+  readonly registry: ModelRegistry;
+  readonly drift: DriftMonitor;
+  readonly checks: readonly HealthCheck[];
+  /** Start background work (deliveries, restored deployments, schedulers). */
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promise<EmbeddedPlatform> {
+  const { config, log, selfUrl } = o;
+  const now = o.now ?? Date.now;
+  const dataDir = config.dataDir;
+  fs.mkdirSync(dataDir, { recursive: true });
+  const metrics = createMetricsRegistry({ service: config.knative.service ?? "flywheel" });
+  const auth = await createAuth({ config, dataDir, log: log.child({ component: "auth" }) });
+  const policies = loadPolicies(config.files.policies);
+
+  // The app is built last; the registry client and the broker call into it in-process through this reference.
+  const app = new Hono();
+  const inProcessFetch: typeof fetch = async (input, init) => app.fetch(new Request(input, init));
+
+  const registryServer = createRegistryServer({ dataDir: path.join(dataDir, "registry"), log: log.child({ component: "registry" }), publicUrl: config.publicUrl });
+  const external = config.registry.trackingUri;
+  const mlflow = new MlflowClient({
+    trackingUri: external ?? selfUrl,
+    token: external ? config.registry.token : auth.token,
+    username: external ? config.registry.username : undefined,
+    password: external ? config.registry.password : undefined,
+    caBundlePath: external ? config.registry.caBundlePath : undefined,
+    fetch: external ? undefined : inProcessFetch,
+  });
+  const registry = new MlflowModelRegistry(mlflow);
+
+  const services: Record<string, Hono> = {};
+  const triggerFile = loadTriggerFile(config.files.triggers ?? DEFAULT_TRIGGERS_FILE);
+  const broker = new EmbeddedBroker({
+    dbPath: path.join(dataDir, "broker.sqlite"),
+    triggers: triggerFile.triggers,
+    deliver: createDeliver({ services }),
+    log: log.child({ component: "broker" }),
+    metrics,
+    namespace: config.kubernetes.namespace,
+    now,
+  });
+  const bus: EventBus = broker;
+
+  const training = new LocalTrainingBackend({
+    dataDir: path.join(dataDir, "training"),
+    registry: { trackingUri: external ?? selfUrl, token: external ? config.registry.token : auth.token },
+    log: log.child({ component: "training" }),
+    now,
+  });
+
+  const v2 = new EmbeddedV2Server({ registry: metrics });
+  const serving = new LocalServingBackend({ server: v2, stateDir: path.join(dataDir, "serving"), baseUrl: selfUrl, log: log.child({ component: "serving" }), now });
+  const drift = new DriftMonitor({ registry: metrics, loadBaseline: registryBaselineLoader(registry, mlflow), log: log.child({ component: "drift" }), now });
+
+  const fnLog = (name: string) => log.child({ function: name });
+  services["launch-training"] = cloudEventRoute("launch-training", launchTraining, createLaunchTraining({ bus, backend: training, log: fnLog("launch-training"), now }));
+  services["log-model"] = cloudEventRoute("log-model", logModelHandler, createLogModelDeps({ bus, log: fnLog("log-model"), now, mlflow, policies }));
+  services["retrain-on-drift"] = cloudEventRoute(
+    "retrain-on-drift",
+    retrainOnDrift,
+    createRetrainDeps({ bus, registry, log: fnLog("retrain-on-drift"), policies, dataDir: path.join(dataDir, "retrain"), now }),
+  );
+  services["dead-letter"] = cloudEventRoute("dead-letter", deadLetter, { bus, log: fnLog("dead-letter"), now, store: broker.deadLetterStore });
+
+  const checks: HealthCheck[] = [
+    { name: "broker", check: () => broker.ready() || "broker not started" },
+    { name: "registry", check: async () => ((await inProcessFetch(`${selfUrl}/api/2.0/mlflow/experiments/get?experiment_id=0`, { headers: auth.token ? { authorization: `Bearer ${auth.token}` } : {} })).ok ? true : "registry not answering") },
+    { name: "serving", check: () => true },
+    { name: "training", check: () => true },
+  ];
+
+  app.onError((e, c) => {
+    const { status, body } = toHttpError(e);
+    if (status >= 500) log.error("request failed", { path: c.req.path, ...errorFields(e) });
+    return c.json(body, status as 500);
+  });
+  app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}`, code: "NOT_FOUND" }, 404));
+  app.route("/", healthRoutes(() => checks, () => [metrics]));
+  app.use("*", auth.middleware);
+  app.use("*", auth.csrf);
+  app.use("*", accessControl(auth, accessRules({ protectInference: config.auth.protectInference })));
+  app.route("/", auth.routes);
+  app.route("/events", broker.routes());
+  app.route(REGISTRY_MOUNT_PATH, registryServer.routes);
+  app.route("/v2", v2Routes(v2));
+  app.route("/hooks/alertmanager", alertmanagerRoutes({ bus, token: config.alertmanagerToken ?? auth.token ?? "", log: log.child({ component: "alertmanager" }) }));
+  app.route("/api/v1", eventsApi(broker));
+
+  let started = false;
+  return {
+    app,
+    auth,
+    bus,
+    broker,
+    training,
+    serving,
+    mlflow,
+    registry,
+    drift,
+    checks,
+    async start() {
+      if (started) return;
+      started = true;
+      await broker.start();
+      // Status listener only once the broker runs: transitions stored meanwhile are delivered now.
+      training.setListener(trainingEventsFromBackend({ bus, log: log.child({ component: "training" }) }));
+      await serving.restore();
+    },
+    async stop() {
+      drift.close();
+      await training.close();
+      await broker.stop();
+      await v2.close();
+      registryServer.close();
+    },
+  };
+}

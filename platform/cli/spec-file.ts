@@ -1,0 +1,23 @@
+// Reads a spec file (YAML or JSON, possibly several YAML documents) for `train` and `deploy`.
+import fs from "node:fs";
+import YAML from "yaml";
+import { ValidationError } from "../errors.ts";
+
+export function readSpecDocuments(file: string): unknown[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch {
+    throw new ValidationError([{ field: "--spec", message: `cannot read ${file}` }]);
+  }
+  try {
+    return YAML.parseAllDocuments(text)
+      .map((d) => {
+        if (d.errors.length) throw d.errors[0];
+        return d.toJS() as unknown;
+      })
+      .filter((d) => d !== null && d !== undefined);
+  } catch (e) {
+    throw new ValidationError([{ field: "--spec", message: `${file} is not valid YAML or JSON: ${e instanceof Error ? e.message : String(e)}` }]);
+  }
+}
