@@ -12,7 +12,7 @@ describe("chunkBatch", () => {
     [900, 100, 0, 1],
     [900, 100, 1, 2],
     [0, 250, 0, 3],
-    [5000, 300, 300, 5],
+    [5000, 300, 300, 6],
   ])("%i metrics, %i params, %i tags -> %i requests within limits", (m, p, t, requests) => {
     const chunks = chunkBatch(ms(m), kv(p, "p"), kv(t, "t"));
     expect(chunks.length).toBe(requests);
