@@ -1,0 +1,26 @@
+// launch-training: training.requested -> a job on the TrainingBackend, idempotent on the request event's id.
+import { parseEventAs, type AnyCloudEvent } from "../../platform/events/envelope.ts";
+import type { HandlerOutcome } from "../../platform/fn/types.ts";
+import { TrainingSpecSchema } from "../../platform/specs/training.ts";
+import { jobIdFor } from "../../platform/training/updates.ts";
+import { isApiServerEvent, kubernetesStatusTrigger } from "../../triggers/kubernetes/status.ts";
+import type { LaunchTrainingDeps } from "./deps.ts";
+
+/** training.requested -> launch; in Knative mode also ApiServerSource events -> training status events. */
+export async function launchTraining(event: AnyCloudEvent, deps: LaunchTrainingDeps): Promise<HandlerOutcome> {
+  if (deps.status && isApiServerEvent(event.type)) return kubernetesStatusTrigger(event, { ...deps, status: deps.status });
+  const ev = parseEventAs("training.requested", event);
+  const { trigger, ...rest } = ev.data;
+  // The event schema already validated the spec; parsing again gives the spec type without the trigger.
+  const spec = TrainingSpecSchema.parse(rest);
+  const jobId = jobIdFor(spec.model, ev.id);
+  const { job, created } = await deps.backend.launch({
+    jobId,
+    spec,
+    trigger: trigger ?? { reason: "manual", eventId: ev.id },
+    causeEventId: ev.id,
+    traceparent: ev.traceparent,
+  });
+  deps.log.info(created ? "training launched" : "training already launched", { jobId, model: spec.model, kind: spec.kind, state: job.state, eventId: ev.id });
+  return { status: created ? "done" : "duplicate", detail: jobId };
+}

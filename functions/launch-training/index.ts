@@ -1,0 +1,34 @@
+// launch-training's public surface; registers FUNCTION_TARGET=launchTraining with functions-framework on import.
+import { HttpEventBus } from "../../platform/bus/http.ts";
+import { parseConfig, type Env } from "../../platform/config/index.ts";
+import { ConfigError } from "../../platform/errors.ts";
+import { registerCloudEvent } from "../../platform/fn/framework.ts";
+import { createLogger } from "../../platform/log.ts";
+import { trainingEventsFromBackend } from "../../platform/training/events.ts";
+import { KubernetesTrainingBackend } from "../../platform/training/kubernetes/backend.ts";
+import { createLaunchTraining, type LaunchTrainingDeps } from "./deps.ts";
+import { launchTraining } from "./handler.ts";
+
+export { launchTraining } from "./handler.ts";
+export { createLaunchTraining } from "./deps.ts";
+export type { LaunchTrainingDeps, LaunchTrainingOptions } from "./deps.ts";
+export { trainingEventsFromBackend, trainingEventFor, TRAINING_EVENT_SOURCE } from "../../platform/training/events.ts";
+export { jobIdFor } from "../../platform/training/updates.ts";
+
+export const FUNCTION_TARGET = "launchTraining";
+
+/**
+ * Knative deps: training runs on Kubernetes (the in-cluster ServiceAccount), events go to the broker ingress. Status
+ * comes back through the ApiServerSource trigger (triggers/kubernetes), so this scaled-to-zero function does not watch;
+ * only a launch-time failure (object refused) is reported from here.
+ */
+export function launchTrainingDepsFromEnv(env: Env): LaunchTrainingDeps {
+  const config = parseConfig(env);
+  if (!config.knative.brokerUrl) throw new ConfigError(["K_SINK or FLYWHEEL_BROKER_URL: required to emit events"]);
+  const log = createLogger(config.logLevel, { function: FUNCTION_TARGET });
+  const bus = new HttpEventBus({ url: config.knative.brokerUrl, token: config.auth.token });
+  const backend = KubernetesTrainingBackend.fromConfig(config, { env, log, onUpdate: trainingEventsFromBackend({ bus, log }), watch: false });
+  return createLaunchTraining({ bus, backend, log, status: backend });
+}
+
+registerCloudEvent(FUNCTION_TARGET, launchTraining, () => launchTrainingDepsFromEnv(process.env));

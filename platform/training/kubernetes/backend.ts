@@ -1,0 +1,298 @@
+// KubernetesTrainingBackend: Job / PyTorchJob / TrainJob / SparkApplication, status via watch or ApiServerSource.
+import os from "node:os";
+import path from "node:path";
+import type { KubeConfig } from "@kubernetes/client-node";
+import type { Config } from "../../config/index.ts";
+import { NotFoundError, ValidationError } from "../../errors.ts";
+import { createLogger, errorFields, type Logger } from "../../log.ts";
+import { isTerminal, type JobFilter, type JobRecord, type LaunchRequest, type LogOptions, type TrainingBackend } from "../../ports.ts";
+import { Notifier } from "../local/notifier.ts";
+import { JobStore } from "../store.ts";
+import type { JobListener, JobUpdate } from "../updates.ts";
+import { loadKubeConfig, TrainingKubeClient } from "./client.ts";
+import { apiStatus, toPlatformError } from "./errors.ts";
+import { LABELS, MANAGED_BY, ranksFor, recordFromObject, isTrainingObjectKind, type KubeObject, type TrainingObjectKind } from "./meta.ts";
+import { failedExitCode, podForRank, podRank, podSelector, TRAINER_CONTAINER } from "./pods.ts";
+import { artifactUriFor, kindFor, RenderError, renderTrainingObject, type RenderOptions } from "./render.ts";
+import { mapTrainingStatus, type StatusVerdict } from "./status.ts";
+
+export interface KubernetesTrainingBackendOptions extends Partial<Omit<RenderOptions, "namespace" | "ddpOperator">> {
+  readonly kubeconfig: KubeConfig;
+  readonly namespace: string;
+  readonly ddpOperator: "pytorchjob" | "trainjob";
+  /** Job records and history live in `<dataDir>/training.db` (a temp dir when not given). */
+  readonly dataDir?: string;
+  readonly onUpdate?: JobListener;
+  readonly log?: Logger;
+  /** Watch objects and pods for status (embedded). Off for Knative, where ApiServerSource events come in instead. */
+  readonly watch?: boolean;
+  readonly now?: () => number;
+}
+
+export class KubernetesTrainingBackend implements TrainingBackend {
+  readonly name = "kubernetes" as const;
+  readonly client: TrainingKubeClient;
+  readonly #o: KubernetesTrainingBackendOptions;
+  readonly #render: RenderOptions;
+  readonly #store: JobStore;
+  readonly #notifier: Notifier;
+  readonly #log: Logger;
+  readonly #now: () => number;
+  readonly #stops: (() => void)[] = [];
+
+  static fromConfig(
+    config: Config,
+    opts: { env: Record<string, string | undefined>; log?: Logger; onUpdate?: JobListener; watch?: boolean } & Partial<RenderOptions>,
+  ): KubernetesTrainingBackend {
+    return new KubernetesTrainingBackend({
+      ...opts,
+      kubeconfig: loadKubeConfig(opts.env),
+      namespace: config.kubernetes.namespace,
+      ddpOperator: config.training.ddpOperator,
+      trackingUri: opts.trackingUri ?? config.registry.trackingUri,
+      dataDir: config.dataDir,
+    });
+  }
+
+  constructor(o: KubernetesTrainingBackendOptions) {
+    this.#o = o;
+    this.#log = o.log ?? createLogger("silent");
+    this.#now = o.now ?? Date.now;
+    this.client = new TrainingKubeClient(o.kubeconfig, o.namespace);
+    this.#render = {
+      namespace: o.namespace,
+      ddpOperator: o.ddpOperator,
+      artifactPvc: o.artifactPvc ?? "flywheel-artifacts",
+      trackingUri: o.trackingUri,
+      registryTokenSecret: o.registryTokenSecret,
+      sparkVersion: o.sparkVersion ?? "3.5.3",
+      sparkServiceAccount: o.sparkServiceAccount ?? "spark-operator-spark",
+      sparkArchive: o.sparkArchive ?? "local:///app/env.tar.gz",
+      ttlSecondsAfterFinished: o.ttlSecondsAfterFinished ?? 86_400,
+    };
+    this.#store = new JobStore(path.join(o.dataDir ?? os.tmpdir(), o.dataDir ? "training.db" : `flywheel-k8s-${process.pid}.db`));
+    this.#notifier = new Notifier(this.#store, this.#log, o.onUpdate);
+    this.#notifier.flush();
+    if (o.watch ?? true) this.startWatching();
+  }
+
+  setListener(l: JobListener): void {
+    this.#notifier.setListener(l);
+  }
+
+  /** The kinds this configuration creates. */
+  kinds(): TrainingObjectKind[] {
+    return ["Job", this.#o.ddpOperator === "trainjob" ? "TrainJob" : "PyTorchJob", "SparkApplication"];
+  }
+
+  startWatching(): void {
+    if (this.#stops.length) return;
+    for (const kind of this.kinds()) {
+      this.#stops.push(this.client.watch(kind, `${LABELS.managedBy}=${MANAGED_BY}`, (o) => void this.observe(o).catch((e: unknown) => this.#log.warn("status update failed", errorFields(e))), this.#log));
+    }
+    this.#stops.push(this.client.watch("Pod", LABELS.jobId, (o) => void this.observe(o).catch((e: unknown) => this.#log.warn("pod status failed", errorFields(e))), this.#log));
+  }
+
+  async launch(req: LaunchRequest): Promise<{ job: JobRecord; created: boolean }> {
+    const known = this.#store.get(req.jobId);
+    if (known) return { job: known, created: false };
+    const kind = kindFor(req.spec, this.#render);
+    const base = {
+      id: req.jobId, model: req.spec.model, kind: req.spec.kind, backend: "kubernetes" as const, spec: req.spec, trigger: req.trigger,
+      ranks: ranksFor(req.spec), artifactUri: artifactUriFor(this.#render, req.jobId),
+      object: { apiVersion: "", kind, name: req.jobId, namespace: this.#o.namespace },
+    };
+    const insert = (state: JobRecord["state"], createdAt: number): boolean =>
+      this.#store.insert({ ...base, object: { ...base.object, apiVersion: apiVersionOf(kind) }, state, createdAt }, { traceparent: req.traceparent, causeEventId: req.causeEventId });
+    let manifest: Record<string, unknown>;
+    try {
+      manifest = renderTrainingObject(req, this.#render);
+    } catch (e) {
+      if (!(e instanceof RenderError)) throw e;
+      insert("pending", this.#now());
+      this.#fail(req.jobId, "InvalidSpec", e.message);
+      return { job: this.#mustGet(req.jobId), created: true };
+    }
+    try {
+      await this.client.createRaw(kind, manifest);
+    } catch (e) {
+      const s = apiStatus(e);
+      if (s?.code === 409) {
+        // Already launched (an earlier delivery, maybe by another instance): adopt the existing object.
+        const existing = await this.client.read(kind, req.jobId);
+        if (insert("pending", this.#now()) && existing) await this.observe(existing);
+        return { job: this.#mustGet(req.jobId), created: false };
+      }
+      if (s && [400, 403, 404, 422].includes(s.code)) {
+        insert("pending", this.#now());
+        const reason = s.code === 404 ? "OperatorNotInstalled" : s.code === 403 ? "Forbidden" : "SubmissionFailed";
+        this.#fail(req.jobId, reason, `${kind} was refused by the API server: ${s.message}`);
+        return { job: this.#mustGet(req.jobId), created: true };
+      }
+      throw toPlatformError(e, `create ${kind} ${req.jobId}`);
+    }
+    insert("pending", this.#now());
+    this.#notifier.flush();
+    return { job: this.#mustGet(req.jobId), created: true };
+  }
+
+  /**
+   * What an object's current status means for its job, without touching the store: used by the ApiServerSource
+   * trigger (stateless) and by the watch path below. Failures are enriched with the failing pod's exit code and log tail.
+   */
+  async updateFor(o: KubeObject): Promise<JobUpdate | undefined> {
+    const verdict = mapTrainingStatus(o);
+    if (!verdict) return undefined;
+    const owner = o.kind === "Pod" ? await this.#ownerOf(o) : o;
+    const base = owner ? recordFromObject(owner) : undefined;
+    if (!base || !owner) return undefined;
+    let exitCode: number | undefined;
+    let rank: number | undefined;
+    let logTail: string | undefined;
+    const objectKind = base.object?.kind;
+    if (verdict.state === "failed" && isTrainingObjectKind(objectKind)) {
+      ({ exitCode, rank, logTail } = await this.#failureDetails(objectKind, base.id, base.object?.name ?? base.id, o.kind === "Pod" ? o : undefined));
+    }
+    const at = verdict.finishedAt ?? this.#now();
+    const job: JobRecord = {
+      ...base,
+      state: verdict.state,
+      startedAt: verdict.startedAt,
+      finishedAt: isTerminal(verdict.state) ? at : undefined,
+      exitCode,
+      failedRank: rank,
+      failureReason: verdict.state === "failed" ? verdict.reason : undefined,
+      message: verdict.message,
+      history: [],
+    };
+    const transition = { state: verdict.state, at: isTerminal(verdict.state) ? at : this.#now(), reason: verdict.reason, message: verdict.message };
+    return { job: { ...job, history: [transition] }, transition, logTail, traceparent: owner.metadata.annotations?.["flywheel.dev/traceparent"] };
+  }
+
+  /** Apply an observed object (watch event) to the stored job, and notify the listener of a state change. */
+  async observe(o: KubeObject): Promise<void> {
+    const update = await this.updateFor(o);
+    if (!update) return;
+    const { job, transition } = update;
+    const stored = this.#store.get(job.id);
+    if (!stored) {
+      // Created outside this instance (or before the store existed): adopt it.
+      this.#store.insert({ ...job, state: "pending", createdAt: job.createdAt || this.#now() }, { traceparent: update.traceparent, causeEventId: job.id });
+    }
+    if (stored && stored.state === transition.state && stored.history.at(-1)?.reason === transition.reason) return;
+    // Events can arrive out of order (a pod's view lags the object's): never move a running job back to pending.
+    if (stored?.state === "running" && transition.state === "pending") return;
+    const patch = {
+      ...(job.startedAt || transition.state === "running" ? { startedAt: job.startedAt ?? transition.at } : {}),
+      ...(isTerminal(transition.state) ? { finishedAt: job.finishedAt, exitCode: job.exitCode, failedRank: job.failedRank, failureReason: job.failureReason, message: job.message } : {}),
+    };
+    if (this.#store.transition(job.id, transition, patch, update.logTail)) this.#notifier.flush();
+    // A pod that can never start leaves its object retrying forever: remove it once the job is failed.
+    if (o.kind === "Pod" && transition.state === "failed" && job.object && isTrainingObjectKind(job.object.kind)) {
+      await this.client.delete(job.object.kind, job.object.name);
+    }
+  }
+
+  /** Read a training object (Reference-mode ApiServerSource events); Pods and unknown kinds give undefined. */
+  async readObject(kind: string, name: string): Promise<KubeObject | undefined> {
+    if (!isTrainingObjectKind(kind)) return undefined;
+    const o = await this.client.read(kind, name);
+    return o ? { ...o, kind } : undefined;
+  }
+
+  async get(jobId: string): Promise<JobRecord | undefined> {
+    return this.#store.get(jobId);
+  }
+
+  async list(filter?: JobFilter): Promise<JobRecord[]> {
+    return this.#store.list(filter);
+  }
+
+  async *logs(jobId: string, opts: LogOptions = {}): AsyncGenerator<string> {
+    const job = this.#mustGet(jobId);
+    const rank = opts.rank ?? 0;
+    if (!Number.isInteger(rank) || rank < 0 || rank >= job.ranks) throw new ValidationError([{ field: "rank", message: `must be an integer from 0 to ${job.ranks - 1}` }]);
+    const kind = job.object?.kind;
+    if (!job.object || !isTrainingObjectKind(kind)) return;
+    for (;;) {
+      const pods = (await this.client.pods(podSelector(kind, jobId, job.object.name))).items;
+      const pod = podForRank(kind, pods, rank);
+      const current = this.#store.get(jobId);
+      if (pod?.metadata.name) {
+        try {
+          yield* this.client.podLog(pod.metadata.name, TRAINER_CONTAINER[kind], { follow: opts.follow ?? false, signal: opts.signal });
+          return;
+        } catch (e) {
+          // 400 while the container is still waiting: keep polling when following.
+          if (!opts.follow || !(e instanceof ValidationError)) throw e;
+        }
+      }
+      if (!opts.follow || !current || isTerminal(current.state) || opts.signal?.aborted) {
+        if (current?.state === "failed" && !pod) yield `[flywheel] ${current.failureReason ?? "Failed"}: ${current.message ?? ""}`;
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 1000).unref());
+    }
+  }
+
+  async cancel(jobId: string): Promise<JobRecord> {
+    const job = this.#mustGet(jobId);
+    if (isTerminal(job.state)) return job;
+    if (job.object && isTrainingObjectKind(job.object.kind)) await this.client.delete(job.object.kind, job.object.name);
+    const at = this.#now();
+    if (this.#store.transition(jobId, { state: "cancelled", at, reason: "Cancelled", message: "user" }, { finishedAt: at })) this.#notifier.flush();
+    return this.#mustGet(jobId);
+  }
+
+  async close(): Promise<void> {
+    for (const stop of this.#stops.splice(0)) stop();
+    await this.#notifier.drain();
+    this.#store.close();
+  }
+
+  #mustGet(jobId: string): JobRecord {
+    const job = this.#store.get(jobId);
+    if (!job) throw new NotFoundError(`job ${jobId} not found`);
+    return job;
+  }
+
+  #fail(jobId: string, reason: string, message: string): void {
+    const at = this.#now();
+    this.#store.transition(jobId, { state: "failed", at, reason, message }, { finishedAt: at, failureReason: reason, message }, `[flywheel] launch failed: ${message}`);
+    this.#notifier.flush();
+  }
+
+  /** The training object a pod belongs to (its job-id label and the kind this configuration uses for the spec kind). */
+  async #ownerOf(pod: KubeObject): Promise<KubeObject | undefined> {
+    const id = pod.metadata.labels?.[LABELS.jobId];
+    if (!id) return undefined;
+    const known = this.#store.get(id)?.object?.kind;
+    const kinds = isTrainingObjectKind(known) ? [known] : this.kinds();
+    for (const k of kinds) {
+      const o = await this.client.read(k, id);
+      if (o) return { ...o, kind: k };
+    }
+    return undefined;
+  }
+
+  async #failureDetails(kind: TrainingObjectKind, jobId: string, name: string, failedPod: KubeObject | undefined): Promise<{ exitCode?: number; rank?: number; logTail?: string }> {
+    try {
+      if (failedPod) return { rank: podRank(kind, failedPod), logTail: "" };
+      const pods = (await this.client.pods(podSelector(kind, jobId, name))).items;
+      const bad = pods.find((p) => failedExitCode(kind, p) !== undefined);
+      const pod = bad ?? podForRank(kind, pods, 0);
+      if (!pod?.metadata.name) return {};
+      const lines: string[] = [];
+      for await (const l of this.client.podLog(pod.metadata.name, TRAINER_CONTAINER[kind], { follow: false, tailLines: 40 })) lines.push(l);
+      return { exitCode: bad ? failedExitCode(kind, bad) : undefined, rank: podRank(kind, pod), logTail: lines.join("\n") };
+    } catch (e) {
+      this.#log.warn("could not read the failed pod", { jobId, ...errorFields(e) });
+      return {};
+    }
+  }
+}
+
+const apiVersionOf = (kind: TrainingObjectKind): string =>
+  ({ Job: "batch/v1", PyTorchJob: "kubeflow.org/v1", TrainJob: "trainer.kubeflow.org/v1alpha1", SparkApplication: "sparkoperator.k8s.io/v1beta2" })[kind];
+
+export type { StatusVerdict };
