@@ -1,0 +1,163 @@
+// Deployments: list with status conditions, forms that emit deployment.requested, and undeploy.
+import { Hono } from "hono";
+import type { FC } from "hono/jsx";
+import { buildEvent } from "../../platform/events/envelope.ts";
+import { errorFields } from "../../platform/log.ts";
+import type { DeploymentStatus } from "../../platform/ports.ts";
+import { Badge, Csrf, KeyValues, fmtTime } from "../components.tsx";
+import type { UiDeps } from "../deps.ts";
+import { readForm } from "../forms.ts";
+import { isHtmx, navigate, page, pageContext, pageOrFragment } from "../layout.tsx";
+import { UI_SOURCE } from "../training/routes.tsx";
+import { DeployForm, KindTabs } from "./forms.tsx";
+import { applyDeployRowOp, emptyDeployForm, isDeploymentKind, readDeployForm, validateDeployForm } from "./parse.ts";
+
+export function deploymentRoutes(deps: UiDeps, airflow: boolean): Hono {
+  const app = new Hono();
+  const { requireRole, csrf } = deps.auth;
+
+  app.get("/deployments", requireRole("viewer"), async (c) => {
+    const ctx = pageContext(c, airflow);
+    const list = [...(await deps.serving.list())].sort((a, b) => a.name.localeCompare(b.name));
+    const table = <DeploymentsTable list={list} csrf={ctx.csrf} />;
+    if (isHtmx(c)) return c.html(table);
+    return page(c, ctx, "Deployments", "deployments", <>
+      <h1>Deployments <span class="muted">({deps.serving.name})</span></h1>
+      <KindTabs kind="" />
+      {table}
+    </>, { refreshWithoutJs: list.some((d) => d.state === "progressing") ? 5 : undefined });
+  });
+
+  app.get("/deployments/new", requireRole("viewer"), (c) => {
+    const ctx = pageContext(c, airflow);
+    const kind = c.req.query("kind");
+    const st = emptyDeployForm(isDeploymentKind(kind) ? kind : "model");
+    st.model = c.req.query("model") ?? "";
+    st.version = c.req.query("version") ?? "";
+    if (st.model) st.name = st.model;
+    if (c.req.query("alias")) {
+      st.ref = "alias";
+      st.alias = c.req.query("alias") ?? "";
+    }
+    return page(c, ctx, `New ${st.kind} deployment`, "deployments", <>
+      <h1>New {st.kind} deployment</h1>
+      <KindTabs kind={st.kind} />
+      <DeployForm st={st} errors={{}} csrf={ctx.csrf} />
+    </>);
+  });
+
+  app.post("/deployments", csrf, requireRole("mlops-engineer"), async (c) => {
+    const ctx = pageContext(c, airflow);
+    const form = await readForm(c);
+    const st = readDeployForm(form);
+    const render = (errors: Record<string, readonly string[]>, status: 200 | 422 | 502): Response | Promise<Response> =>
+      pageOrFragment(c, ctx, `New ${st.kind} deployment`, "deployments", isHtmx(c) ? <DeployForm st={st} errors={errors} csrf={ctx.csrf} /> : <>
+        <h1>New {st.kind} deployment</h1>
+        <DeployForm st={st} errors={errors} csrf={ctx.csrf} />
+      </>, { status });
+    if (applyDeployRowOp(form._op, st)) return render({}, 200);
+    const result = validateDeployForm(st);
+    if ("errors" in result) return render(result.errors, 422);
+    const event = buildEvent("deployment.requested", { action: "deploy", spec: result.spec }, { source: UI_SOURCE, subject: result.spec.name });
+    try {
+      await deps.bus.emit(event);
+    } catch (e) {
+      deps.log.error("deployment request not accepted by the broker", errorFields(e));
+      return render({ "(root)": ["The broker did not accept the request; nothing was deployed. Try again."] }, 502);
+    }
+    return navigate(c, `/deployments/${encodeURIComponent(result.spec.name)}`);
+  });
+
+  app.get("/deployments/:name", requireRole("viewer"), async (c) => {
+    const ctx = pageContext(c, airflow);
+    const name = c.req.param("name");
+    const d = await deps.serving.get(name);
+    const body = d ? <DeploymentDetail d={d} csrf={ctx.csrf} /> : (
+      <div id="deployment" hx-get={`/deployments/${encodeURIComponent(name)}`} hx-trigger="every 2s" hx-swap="outerHTML" data-state="requested">
+        <p class="muted">Deployment {name} is requested; waiting for the serving backend to report it.</p>
+      </div>
+    );
+    if (isHtmx(c)) return c.html(body);
+    return page(c, ctx, `Deployment ${name}`, "deployments", <>
+      <h1>Deployment {name}</h1>
+      {body}
+    </>, { refreshWithoutJs: !d || d.state === "progressing" ? 3 : undefined });
+  });
+
+  app.post("/deployments/:name/undeploy", csrf, requireRole("mlops-engineer"), async (c) => {
+    const name = c.req.param("name");
+    const event = buildEvent("deployment.requested", { action: "undeploy", name }, { source: UI_SOURCE, subject: name });
+    try {
+      await deps.bus.emit(event);
+    } catch (e) {
+      deps.log.error("undeploy request not accepted by the broker", errorFields(e));
+      return c.text("The broker did not accept the request; try again.", 502);
+    }
+    return navigate(c, "/deployments");
+  });
+
+  return app;
+}
+
+const DeploymentsTable: FC<{ list: readonly DeploymentStatus[]; csrf: string }> = ({ list, csrf }) => {
+  const live = list.some((d) => d.state === "progressing");
+  return (
+    <div id="deployments" {...(live ? { "hx-get": "/deployments", "hx-trigger": "every 2s", "hx-swap": "outerHTML" } : {})}>
+      {list.length ? (
+        <table>
+          <thead><tr><th>Name</th><th>Kind</th><th>State</th><th>Model</th><th>Revision</th><th>Updated</th><th></th></tr></thead>
+          <tbody>
+            {list.map((d) => (
+              <tr data-deployment={d.name}>
+                <td><a href={`/deployments/${encodeURIComponent(d.name)}`}>{d.name}</a></td>
+                <td>{d.kind}</td>
+                <td><Badge value={d.state} /></td>
+                <td>{d.model ? `${d.model}${d.version ? ` v${d.version}` : ""}` : ""}</td>
+                <td class="mono">{d.revision}</td>
+                <td>{fmtTime(d.updatedAt)}</td>
+                <td><a href={`/playground?deployment=${encodeURIComponent(d.name)}`}>Try it</a> <UndeployForm name={d.name} csrf={csrf} /></td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : <p class="muted">Nothing deployed.</p>}
+    </div>
+  );
+};
+
+const UndeployForm: FC<{ name: string; csrf: string }> = ({ name, csrf }) => (
+  <form method="post" action={`/deployments/${encodeURIComponent(name)}/undeploy`} style="display:inline">
+    <Csrf token={csrf} />
+    <button type="submit" class="danger small" data-confirm={`Undeploy ${name}?`}>Undeploy</button>
+  </form>
+);
+
+const DeploymentDetail: FC<{ d: DeploymentStatus; csrf: string }> = ({ d, csrf }) => (
+  <div id="deployment" data-state={d.state} {...(d.state === "progressing" ? { "hx-get": `/deployments/${encodeURIComponent(d.name)}`, "hx-trigger": "every 2s", "hx-swap": "outerHTML" } : {})}>
+    <div class="two">
+      <div class="card">
+        <KeyValues entries={[
+          ["State", <Badge value={d.state} />],
+          ["Kind", d.kind],
+          ["Backend", d.backend],
+          ["Model", d.model ? `${d.model}${d.version ? ` v${d.version}` : ""}` : "—"],
+          ["Revision", <span class="mono">{d.revision}</span>],
+          ["Endpoint", d.endpoint ? <span class="mono">{d.endpoint}</span> : "—"],
+          ["Updated", fmtTime(d.updatedAt)],
+          ...(d.reason ? [["Reason", `${d.reason}${d.message ? `: ${d.message}` : ""}`] as const] : []),
+        ]} />
+        {d.warnings.length ? <ul class="error">{d.warnings.map((w) => <li>{w}</li>)}</ul> : null}
+        <p><a class="button" href={`/playground?deployment=${encodeURIComponent(d.name)}`}>Open in playground</a> <UndeployForm name={d.name} csrf={csrf} /></p>
+      </div>
+      <div class="card">
+        <h2>Conditions</h2>
+        <table>
+          <thead><tr><th>Type</th><th>Status</th><th>Reason</th><th>Message</th></tr></thead>
+          <tbody>{d.conditions.map((cond) => <tr><td>{cond.type}</td><td><Badge value={cond.status} /></td><td>{cond.reason ?? ""}</td><td>{cond.message ?? ""}</td></tr>)}</tbody>
+        </table>
+        <h2>Spec</h2>
+        <pre>{JSON.stringify(d.spec, null, 2)}</pre>
+      </div>
+    </div>
+  </div>
+);

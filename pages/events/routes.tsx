@@ -1,0 +1,131 @@
+// Events and drift: recent CloudEvents with trace links, the dead-letter queue (replay, discard), drift, alerts, retrains.
+import { Hono } from "hono";
+import type { FC } from "hono/jsx";
+import { errorFields } from "../../platform/log.ts";
+import { BarChart } from "../chart.tsx";
+import { Badge, Csrf, Pager, fmtTime, intParam } from "../components.tsx";
+import type { UiDeps, UiStoredEvent } from "../deps.ts";
+import { navigate, page, pageContext } from "../layout.tsx";
+
+/** trace id from a W3C traceparent (00-<trace>-<span>-<flags>). */
+export function traceId(traceparent: unknown): string | undefined {
+  if (typeof traceparent !== "string") return undefined;
+  const m = /^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(traceparent);
+  return m?.[1];
+}
+
+const dataOf = (e: UiStoredEvent): Record<string, unknown> => {
+  const d = e.event.data;
+  return d && typeof d === "object" && !Array.isArray(d) ? Object.fromEntries(Object.entries(d)) : {};
+};
+const str = (v: unknown): string => (typeof v === "string" ? v : v === undefined ? "" : JSON.stringify(v));
+
+export const EventsTable: FC<{ events: readonly UiStoredEvent[]; tracing: string | undefined }> = ({ events, tracing }) => (
+  events.length ? (
+    <table id="events">
+      <thead><tr><th>Time</th><th>Type</th><th>Source</th><th>Subject</th><th>Id</th><th>Trace</th></tr></thead>
+      <tbody>
+        {events.map((e) => {
+          const t = traceId(e.event.traceparent);
+          return (
+            <tr>
+              <td>{fmtTime(e.receivedAt)}</td>
+              <td>{e.type.replace(/^dev\.flywheel\./, "")}</td>
+              <td class="mono">{e.source}</td>
+              <td>{e.subject ?? ""}</td>
+              <td class="mono">{e.id}</td>
+              <td>{t ? (tracing ? <a class="mono" href={`${tracing.replace(/\/$/, "")}/trace/${t}`}>{t.slice(0, 12)}…</a> : <span class="mono">{t.slice(0, 12)}…</span>) : ""}</td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  ) : <p class="muted">No events yet.</p>
+);
+
+export function eventRoutes(deps: UiDeps, airflow: boolean): Hono {
+  const app = new Hono();
+  const { requireRole, csrf } = deps.auth;
+
+  app.get("/events", requireRole("viewer"), async (c) => {
+    const ctx = pageContext(c, airflow);
+    const limit = intParam(c.req.query("limit"), 50, 1, 500);
+    const offset = intParam(c.req.query("offset"), 0, 0, 10_000_000);
+    const type = c.req.query("type")?.trim() || undefined;
+    const [events, dead, snapshots, alerts, decisions] = await Promise.all([
+      deps.events.recentEvents({ limit: limit + 1, offset, type }),
+      deps.events.deadLetters({ limit: 100, offset: 0 }),
+      deps.drift.snapshots(),
+      deps.events.recentEvents({ limit: 20, offset: 0, type: "dev.flywheel.alert.firing" }),
+      deps.events.recentEvents({ limit: 20, offset: 0, type: "dev.flywheel.retrain.decided" }),
+    ]);
+    return page(c, ctx, "Events and drift", "events", <>
+      <h1>Events and drift</h1>
+      <h2>Drift scores</h2>
+      {snapshots.length ? snapshots.map((s) => (
+        <div class="card" data-drift={`${s.model}/${s.version}`}>
+          <p><strong>{s.model}</strong> v{s.version} · {s.samples} samples · {s.drifted ? <Badge value="failed" /> : <Badge value="ok" />} {s.drifted ? "drifted" : "no drift"}</p>
+          <BarChart title={`Drift of ${s.model} v${s.version}`} threshold={deps.drift.threshold} bars={Object.entries(s.scores).map(([label, value]) => ({ label, value }))} />
+        </div>
+      )) : <p class="muted">No served model has enough traffic for a drift score yet.</p>}
+      <div class="two">
+        <div>
+          <h2>Alerts</h2>
+          {alerts.length ? <ul>{alerts.map((a) => { const d = dataOf(a); return <li>{fmtTime(a.receivedAt)} <strong>{str(d.alertname)}</strong> {str(d.status)} <span class="muted">{Object.entries(typeof d.labels === "object" && d.labels ? d.labels : {}).map(([k, v]) => `${k}=${str(v)}`).join(" ")}</span></li>; })}</ul> : <p class="muted">No alerts.</p>}
+        </div>
+        <div>
+          <h2>Retrain decisions</h2>
+          {decisions.length ? <ul id="retrain-decisions">{decisions.map((e) => { const d = dataOf(e); return <li>{fmtTime(e.receivedAt)} {str(d.model)}: <Badge value={str(d.decision) === "started" ? "ok" : "cancelled"} /> {str(d.decision)} — {str(d.reason)}{d.message ? ` (${str(d.message)})` : ""}</li>; })}</ul> : <p class="muted">No decisions.</p>}
+        </div>
+      </div>
+      <h2>Dead letters</h2>
+      {dead.length ? (
+        <table id="dead-letters">
+          <thead><tr><th>Last</th><th>Type</th><th>Event</th><th>Trigger</th><th>Error</th><th>Count</th><th>State</th><th></th></tr></thead>
+          <tbody>
+            {dead.map((d) => (
+              <tr>
+                <td>{fmtTime(d.lastAt)}</td>
+                <td>{d.type}</td>
+                <td class="mono">{d.eventId}</td>
+                <td>{d.trigger ?? ""}</td>
+                <td>{d.errorCode ?? ""} <span class="mono muted">{d.errorDest}</span></td>
+                <td class="num">{d.count}</td>
+                <td><Badge value={d.state} /></td>
+                <td>
+                  {d.state === "dead" ? <>
+                    <form method="post" action={`/events/dead-letters/${encodeURIComponent(d.id)}/replay`} style="display:inline"><Csrf token={ctx.csrf} /><button type="submit" class="small">Replay</button></form>{" "}
+                    <form method="post" action={`/events/dead-letters/${encodeURIComponent(d.id)}/discard`} style="display:inline"><Csrf token={ctx.csrf} /><button type="submit" class="small danger" data-confirm="Discard this dead letter?">Discard</button></form>
+                  </> : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : <p class="muted">The dead-letter queue is empty.</p>}
+      <h2>Recent events</h2>
+      <form method="get" action="/events" class="row">
+        <label>Type <input type="text" name="type" value={type ?? ""} placeholder="dev.flywheel.training.succeeded" /></label>
+        <button type="submit" class="shrink secondary">Filter</button>
+      </form>
+      <EventsTable events={events.slice(0, limit)} tracing={deps.config.links.tracing} />
+      <Pager base="/events" query={{ type }} offset={offset} limit={limit} hasMore={events.length > limit} />
+    </>);
+  });
+
+  const act = (): ReturnType<typeof requireRole> => requireRole("mlops-engineer");
+  app.post("/events/dead-letters/:id/replay", csrf, act(), async (c) => {
+    try {
+      await deps.events.replayDeadLetter(c.req.param("id"));
+    } catch (e) {
+      deps.log.warn("dead letter replay failed", errorFields(e));
+      return c.text("Replay failed; the dead letter is kept.", 502);
+    }
+    return navigate(c, "/events");
+  });
+  app.post("/events/dead-letters/:id/discard", csrf, act(), async (c) => {
+    await deps.events.discardDeadLetter(c.req.param("id"));
+    return navigate(c, "/events");
+  });
+  return app;
+}

@@ -1,0 +1,81 @@
+// Form helpers: read url-encoded bodies into strings, numbered rows, and zod issues into per-field messages.
+import type { Context } from "hono";
+import type { z } from "zod";
+import type { FieldErrors } from "./components.tsx";
+
+export type FormBody = Readonly<Record<string, string>>;
+
+/** The form body as strings (files and repeated keys are not used by these forms: the last value wins). */
+export async function readForm(c: Context): Promise<FormBody> {
+  const body = await c.req.parseBody();
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(body)) if (typeof v === "string") out[k] = v;
+  return out;
+}
+
+/** Rows posted as `${prefix}_${field}_${n}`, in index order, e.g. param_key_0 / param_value_0. Missing fields are "". */
+export function readRows(form: FormBody, prefix: string, fields: readonly string[]): Map<string, string>[] {
+  const idx = new Set<number>();
+  const re = new RegExp(`^${prefix}_(?:${fields.join("|")})_(\\d+)$`);
+  for (const k of Object.keys(form)) {
+    const m = re.exec(k);
+    if (m?.[1]) idx.add(Number(m[1]));
+  }
+  return [...idx]
+    .sort((a, b) => a - b)
+    .map((i) => new Map(fields.map((f) => [f, (form[`${prefix}_${f}_${i}`] ?? "").trim()])));
+}
+
+/** Add/remove-row submit buttons (`_op=add-<list>` / `_op=remove-<list>-<n>`) for forms without JavaScript. */
+export function applyRowOp<T>(op: string | undefined, list: string, rows: T[], empty: () => T): boolean {
+  if (op === `add-${list}`) {
+    rows.push(empty());
+    return true;
+  }
+  const m = op ? new RegExp(`^remove-${list}-(\\d+)$`).exec(op) : null;
+  if (m?.[1]) {
+    rows.splice(Number(m[1]), 1);
+    return true;
+  }
+  return false;
+}
+
+export class Errors {
+  readonly map: Record<string, string[]> = {};
+  add(field: string, message: string): void {
+    (this.map[field] ??= []).push(message);
+  }
+  get empty(): boolean {
+    return Object.keys(this.map).length === 0;
+  }
+  get value(): FieldErrors {
+    return this.map;
+  }
+}
+
+/** zod issues to field names: the first `depth` path segments, joined with dots. */
+export function addZodIssues(errors: Errors, error: z.ZodError, depth = 2, rename: (field: string) => string = (f) => f): void {
+  for (const i of error.issues) {
+    const field = i.path.slice(0, depth).map(String).join(".") || "(root)";
+    errors.add(rename(field), i.message);
+  }
+}
+
+/** A whole number from a form field, or an error at that field. Empty = undefined. */
+export function intField(form: FormBody, name: string, errors: Errors): number | undefined {
+  const raw = (form[name] ?? "").trim();
+  if (!raw) return undefined;
+  if (!/^-?\d+$/.test(raw)) {
+    errors.add(name, "must be a whole number");
+    return undefined;
+  }
+  return Number(raw);
+}
+
+/** One argument per line (never split by a shell): blank lines are dropped. */
+export function argvLines(raw: string | undefined): string[] {
+  return (raw ?? "")
+    .split(/\r?\n/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}

@@ -1,0 +1,76 @@
+// Flywheel UI enhancements. Every page works without this file; it adds live updates and in-place editing.
+/* global document, window, HTMLElement, EventSource */
+(function () {
+  "use strict";
+  // Add/remove repeatable rows in place (the server does the same through the _op submit buttons without JS).
+  document.addEventListener("click", function (e) {
+    var t = e.target;
+    if (!(t instanceof HTMLElement)) return;
+    var add = t.closest("[data-add-row]");
+    if (add) {
+      var list = document.getElementById(add.getAttribute("data-add-row"));
+      var tpl = document.getElementById(add.getAttribute("data-template"));
+      if (list && tpl && tpl.content) {
+        e.preventDefault();
+        var n = list.querySelectorAll(".rowline").length + "" + (Date.now() % 100000);
+        var html = tpl.innerHTML.split("__N__").join(String(n));
+        list.insertAdjacentHTML("beforeend", html);
+        updateTotals();
+      }
+      return;
+    }
+    var rm = t.closest("[data-remove-row]");
+    if (rm) {
+      var line = rm.closest(".rowline");
+      if (line) { e.preventDefault(); line.remove(); updateTotals(); }
+      return;
+    }
+    var confirmBtn = t.closest("[data-confirm]");
+    if (confirmBtn) {
+      if (!window.confirm(confirmBtn.getAttribute("data-confirm"))) { e.preventDefault(); return; }
+      var form = confirmBtn.closest("form");
+      if (form && !form.querySelector("input[name=confirm]")) {
+        var c = document.createElement("input"); c.type = "hidden"; c.name = "confirm"; c.value = "yes"; form.appendChild(c);
+      }
+    }
+  });
+
+  // Running total of experiment weights as you type.
+  function updateTotals() {
+    document.querySelectorAll("[data-total-of]").forEach(function (out) {
+      var sel = out.getAttribute("data-total-of");
+      var sum = 0;
+      document.querySelectorAll(sel).forEach(function (i) { var v = parseInt(i.value, 10); if (!isNaN(v)) sum += v; });
+      out.textContent = String(sum);
+      out.classList.toggle("bad", sum !== 100);
+      out.classList.toggle("good", sum === 100);
+    });
+  }
+  document.addEventListener("input", updateTotals);
+  document.addEventListener("DOMContentLoaded", updateTotals);
+  document.addEventListener("htmx:afterSwap", updateTotals);
+
+  // Live log stream over Server-Sent Events; switching the rank reconnects.
+  var source = null;
+  function startLogs() {
+    var pre = document.querySelector("[data-log-stream]");
+    if (!pre) return;
+    if (source) source.close();
+    var rankSel = document.getElementById("rank");
+    var url = pre.getAttribute("data-log-stream") + "?rank=" + encodeURIComponent(rankSel ? rankSel.value : "0");
+    pre.textContent = "";
+    pre.setAttribute("data-streaming", "true");
+    source = new EventSource(url);
+    source.addEventListener("log", function (ev) {
+      var atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+      pre.appendChild(document.createTextNode(ev.data + "\n"));
+      if (atBottom) pre.scrollTop = pre.scrollHeight;
+    });
+    source.addEventListener("end", function () { source.close(); pre.setAttribute("data-streaming", "done"); });
+    source.onerror = function () { if (source.readyState === EventSource.CLOSED) pre.setAttribute("data-streaming", "done"); };
+  }
+  document.addEventListener("change", function (e) {
+    if (e.target instanceof HTMLElement && e.target.id === "rank") startLogs();
+  });
+  document.addEventListener("DOMContentLoaded", startLogs);
+})();

@@ -1,0 +1,261 @@
+// The training launch form: its state, parsing into a TrainingSpec (validated by TrainingSpecSchema), and rendering.
+import type { FC } from "hono/jsx";
+import { TRAINING_KINDS, TrainingSpecSchema } from "../../platform/specs/training.ts";
+import type { TrainingKind, TrainingSpec, TrainingSpecInput } from "../../platform/specs/training.ts";
+import { Csrf, Field, FormErrors } from "../components.tsx";
+import type { FieldErrors } from "../components.tsx";
+import { Errors, addZodIssues, applyRowOp, argvLines, intField, readRows } from "../forms.ts";
+import type { FormBody } from "../forms.ts";
+
+export const SOURCE_KINDS = ["command", "path", "git"] as const;
+export type SourceKind = (typeof SOURCE_KINDS)[number];
+const isSourceKind = (v: unknown): v is SourceKind => SOURCE_KINDS.some((k) => k === v);
+const isKind = (v: unknown): v is TrainingKind => TRAINING_KINDS.some((k) => k === v);
+
+export interface TrainingFormState {
+  kind: TrainingKind;
+  model: string;
+  experiment: string;
+  sourceKind: SourceKind;
+  command: string;
+  args: string;
+  image: string;
+  sourcePath: string;
+  sourceGit: string;
+  sourceRef: string;
+  sourceEntry: string;
+  params: { key: string; value: string }[];
+  replicas: string;
+  procsPerReplica: string;
+  executors: string;
+  cpu: string;
+  memory: string;
+  gpu: string;
+  timeoutSeconds: string;
+  dataset: string;
+}
+
+export const emptyTrainingForm = (): TrainingFormState => ({
+  kind: "single",
+  model: "",
+  experiment: "",
+  sourceKind: "command",
+  command: "",
+  args: "",
+  image: "",
+  sourcePath: "",
+  sourceGit: "",
+  sourceRef: "main",
+  sourceEntry: "",
+  params: [{ key: "", value: "" }],
+  replicas: "1",
+  procsPerReplica: "1",
+  executors: "",
+  cpu: "",
+  memory: "",
+  gpu: "",
+  timeoutSeconds: "3600",
+  dataset: "",
+});
+
+export function readTrainingForm(form: FormBody): TrainingFormState {
+  const s = (k: string): string => (form[k] ?? "").trim();
+  return {
+    kind: isKind(form.kind) ? form.kind : "single",
+    model: s("model"),
+    experiment: s("experiment"),
+    sourceKind: isSourceKind(form.sourceKind) ? form.sourceKind : "command",
+    command: form.command ?? "",
+    args: form.args ?? "",
+    image: s("image"),
+    sourcePath: s("sourcePath"),
+    sourceGit: s("sourceGit"),
+    sourceRef: s("sourceRef"),
+    sourceEntry: s("sourceEntry"),
+    params: readRows(form, "param", ["key", "value"]).map((r) => ({ key: r.get("key") ?? "", value: r.get("value") ?? "" })),
+    replicas: s("replicas"),
+    procsPerReplica: s("procsPerReplica"),
+    executors: s("executors"),
+    cpu: s("cpu"),
+    memory: s("memory"),
+    gpu: s("gpu"),
+    timeoutSeconds: s("timeoutSeconds"),
+    dataset: s("dataset"),
+  };
+}
+
+/** Add/remove param rows (no-JS path). True when the op was a row edit rather than a launch. */
+export const applyTrainingRowOp = (op: string | undefined, st: TrainingFormState): boolean =>
+  applyRowOp(op, "param", st.params, () => ({ key: "", value: "" }));
+
+// Field names in the form for spec paths the schema reports.
+const FIELD_OF: Record<string, string> = { "source.git": "sourceGit", "source.ref": "sourceRef", "source.entry": "sourceEntry", "source.path": "sourcePath", source: "sourceKind", "resources.cpu": "cpu", "resources.memory": "memory", "resources.gpu": "gpu", resources: "cpu" };
+
+export function validateTrainingForm(st: TrainingFormState): { spec: TrainingSpec } | { errors: FieldErrors } {
+  const errors = new Errors();
+  const params: Record<string, string> = {};
+  st.params.forEach((p, i) => {
+    if (!p.key && !p.value) return;
+    if (!p.key) errors.add("params", `row ${i + 1}: a parameter needs a name`);
+    else if (p.key in params) errors.add("params", `parameter ${p.key} is given twice`);
+    else params[p.key] = p.value;
+  });
+  const form: FormBody = { replicas: st.replicas, procsPerReplica: st.procsPerReplica, executors: st.executors, gpu: st.gpu, timeoutSeconds: st.timeoutSeconds };
+  const replicas = intField(form, "replicas", errors);
+  const procs = intField(form, "procsPerReplica", errors);
+  const executors = intField(form, "executors", errors);
+  const gpu = intField(form, "gpu", errors);
+  const timeout = intField(form, "timeoutSeconds", errors);
+  const input: TrainingSpecInput = { kind: st.kind, model: st.model, params, args: argvLines(st.args) };
+  if (st.experiment) input.experiment = st.experiment;
+  if (st.image) input.image = st.image;
+  const command = argvLines(st.command);
+  if (command.length) input.command = command;
+  if (st.sourceKind === "path") input.source = { path: st.sourcePath };
+  if (st.sourceKind === "git") input.source = { git: st.sourceGit, ref: st.sourceRef || "main", entry: st.sourceEntry };
+  if (st.sourceKind === "command" && !command.length) errors.add("command", "give the command to run, one argument per line");
+  if (st.kind === "ddp") {
+    if (replicas !== undefined) input.replicas = replicas;
+    if (procs !== undefined) input.procsPerReplica = procs;
+  }
+  if (st.kind === "spark" && executors !== undefined) input.executors = executors;
+  if (st.cpu || st.memory || gpu !== undefined) {
+    input.resources = { ...(st.cpu ? { cpu: st.cpu } : {}), ...(st.memory ? { memory: st.memory } : {}), ...(gpu !== undefined ? { gpu } : {}) };
+  }
+  if (timeout !== undefined) input.timeoutSeconds = timeout;
+  if (st.dataset) input.dataset = st.dataset;
+  const parsed = TrainingSpecSchema.safeParse(input);
+  if (!parsed.success) addZodIssues(errors, parsed.error, 2, (f) => FIELD_OF[f] ?? (f.startsWith("params.") ? "params" : f));
+  if (!errors.empty || !parsed.success) return { errors: errors.value };
+  return { spec: parsed.data };
+}
+
+const SHOWN = ["kind", "model", "experiment", "sourceKind", "command", "args", "image", "sourcePath", "sourceGit", "sourceRef", "sourceEntry", "params", "replicas", "procsPerReplica", "executors", "cpu", "memory", "gpu", "timeoutSeconds", "dataset"];
+
+const ParamRow: FC<{ i: number | string; k: string; v: string }> = ({ i, k, v }) => (
+  <div class="rowline">
+    <input type="text" name={`param_key_${i}`} value={k} placeholder="name" aria-label="parameter name" />
+    <input type="text" name={`param_value_${i}`} value={v} placeholder="value" aria-label="parameter value" />
+    <button type="submit" class="secondary small" name="_op" value={`remove-param-${i}`} data-remove-row="" formnovalidate>
+      Remove
+    </button>
+  </div>
+);
+
+export const TrainingForm: FC<{ st: TrainingFormState; errors: FieldErrors; csrf: string }> = ({ st, errors, csrf }) => (
+  <form method="post" action="/training" class="stack card" id="training-form" hx-post="/training" hx-target="this" hx-swap="outerHTML" novalidate>
+    <Csrf token={csrf} />
+    <FormErrors errors={errors} shown={SHOWN} />
+    <div class="row">
+      <Field errors={errors} name="kind" label="Kind">
+        <select name="kind" id="kind">
+          {TRAINING_KINDS.map((k) => (
+            <option value={k} selected={st.kind === k}>
+              {k}
+            </option>
+          ))}
+        </select>
+      </Field>
+      <Field errors={errors} name="model" label="Registered model">
+        <input type="text" name="model" id="model" value={st.model} placeholder="iris" required />
+      </Field>
+      <Field errors={errors} name="experiment" label="Experiment">
+        <input type="text" name="experiment" id="experiment" value={st.experiment} placeholder="defaults to the model name" />
+      </Field>
+    </div>
+    <fieldset>
+      <legend>Source</legend>
+      <div class="row">
+        {SOURCE_KINDS.map((k) => (
+          <label class="shrink">
+            <input type="radio" name="sourceKind" value={k} checked={st.sourceKind === k} /> {k === "command" ? "command on this machine / image" : k === "path" ? "local path" : "git repository"}
+          </label>
+        ))}
+      </div>
+      <FieldErrorBlock errors={errors} name="sourceKind" />
+      <Field errors={errors} name="command" label="Command (one argument per line)">
+        <textarea name="command" id="command" rows={3}>{st.command}</textarea>
+      </Field>
+      <Field errors={errors} name="args" label="Arguments (one per line)">
+        <textarea name="args" id="args" rows={2}>{st.args}</textarea>
+      </Field>
+      <div class="row">
+        <Field errors={errors} name="image" label="Image (Kubernetes)">
+          <input type="text" name="image" id="image" value={st.image} />
+        </Field>
+        <Field errors={errors} name="sourcePath" label="Path">
+          <input type="text" name="sourcePath" id="sourcePath" value={st.sourcePath} />
+        </Field>
+      </div>
+      <div class="row">
+        <Field errors={errors} name="sourceGit" label="Git URL">
+          <input type="text" name="sourceGit" id="sourceGit" value={st.sourceGit} placeholder="https://..." />
+        </Field>
+        <Field errors={errors} name="sourceRef" label="Ref">
+          <input type="text" name="sourceRef" id="sourceRef" value={st.sourceRef} />
+        </Field>
+        <Field errors={errors} name="sourceEntry" label="Entry">
+          <input type="text" name="sourceEntry" id="sourceEntry" value={st.sourceEntry} placeholder="train.py" />
+        </Field>
+      </div>
+    </fieldset>
+    <fieldset>
+      <legend>Parameters</legend>
+      <div class="rows" id="param-rows">
+        {st.params.map((p, i) => (
+          <ParamRow i={i} k={p.key} v={p.value} />
+        ))}
+      </div>
+      <template id="param-row-template">
+        <ParamRow i="__N__" k="" v="" />
+      </template>
+      <button type="submit" class="secondary small" name="_op" value="add-param" data-add-row="param-rows" data-template="param-row-template" formnovalidate>
+        Add parameter
+      </button>
+      <FieldErrorBlock errors={errors} name="params" />
+    </fieldset>
+    <div class="row">
+      <Field errors={errors} name="replicas" label="Replicas (ddp)">
+        <input type="number" name="replicas" id="replicas" value={st.replicas} min="1" />
+      </Field>
+      <Field errors={errors} name="procsPerReplica" label="Processes per replica (ddp)">
+        <input type="number" name="procsPerReplica" id="procsPerReplica" value={st.procsPerReplica} min="1" />
+      </Field>
+      <Field errors={errors} name="executors" label="Executors (spark)">
+        <input type="number" name="executors" id="executors" value={st.executors} min="1" />
+      </Field>
+    </div>
+    <div class="row">
+      <Field errors={errors} name="cpu" label="CPU">
+        <input type="text" name="cpu" id="cpu" value={st.cpu} placeholder="500m" />
+      </Field>
+      <Field errors={errors} name="memory" label="Memory">
+        <input type="text" name="memory" id="memory" value={st.memory} placeholder="2Gi" />
+      </Field>
+      <Field errors={errors} name="gpu" label="GPUs">
+        <input type="number" name="gpu" id="gpu" value={st.gpu} min="0" />
+      </Field>
+      <Field errors={errors} name="timeoutSeconds" label="Timeout (s)">
+        <input type="number" name="timeoutSeconds" id="timeoutSeconds" value={st.timeoutSeconds} min="1" />
+      </Field>
+      <Field errors={errors} name="dataset" label="Dataset (lineage)">
+        <input type="text" name="dataset" id="dataset" value={st.dataset} />
+      </Field>
+    </div>
+    <p>
+      <button type="submit" id="launch">
+        Launch training
+      </button>
+    </p>
+  </form>
+);
+
+const FieldErrorBlock: FC<{ errors: FieldErrors; name: string }> = ({ errors, name }) => (
+  <>
+    {(errors[name] ?? []).map((m) => (
+      <p class="field-error" data-field={name}>
+        {m}
+      </p>
+    ))}
+  </>
+);

@@ -1,0 +1,152 @@
+// The job page: live status and timeline, a progress chart that updates, streamed logs per rank, and cancel.
+import { Hono } from "hono";
+import type { FC } from "hono/jsx";
+import { streamSSE } from "hono/streaming";
+import { isTerminal } from "../../platform/ports.ts";
+import type { JobRecord } from "../../platform/ports.ts";
+import { errorFields } from "../../platform/log.ts";
+import { LineChart } from "../chart.tsx";
+import type { Series } from "../chart.tsx";
+import { Badge, Csrf, KeyValues, fmtDuration, fmtTime, intParam } from "../components.tsx";
+import type { ProgressPoint, UiDeps } from "../deps.ts";
+import { readForm } from "../forms.ts";
+import { isHtmx, navigate, page, pageContext } from "../layout.tsx";
+
+const TAIL_LINES = 200;
+
+export function progressSeries(points: readonly ProgressPoint[]): Series[] {
+  const by = new Map<string, { x: number; y: number }[]>();
+  for (const p of points) {
+    if (!Number.isFinite(p.value)) continue;
+    let list = by.get(p.metric);
+    if (!list) by.set(p.metric, (list = []));
+    list.push({ x: p.step, y: p.value });
+  }
+  return [...by].map(([name, pts]) => ({ name, points: pts }));
+}
+
+export function jobRoutes(deps: UiDeps, airflow: boolean): Hono {
+  const app = new Hono();
+  const { requireRole, csrf } = deps.auth;
+  const load = async (id: string): Promise<JobRecord | undefined> => deps.training.get(id);
+
+  app.get("/training/jobs/:id", requireRole("viewer"), async (c) => {
+    const ctx = pageContext(c, airflow);
+    const job = await load(c.req.param("id"));
+    if (!job) return page(c, ctx, "Job not found", "jobs", <p class="error">No job {c.req.param("id")}.</p>, { status: 404 });
+    const progress = await deps.training.progress(job.id);
+    const rank = intParam(c.req.query("rank"), 0, 0, Math.max(0, job.ranks - 1));
+    const live = <JobLive job={job} progress={progress} />;
+    if (isHtmx(c)) return c.html(live);
+    const tail: string[] = [];
+    try {
+      for await (const line of deps.training.logs(job.id, { rank, follow: false })) {
+        tail.push(line);
+        if (tail.length > TAIL_LINES) tail.shift();
+      }
+    } catch (e) {
+      deps.log.warn("job logs unavailable", { jobId: job.id, ...errorFields(e) });
+    }
+    const canCancel = !isTerminal(job.state);
+    return page(c, ctx, `Job ${job.id}`, "jobs", <>
+      <h1>Job <span class="mono">{job.id}</span></h1>
+      {canCancel ? (
+        <form method="post" action={`/training/jobs/${encodeURIComponent(job.id)}/cancel`} class="card">
+          <Csrf token={ctx.csrf} />
+          <button type="submit" class="danger" id="cancel" data-confirm={`Cancel job ${job.id}?`}>Cancel job</button>
+        </form>
+      ) : null}
+      {live}
+      <h2>Logs</h2>
+      <form method="get" action={`/training/jobs/${encodeURIComponent(job.id)}`} class="row">
+        <label class="shrink">
+          {job.kind === "spark" ? "Process" : "Rank"}{" "}
+          <select name="rank" id="rank">
+            {Array.from({ length: Math.max(1, job.ranks) }, (_, i) => (
+              <option value={String(i)} selected={i === rank}>{job.kind === "spark" && i === 0 ? "driver" : job.kind === "spark" ? `executor ${i}` : `rank ${i}`}</option>
+            ))}
+          </select>
+        </label>
+        <noscript><button type="submit" class="shrink secondary">Show</button></noscript>
+      </form>
+      <pre id="logs" data-log-stream={`/training/jobs/${encodeURIComponent(job.id)}/logs/stream`}>{tail.join("\n")}</pre>
+    </>, { refreshWithoutJs: isTerminal(job.state) ? undefined : 3 });
+  });
+
+  // Server-Sent Events: every log line of one rank from the start, then an `end` event carrying the final state.
+  app.get("/training/jobs/:id/logs/stream", requireRole("viewer"), async (c) => {
+    const job = await load(c.req.param("id"));
+    if (!job) return c.json({ error: "job not found", code: "NOT_FOUND" }, 404);
+    const rank = intParam(c.req.query("rank"), 0, 0, Math.max(0, job.ranks - 1));
+    return streamSSE(c, async (stream) => {
+      const ac = new AbortController();
+      stream.onAbort(() => ac.abort());
+      try {
+        for await (const line of deps.training.logs(job.id, { rank, follow: true, signal: ac.signal })) {
+          await stream.writeSSE({ event: "log", data: line.replace(/\r?\n/g, " ") });
+        }
+      } catch (e) {
+        if (!ac.signal.aborted) await stream.writeSSE({ event: "log", data: `[log stream ended: ${e instanceof Error ? e.message : "error"}]` });
+      }
+      const final = await load(job.id);
+      await stream.writeSSE({ event: "end", data: final?.state ?? "unknown" });
+    });
+  });
+
+  app.post("/training/jobs/:id/cancel", csrf, requireRole("data-scientist"), async (c) => {
+    const ctx = pageContext(c, airflow);
+    const id = c.req.param("id");
+    const job = await load(id);
+    if (!job) return page(c, ctx, "Job not found", "jobs", <p class="error">No job {id}.</p>, { status: 404 });
+    const form = await readForm(c);
+    if (form.confirm !== "yes" && c.req.header("hx-request") !== "true") {
+      // Without JavaScript there was no confirm() dialog: ask on a page of its own.
+      return page(c, ctx, "Cancel job?", "jobs", <form method="post" action={`/training/jobs/${encodeURIComponent(id)}/cancel`} class="card">
+        <Csrf token={ctx.csrf} />
+        <input type="hidden" name="confirm" value="yes" />
+        <p>Cancel job <span class="mono">{id}</span> ({job.model}, {job.state})?</p>
+        <button type="submit" class="danger" id="confirm-cancel">Yes, cancel it</button> <a href={`/training/jobs/${encodeURIComponent(id)}`}>No, keep it running</a>
+      </form>);
+    }
+    if (!isTerminal(job.state)) await deps.training.cancel(id);
+    return navigate(c, `/training/jobs/${encodeURIComponent(id)}`);
+  });
+
+  return app;
+}
+
+/** Status, timeline and progress chart; polls itself every 2 s until the job ends. */
+export const JobLive: FC<{ job: JobRecord; progress: readonly ProgressPoint[] }> = ({ job, progress }) => {
+  const live = !isTerminal(job.state);
+  const url = `/training/jobs/${encodeURIComponent(job.id)}`;
+  return (
+    <div id="job-live" data-state={job.state} {...(live ? { "hx-get": url, "hx-trigger": "every 2s", "hx-swap": "outerHTML" } : {})}>
+      <div class="two">
+        <div class="card">
+          <KeyValues entries={[
+            ["State", <Badge value={job.state} />],
+            ["Model", <a href={`/models/${encodeURIComponent(job.model)}`}>{job.model}</a>],
+            ["Kind", `${job.kind} on ${job.backend}`],
+            ["Trigger", job.trigger.reason + (job.trigger.user ? ` by ${job.trigger.user}` : "")],
+            ["Created", fmtTime(job.createdAt)],
+            ["Duration", fmtDuration(job.startedAt, job.finishedAt)],
+            ...(job.failureReason ? [["Failure", `${job.failureReason}${job.failedRank !== undefined ? ` (rank ${job.failedRank})` : ""}: ${job.message ?? ""}`] as const] : []),
+            ...(job.exitCode !== undefined ? [["Exit code", String(job.exitCode)] as const] : []),
+          ]} />
+        </div>
+        <div class="card">
+          <h2>Timeline</h2>
+          <ol class="timeline">
+            {job.history.map((h) => (
+              <li><Badge value={h.state} /> {fmtTime(h.at)} {h.reason ? <span class="muted">{h.reason}</span> : null} {h.message ? <span class="muted">— {h.message}</span> : null}</li>
+            ))}
+          </ol>
+        </div>
+      </div>
+      <div class="card">
+        <h2>Progress</h2>
+        <LineChart series={progressSeries(progress)} title="Progress metrics" id="progress-chart" />
+      </div>
+    </div>
+  );
+};
