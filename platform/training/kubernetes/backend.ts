@@ -208,10 +208,16 @@ export class KubernetesTrainingBackend implements TrainingBackend {
     return this.#store.list(filter);
   }
 
-  async *logs(jobId: string, opts: LogOptions = {}): AsyncGenerator<string> {
+  /** Validates at once (unknown job, bad rank), then streams the rank's pod log. */
+  logs(jobId: string, opts: LogOptions = {}): AsyncIterable<string> {
     const job = this.#mustGet(jobId);
     const rank = opts.rank ?? 0;
     if (!Number.isInteger(rank) || rank < 0 || rank >= job.ranks) throw new ValidationError([{ field: "rank", message: `must be an integer from 0 to ${job.ranks - 1}` }]);
+    return this.#podLines(job, rank, opts);
+  }
+
+  async *#podLines(job: JobRecord, rank: number, opts: LogOptions): AsyncGenerator<string> {
+    const jobId = job.id;
     const kind = job.object?.kind;
     if (!job.object || !isTrainingObjectKind(kind)) return;
     for (;;) {
