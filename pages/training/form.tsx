@@ -114,11 +114,10 @@ export function validateTrainingForm(st: TrainingFormState): { spec: TrainingSpe
   if (st.sourceKind === "path") input.source = { path: st.sourcePath };
   if (st.sourceKind === "git") input.source = { git: st.sourceGit, ref: st.sourceRef || "main", entry: st.sourceEntry };
   if (st.sourceKind === "command" && !command.length) errors.add("command", "give the command to run, one argument per line");
-  if (st.kind === "ddp") {
-    if (replicas !== undefined) input.replicas = replicas;
-    if (procs !== undefined) input.procsPerReplica = procs;
-  }
-  if (st.kind === "spark" && executors !== undefined) input.executors = executors;
+  // Passed whatever the kind: the schema says which kinds they apply to, at the field.
+  if (replicas !== undefined) input.replicas = replicas;
+  if (procs !== undefined) input.procsPerReplica = procs;
+  if (executors !== undefined) input.executors = executors;
   if (st.cpu || st.memory || gpu !== undefined) {
     input.resources = { ...(st.cpu ? { cpu: st.cpu } : {}), ...(st.memory ? { memory: st.memory } : {}), ...(gpu !== undefined ? { gpu } : {}) };
   }
