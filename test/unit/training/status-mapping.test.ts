@@ -1,6 +1,7 @@
 // Every status mapping, from recorded status sequences of each kind (as controllers write them), table-driven.
 import { describe, expect, it } from "vitest";
 import { mapTrainingStatus, SPARK_STATES } from "../../../platform/training/kubernetes/status.ts";
+import type { KubeObject } from "../../../platform/training/kubernetes/meta.ts";
 
 const T = "2026-01-01T00:00:00Z";
 const T2 = "2026-01-01T00:05:00Z";
@@ -12,7 +13,7 @@ const spark = (state: string, errorMessage?: string) => ({ kind: "SparkApplicati
 const pod = (status: unknown) => ({ kind: "Pod", metadata: {}, status });
 const waiting = (reason: string, message = "") => pod({ phase: "Pending", containerStatuses: [{ name: "trainer", state: { waiting: { reason, message } } }] });
 
-type Step = [object, string | undefined, string | undefined];
+type Step = [KubeObject, string | undefined, string | undefined];
 const sequences: [string, Step[]][] = [
   ["Job completes", [
     [job({}), "pending", undefined],
