@@ -1,0 +1,125 @@
+// Broker, Triggers (from triggers/triggers.yaml), PingSources (from triggers/cron/schedules.yaml), ApiServerSource
+// and KafkaSource (interfaces.md §1).
+import type { DeliverySpec, Destination } from "../eventing/delivery.ts";
+import type { SubscriptionsApiFilter } from "../eventing/filters.ts";
+import type { TriggerFile } from "../eventing/triggers.ts";
+import { TRAINING_KINDS_K8S, LABELS, MANAGED_BY } from "../training/kubernetes/meta.ts";
+import { pingData, type Schedule } from "../../triggers/cron/schedules.ts";
+import { meta, type K8sObject } from "./object.ts";
+import { BROKER, NAMESPACE } from "./settings.ts";
+
+export const BROKER_CLASSES = { mt: "MTChannelBasedBroker", kafka: "Kafka" } as const;
+const BROKER_CLASS_ANNOTATION = "eventing.knative.dev/broker.class";
+
+const brokerRef = { apiVersion: "eventing.knative.dev/v1", kind: "Broker", name: BROKER, namespace: NAMESPACE };
+
+/** Destinations as Knative writes them: refs get an explicit namespace. */
+function destination(d: Destination): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (d.ref) out.ref = { apiVersion: d.ref.apiVersion, kind: d.ref.kind, name: d.ref.name, namespace: d.ref.namespace ?? NAMESPACE };
+  if (d.uri) out.uri = d.uri;
+  return out;
+}
+
+function delivery(d: DeliverySpec): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (d.deadLetterSink) out.deadLetterSink = destination(d.deadLetterSink);
+  if (d.retry !== undefined) out.retry = d.retry;
+  if (d.backoffPolicy) out.backoffPolicy = d.backoffPolicy;
+  if (d.backoffDelay) out.backoffDelay = d.backoffDelay;
+  if (d.timeout) out.timeout = d.timeout;
+  return out;
+}
+
+function filterOut(f: SubscriptionsApiFilter): Record<string, unknown> {
+  // One dialect per element (the loader already rejects mixed ones); copy only the one that is set.
+  if (f.exact) return { exact: { ...f.exact } };
+  if (f.prefix) return { prefix: { ...f.prefix } };
+  if (f.suffix) return { suffix: { ...f.suffix } };
+  if (f.all) return { all: f.all.map(filterOut) };
+  if (f.any) return { any: f.any.map(filterOut) };
+  if (f.not) return { not: filterOut(f.not) };
+  if (f.cesql !== undefined) return { cesql: f.cesql };
+  return {};
+}
+
+/** The MT channel broker (the Kafka component patches the class and config). */
+export function broker(file: TriggerFile): K8sObject {
+  return {
+    apiVersion: "eventing.knative.dev/v1",
+    kind: "Broker",
+    metadata: meta(BROKER, NAMESPACE, "eventing", { annotations: { [BROKER_CLASS_ANNOTATION]: BROKER_CLASSES.mt } }),
+    spec: {
+      config: { apiVersion: "v1", kind: "ConfigMap", name: "config-br-default-channel", namespace: "knative-eventing" },
+      ...(file.delivery ? { delivery: delivery(file.delivery) } : {}),
+    },
+  };
+}
+
+/** Every trigger carries its delivery explicitly (its own, else the file default), so retries never depend on defaults. */
+export function triggers(file: TriggerFile): K8sObject[] {
+  return file.triggers.map((t) => {
+    const d = t.delivery ?? t.brokerDelivery ?? file.delivery;
+    const spec: Record<string, unknown> = { broker: t.broker };
+    if (t.filters?.length) spec.filters = t.filters.map(filterOut);
+    else if (t.filter) spec.filter = { attributes: { ...t.filter.attributes } };
+    spec.subscriber = destination(t.subscriber);
+    if (d) spec.delivery = delivery(d);
+    return { apiVersion: "eventing.knative.dev/v1", kind: "Trigger", metadata: meta(t.name, NAMESPACE, "eventing"), spec };
+  });
+}
+
+export function pingSources(schedules: readonly Schedule[]): K8sObject[] {
+  return schedules.map((s) => ({
+    apiVersion: "sources.knative.dev/v1",
+    kind: "PingSource",
+    metadata: meta(s.name, NAMESPACE, "schedule", { labels: { "flywheel.dev/model": s.model } }),
+    spec: {
+      schedule: s.schedule,
+      timezone: s.timezone ?? "UTC",
+      contentType: "application/json",
+      data: JSON.stringify(pingData(s)),
+      sink: { ref: brokerRef },
+    },
+  }));
+}
+
+/** Training objects Flywheel created change status -> dev.knative.apiserver.resource.* on the broker. */
+export const STATUS_SOURCE = "training-status";
+
+export function apiServerSource(): K8sObject {
+  const selector = { matchLabels: { [LABELS.managedBy]: MANAGED_BY } };
+  return {
+    apiVersion: "sources.knative.dev/v1",
+    kind: "ApiServerSource",
+    metadata: meta(STATUS_SOURCE, NAMESPACE, "eventing"),
+    spec: {
+      mode: "Resource",
+      serviceAccountName: "training-status-source",
+      resources: [
+        { apiVersion: TRAINING_KINDS_K8S.Job.apiVersion, kind: "Job", selector },
+        { apiVersion: TRAINING_KINDS_K8S.SparkApplication.apiVersion, kind: "SparkApplication", selector },
+      ],
+      sink: { ref: brokerRef },
+    },
+  };
+}
+
+export function kafkaSource(topic: string, group: string): K8sObject {
+  return {
+    apiVersion: "sources.knative.dev/v1",
+    kind: "KafkaSource",
+    metadata: meta("training-requests", NAMESPACE, "eventing"),
+    spec: {
+      // Set to your cluster's bootstrap servers (ansible: flywheel_kafka_bootstrap_servers patches this).
+      bootstrapServers: ["kafka-kafka-bootstrap.kafka.svc.cluster.local:9092"],
+      topics: [topic],
+      consumerGroup: group,
+      initialOffset: "latest",
+      ordering: "ordered",
+      sink: { ref: brokerRef },
+    },
+  };
+}
+
+export { BROKER_CLASS_ANNOTATION };

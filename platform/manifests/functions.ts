@@ -1,0 +1,178 @@
+// Namespace, shared config, and per function: ServiceAccount and Knative Service (interfaces.md §2).
+import { TARGETS, type FunctionTarget } from "../knative/targets.ts";
+import { meta, type K8sObject } from "./object.ts";
+import { BROKER_INGRESS_URL, IMAGE, NAMESPACE, SECRETS, SERVICES, type FunctionSettings } from "./settings.ts";
+
+export const CONFIG_MAP = "flywheel-config";
+export const CA_CONFIG_MAP = "flywheel-ca";
+export const DEAD_LETTER_PVC = "flywheel-dead-letters";
+/** Label on every function pod; the metrics Service and NetworkPolicies select on it. */
+export const FUNCTION_POD_LABEL = "flywheel.dev/function";
+
+export function namespace(): K8sObject {
+  return {
+    apiVersion: "v1",
+    kind: "Namespace",
+    metadata: {
+      ...meta(NAMESPACE, undefined, "namespace"),
+      labels: {
+        "app.kubernetes.io/name": "flywheel",
+        "app.kubernetes.io/component": "namespace",
+        // trust-manager copies the CA bundle into namespaces with this label.
+        "flywheel.dev/trust": "enabled",
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/enforce-version": "latest",
+      },
+    },
+  };
+}
+
+/** Settings every function reads (platform/config). Overlays patch individual keys. */
+export function configMap(): K8sObject {
+  return {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: meta(CONFIG_MAP, NAMESPACE, "config"),
+    data: {
+      FLYWHEEL_NAMESPACE: NAMESPACE,
+      FLYWHEEL_BROKER_URL: BROKER_INGRESS_URL,
+      FLYWHEEL_TRAINING_BACKEND: "kubernetes",
+      FLYWHEEL_DDP_OPERATOR: "pytorchjob",
+      FLYWHEEL_SERVING_BACKEND: "kserve",
+      FLYWHEEL_LOG_LEVEL: "info",
+      FLYWHEEL_DATA_DIR: "/tmp/flywheel",
+      MLFLOW_TRACKING_URI: "http://mlflow.mlflow.svc.cluster.local:5000",
+      MLFLOW_TRACKING_SERVER_CERT_PATH: "/etc/flywheel/ca/ca.crt",
+      FLYWHEEL_PROMETHEUS_URL: "http://kube-prometheus-stack-prometheus.monitoring.svc.cluster.local:9090",
+      FLYWHEEL_GRAFANA_URL: "http://kube-prometheus-stack-grafana.monitoring.svc.cluster.local",
+      OTEL_EXPORTER_OTLP_ENDPOINT: "http://otel-collector.monitoring.svc.cluster.local:4318",
+      NODE_EXTRA_CA_CERTS: "/etc/flywheel/ca/ca.crt",
+    },
+  };
+}
+
+export function serviceAccount(name: string, automount: boolean): K8sObject {
+  return { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(name, NAMESPACE, "rbac"), automountServiceAccountToken: automount };
+}
+
+/** Functions that call the Kubernetes API get a token mounted; the rest run without one. */
+export const USES_KUBERNETES_API: ReadonlySet<FunctionTarget> = new Set(["launchTraining", "deployModel", "infer", "ui"]);
+
+const secretEnv = (name: string, ref: { name: string; key: string }, optional = false) => ({
+  name,
+  valueFrom: { secretKeyRef: { name: ref.name, key: ref.key, ...(optional ? { optional: true } : {}) } },
+});
+
+function extraEnv(target: FunctionTarget): unknown[] {
+  switch (target) {
+    case "alertmanagerTrigger":
+      return [secretEnv("FLYWHEEL_ALERTMANAGER_TOKEN", SECRETS.alertmanagerToken)];
+    case "ui":
+      return [secretEnv("FLYWHEEL_AUTH_TOKEN", SECRETS.adminToken)];
+    case "deadLetter":
+      return [{ name: "FLYWHEEL_DATA_DIR", value: "/var/lib/flywheel" }];
+    default:
+      return [];
+  }
+}
+
+export function knativeService(target: FunctionTarget, s: FunctionSettings): K8sObject {
+  const name = TARGETS[target].service;
+  const labels: Record<string, string> = {};
+  // Cluster-only unless it must be reached from outside (interfaces.md §2).
+  if (!TARGETS[target].public) labels["networking.knative.dev/visibility"] = "cluster-local";
+  const volumes: unknown[] = [
+    { name: "tmp", emptyDir: { sizeLimit: "512Mi" } },
+    { name: "ca", configMap: { name: CA_CONFIG_MAP, optional: true } },
+  ];
+  const mounts: unknown[] = [
+    { name: "tmp", mountPath: "/tmp" },
+    { name: "ca", mountPath: "/etc/flywheel/ca", readOnly: true },
+  ];
+  if (target === "deadLetter") {
+    volumes.push({ name: "data", persistentVolumeClaim: { claimName: DEAD_LETTER_PVC } });
+    mounts.push({ name: "data", mountPath: "/var/lib/flywheel" });
+  }
+  return {
+    apiVersion: "serving.knative.dev/v1",
+    kind: "Service",
+    metadata: { ...meta(name, NAMESPACE, "function"), labels: { ...meta(name, NAMESPACE, "function").labels, ...labels } },
+    spec: {
+      template: {
+        metadata: {
+          labels: { [FUNCTION_POD_LABEL]: name, "app.kubernetes.io/name": "flywheel", "app.kubernetes.io/component": "function" },
+          annotations: {
+            "autoscaling.knative.dev/class": "kpa.autoscaling.knative.dev",
+            "autoscaling.knative.dev/metric": "concurrency",
+            "autoscaling.knative.dev/target": String(s.target),
+            "autoscaling.knative.dev/min-scale": "0",
+            "autoscaling.knative.dev/max-scale": String(s.maxScale),
+            "autoscaling.knative.dev/scale-to-zero-pod-retention-period": "1m",
+          },
+        },
+        spec: {
+          serviceAccountName: name,
+          automountServiceAccountToken: USES_KUBERNETES_API.has(target),
+          containerConcurrency: s.containerConcurrency,
+          timeoutSeconds: s.timeoutSeconds,
+          enableServiceLinks: false,
+          securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: "RuntimeDefault" } },
+          containers: [
+            {
+              name: "function",
+              image: IMAGE,
+              ports: [{ name: "http1", containerPort: 8080 }],
+              env: [{ name: "FUNCTION_TARGET", value: target }, ...extraEnv(target)],
+              envFrom: [{ configMapRef: { name: CONFIG_MAP } }],
+              resources: {
+                requests: { cpu: s.cpu.request, memory: s.memory.request },
+                limits: { cpu: s.cpu.limit, memory: s.memory.limit },
+              },
+              readinessProbe: { httpGet: { path: "/readyz" }, periodSeconds: 5, failureThreshold: 3 },
+              livenessProbe: { httpGet: { path: "/healthz" }, periodSeconds: 15, failureThreshold: 3 },
+              securityContext: {
+                runAsNonRoot: true,
+                readOnlyRootFilesystem: true,
+                allowPrivilegeEscalation: false,
+                capabilities: { drop: ["ALL"] },
+                seccompProfile: { type: "RuntimeDefault" },
+              },
+              volumeMounts: mounts,
+            },
+          ],
+          volumes,
+        },
+      },
+    },
+  };
+}
+
+export function deadLetterVolume(): K8sObject {
+  return {
+    apiVersion: "v1",
+    kind: "PersistentVolumeClaim",
+    metadata: meta(DEAD_LETTER_PVC, NAMESPACE, "dead-letter", { labels: { "flywheel.dev/data": "true" } }),
+    spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+  };
+}
+
+/**
+ * A headless Service over every function pod's own port, for Prometheus: scraping through the Knative route would
+ * count as traffic and keep scaled-to-zero functions up. No endpoints while a function is at zero, as it should be.
+ */
+export function metricsService(): K8sObject {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: meta("flywheel-function-metrics", NAMESPACE, "monitoring"),
+    spec: {
+      clusterIP: "None",
+      selector: { "app.kubernetes.io/name": "flywheel", "app.kubernetes.io/component": "function" },
+      ports: [{ name: "metrics", port: 8080, targetPort: 8080, protocol: "TCP" }],
+    },
+  };
+}
+
+export function functionObjects(): K8sObject[] {
+  return SERVICES.flatMap((s) => [serviceAccount(s.service, USES_KUBERNETES_API.has(s.target)), knativeService(s.target, s.settings)]);
+}

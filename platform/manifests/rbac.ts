@@ -1,0 +1,82 @@
+// The one RBAC table: what each function's code calls on the Kubernetes API. Roles are generated from it and the
+// RBAC test checks the rendered Roles against it and it against the code's own kind tables.
+import { TRAINING_KINDS_K8S } from "../training/kubernetes/meta.ts";
+
+export interface PolicyRule {
+  readonly apiGroups: readonly string[];
+  readonly resources: readonly string[];
+  readonly verbs: readonly string[];
+}
+
+/** Server-side apply is patch; cancel is delete; status is read by get/list/watch. */
+const MANAGE = ["get", "list", "watch", "create", "patch", "delete"] as const;
+const READ = ["get", "list", "watch"] as const;
+
+const kind = (k: keyof typeof TRAINING_KINDS_K8S, verbs: readonly string[]): PolicyRule => ({
+  apiGroups: [TRAINING_KINDS_K8S[k].group],
+  resources: [TRAINING_KINDS_K8S[k].plural],
+  verbs,
+});
+
+/** Logs of a job are its pods' logs (flywheel logs ID --rank N). */
+const POD_LOGS: readonly PolicyRule[] = [
+  { apiGroups: [""], resources: ["pods"], verbs: READ },
+  { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
+];
+
+export const TRAINING_OPERATORS = ["pytorchjob", "trainjob"] as const;
+export type TrainingOperator = (typeof TRAINING_OPERATORS)[number];
+export const SERVING_BACKENDS = ["seldon", "kserve"] as const;
+export type ClusterServingBackend = (typeof SERVING_BACKENDS)[number];
+
+const OPERATOR_KIND = { pytorchjob: "PyTorchJob", trainjob: "TrainJob" } as const satisfies Record<TrainingOperator, keyof typeof TRAINING_KINDS_K8S>;
+
+/** Serving CRs per backend (interfaces.md §4, §5). */
+export const SERVING_RESOURCES: Readonly<Record<ClusterServingBackend, PolicyRule>> = {
+  seldon: { apiGroups: ["mlops.seldon.io"], resources: ["models", "pipelines", "experiments"], verbs: [] },
+  kserve: { apiGroups: ["serving.kserve.io"], resources: ["inferenceservices", "inferencegraphs"], verbs: [] },
+};
+
+export interface RoleDecl {
+  readonly name: string;
+  /** ServiceAccount bound (a function's Knative Service name, or a source's account). */
+  readonly serviceAccount: string;
+  readonly rules: readonly PolicyRule[];
+}
+
+/** Roles every install has: Job and SparkApplication training, pod logs, and the status source. */
+export function baseRoles(): RoleDecl[] {
+  return [
+    { name: "launch-training", serviceAccount: "launch-training", rules: [kind("Job", MANAGE), kind("SparkApplication", MANAGE), ...POD_LOGS] },
+    // The UI lists jobs and streams their logs; it never creates or deletes them.
+    { name: "ui", serviceAccount: "ui", rules: [kind("Job", READ), kind("SparkApplication", READ), ...POD_LOGS] },
+    // ApiServerSource in Resource mode needs get/list/watch on what it watches.
+    { name: "training-status-source", serviceAccount: "training-status-source", rules: [kind("Job", READ), kind("SparkApplication", READ)] },
+  ];
+}
+
+/** Extra Roles of a training operator component. */
+export function trainingRoles(op: TrainingOperator): RoleDecl[] {
+  const k = OPERATOR_KIND[op];
+  return [
+    { name: `launch-training-${op}`, serviceAccount: "launch-training", rules: [kind(k, MANAGE)] },
+    { name: `ui-${op}`, serviceAccount: "ui", rules: [kind(k, READ)] },
+    { name: `training-status-source-${op}`, serviceAccount: "training-status-source", rules: [kind(k, READ)] },
+  ];
+}
+
+/** Extra Roles of a serving backend component: deploy-model manages the CRs, the UI and infer read them. */
+export function servingRoles(backend: ClusterServingBackend): RoleDecl[] {
+  const r = SERVING_RESOURCES[backend];
+  return [
+    { name: `deploy-model-${backend}`, serviceAccount: "deploy-model", rules: [{ ...r, verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] }] },
+    { name: `ui-${backend}`, serviceAccount: "ui", rules: [{ ...r, verbs: READ }] },
+    // infer resolves a deployment's endpoint from the CR's status.
+    { name: `infer-${backend}`, serviceAccount: "infer", rules: [{ ...r, verbs: ["get"] }] },
+  ];
+}
+
+export function operatorKind(op: TrainingOperator): { apiVersion: string; kind: string } {
+  const k = OPERATOR_KIND[op];
+  return { apiVersion: TRAINING_KINDS_K8S[k].apiVersion, kind: k };
+}
