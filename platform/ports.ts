@@ -158,6 +158,10 @@ export interface InferenceTarget {
   readonly url: string;
   readonly model: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** Overrides the infer path, e.g. "/" for a KServe InferenceGraph, which takes requests at its root. */
+  readonly inferPath?: string | undefined;
+  /** Overrides the metadata path (GET), e.g. the first model of a KServe graph. */
+  readonly metadataPath?: string | undefined;
 }
 
 export interface ServingBackend {

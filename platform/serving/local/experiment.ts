@@ -74,7 +74,9 @@ export class ExperimentRouter implements Composite {
   metadata(): ModelMetadata {
     const base = this.#spec.default ?? this.#spec.candidates[0]?.name ?? "";
     const m = this.#deps.metadata(base);
-    return { name: this.#spec.name, versions: [], platform: "flywheel_experiment", inputs: m?.inputs ?? [], outputs: m?.outputs ?? [] };
+    const meta: ModelMetadata = { name: this.#spec.name, versions: [], platform: "flywheel_experiment", inputs: m?.inputs ?? [], outputs: m?.outputs ?? [] };
+    if (m?.parameters) meta.parameters = { ...m.parameters };
+    return meta;
   }
 
   /** Weighted choice: share = weight / sum of weights. */

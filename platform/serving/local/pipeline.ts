@@ -48,7 +48,13 @@ export class PipelineExecutor implements Composite {
     const outputs = p.output.steps.flatMap((s) =>
       (this.#deps.modelMetadata(s)?.outputs ?? []).map((t) => ({ ...t, name: p.output.tensorMap[refKey(s, "outputs", t.name)] ?? t.name })),
     );
-    return { name: p.name, versions: [], platform: "flywheel_pipeline", inputs: [...inputs.values()], outputs };
+    const meta: ModelMetadata = { name: p.name, versions: [], platform: "flywheel_pipeline", inputs: [...inputs.values()], outputs };
+    // Column names come from the first step fed by the pipeline, labels from a single output step.
+    const columns = fedByPipeline.length === 1 && fedByPipeline[0] ? this.#deps.modelMetadata(fedByPipeline[0].name)?.parameters?.columns : undefined;
+    const only = p.output.steps.length === 1 ? p.output.steps[0] : undefined;
+    const labels = only ? this.#deps.modelMetadata(only)?.parameters?.labels : undefined;
+    if (columns !== undefined || labels !== undefined) meta.parameters = { ...(columns !== undefined ? { columns } : {}), ...(labels !== undefined ? { labels } : {}) };
+    return meta;
   }
 
   async infer(req: InferRequest, _headers: Readonly<Record<string, string>>): Promise<InferOutcome> {

@@ -1,0 +1,54 @@
+// A V2 (Open Inference Protocol) REST client over an injectable fetch: in embedded mode the platform passes a fetch
+// that calls its own hono app in-process; in Knative mode the global fetch reaches Seldon or KServe.
+import { NotFoundError, UpstreamError, ValidationError } from "../../platform/errors.ts";
+import type { InferenceTarget } from "../../platform/ports.ts";
+import type { InferRequest, InferResponse, ModelMetadata } from "../../platform/serving/v2/types.ts";
+
+export interface V2Client {
+  metadata(target: InferenceTarget): Promise<ModelMetadata>;
+  infer(target: InferenceTarget, req: InferRequest): Promise<{ response: InferResponse; headers: Record<string, string> }>;
+}
+
+const base = (t: InferenceTarget): string => t.url.replace(/\/$/, "");
+
+/** The protocol's own {"error": "..."} message (short), never the raw body. */
+async function v2Error(res: Response): Promise<string> {
+  const body: unknown = await res.json().catch(() => undefined);
+  const msg = body && typeof body === "object" ? (body as { error?: unknown }).error : undefined;
+  return typeof msg === "string" ? msg.slice(0, 500) : `HTTP ${res.status}`;
+}
+
+/** Just what the client calls: global fetch fits, and so does a hono app's `request` (in-process, no socket). */
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response> | Response;
+
+export function httpV2Client(doFetch: FetchLike = fetch, timeoutMs = 30_000): V2Client {
+  const call = async (url: string, init: RequestInit, what: string): Promise<Response> => {
+    let res: Response;
+    try {
+      res = await doFetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    } catch (e) {
+      throw new UpstreamError(`${what}: inference server unreachable`, true, { cause: e });
+    }
+    if (res.ok) return res;
+    const msg = await v2Error(res);
+    if (res.status === 404) throw new NotFoundError(`${what}: ${msg}`);
+    if (res.status >= 400 && res.status < 500) throw new ValidationError([{ field: "inputs", message: msg }], `${what}: ${msg}`);
+    throw new UpstreamError(`${what}: inference server answered ${res.status}`, res.status >= 500, { status: 502 });
+  };
+  return {
+    async metadata(t) {
+      const res = await call(`${base(t)}${t.metadataPath ?? `/v2/models/${encodeURIComponent(t.model)}`}`, { headers: { ...t.headers } }, `metadata of ${t.model}`);
+      return (await res.json()) as ModelMetadata;
+    },
+    async infer(t, req) {
+      const res = await call(
+        `${base(t)}${t.inferPath ?? `/v2/models/${encodeURIComponent(t.model)}/infer`}`,
+        { method: "POST", headers: { "content-type": "application/json", ...t.headers }, body: JSON.stringify(req) },
+        `inference on ${t.model}`,
+      );
+      const headers: Record<string, string> = {};
+      res.headers.forEach((v, k) => (headers[k] = v));
+      return { response: (await res.json()) as InferResponse, headers };
+    },
+  };
+}

@@ -1,0 +1,96 @@
+// The infer pipeline shared by the HTTP route and the CloudEvent handler: find the deployment, read its model info,
+// turn any accepted input into the exact V2 request, call the right backend target, decode, and feed drift.
+import { NotFoundError } from "../../platform/errors.ts";
+import { ROUTE_HEADER, SELDON_ROUTE_HEADER } from "../../platform/serving/local/server.ts";
+import type { InferRequest, InferResponse } from "../../platform/serving/v2/types.ts";
+import { buildRequest, featureNames, InputMismatchError } from "./build.ts";
+import { decodeOutputs, predictedClasses, type Prediction } from "./decode.ts";
+import type { InferDeps } from "./deps.ts";
+import type { InferInput } from "./input.ts";
+import { extractWithLlm } from "./llm.ts";
+import type { ModelInfoCache } from "./model-info.ts";
+import { parseNaturalLanguage } from "./nl.ts";
+
+export interface InferResult {
+  readonly deployment: string;
+  readonly model?: string | undefined;
+  readonly version?: string | undefined;
+  /** Which candidate answered (experiments), or the model that did. */
+  readonly route?: string | undefined;
+  readonly predictions: Prediction[];
+  /** The first prediction, when a single record (or one sentence) was sent. */
+  readonly prediction?: Prediction | undefined;
+  /** How the input was read: record(s), csv, v2, text (parser) or text (llm). */
+  readonly parsedAs: string;
+  /** The V2 response, only when a raw V2 request was sent. */
+  readonly response?: InferResponse | undefined;
+}
+
+export async function inferDeployment(deps: InferDeps, cache: ModelInfoCache, deployment: string, input: InferInput, parsedAs: string): Promise<InferResult> {
+  const status = await deps.backend.get(deployment);
+  if (!status) {
+    const deployed = (await deps.backend.list()).map((d) => d.name);
+    throw new NotFoundError(`deployment ${deployment} not found; deployed: ${deployed.length ? deployed.join(", ") : "(none)"}`);
+  }
+  const target = await deps.backend.target(deployment);
+  const info = await cache.get(deps, status, target);
+
+  let request: InferRequest;
+  let features: Record<string, number[]> = {};
+  let single = false;
+  let how = parsedAs;
+  if (input.kind === "v2") request = input.request;
+  else {
+    let records = input.kind === "records" ? input.records : [];
+    single = input.kind === "records" ? input.single : true;
+    if (input.kind === "text") {
+      const names = featureNames(info).map((f) => f.name);
+      const parsed = parseNaturalLanguage(input.text, names);
+      if (parsed.missing.length && deps.llm) {
+        const extracted = await extractWithLlm(deps.llm, input.text, names, deps.fetch);
+        records = [{ ...extracted, ...parsed.record }];
+        how = "text (llm)";
+      } else if (parsed.missing.length) {
+        throw new InputMismatchError(
+          [
+            { field: "text", message: `could not find ${parsed.missing.join(", ")} in the text; write e.g. "${names.map((n, i) => `${n.replaceAll("_", " ")} ${i + 1}.0`).join(", ")}"` },
+            ...parsed.unknown.map((u) => ({ field: "text", message: `${u} is not an input of this model` })),
+          ],
+          featureNames(info),
+        );
+      } else {
+        records = [parsed.record];
+        how = "text (parser)";
+      }
+    }
+    ({ request, features } = buildRequest(records, info));
+  }
+  const { response, headers } = await deps.client.infer(target, request);
+  const route = headers[ROUTE_HEADER] ?? headers[SELDON_ROUTE_HEADER]?.split(":").find(Boolean) ?? (response.model_name !== target.model ? response.model_name : undefined);
+  const answered = route && route !== deployment ? ((await deps.backend.get(route)) ?? status) : status;
+  const predictions = decodeOutputs(response, info.labels);
+  if (deps.drift && answered.model) observe(deps, answered.model, response.model_version ?? answered.version ?? "", features, predictedClasses(response, info.labels));
+  return {
+    deployment,
+    model: answered.model,
+    version: response.model_version ?? answered.version,
+    route,
+    predictions,
+    ...(single ? { prediction: predictions[0] } : {}),
+    parsedAs: how,
+    ...(input.kind === "v2" ? { response } : {}),
+  };
+}
+
+/** Off the critical path: scheduled after the response, and a failing observer never reaches the caller. */
+function observe(deps: InferDeps, model: string, version: string, features: Record<string, number[]>, predictions: (string | number)[]): void {
+  const drift = deps.drift;
+  if (!drift) return;
+  setImmediate(() => {
+    try {
+      drift.observe({ model, version, features, predictions });
+    } catch (e) {
+      deps.log.warn("infer: drift observer failed", { message: e instanceof Error ? e.message : String(e) });
+    }
+  });
+}

@@ -1,0 +1,146 @@
+// The deployments API (the platform mounts it at /api/v1/deployments): list, get with conditions, apply a spec
+// (YAML/JSON, multi-document; ?dryRun=1 renders the backend's objects as YAML), delete, promote and rollback.
+// Changes go through deployment.requested events, so deploy-model does the work and the answer is 202.
+import { randomUUID } from "node:crypto";
+import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import YAML from "yaml";
+import { NotFoundError, ValidationError, toHttpError, type FieldIssue } from "../../platform/errors.ts";
+import { buildEvent, zodIssues } from "../../platform/events/index.ts";
+import type { BaseDeps } from "../../platform/fn/types.ts";
+import { TAG } from "../../platform/lineage.ts";
+import type { ModelRegistry, ResolvedModel, ServingBackend } from "../../platform/ports.ts";
+import { DeploymentSpecSchema, SERVING_BACKENDS, type DeploymentSpec, type ServingBackendName } from "../../platform/specs/deployment.ts";
+
+export interface DeploymentsApiDeps extends BaseDeps {
+  readonly backends: Readonly<Partial<Record<ServingBackendName, ServingBackend>>>;
+  readonly defaultBackend: ServingBackendName;
+  /** For --dry-run of model specs: the registry version behind them. */
+  readonly registry?: ModelRegistry | undefined;
+}
+
+const SOURCE = "/flywheel/api/deployments";
+
+/** Parse one or more YAML/JSON documents into validated specs; issues are prefixed with the document index. */
+export function parseSpecs(text: string): DeploymentSpec[] {
+  let docs: unknown[];
+  try {
+    docs = YAML.parseAllDocuments(text).map((d) => {
+      if (d.errors.length) throw new ValidationError([{ field: "body", message: `invalid YAML: ${d.errors[0]?.message ?? ""}` }]);
+      return d.toJS() as unknown;
+    });
+  } catch (e) {
+    if (e instanceof ValidationError) throw e;
+    throw new ValidationError([{ field: "body", message: "is neither YAML nor JSON" }]);
+  }
+  docs = docs.filter((d) => d !== null && d !== undefined);
+  if (docs.length === 0) throw new ValidationError([{ field: "body", message: "no deployment spec in the body" }]);
+  const issues: FieldIssue[] = [];
+  const specs: DeploymentSpec[] = [];
+  docs.forEach((doc, i) => {
+    const r = DeploymentSpecSchema.safeParse(doc);
+    if (r.success) specs.push(r.data);
+    else issues.push(...zodIssues(r.error, docs.length > 1 ? `documents[${i}]` : ""));
+  });
+  if (issues.length) throw new ValidationError(issues);
+  return specs;
+}
+
+export function deploymentsApi(deps: DeploymentsApiDeps): Hono {
+  const app = new Hono();
+  const fail = (c: Context, e: unknown): Response => {
+    const { status, body } = toHttpError(e);
+    return c.json(body, status as 400);
+  };
+  const backendFor = (name: string | undefined): ServingBackend => {
+    const key = name ?? deps.defaultBackend;
+    const b = (SERVING_BACKENDS as readonly string[]).includes(key) ? deps.backends[key as ServingBackendName] : undefined;
+    if (!b) throw new ValidationError([{ field: "backend", message: `unknown or unconfigured backend ${key}; configured: ${Object.keys(deps.backends).join(", ")}` }]);
+    return b;
+  };
+  const all = (): ServingBackend[] => Object.values(deps.backends).filter((b): b is ServingBackend => Boolean(b));
+  const find = async (name: string): Promise<NonNullable<Awaited<ReturnType<ServingBackend["get"]>>>> => {
+    for (const b of all()) {
+      const s = await b.get(name);
+      if (s) return s;
+    }
+    throw new NotFoundError(`deployment ${name} not found`);
+  };
+  const emit = async (data: Parameters<typeof buildEvent<"deployment.requested">>[1], subject: string): Promise<string> => {
+    const id = randomUUID();
+    await deps.bus.emit(buildEvent("deployment.requested", data, { source: SOURCE, id, subject }));
+    return id;
+  };
+
+  app.get("/", async (c) => {
+    try {
+      const lists = await Promise.all(all().map((b) => b.list()));
+      return c.json({ deployments: lists.flat().sort((a, b) => a.name.localeCompare(b.name)) });
+    } catch (e) {
+      return fail(c, e);
+    }
+  });
+  app.get("/:name", async (c) => {
+    try {
+      return c.json(await find(c.req.param("name")));
+    } catch (e) {
+      return fail(c, e);
+    }
+  });
+  app.post("/", bodyLimit({ maxSize: 1024 * 1024, onError: (c) => c.json({ error: "spec larger than 1 MiB", code: "PAYLOAD_TOO_LARGE" }, 413) }), async (c) => {
+    try {
+      const specs = parseSpecs(await c.req.text());
+      const backendName = c.req.query("backend");
+      const backend = backendFor(backendName);
+      const dry = ["1", "true", "yes"].includes(c.req.query("dryRun") ?? c.req.query("dry-run") ?? "");
+      if (dry) {
+        const objects: Record<string, unknown>[] = [];
+        for (const spec of specs) objects.push(...backend.render(spec, { revision: "dry-run", models: await dryRunModels(deps, spec) }));
+        return c.body(objects.map((o) => YAML.stringify(o)).join("---\n"), 200, { "content-type": "application/yaml" });
+      }
+      const accepted = [];
+      for (const spec of specs) {
+        const eventId = await emit({ action: "deploy", spec, ...(backendName ? { backend: backend.name } : {}) }, spec.name);
+        accepted.push({ name: spec.name, kind: spec.kind, eventId });
+      }
+      return c.json({ accepted }, 202);
+    } catch (e) {
+      return fail(c, e);
+    }
+  });
+  app.delete("/:name", async (c) => {
+    try {
+      const name = c.req.param("name");
+      await find(name);
+      return c.json({ accepted: [{ name, eventId: await emit({ action: "undeploy", name }, name) }] }, 202);
+    } catch (e) {
+      return fail(c, e);
+    }
+  });
+  for (const action of ["promote", "rollback"] as const) {
+    app.post(`/:name/${action}`, async (c) => {
+      try {
+        const name = c.req.param("name");
+        await find(name);
+        return c.json({ accepted: [{ name, eventId: await emit({ action, name }, name) }] }, 202);
+      } catch (e) {
+        return fail(c, e);
+      }
+    });
+  }
+  return app;
+}
+
+/** What a dry run shows for a model spec: the registry version's source and flavor, without downloading it. */
+async function dryRunModels(deps: DeploymentsApiDeps, spec: DeploymentSpec): Promise<Record<string, ResolvedModel>> {
+  if (spec.kind !== "model") return {};
+  if (!deps.registry) {
+    const version = spec.version ?? spec.alias ?? "latest";
+    return { [spec.name]: { model: spec.model, version, storageUri: spec.storageUri ?? `models:/${spec.model}/${version}`, flavors: spec.format ? [spec.format] : [] } };
+  }
+  const v = spec.version
+    ? await deps.registry.getModelVersion(spec.model, spec.version)
+    : await deps.registry.getModelVersionByAlias(spec.model, spec.alias ?? "champion");
+  const flavor = v.tags[TAG.flavor];
+  return { [spec.name]: { model: spec.model, version: v.version, storageUri: spec.storageUri ?? v.source, flavors: spec.format ? [spec.format] : flavor ? [flavor] : [] } };
+}

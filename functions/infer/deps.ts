@@ -1,0 +1,22 @@
+// What infer needs injected: the serving backend(s), a V2 client, and optional registry, drift observer and LLM.
+import type { Logger } from "../../platform/log.ts";
+import type { DriftObserver, ModelRegistry, ServingBackend } from "../../platform/ports.ts";
+import type { V2Client } from "./client.ts";
+import type { LlmConfig } from "./llm.ts";
+
+export interface InferDeps {
+  /** The backend deployments are looked up in (the platform's configured one). */
+  readonly backend: ServingBackend;
+  readonly client: V2Client;
+  /** Labels and signature from lineage tags when the server's metadata does not carry them. */
+  readonly registry?: ModelRegistry | undefined;
+  /** Fed off the request path with each request's features and predictions. */
+  readonly drift?: DriftObserver | undefined;
+  /** OpenAI-compatible chat endpoint for natural language the deterministic parser cannot read. */
+  readonly llm?: LlmConfig | undefined;
+  /** fetch used for the LLM endpoint. */
+  readonly fetch?: typeof fetch | undefined;
+  readonly log: Logger;
+  /** Max request body in bytes (default 1 MiB). */
+  readonly maxBodyBytes?: number | undefined;
+}

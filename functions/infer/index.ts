@@ -1,0 +1,86 @@
+// Public surface of infer, and its Knative entry (FUNCTION_TARGET=infer): an HTTP function (records, CSV, V2, text)
+// that also accepts inference.requested CloudEvents (binary or structured) on the same endpoint.
+import * as ff from "@google-cloud/functions-framework";
+import { Hono } from "hono";
+import { HttpEventBus } from "../../platform/bus/http.ts";
+import { parseConfig } from "../../platform/config/index.ts";
+import { ConfigError } from "../../platform/errors.ts";
+import { cloudEventRoute } from "../../platform/fn/hono.ts";
+import { createLogger } from "../../platform/log.ts";
+import { MlflowClient, MlflowModelRegistry } from "../../platform/mlflow/index.ts";
+import { clusterServingBackend } from "../../platform/serving/cluster.ts";
+import { httpV2Client } from "./client.ts";
+import { inferHandler, type InferEventDeps } from "./handler.ts";
+import { ModelInfoCache } from "./model-info.ts";
+import { inferRoutes } from "./routes.ts";
+
+export { inferRoutes, MAX_INFER_BODY } from "./routes.ts";
+export { inferHandler, type InferEventDeps } from "./handler.ts";
+export { inferDeployment, type InferResult } from "./core.ts";
+export { deploymentsApi, parseSpecs, type DeploymentsApiDeps } from "./deployments-api.ts";
+export { httpV2Client, type FetchLike, type V2Client } from "./client.ts";
+export { parseNaturalLanguage, normalise } from "./nl.ts";
+export { extractWithLlm, featureSchema, type LlmConfig } from "./llm.ts";
+export { buildRequest, featureNames, InputMismatchError, type ModelInfo } from "./build.ts";
+export { decodeOutputs, predictedClasses } from "./decode.ts";
+export { parseBody, parseCsv, fromJson, type InferInput } from "./input.ts";
+export { ModelInfoCache } from "./model-info.ts";
+export type { InferDeps } from "./deps.ts";
+
+export const FUNCTION_TARGET = "infer";
+
+/** Deps from the environment, for the Knative Service: the cluster backend, MLflow for lineage tags, the broker. */
+export async function inferDepsFromEnv(env: Record<string, string | undefined> = process.env): Promise<InferEventDeps> {
+  const config = parseConfig(env);
+  if (config.serving.backend === "local") throw new ConfigError(["FLYWHEEL_SERVING_BACKEND: seldon or kserve in Knative mode"]);
+  if (!config.knative.brokerUrl) throw new ConfigError(["K_SINK or FLYWHEEL_BROKER_URL: required for infer in Knative mode"]);
+  const log = createLogger(config.logLevel, { function: "infer" });
+  const registry = config.registry.trackingUri
+    ? new MlflowModelRegistry(
+        new MlflowClient({
+          trackingUri: config.registry.trackingUri,
+          token: config.registry.token,
+          username: config.registry.username,
+          password: config.registry.password,
+          caBundlePath: config.registry.caBundlePath,
+        }),
+      )
+    : undefined;
+  return {
+    backend: await clusterServingBackend(config.serving.backend, config.kubernetes.namespace, log),
+    client: httpV2Client(),
+    registry,
+    llm: config.llm,
+    log,
+    bus: new HttpEventBus({ url: config.knative.brokerUrl, token: config.auth.token }),
+    now: Date.now,
+    cache: new ModelInfoCache(),
+  };
+}
+
+/** One hono app: CloudEvents (ce-specversion header or structured content type) go to the handler, the rest to infer. */
+export function knativeInferApp(deps: InferEventDeps): Hono {
+  const events = cloudEventRoute("infer", inferHandler, deps);
+  const http = inferRoutes(deps);
+  const app = new Hono();
+  app.post("/:deployment?", async (c) => {
+    const isEvent = Boolean(c.req.header("ce-specversion")) || (c.req.header("content-type") ?? "").startsWith("application/cloudevents");
+    if (isEvent) return events.fetch(new Request(new URL("/", c.req.url), c.req.raw));
+    return http.fetch(c.req.raw);
+  });
+  return app;
+}
+
+let app: Promise<Hono> | undefined;
+ff.http(FUNCTION_TARGET, async (req, res) => {
+  app ??= inferDepsFromEnv().then(knativeInferApp);
+  const a = await app;
+  const url = new URL(req.url ?? "/", "http://function.local");
+  const body = req.method === "GET" || req.method === "HEAD" ? undefined : Buffer.isBuffer(req.rawBody) ? new Uint8Array(req.rawBody) : JSON.stringify(req.body ?? {});
+  const headers = new Headers();
+  for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
+  const out = await a.fetch(new Request(url, { method: req.method, headers, ...(body !== undefined ? { body } : {}) }));
+  res.status(out.status);
+  out.headers.forEach((v, k) => res.setHeader(k, v));
+  res.send(Buffer.from(await out.arrayBuffer()));
+});

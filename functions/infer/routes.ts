@@ -1,0 +1,45 @@
+// infer over HTTP: POST /:deployment (the platform mounts it at /infer). Records, CSV, raw V2 or natural language in,
+// decoded predictions out. Errors are {error, code, issues?, expected?}; unknown deployments 404 with the list.
+import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { toHttpError } from "../../platform/errors.ts";
+import { InputMismatchError } from "./build.ts";
+import { inferDeployment } from "./core.ts";
+import type { InferDeps } from "./deps.ts";
+import { parseBody } from "./input.ts";
+import { ModelInfoCache } from "./model-info.ts";
+
+export const MAX_INFER_BODY = 1024 * 1024;
+
+export function errorResponse(c: Context, e: unknown, deps: Pick<InferDeps, "log">): Response {
+  const { status, body } = toHttpError(e);
+  if (status >= 500) deps.log.warn("infer failed", { message: e instanceof Error ? e.message : String(e) });
+  const extra = e instanceof InputMismatchError ? { expected: e.expected } : {};
+  return c.json({ ...body, ...extra }, status as 400);
+}
+
+const describe = (ct: string): string => {
+  const t = ct.split(";")[0]?.trim().toLowerCase() ?? "";
+  return t === "text/csv" ? "csv" : t === "text/plain" ? "text" : "json";
+};
+
+export function inferRoutes(deps: InferDeps): Hono {
+  const app = new Hono();
+  const cache = new ModelInfoCache();
+  const max = deps.maxBodyBytes ?? MAX_INFER_BODY;
+  app.post(
+    "/:deployment",
+    bodyLimit({ maxSize: max, onError: (c) => c.json({ error: `request body larger than ${max} bytes`, code: "PAYLOAD_TOO_LARGE" }, 413) }),
+    async (c) => {
+      try {
+        const ct = c.req.header("content-type") ?? "application/json";
+        const input = parseBody(ct, await c.req.text());
+        const parsedAs = input.kind === "v2" ? "v2" : input.kind === "text" ? "text" : describe(ct) === "csv" ? "csv" : input.single ? "record" : "records";
+        return c.json(await inferDeployment(deps, cache, c.req.param("deployment"), input, parsedAs));
+      } catch (e) {
+        return errorResponse(c, e, deps);
+      }
+    },
+  );
+  return app;
+}
