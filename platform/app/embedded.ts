@@ -28,6 +28,13 @@ import { createLogModelDeps } from "../../functions/log-model/deps.ts";
 import { logModelHandler } from "../../functions/log-model/handler.ts";
 import { createRetrainDeps } from "../../functions/retrain-on-drift/deps.ts";
 import { retrainOnDrift } from "../../functions/retrain-on-drift/handler.ts";
+import { createDeployModelDeps } from "../../functions/deploy-model/deps.ts";
+import { deployModelHandler } from "../../functions/deploy-model/handler.ts";
+import { httpV2Client } from "../../functions/infer/client.ts";
+import { deploymentsApi } from "../../functions/infer/deployments-api.ts";
+import { inferHandler } from "../../functions/infer/handler.ts";
+import { inferRoutes } from "../../functions/infer/routes.ts";
+import { jobsApi } from "../training/jobs-api.ts";
 import { accessControl, accessRules } from "./access.ts";
 import { registryBaselineLoader } from "./baseline.ts";
 import { eventsApi } from "./events-api.ts";
@@ -114,6 +121,32 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
     retrainOnDrift,
     createRetrainDeps({ bus, registry, log: fnLog("retrain-on-drift"), policies, dataDir: path.join(dataDir, "retrain"), now }),
   );
+  const backends = { local: serving } as const;
+  services["deploy-model"] = cloudEventRoute(
+    "deploy-model",
+    deployModelHandler,
+    createDeployModelDeps({
+      bus,
+      log: fnLog("deploy-model"),
+      now,
+      registry,
+      backends,
+      defaultBackend: "local",
+      policies,
+      workDir: path.join(dataDir, "deployments"),
+      canaryStats: { stats: async (name) => serving.stats(name) },
+    }),
+  );
+  // infer calls the V2 server in-process: same handlers and status codes, no socket per prediction.
+  const inferDeps = {
+    backend: serving,
+    client: httpV2Client((url, init) => inProcessFetch(url, init)),
+    registry,
+    drift,
+    llm: config.llm,
+    log: fnLog("infer"),
+  };
+  services.infer = cloudEventRoute("infer", inferHandler, { ...inferDeps, bus, now });
   services["dead-letter"] = cloudEventRoute("dead-letter", deadLetter, { bus, log: fnLog("dead-letter"), now, store: broker.deadLetterStore });
 
   const checks: HealthCheck[] = [
@@ -138,6 +171,9 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
   app.route(REGISTRY_MOUNT_PATH, registryServer.routes);
   app.route("/v2", v2Routes(v2));
   app.route("/hooks/alertmanager", alertmanagerRoutes({ bus, token: config.alertmanagerToken ?? auth.token ?? "", log: log.child({ component: "alertmanager" }) }));
+  app.route("/infer", inferRoutes(inferDeps));
+  app.route("/api/v1/jobs", jobsApi({ backend: training, bus, log: log.child({ component: "jobs-api" }) }));
+  app.route("/api/v1/deployments", deploymentsApi({ bus, log: log.child({ component: "deployments-api" }), now, backends, defaultBackend: "local", registry }));
   app.route("/api/v1", eventsApi(broker));
 
   let started = false;
