@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { byId, fieldErrors, uiHarness, unescapeHtml } from "./harness.ts";
+import type { Session, UiHarness } from "./harness.ts";
+
+let h: UiHarness;
+let ds: Session;
+beforeAll(async () => {
+  h = await uiHarness();
+  ds = await h.as("data-scientist");
+});
+afterAll(() => h.close());
+
+const setosa = { deployment: "iris", f_0: "5.1", f_1: "3.5", f_2: "1.4", f_3: "0.2" };
+
+describe("inference playground", () => {
+  it("builds one field per feature from the V2 metadata", async () => {
+    const html = await (await ds.get("/playground?deployment=iris")).text();
+    for (const [i, f] of ["sepal_length", "sepal_width", "petal_length", "petal_width"].entries()) {
+      expect(html).toContain(`<label for="f_${i}">${f} (FP32)</label>`);
+    }
+    expect(html).not.toContain('name="f_4"');
+    expect(html).toContain('<option value="iris" selected="">iris (ready)</option>');
+  });
+
+  it("shows the predicted species and the exact V2 request and response", async () => {
+    const res = await ds.post("/playground/infer", setosa);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(byId(html, "prediction")).toBe("setosa");
+    const req: unknown = JSON.parse(unescapeHtml(byId(html, "v2-request") ?? ""));
+    expect(req).toEqual(h.fakes.infers.at(-1));
+    expect(req).toMatchObject({ inputs: [{ name: "input", shape: [1, 4], datatype: "FP32", data: [5.1, 3.5, 1.4, 0.2] }] });
+    expect(JSON.parse(unescapeHtml(byId(html, "v2-response") ?? ""))).toMatchObject({ model_name: "iris", outputs: [{ name: "label", data: [0] }] });
+  });
+
+  it("answers htmx with just the result panel", async () => {
+    const html = await (await ds.post("/playground/infer", { ...setosa, f_2: "6.0" }, { htmx: true })).text();
+    expect(html.startsWith('<div id="result"')).toBe(true);
+    expect(byId(html, "prediction")).toBe("virginica");
+  });
+
+  it("puts a bad number at its field and does not call the model", async () => {
+    const n = h.fakes.infers.length;
+    const res = await ds.post("/playground/infer", { ...setosa, f_1: "wide" });
+    expect(res.status).toBe(422);
+    expect(fieldErrors(await res.text(), "f_1")).toEqual(["sepal_width must be a number"]);
+    expect(h.fakes.infers.length).toBe(n);
+  });
+
+  it("sends a raw V2 request from the editor, and refuses one without inputs", async () => {
+    const raw = JSON.stringify({ inputs: [{ name: "input", shape: [1, 4], datatype: "FP32", data: [6, 3, 4.5, 1.5] }] });
+    const html = await (await ds.post("/playground/raw", { deployment: "iris", raw })).text();
+    expect(byId(html, "prediction")).toBe("versicolor");
+    const bad = await ds.post("/playground/raw", { deployment: "iris", raw: "{\"x\":1}" });
+    expect(bad.status).toBe(422);
+    expect(fieldErrors(await bad.text(), "raw")).toEqual(["must be a JSON V2 inference request with an inputs array"]);
+  });
+
+  it("shows the server's validation message (not a crash) when the model refuses the input", async () => {
+    const raw = JSON.stringify({ inputs: [{ name: "input", shape: [1, 4], datatype: "FP32", data: ["a", "b"] }] });
+    const res = await ds.post("/playground/raw", { deployment: "iris", raw });
+    expect(res.status).toBe(502);
+    expect(await res.text()).toContain("invalid input: inputs[0].data: must hold 4 numbers");
+  });
+
+  it("says natural language is not configured when it is not", async () => {
+    const res = await ds.post("/playground/text", { deployment: "iris", text: "a small flower" });
+    expect(res.status).toBe(422);
+    expect(await res.text()).toContain("Natural-language input is not configured");
+  });
+
+  it("lets a viewer look but not infer", async () => {
+    const viewer = await h.as("viewer");
+    expect((await viewer.get("/playground?deployment=iris")).status).toBe(200);
+    expect((await viewer.post("/playground/infer", setosa)).status).toBe(403);
+  });
+});

@@ -1,0 +1,101 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseEventAs } from "../../../platform/events/envelope.ts";
+import { uiHarness } from "./harness.ts";
+import type { Session, UiHarness } from "./harness.ts";
+
+let h: UiHarness;
+let viewer: Session;
+beforeAll(async () => {
+  h = await uiHarness({ runs: 130 });
+  viewer = await h.as("viewer");
+});
+afterAll(() => h.close());
+
+describe("experiments and runs", () => {
+  it("lists experiments", async () => {
+    const html = await (await viewer.get("/registry")).text();
+    expect(html).toContain('<a href="/registry/experiments/1">iris</a>');
+  });
+
+  it("shows a page of runs with metric and param columns, newest first by default", async () => {
+    const html = await (await viewer.get("/registry/experiments/1")).text();
+    expect(h.fakes.searchRunsCalls.at(-1)).toEqual({ orderBy: ["attributes.start_time DESC"], pageToken: undefined, maxResults: 50 });
+    expect((html.match(/href="\/registry\/runs\//g) ?? []).length).toBe(50);
+    expect(html.indexOf("run-129")).toBeLessThan(html.indexOf("run-128"));
+    for (const col of ["accuracy", "loss", "lr", "epochs"]) expect(html).toContain(`>${col}</a></th>`);
+    expect(html).toContain('href="/registry/experiments/1?sort=attributes.start_time&amp;dir=DESC&amp;limit=50&amp;page_token=50" rel="next"'.replace(' rel="next"', ""));
+  });
+
+  it("sorts by a metric through MLflow order_by and toggles the direction", async () => {
+    const html = await (await viewer.get("/registry/experiments/1?sort=metrics.accuracy&dir=DESC&limit=10")).text();
+    expect(h.fakes.searchRunsCalls.at(-1)?.orderBy).toEqual(["metrics.accuracy DESC"]);
+    expect(html).toContain('aria-sort="descending"');
+    expect(html).toContain('href="/registry/experiments/1?sort=metrics.accuracy&amp;dir=ASC&amp;limit=10">accuracy ▼</a>');
+    const first = /href="\/registry\/runs\/(run\d+)"/.exec(html)?.[1];
+    expect(first && h.fakes.runs.find((r) => r.runId === first)?.metrics.accuracy).toBe(0.99);
+  });
+
+  it("ignores sort keys that are not metrics, params or known attributes", async () => {
+    await viewer.get("/registry/experiments/1?sort=drop%20table&dir=ASC");
+    expect(h.fakes.searchRunsCalls.at(-1)?.orderBy).toEqual(["attributes.start_time ASC"]);
+  });
+
+  it("follows the next-page token", async () => {
+    const html = await (await viewer.get("/registry/experiments/1?limit=50&page_token=100")).text();
+    expect(h.fakes.searchRunsCalls.at(-1)?.pageToken).toBe("100");
+    expect((html.match(/href="\/registry\/runs\//g) ?? []).length).toBe(30);
+    expect(html).not.toContain('rel="next"');
+    expect(html).toContain("First page");
+  });
+
+  it("shows a run with params, tags and a chart per metric", async () => {
+    const html = await (await viewer.get("/registry/runs/run00003")).text();
+    expect(html).toContain('aria-label="accuracy"');
+    expect(html).toContain('aria-label="loss"');
+    expect(html).toContain("<th>lr</th>");
+  });
+
+  it("renders a registry 404 as a page, not a crash", async () => {
+    const res = await viewer.get("/registry/runs/missing");
+    expect(res.status).toBe(404);
+    expect(await res.text()).toContain("run missing does not exist");
+  });
+});
+
+describe("models, versions, promotion", () => {
+  it("lists models with aliases", async () => {
+    const html = await (await viewer.get("/models")).text();
+    expect(html).toContain('<span class="badge">champion → v2</span>');
+  });
+
+  it("lists versions newest first with aliases, gate and trigger", async () => {
+    const html = await (await viewer.get("/models/iris")).text();
+    expect(html.indexOf('data-version="2"')).toBeLessThan(html.indexOf('data-version="1"'));
+    expect(html).toContain("accuracy: 0.92 vs champion 0.91");
+    expect(html).toContain("<td>drift</td>");
+  });
+
+  it("shows a version's lineage, gate reasons and a deploy link", async () => {
+    const html = await (await viewer.get("/models/iris/versions/2")).text();
+    expect(html).toContain('href="/deployments/new?kind=model&amp;model=iris&amp;version=2"');
+    expect(html).toContain("accuracy 0.92 beats champion 0.91");
+    expect(html).toContain("&quot;reason&quot;: &quot;drift&quot;");
+    expect(html).toContain('href="/training/jobs/job-00002"');
+  });
+
+  it("promotes and rolls back through model.promotion.requested (mlops-engineer only)", async () => {
+    const ops = await h.as("mlops-engineer");
+    const res = await ops.post("/models/iris/promote", { version: "1" });
+    expect(res.status).toBe(303);
+    const ev = h.fakes.emitted.at(-1);
+    expect(ev && parseEventAs("model.promotion.requested", ev).data).toEqual({ model: "iris", action: "promote", version: "1", user: "mo" });
+    await ops.post("/models/iris/rollback", {});
+    const rb = h.fakes.emitted.at(-1);
+    expect(rb && parseEventAs("model.promotion.requested", rb).data).toEqual({ model: "iris", action: "rollback", user: "mo" });
+    const n = h.fakes.emitted.length;
+    expect((await viewer.post("/models/iris/promote", { version: "1" })).status).toBe(403);
+    expect((await (await h.as("data-scientist")).post("/models/iris/rollback", {})).status).toBe(403);
+    expect((await ops.post("/models/iris/promote", { version: "x" })).status).toBe(400);
+    expect(h.fakes.emitted.length).toBe(n);
+  });
+});
