@@ -28,6 +28,8 @@ export interface KafkaBridgeOptions {
   /** How long a partition stays paused after the bus kept failing; the record is then retried. Default 5 s. */
   readonly pauseMs?: number | undefined;
   readonly clientId?: string | undefined;
+  /** Consumer group session timeout: how long a crashed member holds its partitions. Default 30 s (kafkajs). */
+  readonly sessionTimeoutMs?: number | undefined;
   readonly registry?: Registry | undefined;
 }
 
@@ -41,6 +43,7 @@ export class KafkaBridge {
   readonly #metric: Counter<"outcome"> | undefined;
   #consumer: Consumer | undefined;
   readonly #timers = new Set<NodeJS.Timeout>();
+  #joined: Promise<void> = Promise.resolve();
 
   constructor(opts: KafkaBridgeOptions) {
     this.#o = opts;
@@ -80,12 +83,29 @@ export class KafkaBridge {
       logLevel: logLevel.NOTHING,
       retry: { retries: 8, initialRetryTime: 200 },
     });
-    const consumer = kafka.consumer({ groupId: this.#o.groupId, allowAutoTopicCreation: true });
+    const session = this.#o.sessionTimeoutMs ?? 30_000;
+    const consumer = kafka.consumer({
+      groupId: this.#o.groupId,
+      allowAutoTopicCreation: true,
+      sessionTimeout: session,
+      rebalanceTimeout: Math.max(session, 6000),
+      heartbeatInterval: Math.max(100, Math.floor(session / 10)),
+      // Short fetch waits keep stop() quick; the topic is low-volume.
+      maxWaitTimeInMs: 1000,
+    });
+    this.#joined = new Promise<void>((resolve) => {
+      consumer.on(consumer.events.GROUP_JOIN, () => resolve());
+    });
     await consumer.connect();
     await consumer.subscribe({ topics: [this.#topic], fromBeginning: (this.#o.initialOffset ?? "earliest") === "earliest" });
     await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (p) => this.#batch(p) });
     this.#consumer = consumer;
     this.#o.log.info("kafka bridge consuming", { topic: this.#topic, group: this.#o.groupId });
+  }
+
+  /** Resolves once the consumer has joined its group and owns partitions (readiness, tests). */
+  joined(): Promise<void> {
+    return this.#joined;
   }
 
   /** Finishes the record in hand (its offset is committed), then leaves the group. */
