@@ -59,6 +59,8 @@ export interface EmbeddedPlatform {
   readonly registry: ModelRegistry;
   readonly drift: DriftMonitor;
   readonly checks: readonly HealthCheck[];
+  /** The in-process function routes the broker delivers to, by Knative Service name (tests replay events here). */
+  readonly functions: Readonly<Record<string, Hono>>;
   /** Start background work (deliveries, restored deployments, schedulers). */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -188,6 +190,7 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
     registry,
     drift,
     checks,
+    functions: services,
     async start() {
       if (started) return;
       started = true;
