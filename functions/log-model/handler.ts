@@ -19,7 +19,7 @@ async function onSucceeded(ev: FlywheelEvent<"training.succeeded">, deps: LogMod
   return deps.locks.run(`event:${ev.id}`, async () => {
     const reg = await register(deps, ev, out, metrics);
     const logged = buildEvent("model.logged", {
-      model: d.model, version: reg.version.version, runId: reg.run.info.run_id, experimentId: reg.experimentId,
+      model: d.model, version: reg.version.version, runId: reg.run?.info.run_id ?? "", experimentId: reg.experimentId,
       source: reg.version.source, flavor: out?.flavor ?? "unknown", metrics, jobId: d.jobId, trigger: d.trigger,
     }, { source: SOURCE, causedBy: { id: ev.id, traceparent: ev.traceparent }, id: deriveId(ev.id, "model.logged"), subject: d.model });
     // model.logged goes out first, always; a replay re-sends it with the same id.
@@ -30,7 +30,7 @@ async function onSucceeded(ev: FlywheelEvent<"training.succeeded">, deps: LogMod
     });
     const emitted: AnyCloudEvent[] = [logged, ...gate.emitted];
     return {
-      status: reg.created ? "done" : "duplicate",
+      status: reg.created || !gate.duplicate ? "done" : "duplicate",
       detail: `${d.model} v${reg.version.version}: ${gate.duplicate ? "gate already decided" : gate.decision.passed ? "promoted" : "rejected"}`,
       emitted: emitted.map((e) => e.id),
     };

@@ -8,7 +8,8 @@ import type { TrainingOutputs } from "./outputs.ts";
 
 export interface Registered {
   readonly version: ModelVersion;
-  readonly run: Run;
+  /** The version's run; absent only for a version someone else registered without one. */
+  readonly run: Run | undefined;
   readonly experimentId: string;
   readonly created: boolean;
 }
@@ -92,7 +93,7 @@ export async function register(deps: LogModelDeps, ev: Succeeded, out: TrainingO
   const existing = (await versionsForEvent(deps, model, ev.id))[0];
   if (existing) {
     const run = existing.run_id ? await deps.mlflow.getRun(existing.run_id) : undefined;
-    if (run) return { version: existing, run, experimentId: run.info.experiment_id, created: false };
+    return { version: existing, run, experimentId: run?.info.experiment_id ?? "", created: false };
   }
 
   const { run, experimentId, ours } = await findOrCreateRun(deps, ev, out);

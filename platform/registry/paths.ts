@@ -7,7 +7,8 @@ const bad = (): Error => invalid("Invalid path");
 
 /** Validate a client-supplied relative artifact path, as MLflow's validate_path_is_safe does. */
 export function checkRelative(rel: string): string {
-  if (rel.includes("\0")) throw bad();
+  // "#" is refused as MLflow does: a fragment would silently truncate the path in URI handling.
+  if (rel.includes("\0") || rel.includes("#")) throw bad();
   // Percent-encoded dots or slashes that survived one decoding are an attempt to smuggle a traversal.
   if (/%2e|%2f|%5c/i.test(rel)) throw bad();
   if (rel.startsWith("/") || rel.startsWith("\\") || /^[a-zA-Z]:/.test(rel) || path.isAbsolute(rel)) throw bad();

@@ -58,7 +58,8 @@ describe("artifact paths are confined to the artifact root", () => {
     ["GET", "/mlflow-artifacts/artifacts/0/%252E%252E/%252E%252E/registry.sqlite"],
     ["GET", "/mlflow-artifacts/artifacts?path=../"],
     ["GET", "/mlflow-artifacts/artifacts?path=0/../../"],
-  ])("'..' in %s %s -> 400", async (method, p) => {
+    ["GET", "/mlflow-artifacts/artifacts?path=0%23/x"],
+  ])("'..' (or '#') in %s %s -> 400", async (method, p) => {
     const r = await h.call(method, p, method === "PUT" ? "data" : undefined);
     expect(r.status).toBe(400);
     expect(r.json).toEqual(invalidPath);
