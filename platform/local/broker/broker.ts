@@ -1,18 +1,17 @@
 // EmbeddedBroker: Knative Broker/Trigger semantics in one process, on SQLite (architecture.md "EventBus: embedded").
 import type { Hono } from "hono";
 import { Registry } from "prom-client";
-import { ConflictError, PayloadTooLargeError, UpstreamError, ValidationError } from "../../errors.ts";
+import { ConflictError, UpstreamError } from "../../errors.ts";
 import { clamp, DeadLetterStore, originalEvent, type DeadLetter, type DeadLetterQuery } from "../../eventing/dead-letter-store.ts";
-import { destinationUrl, resolveDelivery } from "../../eventing/delivery.ts";
-import { attributesOf, triggerMatches } from "../../eventing/filters.ts";
+import { destinationUrl } from "../../eventing/delivery.ts";
 import type { TriggerDecl } from "../../eventing/triggers.ts";
 import type { AnyCloudEvent } from "../../events/envelope.ts";
-import { eventToJson } from "../../eventing/serialize.ts";
 import type { Logger } from "../../log.ts";
 import type { EventBus } from "../../ports.ts";
-import { BrokerDb, openDatabase, parseTarget, toDeliveryInfo, type EventRow, type NewDelivery } from "./db.ts";
+import { BrokerDb, openDatabase, parseTarget, toDeliveryInfo, type EventRow } from "./db.ts";
 import { Dispatcher } from "./dispatcher.ts";
-import { ingressRoutes, MAX_EVENT_BYTES, type Accepted } from "./ingress.ts";
+import { Ingest } from "./ingest.ts";
+import { ingressRoutes, type Accepted } from "./ingress.ts";
 import { createBrokerMetrics, type BrokerMetrics } from "./metrics.ts";
 import type { Deliver, EmbeddedBrokerOptions, EventQuery, StoredEvent } from "./types.ts";
 
@@ -27,6 +26,7 @@ export class EmbeddedBroker implements EventBus {
   readonly #triggers: readonly TriggerDecl[];
   readonly #now: () => number;
   readonly #dispatcher: Dispatcher;
+  readonly #ingest: Ingest;
   readonly #namespace: string;
   readonly #stopGraceMs: number;
   readonly #retentionMs: number;
@@ -55,6 +55,14 @@ export class EmbeddedBroker implements EventBus {
       concurrency: Math.max(1, opts.concurrency ?? 16),
       namespace: this.#namespace,
     });
+    this.#ingest = new Ingest({
+      db: this.#db,
+      triggers: this.#triggers,
+      metrics: this.metrics,
+      log: this.log,
+      now: this.#now,
+      onDeliveries: () => this.#dispatcher.schedule(),
+    });
   }
 
   /** POST / is the ingress (mount at /events). */
@@ -64,31 +72,13 @@ export class EmbeddedBroker implements EventBus {
 
   /** Same path as the ingress, in-process. Resolves once the event and its deliveries are stored. */
   async emit(ce: AnyCloudEvent): Promise<void> {
-    this.accept(ce);
+    await this.accept(ce);
   }
 
   /** Store an event and one delivery per matching trigger, atomically; (source, id) seen before = duplicate. */
-  accept(ce: AnyCloudEvent): Accepted {
-    if (this.#state === "stopped") throw new UpstreamError("broker is stopped", true);
-    try {
-      ce.validate();
-    } catch {
-      throw new ValidationError([{ field: "event", message: "not a valid CloudEvent" }]);
-    }
-    const json = JSON.stringify(eventToJson(ce));
-    if (Buffer.byteLength(json) > MAX_EVENT_BYTES) throw new PayloadTooLargeError(`event larger than ${MAX_EVENT_BYTES} bytes (1 MiB)`);
-    const attrs = attributesOf(ce);
-    const deliveries: NewDelivery[] = this.#triggers
-      .filter((t) => triggerMatches(t, attrs))
-      .map((t) => ({ trigger: t.name, kind: "subscriber", target: t.subscriber, delivery: resolveDelivery(t.delivery, t.brokerDelivery) }));
-    const seq = this.#db.insertEvent({ source: ce.source, id: ce.id, type: ce.type, subject: ce.subject, json }, deliveries, this.#now());
-    this.metrics.received.inc({ type: ce.type });
-    if (seq === undefined) {
-      this.log.debug("duplicate event ignored", { id: ce.id, source: ce.source, type: ce.type });
-      return { id: ce.id, source: ce.source, duplicate: true, deliveries: 0 };
-    }
-    if (deliveries.length > 0) this.#dispatcher.schedule();
-    return { id: ce.id, source: ce.source, duplicate: false, deliveries: deliveries.length };
+  accept(ce: AnyCloudEvent): Promise<Accepted> {
+    if (this.#state === "stopped") return Promise.reject(new UpstreamError("broker is stopped", true));
+    return this.#ingest.accept(ce);
   }
 
   /** Resume: attempts that were in flight when the process died are due again; then deliver everything due. */
@@ -108,6 +98,7 @@ export class EmbeddedBroker implements EventBus {
   async stop(): Promise<void> {
     if (this.#state === "stopped") return;
     this.#state = "stopped";
+    this.#ingest.flush();
     clearInterval(this.#pruneTimer);
     await this.#dispatcher.stop(this.#stopGraceMs);
     this.#db.db.close();
@@ -150,7 +141,7 @@ export class EmbeddedBroker implements EventBus {
     const now = this.#now();
     const ev = this.#db.eventByKey(dl.source, dl.eventId);
     if (!ev) {
-      this.accept(originalEvent(dl));
+      await this.accept(originalEvent(dl));
     } else {
       const seqs = this.#db
         .deliveriesOf([ev.seq])

@@ -103,7 +103,8 @@ export class Dispatcher {
         this.#again = false;
         const free = this.#d.concurrency - this.#inflight.size;
         if (free <= 0) break;
-        const claimed = this.#d.db.claimDue(this.#d.now(), free);
+        const now = this.#d.now();
+        const claimed = this.#d.db.relaxed(() => this.#d.db.claimDue(now, free));
         for (const c of claimed) this.#launch(c);
         if (claimed.length < free) {
           const next = this.#d.db.nextDueAt();
@@ -211,9 +212,11 @@ export class Dispatcher {
     const now = this.#d.now();
     const after: (() => void)[] = [];
     try {
-      this.#d.db.db.transaction(() => {
-        for (const { claimed, result } of batch) after.push(this.#apply(claimed, result, now));
-      })();
+      this.#d.db.relaxed(() =>
+        this.#d.db.db.transaction(() => {
+          for (const { claimed, result } of batch) after.push(this.#apply(claimed, result, now));
+        })(),
+      );
     } catch (e) {
       // The rows stay in flight and are retried after a restart; nothing is lost.
       this.#d.log.error("broker could not record delivery outcomes", errorFields(e));

@@ -17,7 +17,7 @@ export interface Accepted {
 }
 
 export interface IngressTarget {
-  accept(ce: AnyCloudEvent): Accepted;
+  accept(ce: AnyCloudEvent): Promise<Accepted>;
   readonly log: Logger;
   readonly metrics: BrokerMetrics;
 }
@@ -44,7 +44,7 @@ export function ingressRoutes(target: IngressTarget): Hono {
       try {
         const body = Buffer.from(await c.req.arrayBuffer());
         const ce = fromHttp(Object.fromEntries(c.req.raw.headers), body);
-        const accepted = target.accept(ce);
+        const accepted = await target.accept(ce);
         return c.json(accepted, 202);
       } catch (e) {
         const { status, body } = reject(e);

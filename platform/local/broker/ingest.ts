@@ -1,0 +1,89 @@
+// Accepting events: match triggers, then store the event and its deliveries with group commit (one fsync per batch).
+import { PayloadTooLargeError, UpstreamError, ValidationError } from "../../errors.ts";
+import { resolveDelivery } from "../../eventing/delivery.ts";
+import { attributesOf, triggerMatches } from "../../eventing/filters.ts";
+import { eventToJson } from "../../eventing/serialize.ts";
+import type { TriggerDecl } from "../../eventing/triggers.ts";
+import type { AnyCloudEvent } from "../../events/envelope.ts";
+import { errorFields, type Logger } from "../../log.ts";
+import type { BrokerDb, NewDelivery, NewEvent } from "./db.ts";
+import { MAX_EVENT_BYTES, type Accepted } from "./ingress.ts";
+import type { BrokerMetrics } from "./metrics.ts";
+
+interface Pending {
+  readonly event: NewEvent;
+  readonly deliveries: readonly NewDelivery[];
+  readonly resolve: (a: Accepted) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+export interface IngestDeps {
+  readonly db: BrokerDb;
+  readonly triggers: readonly TriggerDecl[];
+  readonly metrics: BrokerMetrics;
+  readonly log: Logger;
+  readonly now: () => number;
+  /** Called after a commit that created deliveries. */
+  readonly onDeliveries: () => void;
+}
+
+export class Ingest {
+  #batch: Pending[] = [];
+  readonly #d: IngestDeps;
+
+  constructor(deps: IngestDeps) {
+    this.#d = deps;
+  }
+
+  /** Resolves once the event and one delivery per matching trigger are on disk; (source, id) seen before = duplicate. */
+  accept(ce: AnyCloudEvent): Promise<Accepted> {
+    try {
+      ce.validate();
+    } catch {
+      return Promise.reject(new ValidationError([{ field: "event", message: "not a valid CloudEvent" }]));
+    }
+    const json = JSON.stringify(eventToJson(ce));
+    if (Buffer.byteLength(json) > MAX_EVENT_BYTES) {
+      return Promise.reject(new PayloadTooLargeError(`event larger than ${MAX_EVENT_BYTES} bytes (1 MiB)`));
+    }
+    const attrs = attributesOf(ce);
+    const deliveries: NewDelivery[] = this.#d.triggers
+      .filter((t) => triggerMatches(t, attrs))
+      .map((t) => ({ trigger: t.name, kind: "subscriber", target: t.subscriber, delivery: resolveDelivery(t.delivery, t.brokerDelivery) }));
+    const event: NewEvent = { source: ce.source, id: ce.id, type: ce.type, subject: ce.subject, json };
+    return new Promise((resolve, reject) => {
+      this.#batch.push({ event, deliveries, resolve, reject });
+      // Requests that arrive in the same event-loop turn share one transaction.
+      if (this.#batch.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  /** Commit what is waiting. Called on the next turn, and by stop() before the database closes. */
+  flush(): void {
+    const batch = this.#batch.splice(0);
+    if (batch.length === 0) return;
+    let seqs: (number | undefined)[];
+    try {
+      if (!this.#d.db.db.open) throw new Error("database closed");
+      seqs = this.#d.db.insertEvents(batch, this.#d.now());
+    } catch (e) {
+      this.#d.log.error("broker could not store events", { events: batch.length, ...errorFields(e) });
+      const err = new UpstreamError("broker could not store the event; try again", true, { cause: e });
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    let created = false;
+    batch.forEach((p, i) => {
+      const seq = seqs[i];
+      this.#d.metrics.received.inc({ type: p.event.type });
+      if (seq === undefined) {
+        this.#d.log.debug("duplicate event ignored", { id: p.event.id, source: p.event.source, type: p.event.type });
+        p.resolve({ id: p.event.id, source: p.event.source, duplicate: true, deliveries: 0 });
+        return;
+      }
+      created ||= p.deliveries.length > 0;
+      p.resolve({ id: p.event.id, source: p.event.source, duplicate: false, deliveries: p.deliveries.length });
+    });
+    if (created) this.#d.onDeliveries();
+  }
+}
