@@ -191,8 +191,8 @@ export interface UiDeps {
   readonly bus: UiEventBus;
   readonly events: UiEventLog;
   readonly training: UiTraining;
-  /** Job id the launcher derives from a training.requested event id, so the UI can open the new job's page. */
-  jobIdForRequest?(eventId: string): string;
+  /** Job id launch-training derives from a training.requested event (platform/training/updates.ts jobIdFor). */
+  jobIdForRequest?(model: string, eventId: string): string;
   readonly registry: UiRegistryReader;
   readonly models: Pick<ModelRegistry, "searchModelVersions" | "getModelVersion">;
   readonly serving: Pick<ServingBackend, "list" | "get" | "name">;

@@ -22,7 +22,7 @@ export const NAV = [
   { href: "/models", label: "Models", area: "models" },
   { href: "/deployments", label: "Deployments", area: "deployments" },
   { href: "/playground", label: "Playground", area: "playground" },
-  { href: "/events", label: "Events & drift", area: "events" },
+  { href: "/activity", label: "Events & drift", area: "events" },
   { href: "/airflow", label: "Airflow", area: "airflow" },
 ] as const;
 export type Area = (typeof NAV)[number]["area"];

@@ -47,7 +47,7 @@ export function eventRoutes(deps: UiDeps, airflow: boolean): Hono {
   const app = new Hono();
   const { requireRole, csrf } = deps.auth;
 
-  app.get("/events", requireRole("viewer"), async (c) => {
+  app.get("/activity", requireRole("viewer"), async (c) => {
     const ctx = pageContext(c, airflow);
     const limit = intParam(c.req.query("limit"), 50, 1, 500);
     const offset = intParam(c.req.query("offset"), 0, 0, 10_000_000);
@@ -94,8 +94,8 @@ export function eventRoutes(deps: UiDeps, airflow: boolean): Hono {
                 <td><Badge value={d.state} /></td>
                 <td>
                   {d.state === "dead" ? <>
-                    <form method="post" action={`/events/dead-letters/${encodeURIComponent(d.id)}/replay`} style="display:inline"><Csrf token={ctx.csrf} /><button type="submit" class="small">Replay</button></form>{" "}
-                    <form method="post" action={`/events/dead-letters/${encodeURIComponent(d.id)}/discard`} style="display:inline"><Csrf token={ctx.csrf} /><button type="submit" class="small danger" data-confirm="Discard this dead letter?">Discard</button></form>
+                    <form method="post" action={`/activity/dead-letters/${encodeURIComponent(d.id)}/replay`} style="display:inline"><Csrf token={ctx.csrf} /><button type="submit" class="small">Replay</button></form>{" "}
+                    <form method="post" action={`/activity/dead-letters/${encodeURIComponent(d.id)}/discard`} style="display:inline"><Csrf token={ctx.csrf} /><button type="submit" class="small danger" data-confirm="Discard this dead letter?">Discard</button></form>
                   </> : null}
                 </td>
               </tr>
@@ -104,28 +104,28 @@ export function eventRoutes(deps: UiDeps, airflow: boolean): Hono {
         </table>
       ) : <p class="muted">The dead-letter queue is empty.</p>}
       <h2>Recent events</h2>
-      <form method="get" action="/events" class="row">
+      <form method="get" action="/activity" class="row">
         <label>Type <input type="text" name="type" value={type ?? ""} placeholder="dev.flywheel.training.succeeded" /></label>
         <button type="submit" class="shrink secondary">Filter</button>
       </form>
       <EventsTable events={events.slice(0, limit)} tracing={deps.config.links.tracing} />
-      <Pager base="/events" query={{ type }} offset={offset} limit={limit} hasMore={events.length > limit} />
+      <Pager base="/activity" query={{ type }} offset={offset} limit={limit} hasMore={events.length > limit} />
     </>);
   });
 
   const act = (): ReturnType<typeof requireRole> => requireRole("mlops-engineer");
-  app.post("/events/dead-letters/:id/replay", csrf, act(), async (c) => {
+  app.post("/activity/dead-letters/:id/replay", csrf, act(), async (c) => {
     try {
       await deps.events.replayDeadLetter(c.req.param("id"));
     } catch (e) {
       deps.log.warn("dead letter replay failed", errorFields(e));
       return c.text("Replay failed; the dead letter is kept.", 502);
     }
-    return navigate(c, "/events");
+    return navigate(c, "/activity");
   });
-  app.post("/events/dead-letters/:id/discard", csrf, act(), async (c) => {
+  app.post("/activity/dead-letters/:id/discard", csrf, act(), async (c) => {
     await deps.events.discardDeadLetter(c.req.param("id"));
-    return navigate(c, "/events");
+    return navigate(c, "/activity");
   });
   return app;
 }

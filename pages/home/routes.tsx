@@ -46,7 +46,7 @@ export function homeRoutes(deps: UiDeps, airflow: boolean): Hono {
       </ul>
       <h2>Last events</h2>
       <EventsTable events={events} tracing={links.tracing} />
-      <p><a href="/events">All events, dead letters and drift →</a></p>
+      <p><a href="/activity">All events, dead letters and drift →</a></p>
     </>);
   });
   return app;

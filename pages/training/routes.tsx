@@ -48,7 +48,7 @@ export function trainingRoutes(deps: UiDeps, airflow: boolean): Hono {
       deps.log.error("training request not accepted by the broker", errorFields(e));
       return render({ "(root)": ["The broker did not accept the request; nothing was launched. Try again."] }, 502);
     }
-    const jobId = deps.jobIdForRequest?.(event.id);
+    const jobId = deps.jobIdForRequest?.(result.spec.model, event.id);
     return navigate(c, jobId ? `/training/jobs/${encodeURIComponent(jobId)}` : `/training/jobs?requested=${encodeURIComponent(event.id)}`);
   });
 

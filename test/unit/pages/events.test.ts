@@ -29,7 +29,7 @@ describe("home", () => {
 
 describe("events and drift", () => {
   it("lists events with a trace link, alerts, escaped retrain decisions and drift bars", async () => {
-    const html = await (await viewer.get("/events")).text();
+    const html = await (await viewer.get("/activity")).text();
     expect(html).toContain('href="http://jaeger.example/trace/0af7651916cd43dd8448eb211c80319c"');
     expect(html).toContain("<strong>ModelDriftDetected</strong> firing");
     expect(html).toContain("cooldown (&lt;b&gt;last retrain 5m ago&lt;/b&gt;)");
@@ -40,21 +40,21 @@ describe("events and drift", () => {
   });
 
   it("filters events by type", async () => {
-    const html = await (await viewer.get("/events?type=dev.flywheel.model.logged")).text();
+    const html = await (await viewer.get("/activity?type=dev.flywheel.model.logged")).text();
     const table = html.slice(html.indexOf('<table id="events">'));
     expect(table).toContain("model.logged");
     expect(table).not.toContain("retrain.decided");
   });
 
   it("replays and discards dead letters by POST, for mlops engineers only", async () => {
-    const html = await (await viewer.get("/events")).text();
-    expect(html).toContain('action="/events/dead-letters/dl1/replay"');
-    expect((await viewer.post("/events/dead-letters/dl1/replay", {})).status).toBe(403);
-    expect((await viewer.get("/events/dead-letters/dl1/replay")).status).toBe(404);
+    const html = await (await viewer.get("/activity")).text();
+    expect(html).toContain('action="/activity/dead-letters/dl1/replay"');
+    expect((await viewer.post("/activity/dead-letters/dl1/replay", {})).status).toBe(403);
+    expect((await viewer.get("/activity/dead-letters/dl1/replay")).status).toBe(404);
     const ops = await h.as("mlops-engineer");
-    expect((await ops.post("/events/dead-letters/dl1/replay", {})).status).toBe(303);
-    expect((await ops.post("/events/dead-letters/dl1/discard", {})).status).toBe(303);
-    expect((await ops.post("/events/dead-letters/dl1/discard", {}, { csrf: false })).status).toBe(403);
+    expect((await ops.post("/activity/dead-letters/dl1/replay", {})).status).toBe(303);
+    expect((await ops.post("/activity/dead-letters/dl1/discard", {})).status).toBe(303);
+    expect((await ops.post("/activity/dead-letters/dl1/discard", {}, { csrf: false })).status).toBe(403);
     expect(h.fakes.replayed).toEqual(["dl1"]);
     expect(h.fakes.discarded).toEqual(["dl1"]);
   });

@@ -127,7 +127,7 @@ export function makeFakes(opts: { jobs?: number; runs?: number; airflowUrl?: str
       },
       progress: async (): Promise<ProgressPoint[]> => [1, 2, 3].flatMap((s) => [{ step: s, metric: "loss", value: 1 / s }, { step: s, metric: "accuracy", value: 1 - 1 / (s + 1) }]),
     },
-    jobIdForRequest: (eventId) => `job-for-${eventId.slice(0, 8)}`,
+    jobIdForRequest: (model, eventId) => `${model}-for-${eventId.slice(0, 8)}`,
     registry: {
       searchExperiments: async () => ({ items: experiments }),
       getExperiment: async (id) => {

@@ -43,7 +43,7 @@ describe("launch form", () => {
     const ev = h.fakes.emitted[before];
     expect(ev).toBeDefined();
     if (!ev) return;
-    expect(res.headers.get("location")).toBe(`/training/jobs/job-for-${ev.id.slice(0, 8)}`);
+    expect(res.headers.get("location")).toBe(`/training/jobs/iris-for-${ev.id.slice(0, 8)}`);
     const data = parseEventAs("training.requested", ev).data;
     expect(data).toMatchObject({
       kind: "single",
@@ -61,7 +61,7 @@ describe("launch form", () => {
   it("answers htmx with HX-Redirect instead of a redirect", async () => {
     const res = await ds.post("/training", valid, { htmx: true });
     expect(res.status).toBe(204);
-    expect(res.headers.get("hx-redirect")).toMatch(/^\/training\/jobs\/job-for-/);
+    expect(res.headers.get("hx-redirect")).toMatch(/^\/training\/jobs\/iris-for-/);
   });
 
   it("re-renders the form with messages at the fields and keeps what was typed", async () => {

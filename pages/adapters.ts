@@ -1,0 +1,138 @@
+// Adapters from the platform's real components (MlflowClient, the embedded broker, the V2 client, DriftMonitor,
+// health checks) to the narrow UiDeps interfaces, so the composition root wires the UI in one call.
+import { runChecks } from "../platform/app/health.ts";
+import type { HealthCheck } from "../platform/app/health.ts";
+import type { Config } from "../platform/config/index.ts";
+import type { Logger } from "../platform/log.ts";
+import type { MlflowClient, Run } from "../platform/mlflow/index.ts";
+import type { InferenceTarget, ModelRegistry, ServingBackend, TrainingBackend } from "../platform/ports.ts";
+import { jobIdFor } from "../platform/training/updates.ts";
+import type { UiAuth, UiDeadLetter, UiDeps, UiDriftSnapshot, UiEventBus, UiRegistryReader, UiRun, UiStoredEvent, V2InferRequest, V2InferResponse, V2ModelMetadata } from "./deps.ts";
+import { readProgress } from "./progress.ts";
+
+export type MlflowReader = Pick<MlflowClient, "searchExperiments" | "getExperiment" | "searchRuns" | "getRun" | "getMetricHistory" | "searchRegisteredModels">;
+
+const pairs = (list: readonly { key: string; value: string }[]): Record<string, string> => Object.fromEntries(list.map((p) => [p.key, p.value]));
+
+export function toUiRun(r: Run): UiRun {
+  return {
+    runId: r.info.run_id,
+    runName: r.info.run_name || undefined,
+    experimentId: r.info.experiment_id,
+    status: r.info.status,
+    startTime: r.info.start_time ?? 0,
+    endTime: r.info.end_time,
+    metrics: Object.fromEntries(r.data.metrics.map((m) => [m.key, m.value])),
+    params: pairs(r.data.params),
+    tags: pairs(r.data.tags),
+  };
+}
+
+/** MlflowClient (embedded registry or a real MLflow) as the UI's registry reader. */
+export function registryReader(m: MlflowReader): UiRegistryReader {
+  return {
+    async searchExperiments(q) {
+      const p = await m.searchExperiments({ maxResults: q.maxResults, pageToken: q.pageToken, orderBy: ["last_update_time DESC"] });
+      return { items: p.items.map((e) => ({ experimentId: e.experiment_id, name: e.name, lifecycleStage: e.lifecycle_stage, lastUpdateTime: e.last_update_time })), nextPageToken: p.nextPageToken };
+    },
+    async getExperiment(id) {
+      const e = await m.getExperiment(id);
+      return { experimentId: e.experiment_id, name: e.name, lifecycleStage: e.lifecycle_stage, lastUpdateTime: e.last_update_time };
+    },
+    async searchRuns(q) {
+      const p = await m.searchRuns({ experimentIds: q.experimentIds, orderBy: q.orderBy, maxResults: q.maxResults, pageToken: q.pageToken, filter: q.filter });
+      return { items: p.items.map(toUiRun), nextPageToken: p.nextPageToken };
+    },
+    getRun: async (id) => toUiRun(await m.getRun(id)),
+    getMetricHistory: async (id, key) => (await m.getMetricHistory(id, key)).map((x) => ({ step: x.step, value: x.value, timestamp: x.timestamp })),
+    async searchRegisteredModels(q) {
+      const p = await m.searchRegisteredModels({ maxResults: q.maxResults, pageToken: q.pageToken });
+      return {
+        items: p.items.map((r) => ({
+          name: r.name,
+          description: r.description,
+          aliases: r.aliases,
+          latestVersion: r.latest_versions.map((v) => v.version).sort((a, b) => Number(b) - Number(a))[0],
+          lastUpdatedTimestamp: r.last_updated_timestamp,
+        })),
+        nextPageToken: p.nextPageToken,
+      };
+    },
+  };
+}
+
+/** The embedded broker's shape (platform/local/broker EmbeddedBroker). */
+export interface BrokerLike extends UiEventBus {
+  recentEvents(q: { limit?: number; offset?: number; type?: string | undefined }): readonly UiStoredEvent[];
+  deadLetters(q: { limit?: number; offset?: number }): readonly UiDeadLetter[];
+  replayDeadLetter(id: string): Promise<void>;
+  discardDeadLetter(id: string): void;
+}
+
+/** functions/infer V2Client's shape. */
+export interface V2ClientLike {
+  metadata(target: InferenceTarget): Promise<V2ModelMetadata>;
+  infer(target: InferenceTarget, req: V2InferRequest): Promise<{ response: V2InferResponse }>;
+}
+
+export interface EmbeddedUiParts {
+  readonly auth: UiAuth;
+  readonly broker: BrokerLike;
+  readonly training: TrainingBackend;
+  readonly mlflow: MlflowReader;
+  readonly registry: ModelRegistry;
+  readonly serving: ServingBackend;
+  readonly v2: V2ClientLike;
+  /** The infer function on natural-language input (inferDeployment with {kind: "text"}), when wired. */
+  readonly inferText?: ((deployment: string, text: string) => Promise<{ predictions: unknown }>) | undefined;
+  readonly drift: { snapshot(model: string, version: string): UiDriftSnapshot | undefined; readonly threshold?: number };
+  readonly checks: readonly HealthCheck[];
+  readonly config: Config;
+  readonly log: Logger;
+}
+
+export function uiDepsFrom(p: EmbeddedUiParts): UiDeps {
+  return {
+    auth: p.auth,
+    bus: p.broker,
+    events: {
+      recentEvents: async (q) => p.broker.recentEvents(q),
+      deadLetters: async (q) => p.broker.deadLetters({ ...q }),
+      replayDeadLetter: (id) => p.broker.replayDeadLetter(id),
+      discardDeadLetter: async (id) => p.broker.discardDeadLetter(id),
+    },
+    training: {
+      get: (id) => p.training.get(id),
+      list: (f) => p.training.list(f),
+      logs: (id, o) => p.training.logs(id, o),
+      cancel: (id) => p.training.cancel(id),
+      progress: async (id) => readProgress((await p.training.get(id))?.artifactUri),
+    },
+    jobIdForRequest: (model, eventId) => jobIdFor(model, eventId),
+    registry: registryReader(p.mlflow),
+    models: p.registry,
+    serving: p.serving,
+    inference: {
+      metadata: async (name) => p.v2.metadata(await p.serving.target(name)),
+      inferV2: async (name, req) => (await p.v2.infer(await p.serving.target(name), req)).response,
+      inferText: p.inferText,
+    },
+    drift: {
+      threshold: p.drift.threshold ?? 0.2,
+      snapshots: async () => {
+        const seen = new Set<string>();
+        const out: UiDriftSnapshot[] = [];
+        for (const d of await p.serving.list()) {
+          if (!d.model || !d.version || seen.has(`${d.model}/${d.version}`)) continue;
+          seen.add(`${d.model}/${d.version}`);
+          const s = p.drift.snapshot(d.model, d.version);
+          if (s && Object.keys(s.scores).length) out.push(s);
+        }
+        return out;
+      },
+    },
+    health: { check: () => runChecks(p.checks) },
+    config: p.config,
+    log: p.log.child({ component: "ui" }),
+  };
+}
