@@ -72,24 +72,25 @@ describe("kill -9 while deliveries are pending", () => {
     // in flight when the broker dies: the broker never sees their 200 and must redeliver them.
     const effects: string[] = [];
     const receipts = new Map<string, number>();
-    let first: Child | undefined;
+    const running: { first?: Child } = {};
     let inFlightAtCrash: string | undefined;
     let posted = false;
     const subscriber: Subscriber = await startSubscriber((r) => {
       const id = String(r.headers["ce-id"]);
       receipts.set(id, (receipts.get(id) ?? 0) + 1);
       if (!effects.includes(id)) effects.push(id); // the subscriber's side of at-least-once: dedupe by event id
-      if (posted && !inFlightAtCrash && first) {
+      if (posted && !inFlightAtCrash && running.first) {
         // kill -9 while this delivery (and others) are in flight: the broker never sees their answers.
         inFlightAtCrash = id;
-        first.proc.kill("SIGKILL");
+        running.first.proc.kill("SIGKILL");
       }
       return { status: 200, delayMs: 200 };
     });
     cleanup.push(() => subscriber.close());
     const env = { BROKER_DB: path.join(dir, "broker.db"), SUBSCRIBER_URL: subscriber.url, CONCURRENCY: "4" };
 
-    first = await startChild(env);
+    const first = await startChild(env);
+    running.first = first;
     const ids = Array.from({ length: N }, (_, i) => `crash-${i}`);
     for (const id of ids) {
       const res = await fetch(`http://127.0.0.1:${first.port}/events`, {
