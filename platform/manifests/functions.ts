@@ -8,6 +8,8 @@ export const CA_CONFIG_MAP = "flywheel-ca";
 export const DEAD_LETTER_PVC = "flywheel-dead-letters";
 /** Label on every function pod; the metrics Service and NetworkPolicies select on it. */
 export const FUNCTION_POD_LABEL = "flywheel.dev/function";
+/** Objects undeploy keeps by default (`kubectl delete -l 'flywheel.dev/retain!=data'`): data volumes and their namespace. */
+export const RETAIN_LABEL = "flywheel.dev/retain";
 
 export function namespace(): K8sObject {
   return {
@@ -22,6 +24,8 @@ export function namespace(): K8sObject {
         "flywheel.dev/trust": "enabled",
         "pod-security.kubernetes.io/enforce": "restricted",
         "pod-security.kubernetes.io/enforce-version": "latest",
+        // Deleting the namespace would delete the data volumes: ansible/undeploy.yml keeps it unless asked not to.
+        [RETAIN_LABEL]: "data",
       },
     },
   };
@@ -151,7 +155,7 @@ export function deadLetterVolume(): K8sObject {
   return {
     apiVersion: "v1",
     kind: "PersistentVolumeClaim",
-    metadata: meta(DEAD_LETTER_PVC, NAMESPACE, "dead-letter", { labels: { "flywheel.dev/data": "true" } }),
+    metadata: meta(DEAD_LETTER_PVC, NAMESPACE, "dead-letter", { labels: { [RETAIN_LABEL]: "data" } }),
     spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
   };
 }
