@@ -1,0 +1,104 @@
+// Real Prometheus and Alertmanager for the drift e2e: configs derived from the shipped files, short timings, free ports.
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import YAML from "yaml";
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const addr = s.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Server {
+  readonly url: string;
+  readonly output: () => string;
+  stop(): Promise<void>;
+}
+
+async function startProcess(cmd: string, args: string[], url: string, readyPath: string, timeoutMs = 30_000): Promise<Server> {
+  const child: ChildProcess = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout?.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  child.stderr?.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+      child.once("exit", () => {
+        clearTimeout(t);
+        resolve();
+      });
+      child.kill("SIGTERM");
+    });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${cmd} exited ${child.exitCode}: ${out.slice(-2000)}`);
+    try {
+      const r = await fetch(`${url}${readyPath}`);
+      if (r.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`${cmd} not ready: ${out.slice(-2000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url, output: () => out, stop };
+}
+
+/** The shipped rules file, with `for` shortened for the test. */
+export function testRules(dir: string, forDuration: string): string {
+  const rules = YAML.parse(fs.readFileSync(path.join(repoRoot, "manifests/prometheus/rules.yml"), "utf8")) as { groups: { rules: { for?: string }[] }[] };
+  for (const g of rules.groups) for (const r of g.rules) r.for = forDuration;
+  const file = path.join(dir, "rules.yml");
+  fs.writeFileSync(file, YAML.stringify(rules));
+  return file;
+}
+
+export async function startPrometheus(dir: string, o: { target: string; alertmanager: string; rules: string; interval: string }): Promise<Server> {
+  const port = await freePort();
+  const config = {
+    global: { scrape_interval: o.interval, evaluation_interval: o.interval },
+    rule_files: [o.rules],
+    alerting: { alertmanagers: [{ static_configs: [{ targets: [o.alertmanager] }] }] },
+    scrape_configs: [{ job_name: "flywheel", metrics_path: "/metrics", static_configs: [{ targets: [o.target] }] }],
+  };
+  const file = path.join(dir, "prometheus.yml");
+  fs.writeFileSync(file, YAML.stringify(config));
+  const args = [`--config.file=${file}`, `--web.listen-address=127.0.0.1:${port}`, `--storage.tsdb.path=${path.join(dir, "tsdb")}`];
+  return startProcess("prometheus", args, `http://127.0.0.1:${port}`, "/-/ready");
+}
+
+/** The shipped alertmanager.yml with the webhook URL, the token file and the group timings replaced. */
+export async function startAlertmanager(dir: string, o: { webhook: string; tokenFile: string; groupWait: string }): Promise<Server & { port: number }> {
+  const port = await freePort();
+  const am = YAML.parse(fs.readFileSync(path.join(repoRoot, "manifests/prometheus/alertmanager.yml"), "utf8")) as {
+    route: Record<string, unknown>;
+    receivers: { webhook_configs: { url: string; http_config: { authorization: { credentials_file: string } } }[] }[];
+  };
+  Object.assign(am.route, { group_wait: o.groupWait, group_interval: o.groupWait, repeat_interval: "1m" });
+  for (const r of am.receivers) {
+    for (const w of r.webhook_configs) {
+      w.url = o.webhook;
+      w.http_config.authorization.credentials_file = o.tokenFile;
+    }
+  }
+  const file = path.join(dir, "alertmanager.yml");
+  fs.writeFileSync(file, YAML.stringify(am));
+  const args = [`--config.file=${file}`, `--web.listen-address=127.0.0.1:${port}`, `--storage.path=${path.join(dir, "am")}`, "--cluster.listen-address="];
+  const s = await startProcess("prometheus-alertmanager", args, `http://127.0.0.1:${port}`, "/-/ready");
+  return { ...s, port };
+}
