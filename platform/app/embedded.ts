@@ -1,13 +1,14 @@
 // The composition root of embedded mode: every component in one process, wired through the same ports as Knative.
 import fs from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { Hono } from "hono";
 import { createAuth, type Auth } from "../auth/index.ts";
 import type { Config } from "../config/index.ts";
 import { DriftMonitor } from "../drift/index.ts";
 import { DEFAULT_TRIGGERS_FILE, loadTriggerFile } from "../eventing/triggers.ts";
 import { deadLetter } from "../eventing/dead-letter.ts";
-import { toHttpError } from "../errors.ts";
+import { toHttpError, ValidationError } from "../errors.ts";
 import { cloudEventRoute } from "../fn/hono.ts";
 import { createDeliver, EmbeddedBroker } from "../local/broker/index.ts";
 import { errorFields, type Logger } from "../log.ts";
@@ -35,10 +36,17 @@ import { deploymentsApi } from "../../functions/infer/deployments-api.ts";
 import { inferHandler } from "../../functions/infer/handler.ts";
 import { inferRoutes } from "../../functions/infer/routes.ts";
 import { jobsApi } from "../training/jobs-api.ts";
+import { CronScheduler, loadSchedules } from "../../triggers/cron/index.ts";
+import { KafkaBridge } from "../../triggers/kafka/index.ts";
+import { schedulesApi } from "./schedules-api.ts";
+import { createUi } from "../../pages/index.tsx";
+import { uiDepsFrom } from "../../pages/adapters.ts";
 import { accessControl, accessRules } from "./access.ts";
 import { registryBaselineLoader } from "./baseline.ts";
 import { eventsApi } from "./events-api.ts";
 import { healthRoutes, type HealthCheck } from "./health.ts";
+
+const DEFAULT_SCHEDULES_FILE = fileURLToPath(new URL("../../triggers/cron/schedules.yaml", import.meta.url));
 
 export interface EmbeddedPlatformOptions {
   readonly config: Config;
@@ -64,6 +72,10 @@ export interface EmbeddedPlatform {
   /** Start background work (deliveries, restored deployments, schedulers). */
   start(): Promise<void>;
   stop(): Promise<void>;
+}
+
+function errorMessage(body: unknown): string {
+  return body && typeof body === "object" && "error" in body ? String(body.error) : "inference failed";
 }
 
 export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promise<EmbeddedPlatform> {
@@ -151,6 +163,24 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
   services.infer = cloudEventRoute("infer", inferHandler, { ...inferDeps, bus, now });
   services["dead-letter"] = cloudEventRoute("dead-letter", deadLetter, { bus, log: fnLog("dead-letter"), now, store: broker.deadLetterStore });
 
+  const cron = new CronScheduler({
+    bus,
+    schedules: loadSchedules(config.files.schedules ?? DEFAULT_SCHEDULES_FILE),
+    namespace: config.kubernetes.namespace,
+    log: log.child({ component: "cron" }),
+  });
+  const kafka = config.kafka
+    ? new KafkaBridge({
+        brokers: config.kafka.brokers,
+        topic: config.kafka.topic,
+        groupId: config.kafka.groupId,
+        bus,
+        namespace: config.kubernetes.namespace,
+        log: log.child({ component: "kafka" }),
+        registry: metrics,
+      })
+    : undefined;
+
   const checks: HealthCheck[] = [
     { name: "broker", check: () => broker.ready() || "broker not started" },
     { name: "registry", check: async () => ((await inProcessFetch(`${selfUrl}/api/2.0/mlflow/experiments/get?experiment_id=0`, { headers: auth.token ? { authorization: `Bearer ${auth.token}` } : {} })).ok ? true : "registry not answering") },
@@ -176,7 +206,34 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
   app.route("/infer", inferRoutes(inferDeps));
   app.route("/api/v1/jobs", jobsApi({ backend: training, bus, log: log.child({ component: "jobs-api" }) }));
   app.route("/api/v1/deployments", deploymentsApi({ bus, log: log.child({ component: "deployments-api" }), now, backends, defaultBackend: "local", registry }));
+  app.route("/api/v1/schedules", schedulesApi(cron));
   app.route("/api/v1", eventsApi(broker));
+  const v2Client = httpV2Client((url, init) => inProcessFetch(url, init));
+  app.route(
+    "/",
+    createUi(
+      uiDepsFrom({
+        auth,
+        broker,
+        training,
+        mlflow,
+        registry,
+        serving,
+        v2: v2Client,
+        // The playground's text box goes through the same infer function as POST /infer.
+        inferText: async (deployment, text) => {
+          const res = await inProcessFetch(`${selfUrl}/infer/${encodeURIComponent(deployment)}`, { method: "POST", headers: { "content-type": "text/plain" }, body: text });
+          const body: unknown = await res.json();
+          if (!res.ok) throw new ValidationError([{ field: "text", message: errorMessage(body) }]);
+          return body as { predictions: unknown };
+        },
+        drift,
+        checks,
+        config,
+        log,
+      }),
+    ),
+  );
 
   let started = false;
   return {
@@ -198,8 +255,13 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
       // Status listener only once the broker runs: transitions stored meanwhile are delivered now.
       training.setListener(trainingEventsFromBackend({ bus, log: log.child({ component: "training" }) }));
       await serving.restore();
+      cron.start();
+      // A broker that is down must not keep the platform from starting: the bridge retries on its own.
+      kafka?.start().catch((e: unknown) => log.error("kafka bridge failed to start", errorFields(e)));
     },
     async stop() {
+      cron.stop();
+      await kafka?.stop();
       drift.close();
       await training.close();
       await broker.stop();
