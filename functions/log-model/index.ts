@@ -1,4 +1,4 @@
-// Knative entry of log-model: registers `logModel` with functions-framework; also the public surface for embedded wiring.
+// log-model's public surface for embedded wiring; registers FUNCTION_TARGET=logModel with functions-framework on import.
 import { parseConfig } from "../../platform/config/index.ts";
 import { HttpEventBus } from "../../platform/bus/http.ts";
 import { ConfigError } from "../../platform/errors.ts";
@@ -36,4 +36,9 @@ export function logModelDepsFromEnv(env: Record<string, string | undefined> = pr
   });
 }
 
-registerCloudEvent(FUNCTION_TARGET, logModelHandler, () => logModelDepsFromEnv());
+/** Register FUNCTION_TARGET=logModel with functions-framework; deps are built on the first event. */
+export function registerLogModel(deps: () => LogModelDeps | Promise<LogModelDeps> = () => logModelDepsFromEnv()): void {
+  registerCloudEvent(FUNCTION_TARGET, logModelHandler, deps);
+}
+
+registerLogModel();
