@@ -117,7 +117,8 @@ export function registerExperiments(app: Hono, handle: Handle, db: Db, now: () =
     const defaultOrder = order.length ? order : [{ type: "attribute" as const, key: "creation_time", ascending: false }];
     const sorted = rows
       .filter((r) => matches(clauses, lookupOf(r)))
-      .sort(sortBy(defaultOrder, lookupOf, (a, b) => col.num(a, "experiment_id") - col.num(b, "experiment_id")));
+      // Tiebreak by experiment id DESC, as service.proto SearchExperiments documents.
+      .sort(sortBy(defaultOrder, lookupOf, (a, b) => col.num(b, "experiment_id") - col.num(a, "experiment_id")));
     const p = page(sorted, offset, limit);
     return compact({ experiments: p.items.map((r) => experimentJson(db, r)), next_page_token: p.next });
   };
