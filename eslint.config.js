@@ -5,6 +5,8 @@ import tseslint from "typescript-eslint";
 export default tseslint.config(
   { ignores: ["node_modules/", "dist/", ".flywheel/", "test-results/", "**/*.py"] },
   js.configs.recommended,
+  // Plain JS entry points run on Node.
+  { files: ["**/*.js", "**/*.mjs"], languageOptions: { globals: { process: "readonly", console: "readonly", URL: "readonly" } } },
   ...tseslint.configs.recommended,
   {
     rules: {
