@@ -17,3 +17,5 @@ export { trainingEventFor, trainingEventsFromBackend, readOutputs, TRAINING_EVEN
 export { jobsApi, jobSummary, JOBS_API_SOURCE } from "./jobs-api.ts";
 export type { JobsApiOptions } from "./jobs-api.ts";
 export { parseTrainingSpec, parseTrainingSpecText } from "./spec.ts";
+export { createTrainingBackend } from "./factory.ts";
+export type { TrainingBackendDeps } from "./factory.ts";

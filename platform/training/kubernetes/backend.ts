@@ -76,6 +76,21 @@ export class KubernetesTrainingBackend implements TrainingBackend {
     if (o.watch ?? true) this.startWatching();
   }
 
+  /**
+   * SparkApplication has no deadline field, so the embedded watcher enforces timeoutSeconds itself: the object is
+   * deleted and the job fails with reason Timeout. (Job, PyTorchJob and TrainJob carry activeDeadlineSeconds.)
+   */
+  async enforceDeadlines(): Promise<void> {
+    const now = this.#now();
+    for (const job of this.#store.active()) {
+      if (job.object?.kind !== "SparkApplication") continue;
+      if (now - (job.startedAt ?? job.createdAt) <= job.spec.timeoutSeconds * 1000) continue;
+      await this.client.delete("SparkApplication", job.object.name);
+      const message = `the job ran longer than its timeout of ${job.spec.timeoutSeconds} s and was deleted`;
+      if (this.#store.transition(job.id, { state: "failed", at: now, reason: "Timeout", message }, { finishedAt: now, failureReason: "Timeout", message })) this.#notifier.flush();
+    }
+  }
+
   setListener(l: JobListener): void {
     this.#notifier.setListener(l);
   }
@@ -90,6 +105,9 @@ export class KubernetesTrainingBackend implements TrainingBackend {
     for (const kind of this.kinds()) {
       this.#stops.push(this.client.watch(kind, `${LABELS.managedBy}=${MANAGED_BY}`, (o) => void this.observe(o).catch((e: unknown) => this.#log.warn("status update failed", errorFields(e))), this.#log));
     }
+    const sweep = setInterval(() => void this.enforceDeadlines().catch((e: unknown) => this.#log.warn("deadline sweep failed", errorFields(e))), 5000);
+    sweep.unref();
+    this.#stops.push(() => clearInterval(sweep));
     this.#stops.push(this.client.watch("Pod", LABELS.jobId, (o) => void this.observe(o).catch((e: unknown) => this.#log.warn("pod status failed", errorFields(e))), this.#log));
   }
 

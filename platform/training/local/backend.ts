@@ -41,9 +41,14 @@ export class LocalTrainingBackend implements TrainingBackend {
   readonly #log: Logger;
   readonly #now: () => number;
 
-  static fromConfig(config: Config, opts: Omit<LocalTrainingBackendOptions, "dataDir" | "registry"> & { registryUrl?: string } = {}): LocalTrainingBackend {
+  /** registryUrl/registryToken: the embedded registry and the token `flywheel up` uses, when MLFLOW_TRACKING_* are unset. */
+  static fromConfig(
+    config: Config,
+    opts: Omit<LocalTrainingBackendOptions, "dataDir" | "registry"> & { registryUrl?: string | undefined; registryToken?: string | undefined } = {},
+  ): LocalTrainingBackend {
     const trackingUri = config.registry.trackingUri ?? opts.registryUrl;
-    return new LocalTrainingBackend({ ...opts, dataDir: config.dataDir, registry: { trackingUri, token: config.registry.token ?? config.auth.token } });
+    const token = config.registry.token ?? opts.registryToken ?? config.auth.token;
+    return new LocalTrainingBackend({ ...opts, dataDir: config.dataDir, registry: { trackingUri, token } });
   }
 
   constructor(o: LocalTrainingBackendOptions) {
@@ -104,6 +109,9 @@ export class LocalTrainingBackend implements TrainingBackend {
       this.#finish(req.jobId, { state: "failed", reason, message, logTail: `[flywheel] launch failed: ${message}` });
       return { job: this.#mustGet(req.jobId), created: true };
     }
+    // A cancel may have landed while the port was being found: never start a job that already ended.
+    const now = this.#store.get(req.jobId);
+    if (!now || isTerminal(now.state)) return { job: this.#mustGet(req.jobId), created: true };
     const run = startRun({
       ranks: commands,
       cwd: resolved.cwd,

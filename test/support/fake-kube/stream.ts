@@ -30,7 +30,8 @@ export function watch(
   res.writeHead(200, { "content-type": "application/json", "transfer-encoding": "chunked" });
   reg.open.add(res);
   const send = (type: string, object: Obj): void => {
-    res.write(JSON.stringify({ type, object }) + "\n");
+    // A watch ended by the server (timeout, closeWatches) stops receiving at once, before its socket closes.
+    if (!res.writableEnded) res.write(JSON.stringify({ type, object }) + "\n");
   };
   const from = query.get("resourceVersion");
   if (!from || from === "0") {
@@ -111,6 +112,7 @@ export function podLog(
     return;
   }
   const off = store.onLogChange(() => {
+    if (res.writableEnded) return;
     const all = current();
     if (all.length > sent) {
       res.write(all.slice(sent));
@@ -120,7 +122,7 @@ export function podLog(
   });
   // A status change (pod finished) also ends a follow.
   const unsubscribe = store.subscribe((e) => {
-    if (e.resource.plural === "pods" && e.namespace === ns && str(meta(e.object).name) === name && done()) res.end();
+    if (!res.writableEnded && e.resource.plural === "pods" && e.namespace === ns && str(meta(e.object).name) === name && done()) res.end();
   });
   res.on("close", () => {
     off();

@@ -176,6 +176,37 @@ describe("KubernetesTrainingBackend", () => {
     expect(() => t.backend.logs(job.id, { rank: 3 })).toThrow(/rank/);
   });
 
+  it("keeps following status after the API server closes its watches", async () => {
+    const t = await setup();
+    const { job } = await t.launch(single);
+    const ref = { apiVersion: "batch/v1", kind: "Job", namespace: NS, name: job.id };
+    t.kube.setStatus(ref, { active: 1 });
+    await t.until(job.id, (j) => j.state === "running");
+    t.kube.closeWatches();
+    t.kube.setStatus(ref, { conditions: [{ type: "Failed", status: "True", reason: "BackoffLimitExceeded", message: "Job has reached the specified backoff limit" }] });
+    expect((await t.until(job.id, (j) => j.state === "failed")).failureReason).toBe("BackoffLimitExceeded");
+    expect(t.kube.requests.filter((r) => r.verb === "watch" && r.resource === "jobs").length).toBeGreaterThanOrEqual(2);
+  });
+
+  it("enforces timeoutSeconds on a SparkApplication (which has no deadline field)", async () => {
+    let now = Date.parse("2026-01-01T00:00:00Z");
+    const kube = await startFakeKube({ namespace: NS });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fw-k8s-dl-"));
+    const b = new KubernetesTrainingBackend({ kubeconfig: kube.kubeconfig, namespace: NS, ddpOperator: "pytorchjob", dataDir: dir, watch: false, now: () => now });
+    cleanups.push(async () => {
+      await b.close();
+      await kube.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+    const { job } = await b.launch({ jobId: "sp-1", spec: TrainingSpecSchema.parse({ ...single, kind: "spark", timeoutSeconds: 60 }), trigger: { reason: "manual" }, causeEventId: "e" });
+    await b.enforceDeadlines();
+    expect((await b.get(job.id))?.state).toBe("pending");
+    now += 61_000;
+    await b.enforceDeadlines();
+    expect(await b.get(job.id)).toMatchObject({ state: "failed", failureReason: "Timeout" });
+    expect(kube.objects({ apiVersion: "sparkoperator.k8s.io/v1beta2", kind: "SparkApplication" })).toHaveLength(0);
+  });
+
   it("makes only the calls its least-privilege Role allows (and the Role has no secrets or cluster scope)", () => {
     const allowed = new Set(TRAINING_RBAC.flatMap((r) => r.verbs.map((v) => `${r.apiGroup}/${r.resource}:${v}`)));
     const made = new Set(allRequests.flat().filter((r) => r.resource).map((r) => `${r.group}/${r.resource}:${r.verb}`));
