@@ -7,7 +7,7 @@ import type { TriggerDecl } from "../../eventing/triggers.ts";
 import type { AnyCloudEvent } from "../../events/envelope.ts";
 import { errorFields, type Logger } from "../../log.ts";
 import type { BrokerDb, NewDelivery, NewEvent } from "./db.ts";
-import { MAX_EVENT_BYTES, type Accepted } from "./ingress.ts";
+import { isRfc3339, MAX_EVENT_BYTES, type Accepted } from "./ingress.ts";
 import type { BrokerMetrics } from "./metrics.ts";
 
 interface Pending {
@@ -41,6 +41,10 @@ export class Ingest {
       ce.validate();
     } catch {
       return Promise.reject(new ValidationError([{ field: "event", message: "not a valid CloudEvent" }]));
+    }
+    // The SDK keeps an unparseable `time` as given; the spec (and Knative's ingress) require RFC 3339.
+    if (ce.time !== undefined && !isRfc3339(ce.time)) {
+      return Promise.reject(new ValidationError([{ field: "time", message: "must be an RFC 3339 timestamp" }]));
     }
     const json = JSON.stringify(eventToJson(ce));
     if (Buffer.byteLength(json) > MAX_EVENT_BYTES) {

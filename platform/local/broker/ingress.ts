@@ -1,7 +1,7 @@
 // The broker ingress (POST /): binary or structured CloudEvents in, 202 once stored with their deliveries.
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { PayloadTooLargeError, toHttpError, UpstreamError } from "../../errors.ts";
+import { PayloadTooLargeError, toHttpError, UpstreamError, ValidationError } from "../../errors.ts";
 import { fromHttp, type AnyCloudEvent } from "../../events/envelope.ts";
 import { errorFields, type Logger } from "../../log.ts";
 import type { BrokerMetrics } from "./metrics.ts";
@@ -43,7 +43,9 @@ export function ingressRoutes(target: IngressTarget): Hono {
     async (c) => {
       try {
         const body = Buffer.from(await c.req.arrayBuffer());
-        const ce = fromHttp(Object.fromEntries(c.req.raw.headers), body);
+        const headers = Object.fromEntries(c.req.raw.headers);
+        checkTime(headers, body);
+        const ce = fromHttp(headers, body);
         const accepted = await target.accept(ce);
         return c.json(accepted, 202);
       } catch (e) {
@@ -58,6 +60,25 @@ export function ingressRoutes(target: IngressTarget): Hono {
     return c.json({ error: "the broker ingress accepts POST only", code: "METHOD_NOT_ALLOWED" }, 405, { allow: "POST" });
   });
   return app;
+}
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+export const isRfc3339 = (t: unknown): boolean => typeof t === "string" && RFC3339.test(t) && !Number.isNaN(Date.parse(t));
+
+/** The SDK silently replaces an unparseable time with "now"; the spec (and Knative's ingress) reject it. */
+function checkTime(headers: Record<string, string>, body: Buffer): void {
+  const bad = (t: unknown): boolean => t !== undefined && !isRfc3339(t);
+  if (bad(headers["ce-time"])) throw new ValidationError([{ field: "ce-time", message: "must be an RFC 3339 timestamp" }]);
+  if (!(headers["content-type"] ?? "").startsWith("application/cloudevents+json")) return;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString("utf8"));
+  } catch {
+    return; // fromHttp reports the JSON error
+  }
+  if (typeof parsed === "object" && parsed !== null && "time" in parsed && bad(parsed.time)) {
+    throw new ValidationError([{ field: "time", message: "must be an RFC 3339 timestamp" }]);
+  }
 }
 
 type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 500 | 502 | 503;

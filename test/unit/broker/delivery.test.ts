@@ -13,6 +13,7 @@ import {
   resolveDelivery,
 } from "../../../platform/eventing/delivery.ts";
 import { parseIsoDuration, tryParseIsoDuration } from "../../../platform/eventing/duration.ts";
+import { isRfc3339 } from "../../../platform/local/broker/ingress.ts";
 
 describe("ISO-8601 durations", () => {
   const ok: [string, number][] = [
@@ -186,5 +187,21 @@ describe("destinationUrl (knativeerrordest)", () => {
     [{ uri: "http://127.0.0.1:9/x" }, "http://127.0.0.1:9/x"],
   ])("%j -> %s", (d, url) => {
     expect(destinationUrl(d, "flywheel")).toBe(url);
+  });
+});
+
+describe("RFC 3339 times at the ingress", () => {
+  it.each([
+    ["2026-01-02T03:04:05Z", true],
+    ["2026-01-02T03:04:05.123456789Z", true],
+    ["2026-01-02T03:04:05+02:00", true],
+    ["2026-01-02t03:04:05z", true],
+    ["2026-01-02", false],
+    ["Jan 2 2026", false],
+    ["yesterday", false],
+    ["2026-13-02T03:04:05Z", false],
+    [1767323045, false],
+  ])("%j -> %s", (t, ok) => {
+    expect(isRfc3339(t)).toBe(ok);
   });
 });
