@@ -160,8 +160,8 @@ export interface InferenceTarget {
   readonly headers: Readonly<Record<string, string>>;
   /** Overrides the infer path, e.g. "/" for a KServe InferenceGraph, which takes requests at its root. */
   readonly inferPath?: string | undefined;
-  /** Overrides the metadata path (GET), e.g. the first model of a KServe graph. */
-  readonly metadataPath?: string | undefined;
+  /** Full URL of the model metadata (GET) when it is not `${url}/v2/models/${model}`, e.g. a KServe graph's first model. */
+  readonly metadataUrl?: string | undefined;
 }
 
 export interface ServingBackend {

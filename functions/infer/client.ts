@@ -37,7 +37,7 @@ export function httpV2Client(doFetch: FetchLike = fetch, timeoutMs = 30_000): V2
   };
   return {
     async metadata(t) {
-      const res = await call(`${base(t)}${t.metadataPath ?? `/v2/models/${encodeURIComponent(t.model)}`}`, { headers: { ...t.headers } }, `metadata of ${t.model}`);
+      const res = await call(t.metadataUrl ?? `${base(t)}/v2/models/${encodeURIComponent(t.model)}`, { headers: { ...t.headers } }, `metadata of ${t.model}`);
       return (await res.json()) as ModelMetadata;
     },
     async infer(t, req) {

@@ -1,0 +1,80 @@
+// The Kubernetes calls the cluster serving backends make: server-side apply (fieldManager=flywheel), read, list by
+// label, delete. Errors are mapped to the platform taxonomy at this edge (never a raw ApiException).
+import { KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
+import { toPlatformError } from "../training/kubernetes/errors.ts";
+
+export const FIELD_MANAGER = "flywheel";
+export const MANAGED_BY = { "app.kubernetes.io/managed-by": "flywheel" } as const;
+
+export type KubeObj = KubernetesObject & { spec?: unknown; status?: Record<string, unknown> };
+
+export class ServingKubeClient {
+  readonly #api: KubernetesObjectApi;
+
+  constructor(
+    kc: KubeConfig,
+    readonly namespace: string,
+  ) {
+    this.#api = KubernetesObjectApi.makeApiClient(kc);
+  }
+
+  /** Server-side apply: creates or updates the fields flywheel owns; force takes them over from other managers. */
+  async apply(obj: Record<string, unknown>): Promise<KubeObj> {
+    try {
+      return await this.#api.patch<KubeObj>(obj as KubeObj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+    } catch (e) {
+      throw toPlatformError(e, `apply ${String(obj.kind)} ${nameOf(obj)}`);
+    }
+  }
+
+  async read(apiVersion: string, kind: string, name: string): Promise<KubeObj | undefined> {
+    try {
+      return await this.#api.read<KubeObj>({ apiVersion, kind, metadata: { name, namespace: this.namespace } });
+    } catch (e) {
+      const err = toPlatformError(e, `get ${kind} ${name}`);
+      if (err.name === "NotFoundError") return undefined;
+      throw err;
+    }
+  }
+
+  async list(apiVersion: string, kind: string, labelSelector: string): Promise<KubeObj[]> {
+    try {
+      const res = await this.#api.list<KubeObj>(apiVersion, kind, this.namespace, undefined, undefined, undefined, undefined, labelSelector);
+      return res.items.map((i) => ({ ...i, apiVersion, kind }));
+    } catch (e) {
+      const err = toPlatformError(e, `list ${kind}`);
+      // A CRD that is not installed means there is nothing of that kind.
+      if (err.name === "NotFoundError") return [];
+      throw err;
+    }
+  }
+
+  async delete(apiVersion: string, kind: string, name: string): Promise<boolean> {
+    try {
+      await this.#api.delete({ apiVersion, kind, metadata: { name, namespace: this.namespace } }, undefined, undefined, undefined, undefined, "Foreground");
+      return true;
+    } catch (e) {
+      const err = toPlatformError(e, `delete ${kind} ${name}`);
+      if (err.name === "NotFoundError") return false;
+      throw err;
+    }
+  }
+}
+
+function nameOf(obj: Record<string, unknown>): string {
+  const md = obj.metadata;
+  return md && typeof md === "object" && typeof (md as { name?: unknown }).name === "string" ? (md as { name: string }).name : "?";
+}
+
+/** status.conditions[] of an object, typed loosely as Kubernetes conditions are. */
+export function conditionsOf(obj: KubeObj | undefined): { type: string; status: "True" | "False" | "Unknown"; reason?: string; message?: string }[] {
+  const raw = obj?.status?.conditions;
+  if (!Array.isArray(raw)) return [];
+  return raw.flatMap((c: unknown) => {
+    if (!c || typeof c !== "object") return [];
+    const o = c as Record<string, unknown>;
+    if (typeof o.type !== "string") return [];
+    const status = o.status === "True" || o.status === "False" ? o.status : "Unknown";
+    return [{ type: o.type, status, ...(typeof o.reason === "string" ? { reason: o.reason } : {}), ...(typeof o.message === "string" ? { message: o.message.slice(0, 500) } : {}) }];
+  });
+}
