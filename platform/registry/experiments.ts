@@ -1,7 +1,7 @@
 // Experiments: create, get, get-by-name, search, update, delete/restore, experiment tags.
 import type { Hono } from "hono";
 import { exists, invalid, notFound } from "./errors.ts";
-import { matches, parseFilter, parseOrderBy, sortBy, type FilterSpec, type Lookup } from "./filter.ts";
+import { matches, memoize, parseFilter, parseOrderBy, sortBy, type FilterSpec, type Lookup } from "./filter.ts";
 import { decodeToken, maxResults, page } from "./paging.ts";
 import { compact, type Msg } from "./request.ts";
 import { ARTIFACT_SCHEME, all, col, kv, one, run, type Db, type Row } from "./store.ts";
@@ -106,14 +106,14 @@ export function registerExperiments(app: Hono, handle: Handle, db: Db, now: () =
     const clauses = parseFilter(m.str("filter"), SEARCH);
     const order = parseOrderBy(m.strList("order_by"), SEARCH);
     const rows = all(db, "SELECT * FROM experiments").filter((r) => stageMatches(col.str(r, "lifecycle_stage"), view));
-    const lookupOf = (r: Row): Lookup => (type, key) => {
+    const lookupOf = memoize((r: Row): Lookup => (type, key) => {
       if (type === "tag") {
         const t = one(db, "SELECT value FROM experiment_tags WHERE experiment_id = ? AND key = ?", col.num(r, "experiment_id"), key);
         return t ? col.str(t, "value") : undefined;
       }
       if (key === "experiment_id") return String(col.num(r, key));
       return key === "name" ? col.str(r, key) : col.num(r, key);
-    };
+    });
     const defaultOrder = order.length ? order : [{ type: "attribute" as const, key: "creation_time", ascending: false }];
     const sorted = rows
       .filter((r) => matches(clauses, lookupOf(r)))

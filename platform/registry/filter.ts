@@ -227,6 +227,25 @@ export function parseOrderBy(orderBy: readonly string[], spec: FilterSpec): Orde
   });
 }
 
+/** Cache an entity's lookups: sorting asks for the same (type, key) of each entity many times. */
+export function memoize<T extends object>(lookupOf: (item: T) => Lookup): (item: T) => Lookup {
+  const perItem = new WeakMap<T, Lookup>();
+  return (item) => {
+    let l = perItem.get(item);
+    if (!l) {
+      const values = new Map<string, string | number | undefined>();
+      const inner = lookupOf(item);
+      l = (type, key) => {
+        const k = `${type}\u0000${key}`;
+        if (!values.has(k)) values.set(k, inner(type, key));
+        return values.get(k);
+      };
+      perItem.set(item, l);
+    }
+    return l;
+  };
+}
+
 /** Sort comparator: absent values last whatever the direction, like MLflow's SQL store. */
 export function sortBy<T>(terms: readonly OrderTerm[], lookup: (item: T) => Lookup, tiebreak: (a: T, b: T) => number) {
   return (a: T, b: T): number => {

@@ -2,7 +2,7 @@
 import type { Hono } from "hono";
 import type { Handle } from "./app.ts";
 import { exists, invalid, notFound } from "./errors.ts";
-import { matches, parseFilter, parseOrderBy, sortBy, type FilterSpec, type Lookup } from "./filter.ts";
+import { matches, memoize, parseFilter, parseOrderBy, sortBy, type FilterSpec, type Lookup } from "./filter.ts";
 import { decodeToken, maxResults, page } from "./paging.ts";
 import { compact, type Msg } from "./request.ts";
 import { all, col, kv, one, run, type Db, type Row } from "./store.ts";
@@ -111,14 +111,14 @@ export function registerModels(app: Hono, handle: Handle, db: Db, now: () => num
     const offset = decodeToken(m.str("page_token"));
     const clauses = parseFilter(m.str("filter"), SEARCH);
     const order = parseOrderBy(m.strList("order_by"), ORDER);
-    const lookup = (r: Row): Lookup => (type, key) => {
+    const lookup = memoize((r: Row): Lookup => (type, key) => {
       if (type === "tag") {
         const t = one(db, "SELECT value FROM registered_model_tags WHERE name = ? AND key = ?", col.str(r, "name"), key);
         return t ? col.str(t, "value") : undefined;
       }
       if (key === "timestamp") return col.num(r, "last_updated_timestamp");
       return key === "name" ? col.str(r, "name") : col.num(r, key);
-    };
+    });
     const sorted = all(db, "SELECT * FROM registered_models")
       .filter((r) => matches(clauses, lookup(r)))
       .sort(sortBy(order, lookup, (a, b) => col.str(a, "name").localeCompare(col.str(b, "name"))));

@@ -4,7 +4,7 @@ import type { Hono } from "hono";
 import type { Handle } from "./app.ts";
 import { invalid, notFound } from "./errors.ts";
 import { activeExperiment, experimentRow, stageMatches, viewType } from "./experiments.ts";
-import { matches, parseFilter, parseOrderBy, sortBy, type FilterSpec, type Lookup } from "./filter.ts";
+import { matches, memoize, parseFilter, parseOrderBy, sortBy, type FilterSpec, type Lookup } from "./filter.ts";
 import { decodeToken, maxResults, page } from "./paging.ts";
 import { compact, type Msg } from "./request.ts";
 import { DEFAULT_EXPERIMENT_ID, all, col, kv, one, run, type Db, type Row } from "./store.ts";
@@ -200,7 +200,7 @@ export function registerRuns(app: Hono, handle: Handle, db: Db, now: () => numbe
     const rows = ids.length
       ? all(db, `SELECT * FROM runs WHERE experiment_id IN (${ids.map(() => "?").join(",")})`, ...ids.map(Number))
       : [];
-    const lookup = (r: Row): Lookup => runLookup(db, r);
+    const lookup = memoize((r: Row): Lookup => runLookup(db, r));
     const sorted = rows
       .filter((r) => stageMatches(col.str(r, "lifecycle_stage"), view) && matches(clauses, lookup(r)))
       .sort(

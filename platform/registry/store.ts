@@ -122,16 +122,26 @@ export const col = {
   },
 };
 
+// Prepared statements are reused per connection: preparing is the dominant cost of small queries.
+const statements = new WeakMap<Db, Map<string, Database.Statement<unknown[], Row>>>();
+function stmt(db: Db, sql: string): Database.Statement<unknown[], Row> {
+  let cache = statements.get(db);
+  if (!cache) statements.set(db, (cache = new Map()));
+  let st = cache.get(sql);
+  if (!st) cache.set(sql, (st = db.prepare<unknown[], Row>(sql)));
+  return st;
+}
+
 export function all(db: Db, sql: string, ...args: unknown[]): Row[] {
-  return db.prepare<unknown[], Row>(sql).all(...args);
+  return stmt(db, sql).all(...args);
 }
 
 export function one(db: Db, sql: string, ...args: unknown[]): Row | undefined {
-  return db.prepare<unknown[], Row>(sql).get(...args);
+  return stmt(db, sql).get(...args);
 }
 
 export function run(db: Db, sql: string, ...args: unknown[]): Database.RunResult {
-  return db.prepare<unknown[]>(sql).run(...args);
+  return stmt(db, sql).run(...args);
 }
 
 /** key/value rows -> MLflow's [{key, value}] list. */

@@ -3,7 +3,7 @@ import path from "node:path";
 import type { Hono } from "hono";
 import type { Handle } from "./app.ts";
 import { invalid, notFound } from "./errors.ts";
-import { matches, parseFilter, parseOrderBy, sortBy, type FilterSpec, type Lookup } from "./filter.ts";
+import { matches, memoize, parseFilter, parseOrderBy, sortBy, type FilterSpec, type Lookup } from "./filter.ts";
 import { modelRow } from "./models.ts";
 import { decodeToken, maxResults, page } from "./paging.ts";
 import { compact, type Msg } from "./request.ts";
@@ -174,7 +174,7 @@ export function registerVersions(app: Hono, handle: Handle, db: Db, now: () => n
     const offset = decodeToken(m.str("page_token"));
     const clauses = parseFilter(m.str("filter"), SEARCH);
     const order = parseOrderBy(m.strList("order_by"), ORDER);
-    const lookup = (r: Row): Lookup => (type, key) => {
+    const lookup = memoize((r: Row): Lookup => (type, key) => {
       if (type === "tag") {
         const t = one(db, "SELECT value FROM model_version_tags WHERE name = ? AND version = ? AND key = ?", col.str(r, "name"), col.num(r, "version"), key);
         return t ? col.str(t, "value") : undefined;
@@ -186,7 +186,7 @@ export function registerVersions(app: Hono, handle: Handle, db: Db, now: () => n
         case "creation_timestamp": case "last_updated_timestamp": return col.num(r, key);
         default: return col.optStr(r, key);
       }
-    };
+    });
     const sorted = all(db, "SELECT * FROM model_versions WHERE current_stage != ?", DELETED)
       .filter((r) => matches(clauses, lookup(r)))
       .sort(sortBy(order.map((o) => (o.key === "version" ? { ...o, key: "version_number" } : o)), lookup, (a, b) =>
