@@ -36,7 +36,7 @@ export function jobRoutes(deps: UiDeps, airflow: boolean): Hono {
     if (!job) return page(c, ctx, "Job not found", "jobs", <p class="error">No job {c.req.param("id")}.</p>, { status: 404 });
     const progress = await deps.training.progress(job.id);
     const rank = intParam(c.req.query("rank"), 0, 0, Math.max(0, job.ranks - 1));
-    const live = <JobLive job={job} progress={progress} />;
+    const live = <JobLive job={job} progress={progress} csrf={ctx.csrf} />;
     if (isHtmx(c)) return c.html(live);
     const tail: string[] = [];
     try {
@@ -47,15 +47,8 @@ export function jobRoutes(deps: UiDeps, airflow: boolean): Hono {
     } catch (e) {
       deps.log.warn("job logs unavailable", { jobId: job.id, ...errorFields(e) });
     }
-    const canCancel = !isTerminal(job.state);
     return page(c, ctx, `Job ${job.id}`, "jobs", <>
       <h1>Job <span class="mono">{job.id}</span></h1>
-      {canCancel ? (
-        <form method="post" action={`/training/jobs/${encodeURIComponent(job.id)}/cancel`} class="card">
-          <Csrf token={ctx.csrf} />
-          <button type="submit" class="danger" id="cancel" data-confirm={`Cancel job ${job.id}?`}>Cancel job</button>
-        </form>
-      ) : null}
       {live}
       <h2>Logs</h2>
       <form method="get" action={`/training/jobs/${encodeURIComponent(job.id)}`} class="row">
@@ -116,11 +109,17 @@ export function jobRoutes(deps: UiDeps, airflow: boolean): Hono {
 }
 
 /** Status, timeline and progress chart; polls itself every 2 s until the job ends. */
-export const JobLive: FC<{ job: JobRecord; progress: readonly ProgressPoint[] }> = ({ job, progress }) => {
+export const JobLive: FC<{ job: JobRecord; progress: readonly ProgressPoint[]; csrf: string }> = ({ job, progress, csrf }) => {
   const live = !isTerminal(job.state);
   const url = `/training/jobs/${encodeURIComponent(job.id)}`;
   return (
     <div id="job-live" data-state={job.state} {...(live ? { "hx-get": url, "hx-trigger": "every 2s", "hx-swap": "outerHTML" } : {})}>
+      {live ? (
+        <form method="post" action={`${url}/cancel`} class="card">
+          <Csrf token={csrf} />
+          <button type="submit" class="danger" id="cancel" data-confirm={`Cancel job ${job.id}?`}>Cancel job</button>
+        </form>
+      ) : null}
       <div class="two">
         <div class="card">
           <KeyValues entries={[

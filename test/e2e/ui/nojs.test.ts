@@ -1,0 +1,69 @@
+// The same launch and infer flow with JavaScript disabled: plain forms, server-side row edits, self-refreshing pages.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openBrowser, reloadUntil } from "./browser.ts";
+import type { Browser } from "./browser.ts";
+import { irisCommand } from "./iris.ts";
+import { startUiPlatform } from "./platform.ts";
+import type { UiPlatform } from "./platform.ts";
+
+let p: UiPlatform;
+let b: Browser;
+beforeAll(async () => {
+  p = await startUiPlatform();
+  b = await openBrowser({ javaScript: false });
+}, 60_000);
+afterAll(async () => {
+  await b?.close();
+  await p?.stop();
+});
+
+describe("the UI flow without JavaScript", () => {
+  it("logs in, launches Iris, follows it to success, and predicts from the form", async () => {
+    const { page } = b;
+    await page.goto(`${p.url}/training`);
+    // Page scripts never ran: htmx did not install itself.
+    expect(await page.evaluate(() => "htmx" in window)).toBe(false);
+    await page.fill("#token", p.token);
+    await page.click("button[type=submit]");
+    await page.waitForURL(`${p.url}/training`);
+
+    await page.fill("#model", "iris");
+    await page.fill("#command", irisCommand());
+    await page.fill('input[name="param_key_0"]', "epochs");
+    await page.fill('input[name="param_value_0"]', "150");
+    // Without JavaScript "Add parameter" is a submit button: the server re-renders the form with one more row.
+    await page.click("text=Add parameter");
+    await page.waitForSelector('input[name="param_key_1"]');
+    expect(await page.inputValue('input[name="param_value_0"]')).toBe("150");
+    await page.fill('input[name="param_key_1"]', "lr");
+    await page.fill('input[name="param_value_1"]', "0.1");
+    // A server-side validation error first, shown at the field.
+    await page.fill("#model", "Iris Model");
+    await page.click("#launch");
+    expect(await page.locator('.field-error[data-field="model"]').textContent()).toBe("must be lowercase alphanumeric or '-', starting and ending alphanumeric");
+    expect(await page.inputValue('input[name="param_key_1"]')).toBe("lr");
+    await b.shot("nojs-01-validation");
+    await page.fill("#model", "iris");
+    await page.fill("#timeoutSeconds", "300");
+    await page.click("#launch");
+    await page.waitForURL(/\/training\/jobs\/iris-[0-9a-f]+$/);
+
+    await reloadUntil(page, "the job to succeed", async () => (await page.locator("#job-live").getAttribute("data-state")) === "succeeded");
+    expect(Number(await page.locator("#progress-chart").getAttribute("data-points"))).toBeGreaterThan(10);
+    expect((await page.locator("#logs").textContent())?.length).toBeGreaterThan(0);
+    await b.shot("nojs-02-job");
+
+    // The gate promotes the first version and deploy-model rolls out the deployment named after the model.
+    await page.goto(`${p.url}/playground?deployment=iris`);
+    await reloadUntil(page, "the iris deployment", async () => (await page.locator('[data-feature="sepal_length"]').count()) > 0);
+    await page.fill('[data-feature="sepal_length"]', "6.7");
+    await page.fill('[data-feature="sepal_width"]', "3.0");
+    await page.fill('[data-feature="petal_length"]', "5.2");
+    await page.fill('[data-feature="petal_width"]', "2.3");
+    await page.click("#predict");
+    await page.waitForSelector("#prediction");
+    expect(await page.locator("#prediction").textContent()).toBe("virginica");
+    expect(await page.locator("#v2-response").textContent()).toContain('"model_name": "iris"');
+    await b.shot("nojs-03-prediction");
+  }, 150_000);
+});
