@@ -12,6 +12,7 @@ import { crdErrors } from "../../support/crds.ts";
 import { crdValidator, startFakeKube, type FakeKube } from "../../support/fake-kube/index.ts";
 
 const spec = (s: unknown): DeploymentSpec => DeploymentSpecSchema.parse(s);
+type Golden = { apiVersion: string; kind: string; spec: Record<string, unknown>; metadata: { annotations: Record<string, string> } };
 const onnx: ResolvedModel = { model: "iris", version: "3", storageUri: "s3://models/iris/3", flavors: ["onnx", "python_function"], requirements: ["mlflow==2.9.2", "onnxruntime==1.16.3"] };
 const sk: ResolvedModel = { model: "churn", version: "7", storageUri: "s3://models/churn/7", flavors: ["sklearn", "python_function"], requirements: ["scikit-learn==1.2.1", "lightgbm"] };
 const torchy: ResolvedModel = { model: "torchy", version: "2", storageUri: "s3://models/torchy/2", flavors: ["python_function", "pytorch"], requirements: ["torch==1.13.1", "numpy"] };
@@ -49,7 +50,7 @@ describe("Seldon golden objects", () => {
     ["sklearn", sk, "churn", ["sklearn"], []],
     ["mlflow (pytorch pyfunc)", torchy, "torchy", ["mlflow"], ["torch==1.13.1"]],
   ])("renders %s with requirements and warns about what MLServer lacks", (_, resolved, name, reqs, missing) => {
-    const [obj] = seldon.render(spec({ kind: "model", name, model: name, minReplicas: 0, maxReplicas: 3 }), ctx) as [{ spec: Record<string, unknown>; metadata: { annotations: Record<string, string> } }];
+    const [obj] = seldon.render(spec({ kind: "model", name, model: name, minReplicas: 0, maxReplicas: 3 }), ctx) as [Golden];
     expect(obj.spec).toMatchObject({ storageUri: resolved.storageUri, requirements: reqs, minReplicas: 0, maxReplicas: 3 });
     const warnings = JSON.parse(obj.metadata.annotations["flywheel.dev/warnings"] ?? "[]");
     if (missing.length) expect(warnings[0]).toMatch(new RegExp(`lacks ${missing.join(", ")}.*environment_tarball`));
@@ -59,13 +60,13 @@ describe("Seldon golden objects", () => {
 
   it("points parameters.environment_tarball at a packed environment and drops the warning", () => {
     const withEnv = new SeldonServingBackend({ client: offline, environmentTarball: (m) => `s3://envs/${m.model}-${m.version}.tar.gz` });
-    const [obj] = withEnv.render(spec({ kind: "model", name: "torchy", model: "torchy" }), ctx) as [{ spec: Record<string, unknown>; metadata: { annotations: Record<string, string> } }];
+    const [obj] = withEnv.render(spec({ kind: "model", name: "torchy", model: "torchy" }), ctx) as [Golden];
     expect(obj.spec.parameters).toEqual([{ name: "environment_tarball", value: "s3://envs/torchy-2.tar.gz" }]);
     expect(obj.metadata.annotations["flywheel.dev/warnings"]).toBeUndefined();
   });
 
   it("renders a Pipeline with references, tensorMap and joins", () => {
-    const [obj] = seldon.render(PIPE_MAP, ctx) as [{ spec: unknown }];
+    const [obj] = seldon.render(PIPE_MAP, ctx) as [Golden];
     expect(obj.spec).toEqual({
       steps: [{ name: "iris" }, { name: "churn", inputs: ["iris.outputs.label"], inputsJoinType: "outer", tensorMap: { "iris.outputs.label": "input" }, joinWindowMs: 500 }],
       output: { steps: ["churn"], stepsJoin: "inner" },
@@ -74,9 +75,9 @@ describe("Seldon golden objects", () => {
   });
 
   it("renders Experiments with default and mirror", () => {
-    const [a] = seldon.render(EXP, ctx) as [{ spec: unknown }];
+    const [a] = seldon.render(EXP, ctx) as [Golden];
     expect(a.spec).toEqual({ default: "iris", resourceType: "model", candidates: [{ name: "iris", weight: 90 }, { name: "churn", weight: 10 }] });
-    const [b] = seldon.render(EXP_MIRROR, ctx) as [{ spec: unknown }];
+    const [b] = seldon.render(EXP_MIRROR, ctx) as [Golden];
     expect(b.spec).toEqual({ resourceType: "model", candidates: [{ name: "iris", weight: 100 }], mirror: { name: "churn", percent: 50 } });
     expect([...crdErrors(a), ...crdErrors(b)]).toEqual([]);
   });
@@ -85,18 +86,18 @@ describe("Seldon golden objects", () => {
 describe("KServe golden objects", () => {
   const kserve = new KServeServingBackend({ client: offline });
   it("renders an InferenceService v1beta1 with protocol v2, modelFormat from the flavor and scale to zero", () => {
-    const [obj] = kserve.render(MODEL, ctx) as [Record<string, unknown> & { metadata: { annotations: Record<string, string> } }];
+    const [obj] = kserve.render(MODEL, ctx) as [Golden];
     expect(obj.apiVersion).toBe("serving.kserve.io/v1beta1");
     expect(obj.kind).toBe("InferenceService");
     expect(obj.metadata.annotations["serving.kserve.io/deploymentMode"]).toBe("Serverless");
     expect(obj.spec).toEqual({ predictor: { minReplicas: 0, model: { modelFormat: { name: "onnx" }, protocolVersion: "v2", storageUri: "s3://models/iris/3" } } });
     expect(crdErrors(obj)).toEqual([]);
-    const [m] = kserve.render(spec({ kind: "model", name: "torchy", model: "torchy" }), ctx) as [{ spec: { predictor: { model: { modelFormat: unknown } } } }];
-    expect(m.spec.predictor.model.modelFormat).toEqual({ name: "pytorch" });
+    const [m] = kserve.render(spec({ kind: "model", name: "torchy", model: "torchy" }), ctx) as [Golden];
+    expect(m.spec).toMatchObject({ predictor: { model: { modelFormat: { name: "pytorch" } } } });
   });
 
   it("renders a pipeline as an InferenceGraph Sequence", () => {
-    const [obj] = kserve.render(PIPE, ctx) as [{ spec: unknown }];
+    const [obj] = kserve.render(PIPE, ctx) as [Golden];
     expect(obj.spec).toEqual({
       nodes: {
         root: {
@@ -112,9 +113,18 @@ describe("KServe golden objects", () => {
   });
 
   it("renders an experiment as an InferenceGraph Splitter", () => {
-    const [obj] = kserve.render(EXP, ctx) as [{ spec: { nodes: { root: { routerType: string; steps: { weight: number }[] } } } }];
-    expect(obj.spec.nodes.root.routerType).toBe("Splitter");
-    expect(obj.spec.nodes.root.steps.map((s) => s.weight)).toEqual([90, 10]);
+    const [obj] = kserve.render(EXP, ctx) as [Golden];
+    expect(obj.spec).toEqual({
+      nodes: {
+        root: {
+          routerType: "Splitter",
+          steps: [
+            { name: "iris", serviceName: "iris", serviceUrl: "http://iris.ml.svc.cluster.local/v2/models/iris/infer", data: "$request", weight: 90 },
+            { name: "churn", serviceName: "churn", serviceUrl: "http://churn.ml.svc.cluster.local/v2/models/churn/infer", data: "$request", weight: 10 },
+          ],
+        },
+      },
+    });
     expect(crdErrors(obj)).toEqual([]);
   });
 
