@@ -7,12 +7,12 @@ import {
   knativeErrorExtensions,
 } from "../../eventing/delivery.ts";
 import type { DeadLetterStore } from "../../eventing/dead-letter-store.ts";
-import { hasBinaryData } from "../../eventing/serialize.ts";
-import { fromStructured, toHttpBinary } from "../../events/envelope.ts";
+import { fromStructured } from "../../events/envelope.ts";
 import { errorFields, type Logger } from "../../log.ts";
 import type { BrokerDb, Claimed } from "./db.ts";
 import type { BrokerMetrics, DeliveryOutcome } from "./metrics.ts";
-import type { Deliver, OutboundMessage } from "./types.ts";
+import { encode, sendOnce, type AttemptResult } from "./attempt.ts";
+import type { Deliver } from "./types.ts";
 
 export interface DispatcherDeps {
   readonly db: BrokerDb;
@@ -27,14 +27,6 @@ export interface DispatcherDeps {
   readonly namespace: string;
 }
 
-interface AttemptResult {
-  readonly status: number | undefined;
-  readonly body: string | undefined;
-  readonly error: string | undefined;
-}
-
-/** Bytes of a response body kept for knativeerrordata (1024 base64 characters encode 768 bytes). */
-const KEEP_BODY_CHARS = 768;
 
 export class Dispatcher {
   readonly #d: DispatcherDeps;
@@ -163,35 +155,13 @@ export class Dispatcher {
     const started = performance.now();
     let result: AttemptResult;
     try {
-      result = await this.#send(c, encode({ ...c.event, ...c.extensions }, c.delivery.format));
+      result = await sendOnce(this.#d.deliver, c, encode({ ...c.event, ...c.extensions }, c.delivery.format));
     } catch (e) {
       result = { status: undefined, body: undefined, error: e instanceof Error ? e.message : String(e) };
     }
     this.#d.metrics.duration.observe({ trigger: metricTrigger(c) }, (performance.now() - started) / 1000);
     this.#completions.push({ claimed: c, result });
     this.#scheduleFlush();
-  }
-
-  async #send(c: Claimed, msg: OutboundMessage): Promise<AttemptResult> {
-    const ac = new AbortController();
-    const timeoutMs = c.delivery.timeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<AttemptResult>((resolve) => {
-      timer = setTimeout(() => {
-        ac.abort(new Error(`timeout after ${timeoutMs} ms`));
-        resolve({ status: undefined, body: undefined, error: `timeout after ${timeoutMs} ms` });
-      }, timeoutMs);
-      timer.unref();
-    });
-    try {
-      const sent = this.#d.deliver(c.target, msg, { signal: ac.signal, timeoutMs }).then(
-        (r): AttemptResult => ({ status: r.status, body: r.body?.slice(0, KEEP_BODY_CHARS), error: undefined }),
-        (e: unknown): AttemptResult => ({ status: undefined, body: undefined, error: e instanceof Error ? e.message : String(e) }),
-      );
-      return await Promise.race([sent, timedOut]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   #scheduleFlush(): void {
@@ -274,13 +244,4 @@ export class Dispatcher {
 
 function metricTrigger(c: Claimed): string {
   return c.kind === "dead_letter_sink" ? `${c.trigger}/dead-letter-sink` : c.trigger;
-}
-
-/**
- * Binary mode by default; `format: json` is structured mode (DeliverySpec.format). An event with binary data goes
- * structured too (data_base64): a string body cannot carry arbitrary bytes, and receivers must accept both modes.
- */
-export function encode(obj: Record<string, unknown>, format: "binary" | "json"): OutboundMessage {
-  if (format === "binary" && !hasBinaryData(obj)) return toHttpBinary(fromStructured(obj));
-  return { headers: { "content-type": "application/cloudevents+json; charset=utf-8" }, body: JSON.stringify(obj) };
 }
