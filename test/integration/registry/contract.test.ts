@@ -232,3 +232,69 @@ describe("deletes and unknown endpoints", () => {
     expect([400, 404]).toContain(status);
   });
 });
+
+describe("the remaining endpoints, as the Python client calls them", () => {
+  const s = { exp: "", run: "", model: "contract-more", lm: "" };
+
+  it("experiments: update, set-experiment-tag, delete-experiment-tag, delete, restore", async () => {
+    s.exp = String(ok(await py("POST", "mlflow/experiments/create", { name: "contract-more" })).experiment_id);
+    expect(ok(await py("POST", "mlflow/experiments/update", { experiment_id: s.exp, new_name: "contract-more-2" }))).toEqual({});
+    expect(ok(await py("POST", "mlflow/experiments/set-experiment-tag", { experiment_id: s.exp, key: "k", value: "v" }))).toEqual({});
+    const e = Object(ok(await py("GET", "mlflow/experiments/get", { experiment_id: s.exp })).experiment);
+    expect([e.name, e.tags]).toEqual(["contract-more-2", [{ key: "k", value: "v" }]]);
+    expect(ok(await py("POST", "mlflow/experiments/delete-experiment-tag", { experiment_id: s.exp, key: "k" }))).toEqual({});
+    expect(ok(await py("POST", "mlflow/experiments/delete", { experiment_id: s.exp }))).toEqual({});
+    err(await py("POST", "mlflow/runs/create", { experiment_id: s.exp }), 400, "INVALID_PARAMETER_VALUE");
+    expect(ok(await py("POST", "mlflow/experiments/restore", { experiment_id: s.exp }))).toEqual({});
+    err(await py("POST", "mlflow/experiments/update", { experiment_id: "0", new_name: "contract-more-2" }), 400, "RESOURCE_ALREADY_EXISTS");
+  });
+
+  it("runs: delete-tag, log-inputs, delete and restore", async () => {
+    s.run = String(Object(ok(await py("POST", "mlflow/runs/create", { experiment_id: s.exp, start_time: 1 })).run).info.run_id);
+    await py("POST", "mlflow/runs/set-tag", { run_id: s.run, run_uuid: s.run, key: "x", value: "1" });
+    expect(ok(await py("POST", "mlflow/runs/delete-tag", { run_id: s.run, key: "x" }))).toEqual({});
+    err(await py("POST", "mlflow/runs/delete-tag", { run_id: s.run, key: "x" }), 404, "RESOURCE_DOES_NOT_EXIST");
+    const dataset = { name: "iris", digest: "abc123", source_type: "local", source: "{\"uri\": \"/data/iris.csv\"}", schema: "{}", profile: "{}" };
+    expect(ok(await py("POST", "mlflow/runs/log-inputs", { run_id: s.run, datasets: [{ tags: [{ key: "mlflow.data.context", value: "training" }], dataset }] }))).toEqual({});
+    const run = ok(await py("GET", "mlflow/runs/get", { run_id: s.run, run_uuid: s.run })).run;
+    expectMessage(run, "Run");
+    expect(Object(run).inputs.dataset_inputs[0].dataset).toEqual(dataset);
+    expect(ok(await py("POST", "mlflow/runs/delete", { run_id: s.run }))).toEqual({});
+    expect(ok(await py("POST", "mlflow/runs/restore", { run_id: s.run }))).toEqual({});
+    expect(Object(ok(await py("GET", "mlflow/runs/get", { run_id: s.run })).run).info.lifecycle_stage).toBe("active");
+  });
+
+  it("registry: rename, update, set-tag/delete-tag (model and version), get-latest-versions, transition-stage, update version", async () => {
+    ok(await py("POST", "mlflow/registered-models/create", { name: "contract-tmp" }));
+    expectMessage(ok(await py("POST", "mlflow/registered-models/rename", { name: "contract-tmp", new_name: s.model })).registered_model, "RegisteredModel");
+    err(await py("GET", "mlflow/registered-models/get", { name: "contract-tmp" }), 404, "RESOURCE_DOES_NOT_EXIST");
+    expectMessage(ok(await py("PATCH", "mlflow/registered-models/update", { name: s.model, description: "d" })).registered_model, "RegisteredModel");
+    expect(ok(await py("POST", "mlflow/registered-models/set-tag", { name: s.model, key: "k", value: "v" }))).toEqual({});
+    expect(ok(await py("DELETE", "mlflow/registered-models/delete-tag", { name: s.model, key: "k" }))).toEqual({});
+    ok(await py("POST", "mlflow/model-versions/create", { name: s.model, source: `runs:/${s.run}/model`, run_id: s.run }));
+    expect(ok(await py("POST", "mlflow/model-versions/set-tag", { name: s.model, version: "1", key: "k", value: "v" }))).toEqual({});
+    expect(ok(await py("DELETE", "mlflow/model-versions/delete-tag", { name: s.model, version: "1", key: "k" }))).toEqual({});
+    const upd = ok(await py("PATCH", "mlflow/model-versions/update", { name: s.model, version: "1", description: "v1" }));
+    expect(Object(upd.model_version).description).toBe("v1");
+    const tr = ok(await py("POST", "mlflow/model-versions/transition-stage", { name: s.model, version: "1", stage: "Production", archive_existing_versions: false }));
+    expect(Object(tr.model_version).current_stage).toBe("Production");
+    const latest = ok(await py("POST", "mlflow/registered-models/get-latest-versions", { name: s.model, stages: ["Production"] }));
+    expect(Array.isArray(latest.model_versions) && latest.model_versions.length).toBe(1);
+    if (Array.isArray(latest.model_versions)) latest.model_versions.forEach((v) => expectMessage(v, "ModelVersion"));
+    err(await py("POST", "mlflow/model-versions/transition-stage", { name: s.model, version: "1", stage: "Prod", archive_existing_versions: false }), 400, "INVALID_PARAMETER_VALUE");
+  });
+
+  it("logged models: params, delete-tag, artifacts/directories, delete", async () => {
+    s.lm = String(Object(ok(await py("POST", "mlflow/logged-models", { experiment_id: s.exp, tags: [{ key: "a", value: "1" }] })).model).info.model_id);
+    expect(ok(await py("POST", `mlflow/logged-models/${s.lm}/params`, { model_id: s.lm, params: [{ key: "p", value: "1" }] }))).toEqual({});
+    expect(ok(await py("DELETE", `mlflow/logged-models/${s.lm}/tags/a`))).toEqual({});
+    await fetch(`${srv.url}/api/2.0/mlflow-artifacts/artifacts/${s.exp}/models/${s.lm}/artifacts/MLmodel`, { method: "PUT", body: "x" });
+    const dirs = ok(await py("GET", `mlflow/logged-models/${s.lm}/artifacts/directories`));
+    expect(dirs.root_uri).toBe(`mlflow-artifacts:/${s.exp}/models/${s.lm}/artifacts`);
+    if (Array.isArray(dirs.files)) dirs.files.forEach((f) => expectMessage(f, "FileInfo"));
+    const model = ok(await py("GET", `mlflow/logged-models/${s.lm}`)).model;
+    expect(Object(model).data.params).toEqual([{ key: "p", value: "1" }]);
+    expect(ok(await py("DELETE", `mlflow/logged-models/${s.lm}`))).toEqual({});
+    err(await py("GET", `mlflow/logged-models/${s.lm}`), 404, "RESOURCE_DOES_NOT_EXIST");
+  });
+});
