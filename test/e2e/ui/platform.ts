@@ -25,8 +25,8 @@ export async function startUiPlatform(): Promise<UiPlatform> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "flywheel-ui-e2e-"));
   const config = parseConfig({ FLYWHEEL_LOG_LEVEL: "error", FLYWHEEL_AUTH_TOKEN: ADMIN_TOKEN, PATH: process.env.PATH, HOME: process.env.HOME }, { port: 0, host: "127.0.0.1", dataDir });
   const log = createLogger("error", { service: "flywheel" });
-  let handler: ((req: Request) => Response | Promise<Response>) | undefined;
-  const server = createAdaptorServer({ fetch: (req: Request) => (handler ? handler(req) : new Response("starting", { status: 503 })) });
+  const live: { handler?: (req: Request) => Response | Promise<Response> } = {};
+  const server = createAdaptorServer({ fetch: (req: Request) => (live.handler ? live.handler(req) : new Response("starting", { status: 503 })) });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => resolve());
@@ -54,7 +54,7 @@ export async function startUiPlatform(): Promise<UiPlatform> {
       }),
     ),
   );
-  handler = (req) => platform.app.fetch(req);
+  live.handler = (req) => platform.app.fetch(req);
   await platform.start();
   return {
     url,
