@@ -11,10 +11,11 @@ import { JobStore } from "../store.ts";
 import type { JobListener, JobUpdate } from "../updates.ts";
 import { loadKubeConfig, TrainingKubeClient } from "./client.ts";
 import { apiStatus, toPlatformError } from "./errors.ts";
-import { LABELS, MANAGED_BY, ranksFor, recordFromObject, isTrainingObjectKind, type KubeObject, type TrainingObjectKind } from "./meta.ts";
-import { failedExitCode, podForRank, podRank, podSelector, TRAINER_CONTAINER } from "./pods.ts";
+import { LABELS, MANAGED_BY, ranksFor, isTrainingObjectKind, type KubeObject, type TrainingObjectKind } from "./meta.ts";
+import { podForRank, podSelector, TRAINER_CONTAINER } from "./pods.ts";
 import { artifactUriFor, kindFor, RenderError, renderTrainingObject, type RenderOptions } from "./render.ts";
-import { mapTrainingStatus, type StatusVerdict } from "./status.ts";
+import type { StatusVerdict } from "./status.ts";
+import { statusUpdateFor } from "./observe.ts";
 
 export interface KubernetesTrainingBackendOptions extends Partial<Omit<RenderOptions, "namespace" | "ddpOperator">> {
   readonly kubeconfig: KubeConfig;
@@ -154,37 +155,9 @@ export class KubernetesTrainingBackend implements TrainingBackend {
     return { job: this.#mustGet(req.jobId), created: true };
   }
 
-  /**
-   * What an object's current status means for its job, without touching the store: used by the ApiServerSource
-   * trigger (stateless) and by the watch path below. Failures are enriched with the failing pod's exit code and log tail.
-   */
-  async updateFor(o: KubeObject): Promise<JobUpdate | undefined> {
-    const verdict = mapTrainingStatus(o);
-    if (!verdict) return undefined;
-    const owner = o.kind === "Pod" ? await this.#ownerOf(o) : o;
-    const base = owner ? recordFromObject(owner) : undefined;
-    if (!base || !owner) return undefined;
-    let exitCode: number | undefined;
-    let rank: number | undefined;
-    let logTail: string | undefined;
-    const objectKind = base.object?.kind;
-    if (verdict.state === "failed" && isTrainingObjectKind(objectKind)) {
-      ({ exitCode, rank, logTail } = await this.#failureDetails(objectKind, base.id, base.object?.name ?? base.id, o.kind === "Pod" ? o : undefined));
-    }
-    const at = verdict.finishedAt ?? this.#now();
-    const job: JobRecord = {
-      ...base,
-      state: verdict.state,
-      startedAt: verdict.startedAt,
-      finishedAt: isTerminal(verdict.state) ? at : undefined,
-      exitCode,
-      failedRank: rank,
-      failureReason: verdict.state === "failed" ? verdict.reason : undefined,
-      message: verdict.message,
-      history: [],
-    };
-    const transition = { state: verdict.state, at: isTerminal(verdict.state) ? at : this.#now(), reason: verdict.reason, message: verdict.message };
-    return { job: { ...job, history: [transition] }, transition, logTail, traceparent: owner.metadata.annotations?.["flywheel.dev/traceparent"] };
+  /** What an object's status means for its job (stateless; shared with the ApiServerSource trigger). */
+  updateFor(o: KubeObject): Promise<JobUpdate | undefined> {
+    return statusUpdateFor(o, { client: this.client, kinds: this.kinds(), knownKind: (id) => this.#store.get(id)?.object?.kind, now: this.#now, log: this.#log });
   }
 
   /** Apply an observed object (watch event) to the stored job, and notify the listener of a state change. */
@@ -286,34 +259,6 @@ export class KubernetesTrainingBackend implements TrainingBackend {
     this.#notifier.flush();
   }
 
-  /** The training object a pod belongs to (its job-id label and the kind this configuration uses for the spec kind). */
-  async #ownerOf(pod: KubeObject): Promise<KubeObject | undefined> {
-    const id = pod.metadata.labels?.[LABELS.jobId];
-    if (!id) return undefined;
-    const known = this.#store.get(id)?.object?.kind;
-    const kinds = isTrainingObjectKind(known) ? [known] : this.kinds();
-    for (const k of kinds) {
-      const o = await this.client.read(k, id);
-      if (o) return { ...o, kind: k };
-    }
-    return undefined;
-  }
-
-  async #failureDetails(kind: TrainingObjectKind, jobId: string, name: string, failedPod: KubeObject | undefined): Promise<{ exitCode?: number; rank?: number; logTail?: string }> {
-    try {
-      if (failedPod) return { rank: podRank(kind, failedPod), logTail: "" };
-      const pods = (await this.client.pods(podSelector(kind, jobId, name))).items;
-      const bad = pods.find((p) => failedExitCode(kind, p) !== undefined);
-      const pod = bad ?? podForRank(kind, pods, 0);
-      if (!pod?.metadata.name) return {};
-      const lines: string[] = [];
-      for await (const l of this.client.podLog(pod.metadata.name, TRAINER_CONTAINER[kind], { follow: false, tailLines: 40 })) lines.push(l);
-      return { exitCode: bad ? failedExitCode(kind, bad) : undefined, rank: podRank(kind, pod), logTail: lines.join("\n") };
-    } catch (e) {
-      this.#log.warn("could not read the failed pod", { jobId, ...errorFields(e) });
-      return {};
-    }
-  }
 }
 
 const apiVersionOf = (kind: TrainingObjectKind): string =>
