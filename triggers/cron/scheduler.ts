@@ -2,6 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { CloudEvent } from "cloudevents";
 import type { Cron } from "croner";
+import { UpstreamError } from "../../platform/errors.ts";
 import { PING_EVENT_TYPE, type AnyCloudEvent } from "../../platform/events/index.ts";
 import { errorFields, type Logger } from "../../platform/log.ts";
 import type { EventBus } from "../../platform/ports.ts";
@@ -117,10 +118,10 @@ export class CronScheduler {
     }));
   }
 
-  /** Fire a schedule now, outside its cron times ("run now" in the UI). */
+  /** Fire a schedule now, outside its cron times ("run now" in the UI). undefined: no such schedule; throws if the bus failed. */
   async trigger(name: string): Promise<AnyCloudEvent | undefined> {
     const job = this.#jobs.get(name);
-    return job ? this.#emit(job) : undefined;
+    return job ? this.#emit(job, true) : undefined;
   }
 
   #build(schedules: readonly Schedule[]): void {
@@ -154,7 +155,7 @@ export class CronScheduler {
     job.next = undefined;
   }
 
-  async #emit(job: Job): Promise<AnyCloudEvent | undefined> {
+  async #emit(job: Job, rethrow = false): Promise<AnyCloudEvent | undefined> {
     const now = this.#clock.now();
     const ev = pingEvent(job.s, this.#o.namespace, new Date(now));
     job.lastRun = now;
@@ -168,6 +169,7 @@ export class CronScheduler {
       } catch (e) {
         if (i === attempts) {
           this.#o.log.error("cron: ping not delivered; this tick is lost", { schedule: job.s.name, id: ev.id, ...errorFields(e) });
+          if (rethrow) throw new UpstreamError("event bus unavailable; the schedule was not triggered", true, { cause: e });
           return undefined;
         }
         await new Promise((r) => setTimeout(r, 200 * 2 ** (i - 1)));

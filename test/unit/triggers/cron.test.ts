@@ -153,4 +153,15 @@ describe("CronScheduler", () => {
     expect(await scheduler.trigger("nope")).toBeUndefined();
     scheduler.stop();
   });
+
+  it("a manual trigger fails loudly when the bus is down; a timed tick is logged and dropped", async () => {
+    const clock = new ManualClock("2026-11-29T00:59:30Z");
+    const scheduler = new CronScheduler({ bus: { emit: async () => Promise.reject(new Error("down")) }, schedules: parseSchedules([{ name: "m", model: "iris", schedule: "* * * * *" }]), namespace: "flywheel", log, clock, emitAttempts: 1 });
+    await expect(scheduler.trigger("m")).rejects.toMatchObject({ name: "UpstreamError", retryable: true });
+    scheduler.start();
+    clock.advance(60_000);
+    await flush();
+    expect(scheduler.list()[0]?.lastRun).toBe("2026-11-29T01:00:00.000Z");
+    scheduler.stop();
+  });
 });
