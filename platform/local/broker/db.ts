@@ -87,21 +87,26 @@ export class BrokerDb {
       const rows = this.#due.all(now, limit);
       const out: Claimed[] = [];
       for (const r of rows) {
-        this.#markInflight.run(now, r.seq);
-        const ev = this.#eventBySeq.get(r.event_seq);
-        if (!ev) continue;
-        const ext = asObject(r.extensions);
-        out.push({
-          seq: r.seq,
-          eventSeq: r.event_seq,
-          trigger: r.trigger,
-          kind: r.kind === "dead_letter_sink" ? "dead_letter_sink" : "subscriber",
-          target: parseTarget(r.target),
-          delivery: parseDelivery(r.delivery),
-          extensions: ext ? Object.fromEntries(Object.entries(ext).map(([k, v]) => [k, typeof v === "number" ? v : String(v)])) : undefined,
-          attempt: r.attempts + 1,
-          event: asObject(ev.event) ?? {},
-        });
+        try {
+          const ev = this.#eventBySeq.get(r.event_seq);
+          if (!ev) throw new Error("its event is gone");
+          const ext = asObject(r.extensions);
+          out.push({
+            seq: r.seq,
+            eventSeq: r.event_seq,
+            trigger: r.trigger,
+            kind: r.kind === "dead_letter_sink" ? "dead_letter_sink" : "subscriber",
+            target: parseTarget(r.target),
+            delivery: parseDelivery(r.delivery),
+            extensions: ext ? Object.fromEntries(Object.entries(ext).map(([k, v]) => [k, typeof v === "number" ? v : String(v)])) : undefined,
+            attempt: r.attempts + 1,
+            event: asObject(ev.event) ?? {},
+          });
+          this.#markInflight.run(now, r.seq);
+        } catch (e) {
+          // An unreadable row must not block the queue: park it as failed, with the reason, for an operator.
+          this.setState(r.seq, "failed", now, { error: `unreadable delivery row: ${e instanceof Error ? e.message : String(e)}` });
+        }
       }
       return out;
     })();

@@ -1,4 +1,8 @@
 // Delivery per DeliverySpec: retries with backoff, Knative's retry rule, dead letters with knativeerror*, replay, discard.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import Database from "better-sqlite3";
 import { CloudEvent } from "cloudevents";
 import { Hono } from "hono";
 import { Registry } from "prom-client";
@@ -339,5 +343,41 @@ describe("bounded concurrency", () => {
     await broker.stop();
     expect(broker.ready()).toBe(false);
     await expect(broker.emit(work("late-1"))).rejects.toThrow(/stopped/);
+  });
+});
+
+describe("robustness", () => {
+  it("a corrupted delivery row is parked as failed and does not block the others", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "flywheel-broker-corrupt-"));
+    const dbPath = path.join(dir, "b.db");
+    const got: string[] = [];
+    const file = parseTriggerFile({ triggers: [{ name: "t1", subscriber: { ref: { kind: "Service", name: "fn" } } }] });
+    const opts = {
+      dbPath,
+      triggers: file.triggers,
+      log,
+      deliver: async (_s: unknown, m: { headers: Record<string, string> }) => {
+        got.push(m.headers["ce-id"] ?? "");
+        return { status: 200 };
+      },
+    };
+    const before = new EmbeddedBroker(opts);
+    await before.emit(work("ok-1"));
+    await before.emit(work("broken-1"));
+    await before.emit(work("ok-2"));
+    await before.stop();
+    const raw = new Database(dbPath);
+    raw.prepare("UPDATE deliveries SET delivery = '{not json' WHERE event_seq = (SELECT seq FROM events WHERE id = 'broken-1')").run();
+    raw.close();
+
+    const after = new EmbeddedBroker(opts);
+    cleanups.push(async () => {
+      await after.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    await after.start();
+    await after.idle();
+    expect(got.sort()).toEqual(["ok-1", "ok-2"]);
+    expect(after.eventsById("broken-1")[0]?.deliveries[0]).toMatchObject({ state: "failed", lastError: expect.stringMatching(/unreadable/) });
   });
 });
