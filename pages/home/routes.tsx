@@ -3,26 +3,19 @@ import { Hono } from "hono";
 import type { UiDeps } from "../deps.ts";
 import { EventsTable } from "../events/routes.tsx";
 import { page, pageContext } from "../layout.tsx";
+import { probeOutside } from "./probes.ts";
 
-const OUTSIDE = [
-  ["prometheus", "Prometheus"],
-  ["alertmanager", "Alertmanager"],
-  ["airflow", "Airflow"],
-  ["mlflow", "MLflow"],
-  ["grafana", "Grafana"],
-  ["tracing", "Tracing"],
-] as const;
 
 export function homeRoutes(deps: UiDeps, airflow: boolean): Hono {
   const app = new Hono();
   app.get("/", deps.auth.requireRole("viewer"), async (c) => {
     const ctx = pageContext(c, airflow);
-    const [health, events] = await Promise.all([
+    const [health, events, outside] = await Promise.all([
       deps.health.check().catch(() => []),
       deps.events.recentEvents({ limit: 15, offset: 0 }).catch(() => []),
+      probeOutside(deps),
     ]);
     const links = deps.config.links;
-    const checked = new Set(health.map((h) => h.name.toLowerCase()));
     return page(c, ctx, "Home", "home", <>
       <h1>Flywheel</h1>
       <h2>Components</h2>
@@ -33,16 +26,16 @@ export function homeRoutes(deps: UiDeps, airflow: boolean): Hono {
             <div class="muted">{h.ok ? "ready" : h.detail ?? "not ready"}</div>
           </div>
         ))}
-        {OUTSIDE.filter(([k]) => !checked.has(k)).map(([k, label]) => (
-          <div class="card" data-component={k}>
-            <strong class={links[k] ? "health-ok" : "health-off"}>{label}</strong>
-            <div class="muted">{links[k] ? <a href={links[k]} rel="noopener">open {label}</a> : "not configured"}</div>
+        {outside.map((o) => (
+          <div class="card" data-component={o.key}>
+            <strong class={o.ok === undefined ? "health-off" : o.ok ? "health-ok" : "health-bad"}>{o.label}</strong>
+            <div class="muted">{o.url ? <a href={o.url} rel="noopener">{o.detail}</a> : o.detail}</div>
           </div>
         ))}
       </div>
       <h2>Outside UIs</h2>
       <ul id="links">
-        {OUTSIDE.filter(([k]) => links[k]).map(([k, label]) => <li><a href={links[k]} rel="noopener">{label}</a> <span class="muted mono">{links[k]}</span></li>)}
+        {outside.filter((o) => o.url).map((o) => <li><a href={o.url} rel="noopener">{o.label}</a> <span class="muted mono">{o.url}</span></li>)}
       </ul>
       <h2>Last events</h2>
       <EventsTable events={events} tracing={links.tracing} />

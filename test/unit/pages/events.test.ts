@@ -4,8 +4,15 @@ import type { Session, UiHarness } from "./harness.ts";
 
 let h: UiHarness;
 let viewer: Session;
+const probed: string[] = [];
 beforeAll(async () => {
-  h = await uiHarness();
+  h = await uiHarness({
+    fetch: async (url) => {
+      probed.push(url);
+      if (url.startsWith("http://prom.example")) return new Response("ready", { status: 200 });
+      throw new TypeError("fetch failed");
+    },
+  });
   viewer = await h.as("viewer");
 });
 afterAll(() => h.close());
@@ -17,6 +24,10 @@ describe("home", () => {
     expect(html).toContain('<strong class="health-bad">serving</strong><div class="muted">model iris loading</div>');
     expect(html).toContain('<a href="http://prom.example:9090" rel="noopener">Prometheus</a>');
     expect(html).toContain('data-component="grafana"><strong class="health-off">Grafana</strong><div class="muted">not configured</div>');
+    // Probed through the injected fetch: Prometheus answers /-/ready, the tracing UI is down.
+    expect(probed).toEqual(expect.arrayContaining(["http://prom.example:9090/-/ready", "http://jaeger.example/"]));
+    expect(html).toContain('data-component="prometheus"><strong class="health-ok">Prometheus</strong><div class="muted"><a href="http://prom.example:9090" rel="noopener">reachable</a>');
+    expect(html).toContain('data-component="tracing"><strong class="health-bad">Tracing</strong><div class="muted"><a href="http://jaeger.example" rel="noopener">unreachable</a>');
     expect(html).toContain("model.logged");
   });
 
