@@ -3,7 +3,8 @@
 import type { DeliverySpec, Destination } from "../eventing/delivery.ts";
 import type { SubscriptionsApiFilter } from "../eventing/filters.ts";
 import type { TriggerFile } from "../eventing/triggers.ts";
-import { TRAINING_KINDS_K8S, LABELS, MANAGED_BY } from "../training/kubernetes/meta.ts";
+import { trainingStatusSource } from "../../triggers/kubernetes/source.ts";
+import type { TrainingOperator } from "./rbac.ts";
 import { pingData, type Schedule } from "../../triggers/cron/schedules.ts";
 import { meta, type K8sObject } from "./object.ts";
 import { BROKER, NAMESPACE } from "./settings.ts";
@@ -84,25 +85,14 @@ export function pingSources(schedules: readonly Schedule[]): K8sObject[] {
   }));
 }
 
-/** Training objects Flywheel created change status -> dev.knative.apiserver.resource.* on the broker. */
-export const STATUS_SOURCE = "training-status";
-
-export function apiServerSource(): K8sObject {
-  const selector = { matchLabels: { [LABELS.managedBy]: MANAGED_BY } };
-  return {
-    apiVersion: "sources.knative.dev/v1",
-    kind: "ApiServerSource",
-    metadata: meta(STATUS_SOURCE, NAMESPACE, "eventing"),
-    spec: {
-      mode: "Resource",
-      serviceAccountName: "training-status-source",
-      resources: [
-        { apiVersion: TRAINING_KINDS_K8S.Job.apiVersion, kind: "Job", selector },
-        { apiVersion: TRAINING_KINDS_K8S.SparkApplication.apiVersion, kind: "SparkApplication", selector },
-      ],
-      sink: { ref: brokerRef },
-    },
-  };
+/**
+ * Training status in Knative mode: the training work's own ApiServerSource (triggers/kubernetes/source.ts), watching
+ * Flywheel's Jobs, the operator's kind, SparkApplications and their pods, delivered to launch-training.
+ */
+export function apiServerSource(op: TrainingOperator): K8sObject {
+  const src = trainingStatusSource({ namespace: NAMESPACE, ddpOperator: op, serviceAccountName: "training-status-source", sinkService: "launch-training" });
+  const name = String((src.metadata as { name: unknown }).name);
+  return { ...src, apiVersion: "sources.knative.dev/v1", kind: "ApiServerSource", metadata: meta(name, NAMESPACE, "eventing") };
 }
 
 export function kafkaSource(topic: string, group: string): K8sObject {

@@ -7,11 +7,11 @@ import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 import { loadTriggerFile } from "../eventing/triggers.ts";
 import { loadSchedules } from "../../triggers/cron/schedules.ts";
-import { apiServerSource, broker, BROKER_CLASS_ANNOTATION, BROKER_CLASSES, kafkaSource, pingSources, STATUS_SOURCE, triggers } from "./eventing.ts";
+import { apiServerSource, broker, BROKER_CLASS_ANNOTATION, BROKER_CLASSES, kafkaSource, pingSources, triggers } from "./eventing.ts";
 import { configMap, CONFIG_MAP, deadLetterVolume, functionObjects, metricsService, namespace, serviceAccount } from "./functions.ts";
 import type { K8sObject } from "./object.ts";
 import { serviceMonitors } from "./observability.ts";
-import { baseRoles, operatorKind, servingRoles, SERVING_BACKENDS, trainingRoles, TRAINING_OPERATORS } from "./rbac.ts";
+import { baseRoles, servingRoles, SERVING_BACKENDS, trainingRoles, TRAINING_OPERATORS } from "./rbac.ts";
 import { networkPolicies, roleObjects, tlsObjects } from "./security.ts";
 import { BROKER, NAMESPACE, SECRETS } from "./settings.ts";
 
@@ -66,7 +66,7 @@ export function generate(inputs: GenerateInputs = DEFAULT_INPUTS): Map<string, s
   put("base/functions.yaml", "platform/knative/targets.ts and settings.ts", stream([...functionObjects(), deadLetterVolume(), metricsService()]));
   put("base/rbac.yaml", "rbac.ts", stream([serviceAccount("training-status-source", true), ...roleObjects(baseRoles())]));
   put("base/eventing.yaml", "triggers/triggers.yaml", stream([broker(tf), ...triggers(tf)]));
-  put("base/sources.yaml", "triggers/cron/schedules.yaml and training kinds", stream([...pingSources(schedules), apiServerSource()]));
+  put("base/sources.yaml", "triggers/cron/schedules.yaml", stream(pingSources(schedules)));
   put("base/tls.yaml", "security.ts (interfaces.md §10)", stream(tlsObjects()));
   put("base/networkpolicies.yaml", "security.ts", stream(networkPolicies()));
   put("base/servicemonitors.yaml", "observability.ts", stream(serviceMonitors()));
@@ -82,19 +82,14 @@ export function generate(inputs: GenerateInputs = DEFAULT_INPUTS): Map<string, s
   for (const op of TRAINING_OPERATORS) {
     put(`components/${op}/roles.yaml`, "rbac.ts", stream(roleObjects(trainingRoles(op))));
     put(`components/${op}/config.yaml`, "generate.ts", cmPatch({ FLYWHEEL_DDP_OPERATOR: op }));
-    const k = operatorKind(op);
-    put(
-      `components/${op}/status-source.yaml`,
-      "generate.ts",
-      jsonPatch([{ op: "add", path: "/spec/resources/-", value: { ...k, selector: { matchLabels: { "app.kubernetes.io/managed-by": "flywheel" } } } }]),
-    );
+    put(`components/${op}/status-source.yaml`, "triggers/kubernetes/source.ts", stream([apiServerSource(op)]));
     put(
       `components/${op}/kustomization.yaml`,
       "generate.ts",
       kustomization(
         {
-          resources: ["roles.yaml"],
-          patches: [{ path: "config.yaml" }, { path: "status-source.yaml", target: { group: "sources.knative.dev", version: "v1", kind: "ApiServerSource", name: STATUS_SOURCE } }],
+          resources: ["roles.yaml", "status-source.yaml"],
+          patches: [{ path: "config.yaml" }],
         },
         true,
       ),

@@ -1,6 +1,7 @@
 // The one RBAC table: what each function's code calls on the Kubernetes API. Roles are generated from it and the
 // RBAC test checks the rendered Roles against it and it against the code's own kind tables.
 import { TRAINING_KINDS_K8S } from "../training/kubernetes/meta.ts";
+import { TRAINING_RBAC } from "../training/kubernetes/rbac.ts";
 
 export interface PolicyRule {
   readonly apiGroups: readonly string[];
@@ -8,9 +9,14 @@ export interface PolicyRule {
   readonly verbs: readonly string[];
 }
 
-/** Server-side apply is patch; cancel is delete; status is read by get/list/watch. */
-const MANAGE = ["get", "list", "watch", "create", "patch", "delete"] as const;
 const READ = ["get", "list", "watch"] as const;
+
+/** The training backend's own table (platform/training/kubernetes/rbac.ts), one rule per resource it calls. */
+function trainingRule(resource: string): PolicyRule {
+  const r = TRAINING_RBAC.find((x) => x.resource === resource);
+  if (!r) throw new Error(`platform/training/kubernetes/rbac.ts has no rule for ${resource}`);
+  return { apiGroups: [r.apiGroup], resources: [r.resource], verbs: [...r.verbs] };
+}
 
 const kind = (k: keyof typeof TRAINING_KINDS_K8S, verbs: readonly string[]): PolicyRule => ({
   apiGroups: [TRAINING_KINDS_K8S[k].group],
@@ -19,10 +25,7 @@ const kind = (k: keyof typeof TRAINING_KINDS_K8S, verbs: readonly string[]): Pol
 });
 
 /** Logs of a job are its pods' logs (flywheel logs ID --rank N). */
-const POD_LOGS: readonly PolicyRule[] = [
-  { apiGroups: [""], resources: ["pods"], verbs: READ },
-  { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
-];
+const POD_LOGS: readonly PolicyRule[] = [trainingRule("pods"), trainingRule("pods/log")];
 
 export const TRAINING_OPERATORS = ["pytorchjob", "trainjob"] as const;
 export type TrainingOperator = (typeof TRAINING_OPERATORS)[number];
@@ -47,11 +50,19 @@ export interface RoleDecl {
 /** Roles every install has: Job and SparkApplication training, pod logs, and the status source. */
 export function baseRoles(): RoleDecl[] {
   return [
-    { name: "launch-training", serviceAccount: "launch-training", rules: [kind("Job", MANAGE), kind("SparkApplication", MANAGE), ...POD_LOGS] },
+    {
+      name: "launch-training",
+      serviceAccount: "launch-training",
+      rules: [trainingRule(TRAINING_KINDS_K8S.Job.plural), trainingRule(TRAINING_KINDS_K8S.SparkApplication.plural), ...POD_LOGS],
+    },
     // The UI lists jobs and streams their logs; it never creates or deletes them.
     { name: "ui", serviceAccount: "ui", rules: [kind("Job", READ), kind("SparkApplication", READ), ...POD_LOGS] },
-    // ApiServerSource in Resource mode needs get/list/watch on what it watches.
-    { name: "training-status-source", serviceAccount: "training-status-source", rules: [kind("Job", READ), kind("SparkApplication", READ)] },
+    // ApiServerSource in Resource mode needs get/list/watch on what it watches (the training kinds and their pods).
+    {
+      name: "training-status-source",
+      serviceAccount: "training-status-source",
+      rules: [kind("Job", READ), kind("SparkApplication", READ), { apiGroups: [""], resources: ["pods"], verbs: READ }],
+    },
   ];
 }
 
@@ -59,7 +70,7 @@ export function baseRoles(): RoleDecl[] {
 export function trainingRoles(op: TrainingOperator): RoleDecl[] {
   const k = OPERATOR_KIND[op];
   return [
-    { name: `launch-training-${op}`, serviceAccount: "launch-training", rules: [kind(k, MANAGE)] },
+    { name: `launch-training-${op}`, serviceAccount: "launch-training", rules: [trainingRule(TRAINING_KINDS_K8S[k].plural)] },
     { name: `ui-${op}`, serviceAccount: "ui", rules: [kind(k, READ)] },
     { name: `training-status-source-${op}`, serviceAccount: "training-status-source", rules: [kind(k, READ)] },
   ];
@@ -74,9 +85,4 @@ export function servingRoles(backend: ClusterServingBackend): RoleDecl[] {
     // infer resolves a deployment's endpoint from the CR's status.
     { name: `infer-${backend}`, serviceAccount: "infer", rules: [{ ...r, verbs: ["get"] }] },
   ];
-}
-
-export function operatorKind(op: TrainingOperator): { apiVersion: string; kind: string } {
-  const k = OPERATOR_KIND[op];
-  return { apiVersion: TRAINING_KINDS_K8S[k].apiVersion, kind: k };
 }

@@ -79,7 +79,11 @@ describe.each(OVERLAYS)("eventing in overlay %s", (overlay) => {
     expect(sources.some((o) => o.kind === "KafkaSource")).toBe(overlay === "kafka");
     for (const src of sources) {
       const sink = isMap(spec(src).sink) ? (spec(src).sink as Record<string, unknown>).ref : undefined;
-      expect(sink, src.metadata.name).toMatchObject({ kind: "Broker", name: "default" });
+      // Training status goes straight to launch-training (it maps object status to training.* events); the rest to the broker.
+      if (src.kind === "ApiServerSource") {
+        expect(sink).toMatchObject({ kind: "Service", name: "launch-training" });
+        expect(ksvcs.has("launch-training")).toBe(true);
+      } else expect(sink, src.metadata.name).toMatchObject({ kind: "Broker", name: "default" });
     }
   });
 
@@ -101,6 +105,12 @@ describe.each(OVERLAYS)("eventing in overlay %s", (overlay) => {
     expect(kinds).toContain("Job");
     expect(kinds).toContain("SparkApplication");
     expect(kinds).toContain(overlay === "trainjob" ? "TrainJob" : "PyTorchJob");
+    expect(kinds).toContain("Pod");
+    // The account it runs as may read every kind it watches.
+    const role = objs.filter((o) => o.kind === "Role" && o.metadata.name.startsWith("training-status-source"));
+    const readable = new Set(role.flatMap((r) => (r.rules as { resources: string[] }[]).flatMap((x) => x.resources)));
+    for (const k of ["jobs", "sparkapplications", "pods", overlay === "trainjob" ? "trainjobs" : "pytorchjobs"]) expect(readable.has(k), k).toBe(true);
+    expect(src.serviceAccountName).toBe("training-status-source");
     expect(src.mode).toBe("Resource");
   });
 });

@@ -5,6 +5,7 @@ import path from "node:path";
 import YAML from "yaml";
 import { describe, expect, it } from "vitest";
 import { TRAINING_KINDS_K8S } from "../../../platform/training/kubernetes/meta.ts";
+import { TRAINING_RBAC } from "../../../platform/training/kubernetes/rbac.ts";
 import { OVERLAYS, renderObjects, type K8sObject } from "../../../platform/manifests/index.ts";
 import { baseRoles, servingRoles, SERVING_RESOURCES, trainingRoles, type RoleDecl } from "../../../platform/manifests/rbac.ts";
 import { USES_KUBERNETES_API } from "../../../platform/manifests/functions.ts";
@@ -67,6 +68,13 @@ describe("the RBAC table against the code", () => {
     const fromCode = Object.values(TRAINING_KINDS_K8S).map((k) => k.plural);
     expect(new Set(all.filter((p) => !p.startsWith("pods")))).toEqual(new Set(fromCode));
     expect(all).toContain("pods/log");
+    // Verbs are the training backend's own table, rule for rule: nothing more than its code calls.
+    const rules = [...baseRoles(), ...trainingRoles("pytorchjob"), ...trainingRoles("trainjob")]
+      .filter((r) => r.serviceAccount === "launch-training")
+      .flatMap((r) => r.rules.map((x) => ({ apiGroup: x.apiGroups[0], resource: x.resources[0], verbs: [...x.verbs] })));
+    expect(rules.sort((a, b) => String(a.resource).localeCompare(String(b.resource)))).toEqual(
+      TRAINING_RBAC.map((r) => ({ apiGroup: r.apiGroup, resource: r.resource, verbs: [...r.verbs] })).sort((a, b) => a.resource.localeCompare(b.resource)),
+    );
   });
 
   it("serving resources are the plurals of the serving backends' own CRDs", () => {
