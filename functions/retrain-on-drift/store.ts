@@ -52,7 +52,8 @@ export class MemoryRetrainStore implements RetrainStore {
     return this.#decisions.get(k);
   }
   recordDecision(d: DecisionRecord, t?: TrainingRecord): void {
-    this.#decisions.set(d.causeKey, d);
+    // First decision wins, as with SQLite's INSERT OR IGNORE.
+    if (!this.#decisions.has(d.causeKey)) this.#decisions.set(d.causeKey, d);
     if (t && !this.#trainings.some((x) => x.trainingEventId === t.trainingEventId)) this.#trainings.push(t);
   }
   markEmitted(k: string): void {
