@@ -381,3 +381,22 @@ describe("robustness", () => {
     expect(after.eventsById("broken-1")[0]?.deliveries[0]).toMatchObject({ state: "failed", lastError: expect.stringMatching(/unreadable/) });
   });
 });
+
+describe("metrics", () => {
+  it("exposes the four broker metrics, and a second broker on the same registry reuses them", async () => {
+    const registry = new Registry();
+    const a = makeBroker({ subscriber: { ref: { kind: "Service", name: "fn" } }, delivery: {}, registry, deliver: async () => ({ status: 200 }) });
+    const b = makeBroker({ subscriber: { ref: { kind: "Service", name: "fn" } }, delivery: {}, registry, deliver: async () => ({ status: 200 }) });
+    await a.start();
+    await b.start();
+    await a.emit(work("m-1"));
+    await b.emit(work("m-2"));
+    await a.idle();
+    await b.idle();
+    const text = await registry.metrics();
+    expect(text).toContain('flywheel_broker_events_received_total{type="com.example.work"} 2');
+    expect(text).toContain('flywheel_broker_deliveries_total{trigger="t1",outcome="success"} 2');
+    expect(text).toContain('flywheel_broker_delivery_duration_seconds_count{trigger="t1"} 2');
+    expect(text).toMatch(/flywheel_broker_pending_deliveries 0/);
+  });
+});
