@@ -5,6 +5,7 @@ import path from "node:path";
 import { CloudEvent } from "cloudevents";
 import { describe, expect, it } from "vitest";
 import { ConfigError, ValidationError } from "../../../platform/errors.ts";
+import { crdErrors } from "../../support/crds.ts";
 import { attributesOf, triggerMatches } from "../../../platform/eventing/filters.ts";
 import { resolveDelivery } from "../../../platform/eventing/delivery.ts";
 import {
@@ -191,5 +192,27 @@ describe("the repository's triggers/triggers.yaml", () => {
     const d = resolveDelivery(undefined, f.delivery);
     expect(d).toMatchObject({ retry: 5, backoffPolicy: "exponential", backoffDelayMs: 500 });
     expect(d.deadLetterSink?.ref).toEqual({ apiVersion: "serving.knative.dev/v1", kind: "Service", name: "dead-letter" });
+  });
+});
+
+describe("triggers.yaml as Knative objects", () => {
+  it("each trigger is a valid eventing.knative.dev/v1 Trigger, and the default delivery a valid Broker spec.delivery", () => {
+    const f = loadTriggerFile(DEFAULT_TRIGGERS_FILE);
+    for (const t of f.triggers) {
+      const trigger = {
+        apiVersion: "eventing.knative.dev/v1",
+        kind: "Trigger",
+        metadata: { name: t.name, namespace: "flywheel" },
+        spec: { broker: t.broker, filters: t.filters, subscriber: t.subscriber, ...(t.delivery ? { delivery: t.delivery } : {}) },
+      };
+      expect(crdErrors(trigger), t.name).toEqual([]);
+    }
+    const broker = {
+      apiVersion: "eventing.knative.dev/v1",
+      kind: "Broker",
+      metadata: { name: f.broker, namespace: "flywheel" },
+      spec: { delivery: f.delivery },
+    };
+    expect(crdErrors(broker)).toEqual([]);
   });
 });
