@@ -30,5 +30,5 @@ export const TARGETS: Readonly<Record<FunctionTarget, TargetInfo>> = {
   infer: { service: "infer", module: "functions/infer/index.ts", public: false },
   alertmanagerTrigger: { service: "alertmanager-trigger", module: "triggers/alertmanager/index.ts", public: true },
   deadLetter: { service: "dead-letter", module: "platform/eventing/dead-letter-function.ts", public: false },
-  ui: { service: "ui", module: "pages/index.ts", public: true },
+  ui: { service: "ui", module: "pages/knative.ts", public: true },
 };
