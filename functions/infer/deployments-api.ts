@@ -3,13 +3,13 @@
 // Changes go through deployment.requested events, so deploy-model does the work and the answer is 202.
 import { randomUUID } from "node:crypto";
 import { Hono, type Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import YAML from "yaml";
 import { NotFoundError, ValidationError, toHttpError, type FieldIssue } from "../../platform/errors.ts";
 import { buildEvent, zodIssues } from "../../platform/events/index.ts";
 import type { BaseDeps } from "../../platform/fn/types.ts";
 import { TAG } from "../../platform/lineage.ts";
 import type { ModelRegistry, ResolvedModel, ServingBackend } from "../../platform/ports.ts";
+import { readLimited } from "../../platform/serving/v2/body.ts";
 import { DeploymentSpecSchema, SERVING_BACKENDS, type DeploymentSpec, type ServingBackendName } from "../../platform/specs/deployment.ts";
 
 export interface DeploymentsApiDeps extends BaseDeps {
@@ -87,9 +87,9 @@ export function deploymentsApi(deps: DeploymentsApiDeps): Hono {
       return fail(c, e);
     }
   });
-  app.post("/", bodyLimit({ maxSize: 1024 * 1024, onError: (c) => c.json({ error: "spec larger than 1 MiB", code: "PAYLOAD_TOO_LARGE" }, 413) }), async (c) => {
+  app.post("/", async (c) => {
     try {
-      const specs = parseSpecs(await c.req.text());
+      const specs = parseSpecs(await readLimited(c, 1024 * 1024));
       const backendName = c.req.query("backend");
       const backend = backendFor(backendName);
       const dry = ["1", "true", "yes"].includes(c.req.query("dryRun") ?? c.req.query("dry-run") ?? "");

@@ -1,8 +1,8 @@
 // infer over HTTP: POST /:deployment (the platform mounts it at /infer). Records, CSV, raw V2 or natural language in,
 // decoded predictions out. Errors are {error, code, issues?, expected?}; unknown deployments 404 with the list.
 import { Hono, type Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { toHttpError } from "../../platform/errors.ts";
+import { readLimited } from "../../platform/serving/v2/body.ts";
 import { InputMismatchError } from "./build.ts";
 import { inferDeployment } from "./core.ts";
 import type { InferDeps } from "./deps.ts";
@@ -27,19 +27,15 @@ export function inferRoutes(deps: InferDeps): Hono {
   const app = new Hono();
   const cache = new ModelInfoCache();
   const max = deps.maxBodyBytes ?? MAX_INFER_BODY;
-  app.post(
-    "/:deployment",
-    bodyLimit({ maxSize: max, onError: (c) => c.json({ error: `request body larger than ${max} bytes`, code: "PAYLOAD_TOO_LARGE" }, 413) }),
-    async (c) => {
-      try {
-        const ct = c.req.header("content-type") ?? "application/json";
-        const input = parseBody(ct, await c.req.text());
-        const parsedAs = input.kind === "v2" ? "v2" : input.kind === "text" ? "text" : describe(ct) === "csv" ? "csv" : input.single ? "record" : "records";
-        return c.json(await inferDeployment(deps, cache, c.req.param("deployment"), input, parsedAs));
-      } catch (e) {
-        return errorResponse(c, e, deps);
-      }
-    },
-  );
+  app.post("/:deployment", async (c) => {
+    try {
+      const ct = c.req.header("content-type") ?? "application/json";
+      const input = parseBody(ct, await readLimited(c, max));
+      const parsedAs = input.kind === "v2" ? "v2" : input.kind === "text" ? "text" : describe(ct) === "csv" ? "csv" : input.single ? "record" : "records";
+      return c.json(await inferDeployment(deps, cache, c.req.param("deployment"), input, parsedAs));
+    } catch (e) {
+      return errorResponse(c, e, deps);
+    }
+  });
   return app;
 }

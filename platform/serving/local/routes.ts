@@ -1,8 +1,8 @@
 // Open Inference Protocol REST routes (interfaces.md §3), relative to the /v2 mount point.
 import { Hono, type Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { NotFoundError, ValidationError, isKnownError } from "../../errors.ts";
 import { zodIssues } from "../../events/envelope.ts";
+import { readLimited } from "../v2/body.ts";
 import { InferRequestSchema } from "../v2/types.ts";
 import type { EmbeddedV2Server } from "./server.ts";
 
@@ -38,9 +38,10 @@ export function v2Routes(server: EmbeddedV2Server): Hono {
     try {
       const name = c.req.param("name") ?? "";
       const version = c.req.param("version");
+      const text = await readLimited(c, MAX_INFER_BYTES);
       let body: unknown;
       try {
-        body = await c.req.json();
+        body = JSON.parse(text);
       } catch {
         throw new ValidationError([{ field: "body", message: "is not valid JSON" }]);
       }
@@ -54,16 +55,11 @@ export function v2Routes(server: EmbeddedV2Server): Hono {
       return fail(c, e);
     }
   };
-  const limit = bodyLimit({
-    maxSize: MAX_INFER_BYTES,
-    onError: (c) => c.json({ error: `request body larger than ${MAX_INFER_BYTES} bytes` }, 413),
-  });
-
   app.get("/models/:name", metadata);
   app.get("/models/:name/versions/:version", metadata);
   app.get("/models/:name/ready", ready);
   app.get("/models/:name/versions/:version/ready", ready);
-  app.post("/models/:name/infer", limit, infer);
-  app.post("/models/:name/versions/:version/infer", limit, infer);
+  app.post("/models/:name/infer", infer);
+  app.post("/models/:name/versions/:version/infer", infer);
   return app;
 }

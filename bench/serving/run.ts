@@ -1,0 +1,82 @@
+// Embedded V2 server throughput vs an in-process session.run loop on the same Iris model, with and without adaptive
+// batching. Measures; never asserts. Prints a table and a JSON line.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { serve } from "@hono/node-server";
+import { Hono } from "hono";
+import ort from "onnxruntime-node";
+import { Registry } from "prom-client";
+import { run, DEFAULT_PARAMS } from "../../examples/iris-node/train.ts";
+import { v2Routes } from "../../platform/serving/local/routes.ts";
+import { EmbeddedV2Server } from "../../platform/serving/local/server.ts";
+import { poster } from "./http.ts";
+
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const CONCURRENCY = 32;
+const ROW = [5.1, 3.5, 1.4, 0.2];
+
+async function timed(fn: () => Promise<unknown>, concurrency: number): Promise<number> {
+  let done = 0;
+  const end = performance.now() + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        await fn();
+        done++;
+      }
+    }),
+  );
+  return done / SECONDS;
+}
+
+async function main(): Promise<void> {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bench-serving-"));
+  const modelFile = path.join(run({ ...DEFAULT_PARAMS, epochs: 50 }, tmp).outDir, "model", "model.onnx");
+  const session = await ort.InferenceSession.create(modelFile);
+  const floor = await timed(() => session.run({ input: new ort.Tensor("float32", Float32Array.from(ROW), [1, 4]) }), 1);
+
+  const rows: { mode: string; rps: number }[] = [{ mode: "session.run loop (floor)", rps: floor }];
+  const body = JSON.stringify({ inputs: [{ name: "input", shape: [1, 4], datatype: "FP32", data: ROW }] });
+  // The HTTP stack's own ceiling: a hono route that only parses and echoes the same JSON body.
+  const echo = new Hono();
+  echo.post("/echo", async (c) => c.json(await c.req.json()));
+  const echoServer = serve({ fetch: echo.fetch, port: 0, hostname: "127.0.0.1" });
+  await new Promise((r) => echoServer.once("listening", r));
+  const echoAddr = echoServer.address();
+  const echoClient = poster(typeof echoAddr === "object" && echoAddr ? echoAddr.port : 0);
+  rows.push({ mode: `hono JSON echo over HTTP (HTTP floor), c=${CONCURRENCY}`, rps: await timed(() => echoClient.post("/echo", body), CONCURRENCY) });
+  echoClient.close();
+  await new Promise((r) => echoServer.close(r));
+  for (const batching of [undefined, { maxBatchSize: 32, maxBatchTimeMs: 1 }]) {
+    const server = new EmbeddedV2Server({ registry: new Registry(), batching });
+    await server.loadModel({ name: "iris", version: "1", model: modelFile });
+    const label = batching ? "batching 32/1ms" : "no batching";
+    const req = { inputs: [{ name: "input", shape: [1, 4], datatype: "FP32" as const, data: ROW }] };
+    rows.push({ mode: `server.infer in-process, ${label}, c=${CONCURRENCY}`, rps: await timed(() => server.infer("iris", undefined, req), CONCURRENCY) });
+    const app = new Hono().route("/v2", v2Routes(server));
+    const http = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
+    await new Promise((r) => http.once("listening", r));
+    const addr = http.address();
+    const client = poster(typeof addr === "object" && addr ? addr.port : 0);
+    rows.push({
+      mode: `V2 over HTTP, ${label}, c=${CONCURRENCY}`,
+      rps: await timed(async () => {
+        const res = await client.post("/v2/models/iris/infer", body);
+        if (res.status !== 200) throw new Error(`status ${res.status}`);
+      }, CONCURRENCY),
+    });
+    client.close();
+    await new Promise((r) => http.close(r));
+    await server.close();
+  }
+  await session.release();
+  fs.rmSync(tmp, { recursive: true, force: true });
+
+  console.log("mode".padEnd(52), "req/s".padStart(10), "x floor".padStart(9));
+  for (const r of rows) console.log(r.mode.padEnd(52), r.rps.toFixed(0).padStart(10), (r.rps / floor).toFixed(2).padStart(9));
+  console.log(JSON.stringify({ bench: "serving", seconds: SECONDS, concurrency: CONCURRENCY, cpus: os.cpus().length, results: rows.map((r) => ({ ...r, rps: Math.round(r.rps), ratio: Number((r.rps / floor).toFixed(3)) })) }));
+}
+
+void main();
