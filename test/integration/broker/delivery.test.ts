@@ -400,3 +400,24 @@ describe("metrics", () => {
     expect(text).toMatch(/flywheel_broker_pending_deliveries 0/);
   });
 });
+
+describe("delivery format", () => {
+  it("format: json delivers in structured mode; binary data always goes structured, as data_base64", async () => {
+    const fn = await sub(() => ({ status: 200 }));
+    const broker = makeBroker({ subscriber: { uri: fn.url }, delivery: { format: "json" } });
+    await broker.start();
+    await broker.emit(work("fmt-1", { n: 7 }));
+    await broker.idle();
+    expect(fn.received[0]?.headers["content-type"]).toMatch(/^application\/cloudevents\+json/);
+    expect(JSON.parse(fn.received[0]?.body ?? "null")).toMatchObject({ id: "fmt-1", specversion: "1.0", data: { n: 7 } });
+
+    const bin = await sub(() => ({ status: 200 }));
+    const b2 = makeBroker({ subscriber: { uri: bin.url }, delivery: {} });
+    await b2.start();
+    const bytes = Buffer.from([0, 1, 2, 254, 255]);
+    await b2.emit(new CloudEvent<unknown>({ id: "bin-1", source: "/tests", type: "com.example.work", datacontenttype: "application/octet-stream", data: bytes }));
+    await b2.idle();
+    expect(bin.received[0]?.headers["content-type"]).toMatch(/^application\/cloudevents\+json/);
+    expect(JSON.parse(bin.received[0]?.body ?? "null")).toMatchObject({ id: "bin-1", data_base64: bytes.toString("base64") });
+  });
+});
