@@ -14,7 +14,7 @@ import { deployModelHandler } from "./handler.ts";
 export { deployModelHandler } from "./handler.ts";
 export { createDeployModelDeps, SerialQueue, type DeployModelDeps, type DeployModelDepsInput } from "./deps.ts";
 export { CanaryStore, decide, type CanaryRecord, type CanaryStatsSource, type CandidateStats } from "./canary.ts";
-export { canaryTick, finishCanary, revisionOf, candidateName } from "./rollout.ts";
+export { canaryTick, finishCanary, revisionOf, candidateName, startCanaryLoop, localCanaryStats } from "./rollout.ts";
 export { findVersion, resolveVersion } from "./resolve.ts";
 
 export const FUNCTION_TARGET = "deployModel";

@@ -5,7 +5,7 @@ import type { FlywheelEvent } from "../../platform/events/index.ts";
 import type { HandlerOutcome } from "../../platform/fn/types.ts";
 import type { DeploymentStatus, ServingBackend } from "../../platform/ports.ts";
 import type { DeploymentSpec, ServingBackendName } from "../../platform/specs/deployment.ts";
-import { decide, type CanaryRecord } from "./canary.ts";
+import { decide, type CanaryRecord, type CanaryStatsSource, type CandidateStats } from "./canary.ts";
 import type { DeployModelDeps } from "./deps.ts";
 import { emitStatus, statusData, type Cause } from "./emit.ts";
 import { findVersion, resolveVersion } from "./resolve.ts";
@@ -123,10 +123,31 @@ export async function finishCanary(deps: DeployModelDeps, rec: CanaryRecord, dec
 /** Check every running canary once; call it periodically (embedded: an interval; Knative: a PingSource). */
 export async function canaryTick(deps: DeployModelDeps): Promise<HandlerOutcome[]> {
   const out: HandlerOutcome[] = [];
+  // Without numbers there is nothing to compare: deciding on time alone would roll every canary back.
+  if (!deps.canaryStats) return out;
   for (const rec of deps.canaries.all()) {
     const verdict = decide(rec, await deps.canaryStats?.stats(rec.name), deps.now());
     if (verdict.decision === "wait") continue;
     out.push(await deps.queue.run(rec.name, () => (deps.canaries.get(rec.name) ? finishCanary(deps, rec, verdict.decision, verdict.reason) : Promise.resolve({ status: "duplicate" as const }))));
   }
   return out;
+}
+
+/** Run canaryTick every intervalMs (embedded mode). Returns a stop function; a failing tick is logged, never thrown. */
+export function startCanaryLoop(deps: DeployModelDeps, intervalMs = 15_000): () => void {
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    canaryTick(deps)
+      .catch((e: unknown) => deps.log.warn("deploy-model: canary check failed", { message: e instanceof Error ? e.message : String(e) }))
+      .finally(() => (running = false));
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/** The embedded backend's experiment tallies as the canary's numbers. */
+export function localCanaryStats(backend: { stats(name: string): Readonly<Record<string, CandidateStats>> | undefined }): CanaryStatsSource {
+  return { stats: async (name) => backend.stats(name) };
 }

@@ -157,3 +157,18 @@ describe("deploy-model", () => {
     expect(last()).toMatchObject({ type: "dev.flywheel.deployment.failed", data: { name: "chain", reason: "Invalid", message: expect.stringMatching(/unknown model ghost/) } });
   });
 });
+
+describe("canary numbers from the embedded router", () => {
+  it("localCanaryStats reads the router's per-candidate tallies; no stats source means no automatic decision", async () => {
+    const { localCanaryStats, canaryTick: tick } = await import("../../../functions/deploy-model/index.ts");
+    const source = localCanaryStats({ stats: (name) => (name === "x" ? { a: { requests: 3, errors: 1, p50Ms: 1, p95Ms: 2 } } : undefined) });
+    expect(await source.stats("x")).toEqual({ a: { requests: 3, errors: 1, p50Ms: 1, p95Ms: 2 } });
+    expect(await source.stats("y")).toBeUndefined();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "canary-none-"));
+    const d = createDeployModelDeps({ bus: { emit: async () => undefined }, log: createLogger("silent"), now: () => 0, registry: new FakeRegistry(), backends: {}, defaultBackend: "local", policies: POLICIES, workDir: dir });
+    d.canaries.put({ name: "n", model: "n", backend: "local", stable: { deployment: "n-v1", version: "1" }, candidate: { deployment: "n-v2", version: "2" }, percent: 10, startedAt: -1e9, revision: "r", cause: { id: "c" }, policy: POLICIES.forModel("canaried").rollout });
+    expect(await tick(d)).toEqual([]);
+    expect(d.canaries.get("n")).toBeDefined();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
