@@ -28,6 +28,11 @@ export interface DriftMonitorOptions {
   readonly queueCapacity?: number | undefined;
   /** How often dirty windows are re-scored. Default 1000 ms. */
   readonly scoreIntervalMs?: number | undefined;
+  /**
+   * A version with no traffic for this long is forgotten: its window and series go, so an old version that no longer
+   * serves (replaced by a retrain) cannot keep ModelDriftDetected firing. Default 30 min; 0 = never.
+   */
+  readonly idleTtlMs?: number | undefined;
   /** After a loader failure or a missing baseline, ask again after this long. Default 60 s. */
   readonly baselineRetryMs?: number | undefined;
   readonly now?: (() => number) | undefined;
@@ -45,6 +50,7 @@ interface VersionState {
   baseline: BaselineState | undefined;
   drifted: boolean;
   scores: Record<string, number>;
+  lastSeen: number;
 }
 
 export interface DriftSnapshot {
@@ -82,6 +88,7 @@ export class DriftMonitor implements DriftObserver {
       queueCapacity: opts.queueCapacity ?? 10_000,
       scoreIntervalMs: opts.scoreIntervalMs ?? 1000,
       baselineRetryMs: opts.baselineRetryMs ?? 60_000,
+      idleTtlMs: opts.idleTtlMs ?? 30 * 60_000,
       now: opts.now ?? Date.now,
     };
     this.#queue = new DropOldestQueue(this.#o.queueCapacity);
@@ -181,16 +188,23 @@ export class DriftMonitor implements DriftObserver {
       const k = key(obs.model, obs.version);
       let st = this.#versions.get(k);
       if (!st) {
-        st = { model: obs.model, version: obs.version, window: new VersionWindow(this.#o.windowSize), baseline: undefined, drifted: false, scores: {} };
+        st = { model: obs.model, version: obs.version, window: new VersionWindow(this.#o.windowSize), baseline: undefined, drifted: false, scores: {}, lastSeen: 0 };
         this.#versions.set(k, st);
       }
+      st.lastSeen = this.#o.now();
       st.window.add(obs.features, obs.predictions);
     }
   }
 
   async #scoreDirty(all = false): Promise<void> {
     const loads: Promise<void>[] = [];
-    for (const st of this.#versions.values()) {
+    const ttl = this.#o.idleTtlMs;
+    for (const st of [...this.#versions.values()]) {
+      if (ttl > 0 && this.#o.now() - st.lastSeen > ttl) {
+        this.#o.log?.info("drift: version idle; window and scores dropped", { model: st.model, version: st.version });
+        this.forget(st.model, st.version);
+        continue;
+      }
       if (!all && st.window.pending === 0) continue;
       const b = st.baseline;
       if (!b || (b.state === "missing" && this.#o.now() >= b.retryAt)) {

@@ -122,6 +122,22 @@ describe("DriftMonitor", () => {
     monitor.close();
   });
 
+  it("forgets a version with no traffic for idleTtlMs (an old version cannot keep the alert firing)", async () => {
+    let now = 0;
+    const { registry, monitor } = setup({ idleTtlMs: 60_000, now: () => now });
+    monitor.observe({ model: "iris", version: "1", features: { x: Array(16).fill(3.9) }, predictions: [] });
+    await monitor.flush();
+    expect(await value(registry, "flywheel_model_drift_score", { model: "iris", version: "1", feature: "x" })).toBeGreaterThan(0.2);
+    now = 60_000;
+    await monitor.flush();
+    expect(monitor.snapshot("iris", "1")).toBeDefined();
+    now = 60_001;
+    await monitor.flush();
+    expect(monitor.snapshot("iris", "1")).toBeUndefined();
+    expect(await value(registry, "flywheel_model_drift_score", { model: "iris" })).toBeUndefined();
+    monitor.close();
+  });
+
   it("forget() removes a version's series", async () => {
     const { registry, monitor } = setup();
     monitor.observe({ model: "iris", version: "1", features: { x: uniform(16) }, predictions: [] });
