@@ -4,6 +4,7 @@ import type { AnyCloudEvent } from "../events/envelope.ts";
 
 export const FILTER_DIALECTS = ["exact", "prefix", "suffix", "all", "any", "not", "cesql"] as const;
 export type FilterDialect = (typeof FILTER_DIALECTS)[number];
+export const isFilterDialect = (v: string): v is FilterDialect => FILTER_DIALECTS.some((d) => d === v);
 
 /** One SubscriptionsAPIFilter: exactly one dialect is set. */
 export interface SubscriptionsApiFilter {
@@ -115,11 +116,11 @@ function parseFilter(raw: unknown, path: string, issues: FieldIssue[], opts: { c
   }
   const keys = Object.keys(raw);
   for (const k of keys) {
-    if (!(FILTER_DIALECTS as readonly string[]).includes(k)) {
+    if (!isFilterDialect(k)) {
       issues.push({ field: `${path}.${k}`, message: `unknown filter dialect; use one of ${FILTER_DIALECTS.join(", ")}` });
     }
   }
-  const dialects = keys.filter((k): k is FilterDialect => (FILTER_DIALECTS as readonly string[]).includes(k));
+  const dialects = keys.filter(isFilterDialect);
   if (dialects.length !== 1) {
     issues.push({
       field: path,
