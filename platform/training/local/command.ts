@@ -39,7 +39,7 @@ export interface ResolveOptions {
 function interpreterFor(entry: string, python: string): string[] {
   if (entry.endsWith(".py")) return [python];
   if (entry.endsWith(".ts") || entry.endsWith(".mts")) return [process.execPath, "--import", "tsx"];
-  if (entry.endsWith(".js") || entry.endsWith(".mjs")) return [process.execPath];
+  if (entry.endsWith(".js") || entry.endsWith(".mjs") || entry.endsWith(".cjs")) return [process.execPath];
   return [];
 }
 

@@ -209,6 +209,17 @@ describe("LocalTrainingBackend", () => {
     await expect.poll(() => pids.map(alive), { timeout: 10_000 }).toEqual([false, false]);
   });
 
+  it("runs a source.path entry file with its interpreter, in its own directory", async () => {
+    const t = setup();
+    fs.mkdirSync(path.join(t.dir, "proj"));
+    t.script("proj/entry.cjs", `require("node:fs").writeFileSync(process.env.FLYWHEEL_ARTIFACT_DIR + "/cwd.txt", process.cwd() + " " + process.argv.slice(2).join(","));`);
+    const { job } = await t.launch({ model: "m", source: { path: "proj/entry.cjs" }, args: ["a", "b"] });
+    const done = await t.until(job.id, (j) => j.state === "succeeded");
+    expect(fs.readFileSync(path.join(fileURLToPath(done.artifactUri ?? ""), "cwd.txt"), "utf8")).toBe(`${path.join(t.dir, "proj")} a,b`);
+    const missing = await t.launch({ model: "m", source: { path: "nope.py" } });
+    expect(missing.job).toMatchObject({ state: "failed", failureReason: "SourceNotFound" });
+  });
+
   it("rejects a log rank outside the job and an unknown job", async () => {
     const t = setup();
     const { job } = await t.launch({ model: "m", command: [node, "-e", "1"] });
