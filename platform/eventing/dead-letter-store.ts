@@ -152,7 +152,7 @@ export class DeadLetterStore {
     const { where, args } = filterSql(q);
     const rows = this.#db
       .prepare<unknown[], Row>(`SELECT * FROM dead_letters ${where} ORDER BY last_at DESC, id LIMIT ? OFFSET ?`)
-      .all(...args, clamp(q.limit, 50, 1, 1000), clamp(q.offset, 0, 0, Number.MAX_SAFE_INTEGER));
+      .all(...args, clampInt(q.limit, 50, 1, 1000), clampInt(q.offset, 0, 0, Number.MAX_SAFE_INTEGER));
     return rows.map(toDeadLetter);
   }
 
@@ -189,7 +189,7 @@ function filterSql(q: Omit<DeadLetterQuery, "limit" | "offset">): { where: strin
   return { where: `WHERE ${clauses.join(" AND ")}`, args };
 }
 
-export function clamp(v: number | undefined, dflt: number, min: number, max: number): number {
+export function clampInt(v: number | undefined, dflt: number, min: number, max: number): number {
   if (v === undefined || !Number.isFinite(v)) return dflt;
   return Math.min(max, Math.max(min, Math.trunc(v)));
 }

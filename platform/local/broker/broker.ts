@@ -2,7 +2,7 @@
 import type { Hono } from "hono";
 import { Registry } from "prom-client";
 import { ConflictError, UpstreamError } from "../../errors.ts";
-import { clamp, DeadLetterStore, originalEvent, type DeadLetter, type DeadLetterQuery } from "../../eventing/dead-letter-store.ts";
+import { clampInt, DeadLetterStore, originalEvent, type DeadLetter, type DeadLetterQuery } from "../../eventing/dead-letter-store.ts";
 import { destinationUrl } from "../../eventing/delivery.ts";
 import type { TriggerDecl } from "../../eventing/triggers.ts";
 import type { AnyCloudEvent } from "../../events/envelope.ts";
@@ -115,8 +115,8 @@ export class EmbeddedBroker implements EventBus {
 
   recentEvents(q: EventQuery = {}): StoredEvent[] {
     const rows = this.#db.recentEvents({
-      limit: clamp(q.limit, 50, 1, 1000),
-      offset: clamp(q.offset, 0, 0, Number.MAX_SAFE_INTEGER),
+      limit: clampInt(q.limit, 50, 1, 1000),
+      offset: clampInt(q.offset, 0, 0, Number.MAX_SAFE_INTEGER),
       type: q.type || undefined,
     });
     return this.#withDeliveries(rows);
