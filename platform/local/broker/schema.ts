@@ -1,4 +1,6 @@
 // The broker's tables, row shapes and the (re-validated) JSON it stores in them.
+import { mkdirSync } from "node:fs";
+import path from "node:path";
 import Database from "better-sqlite3";
 import { z } from "zod";
 import { BACKOFF_POLICIES, DELIVERY_FORMATS, DestinationSchema, type ResolvedDelivery } from "../../eventing/delivery.ts";
@@ -95,6 +97,7 @@ export interface NewDelivery {
 }
 
 export function openDatabase(file: string): Database.Database {
+  if (file !== ":memory:" && file !== "") mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   const db = new Database(file);
   db.pragma("journal_mode = WAL");
   // FULL: a commit is on disk before the ingress answers 202 (WAL's NORMAL could lose it on power loss).
