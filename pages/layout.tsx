@@ -35,6 +35,8 @@ interface LayoutProps {
   readonly airflow: boolean;
   /** Reload the page every N seconds when scripts are off (live pages). */
   readonly refreshWithoutJs?: number | undefined;
+  /** Reload the page every N seconds whatever the browser (a short wait for something to appear). */
+  readonly refreshAlways?: number | undefined;
   readonly children?: Child;
 }
 
@@ -49,6 +51,7 @@ export const Layout: FC<LayoutProps> = (p) => (
       <link rel="stylesheet" href="/static/flywheel.css" />
       <script src="/static/htmx.min.js" defer></script>
       <script src="/static/flywheel.js" defer></script>
+      {p.refreshAlways ? <meta http-equiv="refresh" content={String(p.refreshAlways)} /> : null}
       {p.refreshWithoutJs ? (
         <noscript>
           <meta http-equiv="refresh" content={String(p.refreshWithoutJs)} />
@@ -101,10 +104,10 @@ export function page(
   title: string,
   area: Area,
   body: Child,
-  opts: { status?: 200 | 400 | 404 | 409 | 422 | 502; refreshWithoutJs?: number } = {},
+  opts: { status?: 200 | 400 | 404 | 409 | 422 | 502; refreshWithoutJs?: number | undefined; refreshAlways?: number | undefined } = {},
 ): Response | Promise<Response> {
   return c.html(
-    <Layout title={title} area={area} principal={ctx.principal} csrf={ctx.csrf} airflow={ctx.airflow} refreshWithoutJs={opts.refreshWithoutJs}>
+    <Layout title={title} area={area} principal={ctx.principal} csrf={ctx.csrf} airflow={ctx.airflow} refreshWithoutJs={opts.refreshWithoutJs} refreshAlways={opts.refreshAlways}>
       {body}
     </Layout>,
     opts.status ?? 200,

@@ -66,7 +66,12 @@
       pre.appendChild(document.createTextNode(ev.data + "\n"));
       if (atBottom) pre.scrollTop = pre.scrollHeight;
     });
-    source.addEventListener("end", function () { source.close(); pre.setAttribute("data-streaming", "done"); });
+    source.addEventListener("end", function (ev) {
+      source.close();
+      // The stream ends with the job's state; if the job is still going (a dropped follow), pick it up again.
+      if (ev.data === "pending" || ev.data === "running") { setTimeout(startLogs, 2000); return; }
+      pre.setAttribute("data-streaming", "done");
+    });
     source.onerror = function () { if (source.readyState === EventSource.CLOSED) pre.setAttribute("data-streaming", "done"); };
   }
   document.addEventListener("change", function (e) {

@@ -13,6 +13,7 @@ import { readForm } from "../forms.ts";
 import { isHtmx, navigate, page, pageContext } from "../layout.tsx";
 
 const TAIL_LINES = 200;
+const PENDING_POLL_MS = 500;
 
 export function progressSeries(points: readonly ProgressPoint[]): Series[] {
   const by = new Map<string, { x: number; y: number }[]>();
@@ -33,6 +34,13 @@ export function jobRoutes(deps: UiDeps, airflow: boolean): Hono {
   app.get("/training/jobs/:id", requireRole("viewer"), async (c) => {
     const ctx = pageContext(c, airflow);
     const job = await load(c.req.param("id"));
+    if (!job && c.req.query("requested")) {
+      // Just requested: the broker delivers training.requested to launch-training in a moment. Refresh until then.
+      return page(c, ctx, "Job requested", "jobs", <div id="job-requested" data-state="requested">
+        <h1>Job <span class="mono">{c.req.param("id")}</span></h1>
+        <p class="muted">Training requested; waiting for the launcher to start it…</p>
+      </div>, { refreshAlways: 1 });
+    }
     if (!job) return page(c, ctx, "Job not found", "jobs", <p class="error">No job {c.req.param("id")}.</p>, { status: 404 });
     const progress = await deps.training.progress(job.id);
     const rank = intParam(c.req.query("rank"), 0, 0, Math.max(0, job.ranks - 1));
@@ -74,6 +82,12 @@ export function jobRoutes(deps: UiDeps, airflow: boolean): Hono {
     return streamSSE(c, async (stream) => {
       const ac = new AbortController();
       stream.onAbort(() => ac.abort());
+      // A pending job has no logs yet: wait for it to start rather than ending the stream empty.
+      let current: JobRecord | undefined = job;
+      while (current?.state === "pending" && !ac.signal.aborted) {
+        await stream.sleep(PENDING_POLL_MS);
+        current = await load(job.id);
+      }
       try {
         for await (const line of deps.training.logs(job.id, { rank, follow: true, signal: ac.signal })) {
           await stream.writeSSE({ event: "log", data: line.replace(/\r?\n/g, " ") });

@@ -49,7 +49,7 @@ export function trainingRoutes(deps: UiDeps, airflow: boolean): Hono {
       return render({ "(root)": ["The broker did not accept the request; nothing was launched. Try again."] }, 502);
     }
     const jobId = deps.jobIdForRequest?.(result.spec.model, event.id);
-    return navigate(c, jobId ? `/training/jobs/${encodeURIComponent(jobId)}` : `/training/jobs?requested=${encodeURIComponent(event.id)}`);
+    return navigate(c, jobId ? `/training/jobs/${encodeURIComponent(jobId)}?requested=1` : `/training/jobs?requested=${encodeURIComponent(event.id)}`);
   });
 
   app.get("/training/jobs", requireRole("viewer"), async (c) => {

@@ -43,11 +43,17 @@ describe("the UI flow with JavaScript", () => {
     await rows.nth(1).locator("input").nth(1).fill("0.1");
     await page.fill("#timeoutSeconds", "300");
     await page.click("#launch");
-    await page.waitForURL(/\/training\/jobs\/iris-[0-9a-f]+$/);
+    await page.waitForURL(/\/training\/jobs\/iris-[0-9a-f]+\?requested=1$/);
+    await page.waitForSelector("#job-live", { timeout: 30_000 });
     const jobUrl = page.url();
 
     // Logs stream in and the chart updates until the job succeeds.
-    await page.waitForFunction(() => (document.querySelector("#logs")?.textContent ?? "").trim().length > 0, undefined, { timeout: 60_000 });
+    try {
+      await page.waitForFunction(() => (document.querySelector("#logs")?.textContent ?? "").trim().length > 0, undefined, { timeout: 60_000 });
+    } catch (e) {
+      await b.shot("failure-logs");
+      throw e;
+    }
     await page.waitForSelector('#job-live[data-state="succeeded"]', { timeout: 90_000 });
     await page.waitForFunction(() => Number(document.querySelector("#progress-chart")?.getAttribute("data-points") ?? "0") > 10);
     await page.waitForSelector('#logs[data-streaming="done"]', { timeout: 30_000 });

@@ -46,9 +46,9 @@ describe("the UI flow without JavaScript", () => {
     await page.fill("#model", "iris");
     await page.fill("#timeoutSeconds", "300");
     await page.click("#launch");
-    await page.waitForURL(/\/training\/jobs\/iris-[0-9a-f]+$/);
+    await page.waitForURL(/\/training\/jobs\/iris-[0-9a-f]+\?requested=1$/);
 
-    await reloadUntil(page, "the job to succeed", async () => (await page.locator("#job-live").getAttribute("data-state")) === "succeeded");
+    await reloadUntil(page, "the job to succeed", async () => (await page.locator("#job-live").count()) > 0 && (await page.locator("#job-live").getAttribute("data-state")) === "succeeded");
     expect(Number(await page.locator("#progress-chart").getAttribute("data-points"))).toBeGreaterThan(10);
     expect((await page.locator("#logs").textContent())?.length).toBeGreaterThan(0);
     await b.shot("nojs-02-job");

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseEventAs } from "../../../platform/events/envelope.ts";
+import { job } from "./fakes.ts";
 import { fieldErrors, uiHarness } from "./harness.ts";
 import type { Session, UiHarness } from "./harness.ts";
 
@@ -43,7 +44,7 @@ describe("launch form", () => {
     const ev = h.fakes.emitted[before];
     expect(ev).toBeDefined();
     if (!ev) return;
-    expect(res.headers.get("location")).toBe(`/training/jobs/iris-for-${ev.id.slice(0, 8)}`);
+    expect(res.headers.get("location")).toBe(`/training/jobs/iris-for-${ev.id.slice(0, 8)}?requested=1`);
     const data = parseEventAs("training.requested", ev).data;
     expect(data).toMatchObject({
       kind: "single",
@@ -175,6 +176,18 @@ describe("job page", () => {
     expect(text.trim().endsWith("event: end\ndata: succeeded")).toBe(true);
   });
 
+  it("waits for a pending job to start before streaming its logs", async () => {
+    h.fakes.jobs.push(job(999, "pending"));
+    const pending = ds.get("/training/jobs/job-00999/logs/stream");
+    setTimeout(() => {
+      const i = h.fakes.jobs.findIndex((j) => j.id === "job-00999");
+      h.fakes.jobs[i] = job(999, "succeeded");
+    }, 700);
+    const text = await (await pending).text();
+    expect(text).toContain("data: rank 0 line 0 of job-00999");
+    expect(text.trim().endsWith("event: end\ndata: succeeded")).toBe(true);
+  });
+
   it("asks for confirmation before cancelling without JavaScript, then cancels", async () => {
     const ask = await ds.post("/training/jobs/job-00000/cancel", {});
     expect(ask.status).toBe(200);
@@ -187,7 +200,12 @@ describe("job page", () => {
     expect((await viewer.post("/training/jobs/job-00000/cancel", { confirm: "yes" })).status).toBe(403);
   });
 
-  it("404s an unknown job", async () => {
+  it("404s an unknown job, but waits (refreshing) for one just requested", async () => {
     expect((await ds.get("/training/jobs/nope")).status).toBe(404);
+    const waiting = await ds.get("/training/jobs/nope?requested=1");
+    expect(waiting.status).toBe(200);
+    const html = await waiting.text();
+    expect(html).toContain('data-state="requested"');
+    expect(html).toContain('<meta http-equiv="refresh" content="1"/>');
   });
 });
