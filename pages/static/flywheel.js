@@ -1,5 +1,5 @@
 // Flywheel UI enhancements. Every page works without this file; it adds live updates and in-place editing.
-/* global document, window, HTMLElement, EventSource */
+/* global document, window, HTMLElement, EventSource, setTimeout */
 (function () {
   "use strict";
   // Add/remove repeatable rows in place (the server does the same through the _op submit buttons without JS).
