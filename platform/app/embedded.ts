@@ -36,6 +36,7 @@ import { deploymentsApi } from "../../functions/infer/deployments-api.ts";
 import { inferHandler } from "../../functions/infer/handler.ts";
 import { inferRoutes } from "../../functions/infer/routes.ts";
 import { jobsApi } from "../training/jobs-api.ts";
+import { tracedBus } from "../telemetry/index.ts";
 import { CronScheduler, loadSchedules } from "../../triggers/cron/index.ts";
 import { KafkaBridge } from "../../triggers/kafka/index.ts";
 import { schedulesApi } from "./schedules-api.ts";
@@ -114,7 +115,8 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
     namespace: config.kubernetes.namespace,
     now,
   });
-  const bus: EventBus = broker;
+  // Every emit is a PRODUCER span whose context rides in the event's traceparent: one trace per cause.
+  const bus: EventBus = tracedBus(broker, { destination: triggerFile.broker });
 
   const training = new LocalTrainingBackend({
     dataDir: path.join(dataDir, "training"),

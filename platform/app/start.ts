@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { createAdaptorServer } from "@hono/node-server";
 import { parseConfig, type Config } from "../config/index.ts";
 import { createLogger } from "../log.ts";
+import { createTelemetry, telemetryOptions, type Telemetry } from "../telemetry/index.ts";
 import { createEmbeddedPlatform, type EmbeddedPlatform } from "./embedded.ts";
 
 export interface StartOptions {
@@ -28,6 +29,9 @@ export interface StartedPlatform {
 export async function startEmbedded(o: StartOptions): Promise<StartedPlatform> {
   const config = parseConfig(o.env, { port: o.port, host: o.host, dataDir: o.dataDir });
   const log = createLogger(o.quiet && config.logLevel === "info" ? "warn" : config.logLevel, { service: "flywheel" });
+
+  // Tracing only when an OTLP endpoint is configured (tests install their own in-memory provider instead).
+  const telemetry: Telemetry | undefined = config.telemetry.otlpEndpoint ? await createTelemetry(telemetryOptions(config, "flywheel")) : undefined;
 
   let handler: ((req: Request) => Response | Promise<Response>) | undefined;
   const server = createAdaptorServer({
@@ -69,6 +73,7 @@ export async function startEmbedded(o: StartOptions): Promise<StartedPlatform> {
         if ("closeAllConnections" in server && typeof server.closeAllConnections === "function") server.closeAllConnections();
       });
       await platform.stop();
+      await telemetry?.shutdown();
     },
   };
 }
