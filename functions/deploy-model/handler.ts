@@ -7,8 +7,8 @@ import type { HandlerOutcome } from "../../platform/fn/types.ts";
 import type { ResolvedModel, ServingBackend } from "../../platform/ports.ts";
 import type { DeployModelDeps } from "./deps.ts";
 import { emitStatus, statusData, type Cause } from "./emit.ts";
-import { findVersion, resolveVersion } from "./resolve.ts";
-import { applyAndReport, backendOf, finishCanary, revisionOf, rolloutPromoted } from "./rollout.ts";
+import { resolveVersion, type findVersion } from "./resolve.ts";
+import { applyAndReport, backendOf, finishCanary, isOutcome, resolveOrReport, revisionOf, rolloutPromoted } from "./rollout.ts";
 
 export async function deployModelHandler(ce: AnyCloudEvent, deps: DeployModelDeps): Promise<HandlerOutcome> {
   const ev = parseEvent(ce);
@@ -40,8 +40,10 @@ async function requested(deps: DeployModelDeps, ev: FlywheelEvent<"deployment.re
     }
     const models: Record<string, ResolvedModel> = {};
     if (data.spec.kind === "model") {
-      const info = await findVersion(deps.registry, data.spec.model, { version: data.spec.version, alias: data.spec.alias });
-      models[data.spec.name] = await resolveVersion(deps.registry, info, deps.workDir);
+      const target = { name: data.spec.name, kind: data.spec.kind, backend: backend.name, revision };
+      const resolved = await resolveOrReport(deps, target, data.spec.model, { version: data.spec.version, alias: data.spec.alias }, cause);
+      if (isOutcome(resolved)) return resolved;
+      models[data.spec.name] = resolved;
     }
     return applyAndReport(deps, backend, data.spec, { revision, models }, cause, "Requested");
   }

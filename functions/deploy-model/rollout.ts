@@ -3,7 +3,7 @@ import { ValidationError, isKnownError, UpstreamError } from "../../platform/err
 import { deriveId } from "../../platform/events/index.ts";
 import type { FlywheelEvent } from "../../platform/events/index.ts";
 import type { HandlerOutcome } from "../../platform/fn/types.ts";
-import type { DeploymentStatus, ServingBackend } from "../../platform/ports.ts";
+import type { DeploymentStatus, ResolvedModel, ServingBackend } from "../../platform/ports.ts";
 import type { DeploymentSpec, ServingBackendName } from "../../platform/specs/deployment.ts";
 import { decide, type CanaryRecord, type CanaryStatsSource, type CandidateStats } from "./canary.ts";
 import type { DeployModelDeps } from "./deps.ts";
@@ -45,6 +45,29 @@ export async function applyAndReport(
   return { status: "done", detail: `${spec.name} ${status.state} at revision ${status.revision}`, emitted: [id] };
 }
 
+/**
+ * Resolve a version, or report why not: a model or version the registry does not have will not appear on a retry,
+ * so it becomes deployment.failed (and the event is done); registry outages are rethrown for redelivery.
+ */
+export async function resolveOrReport(
+  deps: DeployModelDeps,
+  target: { name: string; kind: DeploymentSpec["kind"]; backend: ServingBackendName; revision: string },
+  model: string,
+  sel: { version?: string | undefined; alias?: string | undefined },
+  cause: Cause,
+): Promise<ResolvedModel | HandlerOutcome> {
+  try {
+    return await resolveVersion(deps.registry, await findVersion(deps.registry, model, sel), deps.workDir);
+  } catch (e) {
+    if ((e instanceof UpstreamError && e.retryable) || !isKnownError(e)) throw e;
+    const reason = e.status === 404 ? "ModelNotFound" : "ResolveFailed";
+    const id = await emitStatus(deps, "deployment.failed", { ...target, reason, message: e.message, warnings: [] }, cause);
+    return { status: "done", detail: `failed: ${e.message}`, emitted: [id] };
+  }
+}
+
+export const isOutcome = (v: ResolvedModel | HandlerOutcome): v is HandlerOutcome => "status" in v;
+
 /** model.promoted: deploy the version under the model's name, by the model's rollout policy. */
 export async function rolloutPromoted(deps: DeployModelDeps, ev: FlywheelEvent<"model.promoted">): Promise<HandlerOutcome> {
   const { model, version } = ev.data;
@@ -59,7 +82,8 @@ export async function rolloutPromoted(deps: DeployModelDeps, ev: FlywheelEvent<"
     return { status: "duplicate", detail: `${name} already at revision ${revision}`, emitted: [id] };
   }
   const policy = deps.policies.forModel(model).rollout;
-  const resolved = await resolveVersion(deps.registry, await findVersion(deps.registry, model, { version }), deps.workDir);
+  const resolved = await resolveOrReport(deps, { name, kind: "model", backend: backend.name, revision }, model, { version }, cause);
+  if (isOutcome(resolved)) return resolved;
   const stableVersion = active?.stable.version ?? (current?.kind === "model" ? current.version : undefined);
   const canary = policy.strategy === "canary" && ev.data.cause !== "rollback" && stableVersion !== undefined && stableVersion !== version;
   if (!canary) {

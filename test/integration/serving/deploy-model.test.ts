@@ -172,3 +172,28 @@ describe("canary numbers from the embedded router", () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe("deploy-model with an unknown registry model", () => {
+  it("emits deployment.failed (ModelNotFound) instead of failing the event forever", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "deploy-missing-"));
+    const out: AnyCloudEvent[] = [];
+    const server = new EmbeddedV2Server({ registry: new Registry() });
+    const d = createDeployModelDeps({
+      bus: { emit: async (e) => void out.push(e) },
+      log: createLogger("silent"),
+      now: Date.now,
+      registry: new FakeRegistry(),
+      backends: { local: new LocalServingBackend({ server }) },
+      defaultBackend: "local",
+      policies: POLICIES,
+      workDir: dir,
+    });
+    const res = await deployModelHandler(ev("deployment.requested", { action: "deploy", spec: { kind: "model", name: "ghost", model: "ghost", version: "4" } }), d);
+    expect(res.status).toBe("done");
+    expect(parseEvent(out[0] as AnyCloudEvent)).toMatchObject({ type: "dev.flywheel.deployment.failed", data: { name: "ghost", reason: "ModelNotFound", message: expect.stringMatching(/ghost\/4/) } });
+    await deployModelHandler(ev("model.promoted", { model: "ghost", version: "1", cause: "gate" }), d);
+    expect(parseEvent(out[1] as AnyCloudEvent).data).toMatchObject({ name: "ghost", reason: "ModelNotFound" });
+    await server.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+});
