@@ -16,6 +16,7 @@ interface JobSummary {
   createdAt: number;
   failureReason?: string;
   message?: string;
+  trigger?: { reason: string };
 }
 
 export function clientFrom(c: { url: string | undefined; token: string | undefined }): ApiClient {
@@ -69,7 +70,10 @@ export async function jobs(argv: string[], env: NodeJS.ProcessEnv, out: Out): Pr
   if (values.limit) q.set("limit", values.limit);
   const res = await clientFrom(c).request<{ jobs: JobSummary[] }>("GET", `/api/v1/jobs?${q}`);
   if (c.json) out.json(res.jobs);
-  else out.line(table(res.jobs as unknown as Record<string, unknown>[], ["id", "state", "kind", "model", "reason", "createdAt"]));
+  else {
+    const rows = res.jobs.map((j) => ({ ...j, trigger: j.trigger?.reason }));
+    out.line(table(rows, ["id", "state", "kind", "model", "trigger", "reason", "createdAt"]));
+  }
   return 0;
 }
 
