@@ -28,6 +28,13 @@ const PIPE_MAP = spec({ kind: "pipeline", name: "mapped", steps: [{ name: "iris"
 const EXP = spec({ kind: "experiment", name: "ab", candidates: [{ name: "iris", weight: 90 }, { name: "churn", weight: 10 }], default: "iris" });
 const EXP_MIRROR = spec({ kind: "experiment", name: "shadow", candidates: [{ name: "iris", weight: 100 }], mirror: { name: "churn", percent: 50 } });
 
+// Compiling a CRD schema (InferenceService's embeds a PodSpec) takes seconds: do it in a hook, not inside a test's time.
+beforeAll(() => {
+  for (const [apiVersion, kind] of [["mlops.seldon.io/v1alpha1", "Model"], ["mlops.seldon.io/v1alpha1", "Pipeline"], ["mlops.seldon.io/v1alpha1", "Experiment"], ["serving.kserve.io/v1beta1", "InferenceService"], ["serving.kserve.io/v1alpha1", "InferenceGraph"]]) {
+    crdErrors({ apiVersion, kind });
+  }
+});
+
 describe("Seldon golden objects", () => {
   const seldon = new SeldonServingBackend({ client: offline });
   it("renders a Model with requirements from flavors (onnx -> triton)", () => {
