@@ -65,7 +65,8 @@ export function playgroundRoutes(deps: UiDeps, airflow: boolean): Hono {
     const meta = await metadataOf(name);
     if (typeof meta === "string") return render(c, name, form, {}, { error: meta }, 502);
     const built = buildRequest(meta, form);
-    if ("errors" in built) return render(c, name, form, built.errors.value, { error: "Fix the highlighted fields." }, 422);
+    // The messages also go in the result panel: an htmx swap replaces only that panel, not the form.
+    if ("errors" in built) return render(c, name, form, built.errors.value, { error: Object.values(built.errors.value).flat().join("; ") }, 422);
     return call(c, name, form, meta, built.request);
   });
 

@@ -45,6 +45,9 @@ describe("inference playground", () => {
     expect(res.status).toBe(422);
     expect(fieldErrors(await res.text(), "f_1")).toEqual(["sepal_width must be a number"]);
     expect(h.fakes.infers.length).toBe(n);
+    const hx = await ds.post("/playground/infer", { ...setosa, f_1: "wide" }, { htmx: true });
+    expect(hx.status).toBe(422);
+    expect(await hx.text()).toContain('<p class="error" role="alert">sepal_width must be a number</p>');
   });
 
   it("sends a raw V2 request from the editor, and refuses one without inputs", async () => {
