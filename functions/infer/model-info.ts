@@ -37,15 +37,19 @@ async function load(deps: InferDeps, status: DeploymentStatus, target: Inference
   const meta = await deps.client.metadata(target);
   let columns = strings(meta.parameters?.columns);
   let labels = strings(meta.parameters?.labels);
-  if ((!columns || !labels) && deps.registry && status.model && status.version) {
+  // Experiments and pipelines have no registry version of their own: use the default candidate's or first step's.
+  const spec = status.spec;
+  const inner = spec.kind === "experiment" ? (spec.default ?? spec.candidates[0]?.name) : spec.kind === "pipeline" ? spec.steps[0]?.name : undefined;
+  const source = inner && !status.model ? ((await deps.backend.get(inner).catch(() => undefined)) ?? status) : status;
+  if ((!columns || !labels) && deps.registry && source.model && source.version) {
     try {
-      const v = await deps.registry.getModelVersion(status.model, status.version);
+      const v = await deps.registry.getModelVersion(source.model, source.version);
       labels ??= strings(fromTag(v.tags[TAG.labels]));
       const sig = fromTag(v.tags[TAG.signature]);
       const inputs = sig && typeof sig === "object" ? (sig as { inputs?: unknown }).inputs : undefined;
       columns ??= Array.isArray(inputs) ? strings(inputs.map((i: unknown) => (i && typeof i === "object" ? (i as { name?: unknown }).name : undefined))) : undefined;
     } catch (e) {
-      deps.log.debug("infer: no lineage tags for model", { model: status.model, message: e instanceof Error ? e.message : String(e) });
+      deps.log.debug("infer: no lineage tags for model", { model: source.model, message: e instanceof Error ? e.message : String(e) });
     }
   }
   return { inputs: meta.inputs ?? [], outputs: meta.outputs ?? [], columns, labels };
