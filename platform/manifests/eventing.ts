@@ -87,12 +87,14 @@ export function pingSources(schedules: readonly Schedule[]): K8sObject[] {
 
 /**
  * Training status in Knative mode: the training work's own ApiServerSource (triggers/kubernetes/source.ts), watching
- * Flywheel's Jobs, the operator's kind, SparkApplications and their pods, delivered to launch-training.
+ * Flywheel's Jobs, the operator's kind, SparkApplications and their pods. It sinks to the Broker, so the
+ * `training-status` trigger delivers to launch-training with the same retries and dead-letter sink as every event.
  */
 export function apiServerSource(op: TrainingOperator): K8sObject {
-  const src = trainingStatusSource({ namespace: NAMESPACE, ddpOperator: op, serviceAccountName: "training-status-source", sinkService: "launch-training" });
+  const src = trainingStatusSource({ namespace: NAMESPACE, ddpOperator: op, serviceAccountName: "training-status-source" });
   const name = String((src.metadata as { name: unknown }).name);
-  return { ...src, apiVersion: "sources.knative.dev/v1", kind: "ApiServerSource", metadata: meta(name, NAMESPACE, "eventing") };
+  const spec = { ...(src.spec as Record<string, unknown>), sink: { ref: brokerRef } };
+  return { ...src, apiVersion: "sources.knative.dev/v1", kind: "ApiServerSource", metadata: meta(name, NAMESPACE, "eventing"), spec };
 }
 
 export function kafkaSource(topic: string, group: string): K8sObject {
