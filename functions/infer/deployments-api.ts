@@ -17,6 +17,8 @@ export interface DeploymentsApiDeps extends BaseDeps {
   readonly defaultBackend: ServingBackendName;
   /** For --dry-run of model specs: the registry version behind them. */
   readonly registry?: ModelRegistry | undefined;
+  /** Backends that only render (--dry-run) for clusters this process does not deploy to. */
+  readonly renderers?: Readonly<Partial<Record<ServingBackendName, Pick<ServingBackend, "render">>>> | undefined;
 }
 
 const SOURCE = "/flywheel/api/deployments";
@@ -45,6 +47,8 @@ export function parseSpecs(text: string): DeploymentSpec[] {
   if (issues.length) throw new ValidationError(issues);
   return specs;
 }
+
+const isBackendName = (v: string): v is ServingBackendName => (SERVING_BACKENDS as readonly string[]).includes(v);
 
 export function deploymentsApi(deps: DeploymentsApiDeps): Hono {
   const app = new Hono();
@@ -91,16 +95,18 @@ export function deploymentsApi(deps: DeploymentsApiDeps): Hono {
     try {
       const specs = parseSpecs(await readLimited(c, 1024 * 1024));
       const backendName = c.req.query("backend");
-      const backend = backendFor(backendName);
       const dry = ["1", "true", "yes"].includes(c.req.query("dryRun") ?? c.req.query("dry-run") ?? "");
+      const renderer = dry && backendName && isBackendName(backendName) ? deps.renderers?.[backendName] : undefined;
+      const backend = renderer ? undefined : backendFor(backendName);
       if (dry) {
         const objects: Record<string, unknown>[] = [];
-        for (const spec of specs) objects.push(...backend.render(spec, { revision: "dry-run", models: await dryRunModels(deps, spec) }));
+        const r = renderer ?? backend;
+        for (const spec of specs) objects.push(...(r?.render(spec, { revision: "dry-run", models: await dryRunModels(deps, spec) }) ?? []));
         return c.body(objects.map((o) => YAML.stringify(o)).join("---\n"), 200, { "content-type": "application/yaml" });
       }
       const accepted = [];
       for (const spec of specs) {
-        const eventId = await emit({ action: "deploy", spec, ...(backendName ? { backend: backend.name } : {}) }, spec.name);
+        const eventId = await emit({ action: "deploy", spec, ...(backendName && backend ? { backend: backend.name } : {}) }, spec.name);
         accepted.push({ name: spec.name, kind: spec.kind, eventId });
       }
       return c.json({ accepted }, 202);

@@ -30,6 +30,9 @@ import { logModelHandler } from "../../functions/log-model/handler.ts";
 import { createRetrainDeps } from "../../functions/retrain-on-drift/deps.ts";
 import { retrainOnDrift } from "../../functions/retrain-on-drift/handler.ts";
 import { createDeployModelDeps } from "../../functions/deploy-model/deps.ts";
+import { startCanaryLoop } from "../../functions/deploy-model/rollout.ts";
+import { ModelInfoCache } from "../../functions/infer/model-info.ts";
+import { renderOnlyBackends } from "../serving/render-only.ts";
 import { deployModelHandler } from "../../functions/deploy-model/handler.ts";
 import { httpV2Client } from "../../functions/infer/client.ts";
 import { deploymentsApi } from "../../functions/infer/deployments-api.ts";
@@ -138,21 +141,18 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
     createRetrainDeps({ bus, registry, log: fnLog("retrain-on-drift"), policies, dataDir: path.join(dataDir, "retrain"), now }),
   );
   const backends = { local: serving } as const;
-  services["deploy-model"] = cloudEventRoute(
-    "deploy-model",
-    deployModelHandler,
-    createDeployModelDeps({
-      bus,
-      log: fnLog("deploy-model"),
-      now,
-      registry,
-      backends,
-      defaultBackend: "local",
-      policies,
-      workDir: path.join(dataDir, "deployments"),
-      canaryStats: { stats: async (name) => serving.stats(name) },
-    }),
-  );
+  const deployDeps = createDeployModelDeps({
+    bus,
+    log: fnLog("deploy-model"),
+    now,
+    registry,
+    backends,
+    defaultBackend: "local",
+    policies,
+    workDir: path.join(dataDir, "deployments"),
+    canaryStats: { stats: async (name) => serving.stats(name) },
+  });
+  services["deploy-model"] = cloudEventRoute("deploy-model", deployModelHandler, deployDeps);
   // infer calls the V2 server in-process: same handlers and status codes, no socket per prediction.
   const inferDeps = {
     backend: serving,
@@ -162,7 +162,7 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
     llm: config.llm,
     log: fnLog("infer"),
   };
-  services.infer = cloudEventRoute("infer", inferHandler, { ...inferDeps, bus, now });
+  services.infer = cloudEventRoute("infer", inferHandler, { ...inferDeps, bus, now, cache: new ModelInfoCache() });
   services["dead-letter"] = cloudEventRoute("dead-letter", deadLetter, { bus, log: fnLog("dead-letter"), now, store: broker.deadLetterStore });
 
   const cron = new CronScheduler({
@@ -207,7 +207,7 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
   app.route("/hooks/alertmanager", alertmanagerRoutes({ bus, token: config.alertmanagerToken ?? auth.token ?? "", log: log.child({ component: "alertmanager" }) }));
   app.route("/infer", inferRoutes(inferDeps));
   app.route("/api/v1/jobs", jobsApi({ backend: training, bus, log: log.child({ component: "jobs-api" }) }));
-  app.route("/api/v1/deployments", deploymentsApi({ bus, log: log.child({ component: "deployments-api" }), now, backends, defaultBackend: "local", registry }));
+  app.route("/api/v1/deployments", deploymentsApi({ bus, log: log.child({ component: "deployments-api" }), now, backends, defaultBackend: "local", registry, renderers: renderOnlyBackends(config.kubernetes.namespace) }));
   app.route("/api/v1/schedules", schedulesApi(cron));
   app.route("/api/v1", eventsApi(broker));
   const v2Client = httpV2Client((url, init) => inProcessFetch(url, init));
@@ -238,6 +238,7 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
   );
 
   let started = false;
+  let stopCanaries: (() => void) | undefined;
   return {
     app,
     auth,
@@ -258,11 +259,14 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
       training.setListener(trainingEventsFromBackend({ bus, log: log.child({ component: "training" }) }));
       await serving.restore();
       cron.start();
+      // Canary experiments promote or roll back on their own once they have enough traffic or time.
+      stopCanaries = startCanaryLoop(deployDeps);
       // A broker that is down must not keep the platform from starting: the bridge retries on its own.
       kafka?.start().catch((e: unknown) => log.error("kafka bridge failed to start", errorFields(e)));
     },
     async stop() {
       cron.stop();
+      stopCanaries?.();
       await kafka?.stop();
       drift.close();
       await training.close();

@@ -8,6 +8,7 @@ import { cancel, jobs, logs, train } from "./commands/jobs.ts";
 import { deploy, events, infer } from "./commands/serving.ts";
 import { demo } from "./commands/demo.ts";
 import { up } from "./commands/up.ts";
+import { manifests } from "./commands/manifests.ts";
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -38,6 +39,7 @@ const COMMANDS: Record<string, Command> = {
   deploy,
   infer,
   events,
+  manifests,
 };
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, out: Out = stdio): Promise<number> {
