@@ -1,9 +1,9 @@
 // Knative glue: serves alertmanagerRoutes through functions-framework's http() (FUNCTION_TARGET=alertmanagerTrigger).
-import * as ff from "@google-cloud/functions-framework";
 import { Hono } from "hono";
 import { HttpEventBus } from "../../platform/bus/http.ts";
 import { parseConfig, type Env } from "../../platform/config/index.ts";
 import { ConfigError } from "../../platform/errors.ts";
+import { registerHonoHttp } from "../../platform/fn/http.ts";
 import { createLogger } from "../../platform/log.ts";
 import { alertmanagerRoutes, type AlertmanagerRoutesOptions } from "./routes.ts";
 
@@ -31,19 +31,5 @@ export function knativeApp(opts: AlertmanagerRoutesOptions): Hono {
 }
 
 export function registerAlertmanagerTrigger(options: () => AlertmanagerRoutesOptions = () => alertmanagerOptionsFromEnv(process.env)): void {
-  let app: Hono | undefined;
-  ff.http(FUNCTION_TARGET, async (req, res) => {
-    app ??= knativeApp(options());
-    const headers = new Headers();
-    for (const [k, v] of Object.entries(req.headers)) {
-      if (typeof v === "string") headers.set(k, v);
-      else if (Array.isArray(v)) headers.set(k, v.join(", "));
-    }
-    const method = req.method.toUpperCase();
-    const body = method === "GET" || method === "HEAD" ? undefined : new Uint8Array(req.rawBody ?? Buffer.alloc(0));
-    const response = await app.fetch(new Request(new URL(req.originalUrl || req.url, "http://function.local"), { method, headers, body }));
-    res.status(response.status);
-    response.headers.forEach((v, k) => res.setHeader(k, v));
-    res.send(Buffer.from(await response.arrayBuffer()));
-  });
+  registerHonoHttp(FUNCTION_TARGET, () => knativeApp(options()));
 }
