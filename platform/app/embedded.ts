@@ -22,6 +22,7 @@ import { v2Routes } from "../serving/local/routes.ts";
 import { EmbeddedV2Server } from "../serving/local/server.ts";
 import { LocalTrainingBackend } from "../training/local/backend.ts";
 import { trainingEventsFromBackend } from "../training/events.ts";
+import { withTrainingMetrics } from "../training/metrics.ts";
 import { alertmanagerRoutes } from "../../triggers/alertmanager/routes.ts";
 import { createLaunchTraining } from "../../functions/launch-training/deps.ts";
 import { launchTraining } from "../../functions/launch-training/handler.ts";
@@ -256,7 +257,7 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
       started = true;
       await broker.start();
       // Status listener only once the broker runs: transitions stored meanwhile are delivered now.
-      training.setListener(trainingEventsFromBackend({ bus, log: log.child({ component: "training" }) }));
+      training.setListener(withTrainingMetrics(trainingEventsFromBackend({ bus, log: log.child({ component: "training" }) }), metrics));
       await serving.restore();
       cron.start();
       // Canary experiments promote or roll back on their own once they have enough traffic or time.

@@ -99,8 +99,26 @@ export const TRAINING: DashboardSpec = {
   uid: "flywheel-training",
   title: "Flywheel / Training",
   description:
-    "Training jobs through the loop's events (requested, started, succeeded, failed, cancelled), the launch and log steps, and Kafka requests. Per-kind job state, duration and failure-reason panels need training-backend metrics that are not exported yet.",
+    "Training jobs by kind and state, their durations and failure reasons (from the training backend's status stream), the loop's training events, the launch and log steps, and Kafka requests.",
   rows: [
+    {
+      title: "Jobs by kind",
+      panels: [
+        {
+          title: "Transitions per hour by kind and state",
+          unit: "short",
+          stacked: true,
+          targets: [{ expr: "sum by (kind, state) (increase(flywheel_training_transitions_total[1h]))", legend: "{{kind}} {{state}}" }],
+        },
+        {
+          title: "Failures per hour by reason",
+          unit: "short",
+          type: "bargauge",
+          targets: [{ expr: 'sum by (kind, reason) (increase(flywheel_training_transitions_total{state="failed"}[1h]))', legend: "{{kind}} {{reason}}" }],
+        },
+        { title: "Job duration p50 / p95 / p99", unit: "s", targets: quantiles("flywheel_training_job_duration_seconds", "kind", "", "1h") },
+      ],
+    },
     {
       title: "Jobs",
       panels: [
