@@ -161,6 +161,19 @@ export function deadLetterVolume(): K8sObject {
 }
 
 /**
+ * Where Kubernetes training jobs write their outputs (artifactUri pvc://flywheel-artifacts/<job>; see
+ * platform/training/kubernetes/render.ts). ReadWriteMany: every rank and the driver of a job mount it at once.
+ */
+export function trainingArtifactsVolume(): K8sObject {
+  return {
+    apiVersion: "v1",
+    kind: "PersistentVolumeClaim",
+    metadata: meta("flywheel-artifacts", NAMESPACE, "launch-training", { labels: { [RETAIN_LABEL]: "data" } }),
+    spec: { accessModes: ["ReadWriteMany"], resources: { requests: { storage: "20Gi" } } },
+  };
+}
+
+/**
  * A headless Service over every function pod's own port, for Prometheus: scraping through the Knative route would
  * count as traffic and keep scaled-to-zero functions up. No endpoints while a function is at zero, as it should be.
  */

@@ -8,7 +8,7 @@ import YAML from "yaml";
 import { loadTriggerFile } from "../eventing/triggers.ts";
 import { loadSchedules } from "../../triggers/cron/schedules.ts";
 import { apiServerSource, broker, BROKER_CLASS_ANNOTATION, BROKER_CLASSES, kafkaSource, pingSources, triggers } from "./eventing.ts";
-import { configMap, CONFIG_MAP, deadLetterVolume, functionObjects, metricsService, namespace, serviceAccount } from "./functions.ts";
+import { configMap, CONFIG_MAP, deadLetterVolume, trainingArtifactsVolume, functionObjects, metricsService, namespace, serviceAccount } from "./functions.ts";
 import type { K8sObject } from "./object.ts";
 import { serviceMonitors } from "./observability.ts";
 import { baseRoles, servingRoles, SERVING_BACKENDS, trainingRoles, TRAINING_OPERATORS } from "./rbac.ts";
@@ -63,7 +63,7 @@ export function generate(inputs: GenerateInputs = DEFAULT_INPUTS): Map<string, s
   const schedules = loadSchedules(inputs.schedulesFile);
 
   put("base/namespace.yaml", "settings.ts", stream([namespace(), configMap()]));
-  put("base/functions.yaml", "platform/knative/targets.ts and settings.ts", stream([...functionObjects(), deadLetterVolume(), metricsService()]));
+  put("base/functions.yaml", "platform/knative/targets.ts and settings.ts", stream([...functionObjects(), deadLetterVolume(), trainingArtifactsVolume(), metricsService()]));
   put("base/rbac.yaml", "rbac.ts", stream([serviceAccount("training-status-source", true), ...roleObjects(baseRoles())]));
   put("base/eventing.yaml", "triggers/triggers.yaml", stream([broker(tf), ...triggers(tf)]));
   put("base/sources.yaml", "triggers/cron/schedules.yaml", stream(pingSources(schedules)));
