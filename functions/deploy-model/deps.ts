@@ -4,22 +4,7 @@ import type { Policies } from "../../platform/policies/index.ts";
 import type { ModelRegistry, ServingBackend } from "../../platform/ports.ts";
 import type { ServingBackendName } from "../../platform/specs/deployment.ts";
 import { CanaryStore, type CanaryStatsSource } from "./canary.ts";
-
-/** Serialises work per deployment name inside one process (concurrent events for the same deployment). */
-export class SerialQueue {
-  readonly #tails = new Map<string, Promise<unknown>>();
-
-  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.#tails.get(key) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => undefined);
-    this.#tails.set(key, tail);
-    void tail.then(() => {
-      if (this.#tails.get(key) === tail) this.#tails.delete(key);
-    });
-    return next;
-  }
-}
+import { KeyedLock } from "../../platform/keyed-lock.ts";
 
 export interface DeployModelDeps extends BaseDeps {
   readonly registry: ModelRegistry;
@@ -32,13 +17,13 @@ export interface DeployModelDeps extends BaseDeps {
   readonly canaries: CanaryStore;
   /** Per-candidate request/error/latency counts of a running canary experiment. */
   readonly canaryStats: CanaryStatsSource | undefined;
-  readonly queue: SerialQueue;
+  readonly queue: KeyedLock;
 }
 
 export type DeployModelDepsInput = Omit<DeployModelDeps, "canaries" | "queue" | "canaryStats"> & {
   readonly canaries?: CanaryStore;
   readonly canaryStats?: CanaryStatsSource | undefined;
-  readonly queue?: SerialQueue;
+  readonly queue?: KeyedLock;
 };
 
 export function createDeployModelDeps(input: DeployModelDepsInput): DeployModelDeps {
@@ -46,6 +31,6 @@ export function createDeployModelDeps(input: DeployModelDepsInput): DeployModelD
     ...input,
     canaries: input.canaries ?? new CanaryStore(input.workDir),
     canaryStats: input.canaryStats,
-    queue: input.queue ?? new SerialQueue(),
+    queue: input.queue ?? new KeyedLock(),
   };
 }

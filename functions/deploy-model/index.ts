@@ -12,7 +12,7 @@ import { createDeployModelDeps, type DeployModelDeps } from "./deps.ts";
 import { deployModelHandler } from "./handler.ts";
 
 export { deployModelHandler } from "./handler.ts";
-export { createDeployModelDeps, SerialQueue, type DeployModelDeps, type DeployModelDepsInput } from "./deps.ts";
+export { createDeployModelDeps, type DeployModelDeps, type DeployModelDepsInput } from "./deps.ts";
 export { CanaryStore, decide, type CanaryRecord, type CanaryStatsSource, type CandidateStats } from "./canary.ts";
 export { canaryTick, finishCanary, revisionOf, candidateName, startCanaryLoop, localCanaryStats } from "./rollout.ts";
 export { findVersion, resolveVersion } from "./resolve.ts";
