@@ -28,13 +28,7 @@ export async function knativeUi(env: Record<string, string | undefined> = proces
   if (problems.length || !config.registry.trackingUri || !config.knative.brokerUrl || config.serving.backend === "local") throw new ConfigError(problems);
   const log = createLogger(config.logLevel, { function: "ui" });
   const auth = await createAuth({ config, log });
-  const mlflow = new MlflowClient({
-    trackingUri: config.registry.trackingUri,
-    token: config.registry.token,
-    username: config.registry.username,
-    password: config.registry.password,
-    caBundlePath: config.registry.caBundlePath,
-  });
+  const mlflow = MlflowClient.fromConfig(config, config.registry.trackingUri);
   const bus = new HttpEventBus({ url: config.knative.brokerUrl, token: config.auth.token });
   const serving = await clusterServingBackend(config.serving.backend, config.kubernetes.namespace, log, env);
   const training = KubernetesTrainingBackend.fromConfig(config, { env, log, watch: false });

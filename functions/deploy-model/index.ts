@@ -26,13 +26,7 @@ export async function deployModelDepsFromEnv(env: Record<string, string | undefi
   if (!config.knative.brokerUrl) throw new ConfigError(["K_SINK or FLYWHEEL_BROKER_URL: required for deploy-model in Knative mode"]);
   if (config.serving.backend === "local") throw new ConfigError(["FLYWHEEL_SERVING_BACKEND: seldon or kserve in Knative mode"]);
   const log = createLogger(config.logLevel, { function: "deploy-model" });
-  const mlflow = new MlflowClient({
-    trackingUri: config.registry.trackingUri,
-    token: config.registry.token,
-    username: config.registry.username,
-    password: config.registry.password,
-    caBundlePath: config.registry.caBundlePath,
-  });
+  const mlflow = MlflowClient.fromConfig(config, config.registry.trackingUri);
   const backend = await clusterServingBackend(config.serving.backend, config.kubernetes.namespace, log);
   return createDeployModelDeps({
     bus: new HttpEventBus({ url: config.knative.brokerUrl, token: config.auth.token }),

@@ -7,7 +7,7 @@ import { parseConfig } from "../../platform/config/index.ts";
 import { ConfigError } from "../../platform/errors.ts";
 import { cloudEventRoute } from "../../platform/fn/hono.ts";
 import { createLogger } from "../../platform/log.ts";
-import { MlflowClient, MlflowModelRegistry } from "../../platform/mlflow/index.ts";
+import { MlflowModelRegistry } from "../../platform/mlflow/index.ts";
 import { clusterServingBackend } from "../../platform/serving/cluster.ts";
 import { httpV2Client } from "./client.ts";
 import { inferHandler, type InferEventDeps } from "./handler.ts";
@@ -36,15 +36,7 @@ export async function inferDepsFromEnv(env: Record<string, string | undefined> =
   if (!config.knative.brokerUrl) throw new ConfigError(["K_SINK or FLYWHEEL_BROKER_URL: required for infer in Knative mode"]);
   const log = createLogger(config.logLevel, { function: "infer" });
   const registry = config.registry.trackingUri
-    ? new MlflowModelRegistry(
-        new MlflowClient({
-          trackingUri: config.registry.trackingUri,
-          token: config.registry.token,
-          username: config.registry.username,
-          password: config.registry.password,
-          caBundlePath: config.registry.caBundlePath,
-        }),
-      )
+    ? MlflowModelRegistry.fromConfig(config, config.registry.trackingUri)
     : undefined;
   return {
     backend: await clusterServingBackend(config.serving.backend, config.kubernetes.namespace, log),

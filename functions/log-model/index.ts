@@ -25,13 +25,7 @@ export function logModelDepsFromEnv(env: Record<string, string | undefined> = pr
     bus: new HttpEventBus({ url: config.knative.brokerUrl, token: config.auth.token }),
     log: createLogger(config.logLevel, { function: "log-model" }),
     now: Date.now,
-    mlflow: new MlflowClient({
-      trackingUri: config.registry.trackingUri,
-      token: config.registry.token,
-      username: config.registry.username,
-      password: config.registry.password,
-      caBundlePath: config.registry.caBundlePath,
-    }),
+    mlflow: MlflowClient.fromConfig(config, config.registry.trackingUri),
     policies: loadPolicies(config.files.policies),
   });
 }

@@ -2,10 +2,12 @@
 import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import type { Config } from "../config/index.ts";
 import { MlflowUpstreamError, mlflowError } from "./errors.ts";
 import { RegistryClient } from "./registry-api.ts";
 import { FileInfoSchema, LoggedModelSchema, parseAs, type FileInfo, type LoggedModel, type Page } from "./schemas.ts";
 import { paginate } from "./tracking.ts";
+import type { FetchLike } from "./transport.ts";
 
 export const ARTIFACT_SCHEME = "mlflow-artifacts:";
 export const LOGGED_MODEL_STATUSES = ["LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED"] as const;
@@ -23,6 +25,18 @@ export function proxyPathOf(uri: string): string {
 }
 
 export class MlflowClient extends RegistryClient {
+  /** A client for `trackingUri` with the credentials and CA bundle of the typed config (MLFLOW_TRACKING_*). */
+  static fromConfig(config: Config, trackingUri: string, fetchImpl?: FetchLike): MlflowClient {
+    return new MlflowClient({
+      trackingUri,
+      token: config.registry.token,
+      username: config.registry.username,
+      password: config.registry.password,
+      caBundlePath: config.registry.caBundlePath,
+      fetch: fetchImpl,
+    });
+  }
+
   // ---- mlflow-artifacts proxy
   private artifactUrl(p: string): string {
     return `${this.baseUrl}/api/2.0/mlflow-artifacts/artifacts/${encodePath(p)}`;

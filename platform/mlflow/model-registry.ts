@@ -28,16 +28,7 @@ export class MlflowModelRegistry implements ModelRegistry {
 
   /** Build from config; `fetch` lets embedded mode call the in-process server. */
   static fromConfig(config: Config, fallbackUri: string, fetchImpl?: FetchLike): MlflowModelRegistry {
-    return new MlflowModelRegistry(
-      new MlflowClient({
-        trackingUri: config.registry.trackingUri ?? fallbackUri,
-        token: config.registry.token,
-        username: config.registry.username,
-        password: config.registry.password,
-        caBundlePath: config.registry.caBundlePath,
-        fetch: fetchImpl,
-      }),
-    );
+    return new MlflowModelRegistry(MlflowClient.fromConfig(config, config.registry.trackingUri ?? fallbackUri, fetchImpl));
   }
 
   async getModelVersion(name: string, version: string): Promise<ModelVersionInfo> {

@@ -1,6 +1,7 @@
 // Reading job log files: the last lines for failure events, and line-by-line following until the job ends.
 import fs from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
+import { ValidationError } from "../errors.ts";
 
 const TAIL_BYTES = 8 * 1024;
 
@@ -76,4 +77,11 @@ function readFrom(file: string, offset: number): Buffer {
   } finally {
     if (fd !== undefined) fs.closeSync(fd);
   }
+}
+
+/** The rank whose log to read (default 0), checked against the job's number of ranks; a ValidationError names `rank`. */
+export function logRank(job: { readonly ranks: number }, rank: number | undefined): number {
+  const r = rank ?? 0;
+  if (!Number.isInteger(r) || r < 0 || r >= job.ranks) throw new ValidationError([{ field: "rank", message: `must be an integer from 0 to ${job.ranks - 1}` }]);
+  return r;
 }

@@ -11,6 +11,7 @@ import { JobStore } from "../store.ts";
 import type { JobListener, JobUpdate } from "../updates.ts";
 import { loadKubeConfig, TrainingKubeClient } from "./client.ts";
 import { apiStatus, toPlatformError } from "./errors.ts";
+import { logRank } from "../logs.ts";
 import { LABELS, MANAGED_BY, ranksFor, isTrainingObjectKind, type KubeObject, type TrainingObjectKind } from "./meta.ts";
 import { podForRank, podSelector, TRAINER_CONTAINER } from "./pods.ts";
 import { artifactUriFor, kindFor, RenderError, renderTrainingObject, type RenderOptions } from "./render.ts";
@@ -202,9 +203,7 @@ export class KubernetesTrainingBackend implements TrainingBackend {
   /** Validates at once (unknown job, bad rank), then streams the rank's pod log. */
   logs(jobId: string, opts: LogOptions = {}): AsyncIterable<string> {
     const job = this.#mustGet(jobId);
-    const rank = opts.rank ?? 0;
-    if (!Number.isInteger(rank) || rank < 0 || rank >= job.ranks) throw new ValidationError([{ field: "rank", message: `must be an integer from 0 to ${job.ranks - 1}` }]);
-    return this.#podLines(job, rank, opts);
+    return this.#podLines(job, logRank(job, opts.rank), opts);
   }
 
   async *#podLines(job: JobRecord, rank: number, opts: LogOptions): AsyncGenerator<string> {

@@ -3,10 +3,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { Config } from "../../config/index.ts";
-import { NotFoundError, ValidationError } from "../../errors.ts";
+import { NotFoundError } from "../../errors.ts";
 import { createLogger, type Logger } from "../../log.ts";
 import { isTerminal, type JobFilter, type JobRecord, type LaunchRequest, type LogOptions, type TrainingBackend } from "../../ports.ts";
-import { followFile } from "../logs.ts";
+import { followFile, logRank } from "../logs.ts";
 import { JobStore, type JobPatch } from "../store.ts";
 import type { JobListener } from "../updates.ts";
 import { LaunchError, resolveCommand } from "./command.ts";
@@ -142,10 +142,7 @@ export class LocalTrainingBackend implements TrainingBackend {
 
   logs(jobId: string, opts: LogOptions = {}): AsyncIterable<string> {
     const job = this.#mustGet(jobId);
-    const rank = opts.rank ?? 0;
-    if (!Number.isInteger(rank) || rank < 0 || rank >= job.ranks) {
-      throw new ValidationError([{ field: "rank", message: `must be an integer from 0 to ${job.ranks - 1}` }]);
-    }
+    const rank = logRank(job, opts.rank);
     const file = path.join(this.jobDir(jobId), `rank-${rank}.log`);
     const isDone = (): boolean => {
       const j = this.#store.get(jobId);
