@@ -5,6 +5,7 @@ import type { FlywheelEvent } from "../../platform/events/index.ts";
 import { isAlreadyExists, isNotFound, proxyPathOf, quote, ident, ARTIFACT_SCHEME, type ModelVersion, type Run } from "../../platform/mlflow/index.ts";
 import type { LogModelDeps } from "./deps.ts";
 import type { TrainingOutputs } from "./outputs.ts";
+import { trimTrailingSlashes } from "../../platform/slashes.ts";
 
 export interface Registered {
   readonly version: ModelVersion;
@@ -115,7 +116,7 @@ export async function register(deps: LogModelDeps, ev: Succeeded, out: TrainingO
     if (!isAlreadyExists(e)) throw e;
   }
 
-  const source = `${run.info.artifact_uri.replace(/\/+$/, "")}/model`;
+  const source = `${trimTrailingSlashes(run.info.artifact_uri)}/model`;
   const created = await deps.mlflow.createModelVersion({
     name: model, source, runId, tags: lineageTags(ev, out), description: `job ${ev.data.jobId}`,
   });

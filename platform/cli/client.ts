@@ -1,5 +1,6 @@
 // HTTP client for Flywheel's own API (/api/v1, /infer, /events), used by the CLI and the demo.
 import { UpstreamError } from "../errors.ts";
+import { trimTrailingSlashes } from "../slashes.ts";
 
 export interface ApiClientOptions {
   readonly url: string;
@@ -29,7 +30,7 @@ function describe(body: unknown): string {
 export class ApiClient {
   readonly #opts: ApiClientOptions;
   constructor(opts: ApiClientOptions) {
-    this.#opts = { ...opts, url: opts.url.replace(/\/+$/, "") };
+    this.#opts = { ...opts, url: trimTrailingSlashes(opts.url) };
   }
 
   get url(): string {

@@ -8,6 +8,7 @@ import { RegistryClient } from "./registry-api.ts";
 import { FileInfoSchema, LoggedModelSchema, parseAs, type FileInfo, type LoggedModel, type Page } from "./schemas.ts";
 import { paginate } from "./tracking.ts";
 import type { FetchLike } from "./transport.ts";
+import { trimSlashes } from "../slashes.ts";
 
 export const ARTIFACT_SCHEME = "mlflow-artifacts:";
 export const LOGGED_MODEL_STATUSES = ["LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED"] as const;
@@ -21,7 +22,7 @@ export function proxyPathOf(uri: string): string {
   const rest = uri.slice(ARTIFACT_SCHEME.length);
   // mlflow-artifacts://host:port/path carries an authority; the path is what the proxy serves.
   const noAuthority = rest.startsWith("//") ? rest.slice(2).replace(/^[^/]*/, "") : rest;
-  return noAuthority.replace(/^\/+|\/+$/g, "");
+  return trimSlashes(noAuthority);
 }
 
 export class MlflowClient extends RegistryClient {
@@ -79,7 +80,7 @@ export class MlflowClient extends RegistryClient {
 
   /** Upload a local file or directory (recursively) under an mlflow-artifacts URI at artifactPath. Returns files sent. */
   async uploadArtifacts(artifactUri: string, localPath: string, artifactPath = ""): Promise<number> {
-    const base = [proxyPathOf(artifactUri), artifactPath.replace(/^\/+|\/+$/g, "")].filter(Boolean).join("/");
+    const base = [proxyPathOf(artifactUri), trimSlashes(artifactPath)].filter(Boolean).join("/");
     const st = fs.statSync(localPath);
     if (!st.isDirectory()) {
       await this.putArtifact(`${base}/${path.basename(localPath)}`, fs.readFileSync(localPath));

@@ -8,6 +8,7 @@ import type { ModelRegistry, ModelVersionInfo } from "../ports.ts";
 import { ARTIFACT_SCHEME, MlflowClient } from "./client.ts";
 import { quote, tagsOf, type ModelVersion } from "./schemas.ts";
 import type { FetchLike } from "./transport.ts";
+import { trimTrailingSlashes } from "../slashes.ts";
 
 export function toVersionInfo(v: ModelVersion): ModelVersionInfo {
   return {
@@ -75,8 +76,8 @@ export class MlflowModelRegistry implements ModelRegistry {
     const runs = /^runs:\/([^/]+)\/?(.*)$/.exec(uri);
     if (runs) {
       const run = await this.client.getRun(runs[1] ?? "");
-      const sub = (runs[2] ?? "").replace(/\/+$/, "");
-      await this.fetchUri(sub ? `${run.info.artifact_uri.replace(/\/+$/, "")}/${sub}` : run.info.artifact_uri, destDir, depth + 1);
+      const sub = trimTrailingSlashes(runs[2] ?? "");
+      await this.fetchUri(sub ? `${trimTrailingSlashes(run.info.artifact_uri)}/${sub}` : run.info.artifact_uri, destDir, depth + 1);
       return;
     }
     const models = /^models:\/(m-[0-9a-f]+)$/.exec(uri);

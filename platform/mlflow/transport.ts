@@ -2,6 +2,7 @@
 import fs from "node:fs";
 import https from "node:https";
 import { mlflowError, MlflowUpstreamError } from "./errors.ts";
+import { trimTrailingSlashes } from "../slashes.ts";
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
@@ -68,7 +69,7 @@ export class MlflowTransport {
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(opts: MlflowClientOptions) {
-    this.baseUrl = opts.trackingUri.replace(/\/+$/, "");
+    this.baseUrl = trimTrailingSlashes(opts.trackingUri);
     if (!/^https?:\/\//.test(this.baseUrl)) throw new TypeError(`trackingUri must be an http(s) URL, got ${opts.trackingUri}`);
     this.doFetch = opts.fetch ?? (opts.caBundlePath ? fetchWithCa(fs.readFileSync(opts.caBundlePath)) : (i, init) => fetch(i, init));
     this.auth = opts.token

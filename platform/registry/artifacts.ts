@@ -9,6 +9,7 @@ import { compact } from "./request.ts";
 import { runRow } from "./runs.ts";
 import { ARTIFACT_SCHEME, col, type Db } from "./store.ts";
 import type { Logger } from "../log.ts";
+import { trimSlashes } from "../slashes.ts";
 
 const PROXY_PREFIX = "/mlflow-artifacts/artifacts/";
 
@@ -142,7 +143,7 @@ export function registerArtifacts(app: Hono, handle: Handle, db: Db, root: strin
     if (!base) return { root_uri: rootUri };
     fs.mkdirSync(base, { recursive: true });
     const dir = resolveInside(base, rel);
-    const prefix = rel.replace(/^\/+|\/+$/g, "");
+    const prefix = trimSlashes(rel);
     return compact({ root_uri: rootUri, files: listDir(dir, prefix) });
   });
 }

@@ -1,5 +1,6 @@
 // MLflow search filter and order_by syntax (mlflow/utils/search_utils.py): parse, then evaluate against entities in memory.
 import { invalid } from "./errors.ts";
+import { likeMatch } from "./like.ts";
 
 export const ENTITY_TYPES = ["metric", "param", "tag", "attribute", "dataset"] as const;
 export type EntityType = (typeof ENTITY_TYPES)[number];
@@ -180,11 +181,6 @@ export function parseFilter(filter: string | undefined, spec: FilterSpec): Claus
   return clauses;
 }
 
-function likeRegex(pattern: string, insensitive: boolean): RegExp {
-  const body = pattern.replace(/[.*+?^${}()|[\]\\]/g, "\\$&").replace(/%/g, ".*").replace(/_/g, ".");
-  return new RegExp(`^${body}$`, insensitive ? "is" : "s");
-}
-
 /** Evaluate one comparison; an absent value never matches (SQL join semantics). */
 export function compare(actual: string | number | undefined, cmp: Comparator, expected: Clause["value"]): boolean {
   if (actual === undefined) return false;
@@ -199,8 +195,8 @@ export function compare(actual: string | number | undefined, cmp: Comparator, ex
     case ">": return typeof expected === "number" ? Number(actual) > expected : String(actual) > String(expected);
     case "<=": return typeof expected === "number" ? Number(actual) <= expected : String(actual) <= String(expected);
     case ">=": return typeof expected === "number" ? Number(actual) >= expected : String(actual) >= String(expected);
-    case "LIKE": return likeRegex(String(expected), false).test(String(actual));
-    case "ILIKE": return likeRegex(String(expected), true).test(String(actual));
+    case "LIKE": return likeMatch(String(actual), String(expected), false);
+    case "ILIKE": return likeMatch(String(actual), String(expected), true);
     default: return false;
   }
 }
@@ -215,15 +211,17 @@ export function matches(clauses: readonly Clause[], lookup: Lookup): boolean {
 /** Parse order_by entries like "metrics.`rmse` DESC". */
 export function parseOrderBy(orderBy: readonly string[], spec: FilterSpec): OrderTerm[] {
   return orderBy.map((raw) => {
-    const m = /^(.*?)(?:\s+(ASC|DESC))?\s*$/i.exec(raw.trim());
-    const idText = (m?.[1] ?? "").trim();
+    // A direction is the last word; read it without a lazy regex, which backtracks over long runs of spaces.
+    const trimmed = raw.trim();
+    const direction = /\s(ASC|DESC)$/i.exec(trimmed)?.[1];
+    const idText = (direction ? trimmed.slice(0, trimmed.length - direction.length) : trimmed).trim();
     if (!idText) throw invalid(`Invalid order_by clause '${raw}'`);
     const tokens = tokenize(idText);
     const first = tokens[0];
     if (tokens.length !== 1 || first?.kind !== "ident") throw invalid(`Invalid order_by clause '${raw}'`);
     const { type, key } = identifier(first.text, spec.attributes);
     if (type !== "attribute" && !spec.types.includes(type)) throw invalid(`Invalid order_by entity type '${type}' in '${raw}'`);
-    return { type, key, ascending: (m?.[2] ?? "ASC").toUpperCase() === "ASC" };
+    return { type, key, ascending: (direction ?? "ASC").toUpperCase() === "ASC" };
   });
 }
 

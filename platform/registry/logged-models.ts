@@ -12,6 +12,7 @@ import { listDir, resolveInside } from "./paths.ts";
 import { Msg, compact } from "./request.ts";
 import { runRow } from "./runs.ts";
 import { all, col, kv, one, run, type Db, type Row } from "./store.ts";
+import { trimSlashes, trimTrailingSlashes } from "../slashes.ts";
 
 export const LOGGED_MODEL_STATUSES = ["LOGGED_MODEL_STATUS_UNSPECIFIED", "LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED"] as const;
 const REGISTRATIONS_TAG = "mlflow.modelVersions";
@@ -108,7 +109,7 @@ export function registerLoggedModels(app: Hono, handle: Handle, db: Db, root: st
     if (sourceRun) runRow(db, sourceRun);
     const id = `m-${randomUUID().replace(/-/g, "")}`;
     const name = m.str("name") || `model-${id.slice(2, 10)}`;
-    const location = `${col.str(exp, "artifact_location").replace(/\/+$/, "")}/models/${id}/artifacts`;
+    const location = `${trimTrailingSlashes(col.str(exp, "artifact_location"))}/models/${id}/artifacts`;
     const t = now();
     const params = m.keyValues("params");
     const tags = m.keyValues("tags");
@@ -193,6 +194,6 @@ export function registerLoggedModels(app: Hono, handle: Handle, db: Db, root: st
     if (!base) return { root_uri: uri };
     fs.mkdirSync(base, { recursive: true });
     const rel = m.str("artifact_directory_path") ?? "";
-    return compact({ root_uri: uri, files: listDir(resolveInside(base, rel), rel.replace(/^\/+|\/+$/g, "")) });
+    return compact({ root_uri: uri, files: listDir(resolveInside(base, rel), trimSlashes(rel)) });
   });
 }

@@ -9,6 +9,7 @@ import { decodeToken, maxResults, page } from "./paging.ts";
 import { compact, type Msg } from "./request.ts";
 import { DEFAULT_EXPERIMENT_ID, all, col, kv, one, run, type Db, type Row } from "./store.ts";
 import { validateTag } from "./limits.ts";
+import { trimTrailingSlashes } from "../slashes.ts";
 
 export const RUN_STATUSES = ["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -128,7 +129,7 @@ export function registerRuns(app: Hono, handle: Handle, db: Db, now: () => numbe
     }
     const name = given || tagName || randomName();
     const id = randomUUID().replace(/-/g, "");
-    const artifactUri = `${col.str(exp, "artifact_location").replace(/\/+$/, "")}/${id}/artifacts`;
+    const artifactUri = `${trimTrailingSlashes(col.str(exp, "artifact_location"))}/${id}/artifacts`;
     const userId = m.str("user_id") ?? tags.find((t) => t.key === "mlflow.user")?.value ?? "";
     db.transaction(() => {
       run(db, "INSERT INTO runs (run_uuid, name, experiment_id, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage) VALUES (?, ?, ?, ?, 'RUNNING', ?, NULL, ?, 'active')",

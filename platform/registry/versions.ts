@@ -9,6 +9,7 @@ import { decodeToken, maxResults, page } from "./paging.ts";
 import { compact, type Msg } from "./request.ts";
 import { runRow } from "./runs.ts";
 import { all, col, kv, one, run, type Db, type Row } from "./store.ts";
+import { trimSlashes } from "../slashes.ts";
 
 export const STAGES = ["None", "Staging", "Production", "Archived"] as const;
 const DELETED = "Deleted_Internal";
@@ -55,7 +56,7 @@ function resolveSource(db: Db, source: string, runId: string | undefined): { sto
   if (runs) {
     const id = runs[1] ?? "";
     const r = runRow(db, id);
-    const sub = (runs[2] ?? "").replace(/^\/+|\/+$/g, "");
+    const sub = trimSlashes(runs[2] ?? "");
     return { storage: sub ? `${col.str(r, "artifact_uri")}/${sub}` : col.str(r, "artifact_uri"), runId: runId ?? id };
   }
   const logged = /^models:\/(m-[0-9a-f]+)\/?$/.exec(source);

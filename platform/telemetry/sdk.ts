@@ -3,6 +3,7 @@ import { trace, type Tracer } from "@opentelemetry/api";
 import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
 import type { Config } from "../config/index.ts";
 import { TRACER_NAME } from "./spans.ts";
+import { trimTrailingSlashes } from "../slashes.ts";
 
 export interface TelemetryOptions {
   /** Function name: the service.name fallback when K_SERVICE/OTEL_SERVICE_NAME are unset. */
@@ -38,7 +39,7 @@ export function telemetryOptions(config: Config, functionName: string): Telemetr
 }
 
 export function tracesUrl(endpoint: string): string {
-  return `${endpoint.replace(/\/+$/, "")}/v1/traces`;
+  return `${trimTrailingSlashes(endpoint)}/v1/traces`;
 }
 
 /**
