@@ -11,6 +11,7 @@ import { TAG } from "../../platform/lineage.ts";
 import type { ModelRegistry, ResolvedModel, ServingBackend } from "../../platform/ports.ts";
 import { readLimited } from "../../platform/serving/v2/body.ts";
 import { DeploymentSpecSchema, SERVING_BACKENDS, type DeploymentSpec, type ServingBackendName } from "../../platform/specs/deployment.ts";
+import { parseYamlDocuments, YamlError } from "../../platform/yaml.ts";
 
 export interface DeploymentsApiDeps extends BaseDeps {
   readonly backends: Readonly<Partial<Record<ServingBackendName, ServingBackend>>>;
@@ -27,13 +28,10 @@ const SOURCE = "/flywheel/api/deployments";
 export function parseSpecs(text: string): DeploymentSpec[] {
   let docs: unknown[];
   try {
-    docs = YAML.parseAllDocuments(text).map((d) => {
-      if (d.errors.length) throw new ValidationError([{ field: "body", message: `invalid YAML: ${d.errors[0]?.message ?? ""}` }]);
-      return d.toJS() as unknown;
-    });
+    docs = parseYamlDocuments(text);
   } catch (e) {
-    if (e instanceof ValidationError) throw e;
-    throw new ValidationError([{ field: "body", message: "is neither YAML nor JSON" }]);
+    if (!(e instanceof YamlError)) throw e;
+    throw new ValidationError([{ field: "body", message: `invalid YAML: ${e.message}` }]);
   }
   docs = docs.filter((d) => d !== null && d !== undefined);
   if (docs.length === 0) throw new ValidationError([{ field: "body", message: "no deployment spec in the body" }]);

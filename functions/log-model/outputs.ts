@@ -2,9 +2,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import YAML from "yaml";
 import { ValidationError } from "../../platform/errors.ts";
 import type { ModelSignature } from "../../platform/ports.ts";
+import { parseYaml, YamlError } from "../../platform/yaml.ts";
 
 export interface TrainingOutputs {
   readonly dir: string;
@@ -101,7 +101,13 @@ export function readOutputs(dir: string): TrainingOutputs {
   let mlmodel: Record<string, unknown> | undefined;
   const mlmodelPath = modelDir ? path.join(modelDir, "MLmodel") : undefined;
   if (mlmodelPath && fs.existsSync(mlmodelPath)) {
-    const parsed: unknown = YAML.parse(fs.readFileSync(mlmodelPath, "utf8"));
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(fs.readFileSync(mlmodelPath, "utf8"));
+    } catch (e) {
+      if (!(e instanceof YamlError)) throw e;
+      throw new ValidationError([{ field: "data.artifactUri", message: `model/MLmodel is not valid YAML: ${e.message}` }]);
+    }
     if (!isRecord(parsed)) throw new ValidationError([{ field: "data.artifactUri", message: "model/MLmodel is not a YAML mapping" }]);
     mlmodel = parsed;
   }

@@ -1,7 +1,7 @@
 // Reads a spec file (YAML or JSON, possibly several YAML documents) for `train` and `deploy`.
 import fs from "node:fs";
-import YAML from "yaml";
 import { ValidationError } from "../errors.ts";
+import { parseYamlDocuments } from "../yaml.ts";
 
 export function readSpecDocuments(file: string): unknown[] {
   let text: string;
@@ -11,12 +11,7 @@ export function readSpecDocuments(file: string): unknown[] {
     throw new ValidationError([{ field: "--spec", message: `cannot read ${file}` }]);
   }
   try {
-    return YAML.parseAllDocuments(text)
-      .map((d) => {
-        if (d.errors.length) throw d.errors[0];
-        return d.toJS() as unknown;
-      })
-      .filter((d) => d !== null && d !== undefined);
+    return parseYamlDocuments(text).filter((d) => d !== null && d !== undefined);
   } catch (e) {
     throw new ValidationError([{ field: "--spec", message: `${file} is not valid YAML or JSON: ${e instanceof Error ? e.message : String(e)}` }]);
   }

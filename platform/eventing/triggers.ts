@@ -2,12 +2,12 @@
 // and by the Knative manifest generator alike.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { ConfigError, ValidationError, type FieldIssue } from "../errors.ts";
 import { zodIssues } from "../events/envelope.ts";
 import { DeliverySpecSchema, DestinationSchema, dnsLabel, type DeliverySpec, type Destination } from "./delivery.ts";
 import { parseAttributesFilter, parseFilters, type AttributesFilter, type SubscriptionsApiFilter } from "./filters.ts";
+import { parseYaml } from "../yaml.ts";
 
 export const DEFAULT_BROKER = "default";
 

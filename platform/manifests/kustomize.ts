@@ -4,6 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
 import { CLUSTER_SCOPED, type K8sObject } from "./object.ts";
+import { parseYaml, parseYamlDocuments } from "../yaml.ts";
 
 const SUPPORTED = new Set(["apiVersion", "kind", "resources", "components", "patches", "labels", "namespace"]);
 
@@ -42,18 +43,20 @@ const isMap = (v: unknown): v is Record<string, unknown> => typeof v === "object
 function readKustomization(dir: string): Kustomization {
   const file = ["kustomization.yaml", "kustomization.yml", "Kustomization"].map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
   if (!file) throw new KustomizeError(`no kustomization.yaml in ${dir}`);
-  const k: unknown = YAML.parse(fs.readFileSync(file, "utf8"));
+  const k = parseYaml(fs.readFileSync(file, "utf8"));
   if (!isMap(k)) throw new KustomizeError(`${file}: not a mapping`);
   for (const key of Object.keys(k)) if (!SUPPORTED.has(key)) throw new KustomizeError(`${file}: field ${key} is not supported by this renderer (use kubectl kustomize)`);
   return k as Kustomization;
 }
 
 function parseStream(text: string, where: string): K8sObject[] {
-  return YAML.parseAllDocuments(text)
-    .map((d) => {
-      if (d.errors.length) throw new KustomizeError(`${where}: ${d.errors[0]?.message ?? "bad YAML"}`);
-      return d.toJS() as unknown;
-    })
+  let docs: unknown[];
+  try {
+    docs = parseYamlDocuments(text);
+  } catch (e) {
+    throw new KustomizeError(`${where}: ${e instanceof Error ? e.message : "bad YAML"}`);
+  }
+  return docs
     .filter((o): o is K8sObject => isMap(o) && typeof o.kind === "string" && isMap(o.metadata));
 }
 
@@ -120,7 +123,7 @@ function matches(o: K8sObject, t: PatchTarget): boolean {
 function applyPatch(dir: string, entry: PatchEntry, objs: K8sObject[]): K8sObject[] {
   const text = entry.patch ?? (entry.path ? fs.readFileSync(path.resolve(dir, entry.path), "utf8") : undefined);
   if (text === undefined) throw new KustomizeError(`${dir}: a patch needs path or patch`);
-  const doc: unknown = YAML.parse(text);
+  const doc = parseYaml(text);
   if (Array.isArray(doc)) {
     if (!entry.target) throw new KustomizeError(`${dir}: a JSON 6902 patch needs a target`);
     const target = entry.target;

@@ -1,11 +1,11 @@
 // Per-model policies from one YAML file: gate (log-model), rollout (deploy-model), retrain guards (retrain-on-drift).
 import fs from "node:fs";
-import YAML from "yaml";
 import { z } from "zod";
 import { ConfigError } from "../errors.ts";
 import { GatePolicySchema, type GatePolicy } from "./gate.ts";
 import { RetrainPolicySchema, type RetrainPolicy } from "./retrain.ts";
 import { RolloutPolicySchema, type RolloutPolicy } from "./rollout.ts";
+import { parseYaml } from "../yaml.ts";
 
 const SectionSchema = z
   .object({
@@ -40,7 +40,7 @@ export const DEFAULT_POLICIES_YAML = `defaults:
 `;
 
 export function parsePolicies(yamlText: string): Policies {
-  const parsed = PoliciesFileSchema.safeParse(YAML.parse(yamlText) ?? {});
+  const parsed = PoliciesFileSchema.safeParse(parseYaml(yamlText) ?? {});
   if (!parsed.success) {
     throw new ConfigError(parsed.error.issues.map((i) => `policies.${i.path.join(".")}: ${i.message}`));
   }

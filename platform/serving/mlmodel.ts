@@ -1,9 +1,9 @@
 // Reads an MLflow model directory (interfaces.md §6): MLmodel flavors, signature, labels, and Python requirements.
 import fs from "node:fs";
 import path from "node:path";
-import YAML from "yaml";
 import { ValidationError } from "../errors.ts";
 import type { ModelSignature, ResolvedModel } from "../ports.ts";
+import { parseYaml } from "../yaml.ts";
 
 export interface MlModelInfo {
   readonly flavors: readonly string[];
@@ -40,6 +40,19 @@ export function parseSignatureSpecs(json: unknown, prefix: string): Spec[] {
   });
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** The `dependencies` list of a python_env.yaml or conda.yaml. */
+function dependenciesOf(text: string, file: string): unknown {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    throw new ValidationError([{ field: file, message: `is not valid YAML: ${e instanceof Error ? e.message : String(e)}` }]);
+  }
+  return isObject(doc) ? doc.dependencies : undefined;
+}
+
 function readIf(file: string): string | undefined {
   return fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
 }
@@ -52,12 +65,12 @@ export function readRequirements(dir: string): string[] {
   if (req !== undefined) return clean(req.split(/\r?\n/));
   const pyEnv = readIf(path.join(dir, "python_env.yaml"));
   if (pyEnv !== undefined) {
-    const deps: unknown = (YAML.parse(pyEnv) as Record<string, unknown> | null)?.dependencies;
+    const deps: unknown = dependenciesOf(pyEnv, "python_env.yaml");
     if (Array.isArray(deps)) return clean(deps);
   }
   const conda = readIf(path.join(dir, "conda.yaml"));
   if (conda !== undefined) {
-    const deps: unknown = (YAML.parse(conda) as Record<string, unknown> | null)?.dependencies;
+    const deps: unknown = dependenciesOf(conda, "conda.yaml");
     if (Array.isArray(deps)) {
       const pip = deps.find((d): d is { pip: unknown[] } => Boolean(d) && typeof d === "object" && Array.isArray((d as { pip?: unknown }).pip));
       return clean(pip?.pip ?? []);
@@ -75,7 +88,8 @@ export function readMlModel(dir: string): MlModelInfo {
   }
   let doc: Record<string, unknown>;
   try {
-    doc = (YAML.parse(text) as Record<string, unknown> | null) ?? {};
+    const parsed = parseYaml(text);
+    doc = isObject(parsed) ? parsed : {};
   } catch {
     throw new ValidationError([{ field: "MLmodel", message: "is not valid YAML" }]);
   }

@@ -1,8 +1,8 @@
 // Training spec input for the API: JSON or YAML text in, a validated TrainingSpec or field errors out (never a crash).
-import YAML from "yaml";
 import { ValidationError } from "../errors.ts";
 import { zodIssues } from "../events/envelope.ts";
 import { TrainingSpecSchema, type TrainingSpec } from "../specs/training.ts";
+import { parseYamlDocuments, YamlError } from "../yaml.ts";
 
 /** Validate an already-parsed value. Throws ValidationError naming each bad field (`kind`, `resources.cpu`, ...). */
 export function parseTrainingSpec(input: unknown): TrainingSpec {
@@ -26,11 +26,15 @@ export function parseTrainingSpecText(text: string, contentType = ""): TrainingS
       throw new ValidationError([{ field: "(root)", message: `is not valid JSON: ${e instanceof Error ? e.message : String(e)}` }]);
     }
   } else {
-    const docs = YAML.parseAllDocuments(trimmed, { prettyErrors: false });
-    const errors = docs.flatMap((d) => d.errors);
-    if (errors.length) throw new ValidationError([{ field: "(root)", message: `is not valid YAML: ${errors[0]?.message.split("\n")[0] ?? "parse error"}` }]);
+    let docs: unknown[];
+    try {
+      docs = parseYamlDocuments(trimmed);
+    } catch (e) {
+      if (!(e instanceof YamlError)) throw e;
+      throw new ValidationError([{ field: "(root)", message: `is not valid YAML: ${e.message}` }]);
+    }
     if (docs.length !== 1) throw new ValidationError([{ field: "(root)", message: `expected one YAML document, got ${docs.length}` }]);
-    value = docs[0]?.toJS({ maxAliasCount: 50 });
+    value = docs[0];
   }
   return parseTrainingSpec(value);
 }
