@@ -1,4 +1,5 @@
 // FUNCTION_TARGET=ui: the web UI as its own Knative Service, over the cluster's registry, training and serving.
+import { anonymousBodyLimit } from "../platform/app/access.ts";
 import { createAuth } from "../platform/auth/index.ts";
 import { HttpEventBus } from "../platform/bus/http.ts";
 import { parseConfig } from "../platform/config/index.ts";
@@ -51,7 +52,7 @@ export async function knativeUi(env: Record<string, string | undefined> = proces
     config,
     log,
   });
-  return new Hono().use("*", auth.middleware).use("*", auth.csrf).route("/", auth.routes).route("/", createUi(deps));
+  return new Hono().use("*", auth.middleware).use("*", anonymousBodyLimit([])).use("*", auth.csrf).route("/", auth.routes).route("/", createUi(deps));
 }
 
 registerHonoHttp(FUNCTION_TARGET, () => knativeUi());

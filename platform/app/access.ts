@@ -1,6 +1,7 @@
 // Who may call what on the one port: the role each API route needs, enforced on the server (UI pages gate themselves).
 import type { MiddlewareHandler } from "hono";
-import type { Auth, Role } from "../auth/index.ts";
+import { bodyLimit } from "hono/body-limit";
+import { principalOf, type Auth, type Role } from "../auth/index.ts";
 
 interface Rule {
   readonly prefix: string;
@@ -60,5 +61,24 @@ export function accessControl(auth: Auth, rules: readonly Rule[]): MiddlewareHan
       guards.set(role, guard);
     }
     return guard(c, next);
+  };
+}
+
+/** A login form or a CSRF token fits in this; an anonymous caller gets no more before it is known. */
+export const ANONYMOUS_BODY_LIMIT = 8 * 1024;
+
+/**
+ * 413 for an anonymous body over ANONYMOUS_BODY_LIMIT, before anything parses it (the CSRF check and /login read
+ * forms): a stranger could otherwise make the server parse 20 MB to answer 401. Public routes (inference, the
+ * Alertmanager hook) keep their own, larger limits; signed-in callers keep the per-route ones.
+ */
+export function anonymousBodyLimit(rules: readonly Rule[], maxBytes = ANONYMOUS_BODY_LIMIT): MiddlewareHandler {
+  const limit = bodyLimit({
+    maxSize: maxBytes,
+    onError: (c) => c.json({ error: `a request body without credentials may be at most ${maxBytes} bytes`, code: "PAYLOAD_TOO_LARGE" }, 413),
+  });
+  return async (c, next) => {
+    if (!WRITE.includes(c.req.method) || principalOf(c) || requiredRole(rules, c.req.method, c.req.path) === "public") return next();
+    return limit(c, next);
   };
 }

@@ -11,6 +11,7 @@ import { roleAtLeast } from "./roles.ts";
 import type { Principal, Role } from "./roles.ts";
 import { loadOrCreateSecret, randomToken, safeEqual } from "./secrets.ts";
 import { CSRF_COOKIE, SESSION_COOKIE, Signer } from "./session.ts";
+import { trustedProxyList } from "./proxies.ts";
 import { authRoutes } from "./routes.tsx";
 
 export { ROLES, isRole, roleAtLeast } from "./roles.ts";
@@ -184,6 +185,7 @@ export async function createAuth(opts: CreateAuthOptions): Promise<Auth> {
     signer,
     oidc,
     publicUrl,
+    trustedProxies: trustedProxyList(config.auth.trustedProxies).list,
     log,
     csrf,
     clearSession: (c) => deleteCookie(c, SESSION_COOKIE, cookieOptions(c, publicUrl)),

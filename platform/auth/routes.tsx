@@ -1,10 +1,12 @@
 // Login, logout and the OIDC redirect legs. Mounted at "/" by the app.
+import type { BlockList } from "node:net";
 import { Hono } from "hono";
 import type { Context, MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { Logger } from "../log.ts";
 import { errorFields } from "../log.ts";
 import { ForbiddenError, UnauthorizedError } from "../errors.ts";
+import { clientAddress } from "./client-address.ts";
 import { baseUrl, cookieOptions, safeNext } from "./http.ts";
 import { LoginPage } from "./login-page.tsx";
 import { PendingLoginSchema } from "./oidc.ts";
@@ -20,6 +22,8 @@ export interface AuthRouteDeps {
   readonly signer: Signer;
   readonly oidc: OidcClient | undefined;
   readonly publicUrl: string | undefined;
+  /** Proxies whose X-Forwarded-For is believed; everyone else is keyed on the socket address. */
+  readonly trustedProxies: BlockList;
   readonly log: Logger;
   readonly csrf: MiddlewareHandler;
   clearSession(c: Context): void;
@@ -27,14 +31,21 @@ export interface AuthRouteDeps {
 
 const FAILURE_WINDOW_MS = 60_000;
 const MAX_FAILURES = 10;
+/** Past this many addresses, idle ones are forgotten so the table cannot grow without bound. */
+const MAX_TRACKED_CLIENTS = 10_000;
 
 export function authRoutes(d: AuthRouteDeps): Hono {
   const app = new Hono();
   // Failed logins per client address in the last minute: slows down guessing without locking anyone out for long.
+  // The address is the socket's (or a trusted proxy's word): a header the client writes would let it pick a fresh
+  // bucket per attempt, and one shared bucket for "no header" would let a stranger lock the admin out.
   const failures = new Map<string, number[]>();
-  const clientKey = (c: Context): string => c.req.header("x-forwarded-for")?.split(",")[0]?.trim() ?? "direct";
+  const clientKey = (c: Context): string => clientAddress(c, d.trustedProxies);
   const recentFailures = (key: string): number[] => {
     const now = Date.now();
+    if (failures.size > MAX_TRACKED_CLIENTS) {
+      for (const [k, list] of failures) if (!list.some((t) => now - t < FAILURE_WINDOW_MS)) failures.delete(k);
+    }
     const list = (failures.get(key) ?? []).filter((t) => now - t < FAILURE_WINDOW_MS);
     failures.set(key, list);
     return list;

@@ -1,6 +1,7 @@
 // Typed configuration, parsed once at the entry point from an injectable environment (style.md §4).
 import path from "node:path";
 import { z } from "zod";
+import { trustedProxyList } from "../auth/proxies.ts";
 import { ConfigError } from "../errors.ts";
 
 const bool = z
@@ -17,6 +18,7 @@ const EnvSchema = z.object({
   FLYWHEEL_PUBLIC_URL: optionalUrl,
   FLYWHEEL_AUTH_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   FLYWHEEL_DEV_MODE: bool.default(false),
+  FLYWHEEL_TRUSTED_PROXIES: z.string().optional(),
   FLYWHEEL_PROTECT_INFERENCE: bool.default(false),
   FLYWHEEL_LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
   /** Where the UI and CLI say the registry lives; embedded by default. */
@@ -75,6 +77,8 @@ export interface Config {
     readonly token: string | undefined;
     readonly devMode: boolean;
     readonly protectInference: boolean;
+    /** Proxies (IPs or CIDRs) whose X-Forwarded-For is believed; nobody else's is. */
+    readonly trustedProxies: readonly string[];
     readonly oidc:
       | { issuer: string; clientId: string; clientSecret: string | undefined; roleClaim: string; roleMap: Record<string, string> }
       | undefined;
@@ -137,6 +141,9 @@ export function parseConfig(env: Env = process.env, overrides: ConfigOverrides =
   if (e.FLYWHEEL_DEV_MODE && !isLoopback(host)) {
     throw new ConfigError([`FLYWHEEL_DEV_MODE: auth can only be off on a loopback bind, not HOST=${host}`]);
   }
+  const trustedProxies = (e.FLYWHEEL_TRUSTED_PROXIES ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const badProxies = trustedProxyList(trustedProxies).invalid;
+  if (badProxies.length) throw new ConfigError([`FLYWHEEL_TRUSTED_PROXIES: not an IP address or CIDR: ${badProxies.join(", ")}`]);
   const oidc =
     e.FLYWHEEL_OIDC_ISSUER && e.FLYWHEEL_OIDC_CLIENT_ID
       ? {
@@ -157,6 +164,7 @@ export function parseConfig(env: Env = process.env, overrides: ConfigOverrides =
       token: e.FLYWHEEL_AUTH_TOKEN,
       devMode: e.FLYWHEEL_DEV_MODE,
       protectInference: e.FLYWHEEL_PROTECT_INFERENCE,
+      trustedProxies,
       oidc,
     },
     registry: {

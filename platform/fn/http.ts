@@ -15,7 +15,8 @@ export function registerHonoHttp(target: string, app: () => Hono | Promise<Hono>
     }
     const method = req.method.toUpperCase();
     const body = method === "GET" || method === "HEAD" ? undefined : new Uint8Array(req.rawBody ?? Buffer.alloc(0));
-    const response = await h.fetch(new Request(new URL(req.originalUrl || req.url, "http://function.local"), { method, headers, body }));
+    // `incoming` is what @hono/node-server passes too: getConnInfo reads the peer address from it.
+    const response = await h.fetch(new Request(new URL(req.originalUrl || req.url, "http://function.local"), { method, headers, body }), { incoming: req });
     res.status(response.status);
     response.headers.forEach((v, k) => res.setHeader(k, v));
     res.send(Buffer.from(await response.arrayBuffer()));
