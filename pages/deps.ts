@@ -35,6 +35,8 @@ export interface UiDeadLetter {
   readonly trigger: string | undefined;
   readonly errorDest: string;
   readonly errorCode: number | undefined;
+  /** Why the subscriber refused it, decoded (never base64). */
+  readonly reason: string;
   readonly attempts: number | undefined;
   readonly state: "dead" | "replayed" | "discarded";
   readonly count: number;

@@ -89,7 +89,7 @@ export function eventRoutes(deps: UiDeps, airflow: boolean): Hono {
                 <td>{d.type}</td>
                 <td class="mono">{d.eventId}</td>
                 <td>{d.trigger ?? ""}</td>
-                <td>{d.errorCode ?? ""} <span class="mono muted">{d.errorDest}</span></td>
+                <td>{d.errorCode ?? ""} {d.reason} <span class="mono muted">{d.errorDest}</span></td>
                 <td class="num">{d.count}</td>
                 <td><Badge value={d.state} /></td>
                 <td>

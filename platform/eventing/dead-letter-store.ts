@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import Database from "better-sqlite3";
 import { NotFoundError } from "../errors.ts";
 import { fromStructured, type AnyCloudEvent } from "../events/envelope.ts";
-import { KNATIVE_ERROR_CODE, KNATIVE_ERROR_DATA, KNATIVE_ERROR_DEST } from "./delivery.ts";
+import { decodeErrorData, KNATIVE_ERROR_CODE, KNATIVE_ERROR_DATA, KNATIVE_ERROR_DEST } from "./delivery.ts";
 import { eventToJson } from "./serialize.ts";
 
 export const DEAD_LETTER_STATES = ["dead", "replayed", "discarded"] as const;
@@ -22,6 +22,8 @@ export interface DeadLetter {
   readonly errorCode: number | undefined;
   /** Base64 of the subscriber's response body, truncated (as Knative sends it). */
   readonly errorData: string;
+  /** errorData decoded: why the subscriber refused it (its error message, or its body's text). */
+  readonly reason: string;
   readonly attempts: number | undefined;
   readonly state: DeadLetterState;
   /** How many times this event was dead-lettered for this destination (a replay can fail again). */
@@ -205,6 +207,7 @@ function toDeadLetter(r: Row): DeadLetter {
     errorDest: r.error_dest,
     errorCode: r.error_code ?? undefined,
     errorData: r.error_data,
+    reason: decodeErrorData(r.error_data),
     attempts: r.attempts ?? undefined,
     state: isDeadLetterState(r.state) ? r.state : "dead",
     count: r.count,

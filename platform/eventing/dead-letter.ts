@@ -13,13 +13,15 @@ export interface DeadLetterDeps extends BaseDeps {
 export const deadLetter: CloudEventHandler<DeadLetterDeps> = async (event, deps) => {
   const { deadLetter: dl, created } = deps.store.record({ event, at: deps.now() });
   if (created) {
-    // knativeerrordata carries the subscriber's raw response body: never logged.
+    // knativeerrordata carries the subscriber's response body: logged decoded and capped (its error message when
+    // it sent one), never the raw bytes.
     deps.log.warn("event dead-lettered", {
       deadLetterId: dl.id,
       eventId: event.id,
       type: event.type,
       [KNATIVE_ERROR_DEST]: dl.errorDest,
       [KNATIVE_ERROR_CODE]: dl.errorCode,
+      reason: dl.reason,
     });
   }
   return { status: created ? "done" : "duplicate", detail: dl.id };

@@ -183,3 +183,26 @@ export function destinationUrl(d: Destination, namespace: string): string {
     return base;
   }
 }
+
+/** Characters of a decoded reason shown in logs, the API and the UI. */
+const REASON_MAX = 300;
+
+/**
+ * knativeerrordata decoded for people: the subscriber's `{"error": ...}` message when it sent one (Flywheel functions
+ * do), else the body's text; control characters dropped and the length capped, so a log line stays one safe line.
+ */
+export function decodeErrorData(base64: string | undefined): string {
+  return base64 ? readableReason(Buffer.from(base64, "base64").toString("utf8")) : "";
+}
+
+/** A response body (or transport error) as one short line: its `error` field when it is Flywheel's JSON error. */
+export function readableReason(text: string): string {
+  let reason = text;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === "object" && parsed !== null && "error" in parsed && typeof parsed.error === "string") reason = parsed.error;
+  } catch {
+    // not JSON (or cut short by the 1024-character cap): the text itself
+  }
+  return [...reason].filter((ch) => ch >= " " && ch !== "\x7f").join("").slice(0, REASON_MAX);
+}

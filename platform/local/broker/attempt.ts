@@ -42,9 +42,20 @@ export async function sendOnce(deliver: Deliver, c: Claimed, msg: OutboundMessag
  * structured too (data_base64): a string body cannot carry arbitrary bytes, and receivers must accept both modes.
  */
 export function encode(obj: Record<string, unknown>, format: "binary" | "json"): OutboundMessage {
-  if (format === "binary" && !hasBinaryData(obj)) return toHttpBinary(fromStructured(obj));
+  if (format === "binary" && !hasBinaryData(obj)) {
+    // Events stored before ingress checked attributes (or arriving another way) may not fit in headers; structured
+    // mode carries any attribute in the JSON body, so they stay deliverable, to subscribers and dead-letter sinks.
+    try {
+      const msg = toHttpBinary(fromStructured(obj));
+      if (Object.values(msg.headers).every((v) => HEADER_SAFE.test(v))) return msg;
+    } catch {
+      // falls through to structured mode
+    }
+  }
   return { headers: { "content-type": "application/cloudevents+json; charset=utf-8" }, body: JSON.stringify(obj) };
 }
+
+const HEADER_SAFE = /^[\t\x20-\x7e]*$/;
 
 /** "fetch failed: connect ECONNREFUSED 127.0.0.1:9" rather than undici's bare "fetch failed". */
 function describe(e: unknown): string {

@@ -5,6 +5,9 @@ import {
   isRetryable,
   isSuccess,
   knativeErrorExtensions,
+  decodeErrorData,
+  readableReason,
+  KNATIVE_ERROR_DATA,
 } from "../../eventing/delivery.ts";
 import type { DeadLetterStore } from "../../eventing/dead-letter-store.ts";
 import { fromStructured } from "../../events/envelope.ts";
@@ -216,7 +219,7 @@ export class Dispatcher {
       db.setState(c.seq, "failed", now, { status: r.status, error: r.error });
       return () => {
         count(outcome)();
-        log.error("deadLetterSink delivery failed; the dead letter stays in the broker's queue", { ...fields, error: r.error });
+        log.error("deadLetterSink delivery failed; the dead letter stays in the broker's queue", { ...fields, error: r.error, reason: readableReason(r.body ?? "") });
       };
     }
     const ext = knativeErrorExtensions({
@@ -237,7 +240,7 @@ export class Dispatcher {
     }
     return () => {
       count(outcome)();
-      log.warn("event dead-lettered", { ...fields, error: r.error, retryable });
+      log.warn("event dead-lettered", { ...fields, error: r.error, reason: decodeErrorData(ext[KNATIVE_ERROR_DATA]), retryable });
     };
   }
 }

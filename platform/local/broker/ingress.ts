@@ -2,7 +2,9 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { PayloadTooLargeError, toHttpError, UpstreamError, ValidationError } from "../../errors.ts";
-import { fromHttp, type AnyCloudEvent } from "../../events/envelope.ts";
+import { attributeIssues } from "../../eventing/attributes.ts";
+import { EVENT_PREFIX, isEventName } from "../../events/catalogue.ts";
+import { fromHttp, parseEvent, type AnyCloudEvent } from "../../events/envelope.ts";
 import { errorFields, type Logger } from "../../log.ts";
 import type { BrokerMetrics } from "./metrics.ts";
 
@@ -45,7 +47,11 @@ export function ingressRoutes(target: IngressTarget): Hono {
         const body = Buffer.from(await c.req.arrayBuffer());
         const headers = Object.fromEntries(c.req.raw.headers);
         checkTime(headers, body);
+        checkAttributes(headers, body);
         const ce = fromHttp(headers, body);
+        // A known Flywheel type is validated against the catalogue here, at the edge: a bad one is a 400 with its
+        // field errors, not a 202 and a silent dead letter. Unknown types pass, as on a Knative broker.
+        if (ce.type.startsWith(EVENT_PREFIX) && isEventName(ce.type.slice(EVENT_PREFIX.length))) parseEvent(ce);
         const accepted = await target.accept(ce);
         return c.json(accepted, 202);
       } catch (e) {
@@ -79,6 +85,25 @@ function checkTime(headers: Record<string, string>, body: Buffer): void {
   if (typeof parsed === "object" && parsed !== null && "time" in parsed && bad(parsed.time)) {
     throw new ValidationError([{ field: "time", message: "must be an RFC 3339 timestamp" }]);
   }
+}
+
+/** Attribute names and values as the spec and the HTTP binding require, read before the SDK parses them. */
+function checkAttributes(headers: Record<string, string>, body: Buffer): void {
+  const contentType = headers["content-type"] ?? "";
+  let attributes: Record<string, unknown> = {};
+  if (contentType.startsWith("application/cloudevents+json")) {
+    try {
+      const parsed: unknown = JSON.parse(body.toString("utf8"));
+      if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) attributes = { ...parsed };
+    } catch {
+      return; // fromHttp reports the JSON error
+    }
+  } else {
+    for (const [k, v] of Object.entries(headers)) if (k.startsWith("ce-")) attributes[k.slice(3)] = v;
+    if (contentType) attributes.datacontenttype = contentType;
+  }
+  const issues = attributeIssues(attributes);
+  if (issues.length) throw new ValidationError(issues);
 }
 
 type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 413 | 415 | 500 | 502 | 503;

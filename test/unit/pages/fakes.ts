@@ -92,7 +92,7 @@ export function makeFakes(opts: { jobs?: number; runs?: number; airflowUrl?: str
     { id: "e2", source: "/flywheel/functions/retrain-on-drift", type: "dev.flywheel.retrain.decided", subject: "iris", receivedAt: 1_700_000_001_000, event: { data: { model: "iris", decision: "skipped", reason: "cooldown", message: "<b>last retrain 5m ago</b>" } } },
     { id: "e3", source: "/flywheel/triggers/alertmanager", type: "dev.flywheel.alert.firing", subject: "iris", receivedAt: 1_700_000_002_000, event: { data: { alertname: "ModelDriftDetected", status: "firing", labels: { model: "iris" } } } },
   ];
-  const dead: UiDeadLetter[] = [{ id: "dl1", eventId: "e9", source: "/x", type: "dev.flywheel.training.requested", trigger: "launch-training", errorDest: "http://launch-training", errorCode: 500, attempts: 3, state: "dead", count: 1, lastAt: 1_700_000_000_000 }];
+  const dead: UiDeadLetter[] = [{ id: "dl1", eventId: "e9", source: "/x", type: "dev.flywheel.training.requested", trigger: "launch-training", errorDest: "http://launch-training", errorCode: 500, reason: "data.kind: invalid option", attempts: 3, state: "dead", count: 1, lastAt: 1_700_000_000_000 }];
 
   const filterJobs = (f: JobFilter = {}): JobRecord[] => jobs.filter((j) => (!f.state || j.state === f.state) && (!f.model || j.model === f.model));
   const metricOf = (r: UiRun, key: string): number | string => {
