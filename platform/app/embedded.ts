@@ -16,7 +16,7 @@ import { createMetricsRegistry } from "../metrics.ts";
 import { MlflowClient, MlflowModelRegistry } from "../mlflow/index.ts";
 import { loadPolicies } from "../policies/index.ts";
 import type { EventBus, ModelRegistry } from "../ports.ts";
-import { createRegistryServer, REGISTRY_MOUNT_PATH } from "../registry/index.ts";
+import { createRegistryServer } from "../registry/index.ts";
 import { LocalServingBackend } from "../serving/local/backend.ts";
 import { v2Routes } from "../serving/local/routes.ts";
 import { EmbeddedV2Server } from "../serving/local/server.ts";
@@ -203,7 +203,7 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
   app.use("*", accessControl(auth, accessRules({ protectInference: config.auth.protectInference })));
   app.route("/", auth.routes);
   app.route("/events", broker.routes());
-  app.route(REGISTRY_MOUNT_PATH, registryServer.routes);
+  app.route("/", registryServer.app);
   app.route("/v2", v2Routes(v2));
   app.route("/hooks/alertmanager", alertmanagerRoutes({ bus, token: config.alertmanagerToken ?? auth.token ?? "", log: log.child({ component: "alertmanager" }) }));
   app.route("/infer", inferRoutes(inferDeps));
