@@ -91,6 +91,7 @@ const SEARCH: FilterSpec = {
   attributes: RUN_ATTRIBUTES,
   numericAttributes: ["start_time", "end_time", "created", "Created"],
   types: ["metric", "param", "tag", "dataset"],
+  inAttributes: ["run_id"],
 };
 
 function runLookup(db: Db, row: Row): Lookup {
