@@ -2,7 +2,7 @@
 import type { Hono } from "hono";
 import type { Handle } from "./app.ts";
 import { exists, invalid, notFound } from "./errors.ts";
-import { matches, memoize, parseFilter, parseOrderBy, sortBy, type FilterSpec, type Lookup } from "./filter.ts";
+import { matches, memoize, parseFilter, parseOrderBy, sortBy, type Clause, type FilterSpec, type Lookup } from "./filter.ts";
 import { decodeToken, maxResults, page } from "./paging.ts";
 import { compact, type Msg } from "./request.ts";
 import { all, col, kv, one, run, type Db, type Row } from "./store.ts";
@@ -48,6 +48,15 @@ export function modelJson(db: Db, row: Row): Record<string, unknown> {
       alias: col.str(a, "alias"), version: String(col.num(a, "version")),
     })),
   });
+}
+
+/**
+ * A model without the tag matches `tag.x != 'v'`, as MLflow answers it: every 3.x client adds
+ * ``tag.`mlflow.prompt.is_prompt` != 'true'`` to search_registered_models().
+ */
+function modelMatches(clauses: readonly Clause[], lookup: Lookup): boolean {
+  return clauses.every((c) =>
+    c.type === "tag" && c.comparator === "!=" && lookup("tag", c.key) === undefined ? true : matches([c], lookup));
 }
 
 const SEARCH: FilterSpec = { attributes: ["name"], numericAttributes: [], types: ["tag"] };
@@ -122,7 +131,7 @@ export function registerModels(app: Hono, handle: Handle, db: Db, now: () => num
       return key === "name" ? col.str(r, "name") : col.num(r, key);
     });
     const sorted = all(db, "SELECT * FROM registered_models")
-      .filter((r) => matches(clauses, lookup(r)))
+      .filter((r) => modelMatches(clauses, lookup(r)))
       .sort(sortBy(order, lookup, (a, b) => col.str(a, "name").localeCompare(col.str(b, "name"))));
     const p = page(sorted, offset, limit);
     return compact({ registered_models: p.items.map((r) => modelJson(db, r)), next_page_token: p.next });

@@ -47,6 +47,16 @@ describe("registered models", () => {
     expect((await h.call("DELETE", "/mlflow/registered-models/delete", { name: "rm-c" })).status).toBe(200);
     expect((await h.call("GET", "/mlflow/registered-models/get?name=rm-c")).status).toBe(404);
   });
+
+  it("3.x clients: a model without the prompt tag matches tag.`mlflow.prompt.is_prompt` != 'true'; /version answers", async () => {
+    for (const n of ["pm-model", "pm-prompt"]) await h.call("POST", "/mlflow/registered-models/create", { name: n });
+    await h.call("POST", "/mlflow/registered-models/set-tag", { name: "pm-prompt", key: "mlflow.prompt.is_prompt", value: "true" });
+    const filter = encodeURIComponent("name LIKE 'pm-%' AND tag.`mlflow.prompt.is_prompt` != 'true'");
+    const r = await h.call("GET", `/mlflow/registered-models/search?filter=${filter}`);
+    expect(list(r.json, "registered_models").map((m) => get(m, "name"))).toEqual(["pm-model"]);
+    const version = await h.server.app.request("http://registry.test/version");
+    expect([version.status, await version.text()]).toEqual([200, "2.17.2"]);
+  });
 });
 
 describe("model versions", () => {
