@@ -58,6 +58,18 @@ export function fetchWithCa(ca: Buffer): FetchLike {
     });
 }
 
+/** A URL without its userinfo, for messages and logs. */
+export function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = "";
+    u.password = "";
+    return u.toString().replace(/\/+$/, "");
+  } catch {
+    return url;
+  }
+}
+
 export class MlflowTransport {
   readonly baseUrl: string;
   private readonly doFetch: FetchLike;
@@ -111,6 +123,25 @@ export class MlflowTransport {
       }
       return res;
     }
+  }
+
+  /** The server's /health, tried once (a readiness probe must not retry): true, or why not. */
+  async health(): Promise<true | string> {
+    const where = redact(this.baseUrl);
+    try {
+      const res = await this.doFetch(`${this.baseUrl}/health`, { method: "GET", headers: this.auth ? { authorization: this.auth } : {} });
+      await res.body?.cancel();
+      return res.ok ? true : `MLflow at ${where} answers /health with ${res.status}`;
+    } catch {
+      return `MLflow at ${where} is unreachable`;
+    }
+  }
+
+  /** The server's MLflow version from /version (2.x and 3.x servers answer plain text); undefined if it has none. */
+  async serverVersion(): Promise<string | undefined> {
+    const res = await this.send("GET", `${this.baseUrl}/version`, {}, undefined, "GET /version");
+    const text = (await res.text()).trim();
+    return res.ok && /^\d+\.\d+/.test(text) ? text : undefined;
   }
 
   /** A JSON REST call under /api/2.0/. GET puts params in the query string; others send a JSON body. */

@@ -92,7 +92,7 @@ export async function startFakeMlflow(opts: FakeOptions = {}): Promise<FakeMlflo
     const r = await registry.app.request(`http://fake${url.pathname}${url.search}`, {
       method, headers: h, body: method === "GET" || method === "HEAD" || body.length === 0 ? undefined : new Uint8Array(body),
     });
-    return { status: r.status, contentType: r.headers.get("content-type") ?? "", body: await r.text() };
+    return { status: r.status, contentType: r.headers.get("content-type") ?? "", body: Buffer.from(await r.arrayBuffer()) };
   };
 
   /** MLflow's answer to one request (after faults): the recorded defects first, then the shared store. */
@@ -113,7 +113,7 @@ export async function startFakeMlflow(opts: FakeOptions = {}): Promise<FakeMlflo
       for (const [k, v] of Object.entries(parsed)) url.searchParams.append(k, String(v));
     }
     const r = await delegate(method, url, req.headers, body);
-    const code = r.contentType.includes("json") ? String(Object(parseJson(r.body)).error_code ?? "") : "";
+    const code = r.contentType.includes("json") ? String(Object(parseJson(r.body.toString())).error_code ?? "") : "";
     if (r.status === 404 && code === "ENDPOINT_NOT_FOUND") return html(404, pages[404]);
     if (r.status === 405) return html(405, pages[405]);
     if (method === "GET" && url.pathname.startsWith(ARTIFACTS) && r.status === 404) {

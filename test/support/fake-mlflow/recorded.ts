@@ -18,7 +18,8 @@ export function recordedPages(file = GOLDEN_FILE): Record<404 | 405 | 500, strin
 export interface Reply {
   readonly status: number;
   readonly contentType: string;
-  readonly body: string;
+  /** Bytes, not text: downloaded artifacts (model.onnx) are binary. */
+  readonly body: string | Buffer;
 }
 
 export const json = (status: number, body: unknown): Reply => ({ status, contentType: "application/json", body: JSON.stringify(body) });
