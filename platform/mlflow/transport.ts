@@ -101,8 +101,12 @@ export class MlflowTransport {
     return exp / 2 + Math.random() * (exp / 2);
   }
 
-  /** One HTTP exchange with retries on 429/503 and connection failures only. */
-  async send(method: string, url: string, headers: Record<string, string>, body: string | Uint8Array | undefined, context: string): Promise<Response> {
+  /**
+   * One HTTP exchange with retries on 429/503 and connection failures only. retryConnection=false: a connection failure
+   * is not retried, because the server may have handled a request that is not idempotent (runs/create); the caller looks
+   * for what it created before trying again.
+   */
+  async send(method: string, url: string, headers: Record<string, string>, body: string | Uint8Array | undefined, context: string, retryConnection = true): Promise<Response> {
     const h: Record<string, string> = { ...headers };
     if (this.auth) h.authorization = this.auth;
     for (let attempt = 0; ; attempt++) {
@@ -110,7 +114,7 @@ export class MlflowTransport {
       try {
         res = await this.doFetch(url, { method, headers: h, body: typeof body === "string" || body === undefined ? body : new Uint8Array(body) });
       } catch (e) {
-        if (attempt + 1 >= this.attempts) {
+        if (attempt + 1 >= this.attempts || !retryConnection) {
           throw new MlflowUpstreamError(`${context}: cannot reach MLflow at ${this.baseUrl}`, true, "CONNECTION_ERROR", 0, e);
         }
         await this.sleep(this.backoff(attempt, null));
@@ -145,7 +149,7 @@ export class MlflowTransport {
   }
 
   /** A JSON REST call under /api/2.0/. GET puts params in the query string; others send a JSON body. */
-  async call(method: "GET" | "POST" | "PATCH" | "DELETE", endpoint: string, params: Record<string, unknown> = {}): Promise<unknown> {
+  async call(method: "GET" | "POST" | "PATCH" | "DELETE", endpoint: string, params: Record<string, unknown> = {}, opts: { retryConnection?: boolean } = {}): Promise<unknown> {
     let url = `${this.baseUrl}/api/2.0/${endpoint}`;
     let body: string | undefined;
     const headers: Record<string, string> = { accept: "application/json" };
@@ -162,7 +166,7 @@ export class MlflowTransport {
       headers["content-type"] = "application/json";
     }
     const context = `${method} ${endpoint}`;
-    const res = await this.send(method, url, headers, body, context);
+    const res = await this.send(method, url, headers, body, context, opts.retryConnection ?? true);
     const text = await res.text();
     let parsed: unknown = {};
     if (text) {
