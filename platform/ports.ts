@@ -106,6 +106,8 @@ export interface ModelVersionInfo {
 export interface ModelRegistry {
   getModelVersion(name: string, version: string): Promise<ModelVersionInfo>;
   getModelVersionByAlias(name: string, alias: string): Promise<ModelVersionInfo>;
+  /** The version behind an alias; undefined when the model (or the alias) does not exist. Read from the model's aliases. */
+  findVersionByAlias(name: string, alias: string): Promise<ModelVersionInfo | undefined>;
   searchModelVersions(name: string): Promise<ModelVersionInfo[]>;
   setAlias(name: string, alias: string, version: string): Promise<void>;
   deleteAlias(name: string, alias: string): Promise<void>;

@@ -113,6 +113,11 @@ def main():
     call("POST", "mlflow/registered-models/alias", name=model_name, alias="champion", version=version["version"])
     by_alias = call("GET", "mlflow/registered-models/alias", name=model_name, alias="champion")["model_version"]
     download_uri = call("GET", "mlflow/model-versions/get-download-uri", name=model_name, version=version["version"])["artifact_uri"]
+    # MLflow answers the version's source verbatim: a runs:/ URI is resolved against the run's artifact root, as its client does.
+    if download_uri.startswith("runs:/"):
+        source_run, _, sub = download_uri[len("runs:/"):].partition("/")
+        root = call("GET", "mlflow/runs/get", run_id=source_run)["run"]["info"]["artifact_uri"]
+        download_uri = f"{root.rstrip('/')}/{sub}" if sub else root
     downloaded = SESSION.get(f"{API}/mlflow-artifacts/artifacts/{download_uri[len('mlflow-artifacts:'):].lstrip('/')}/MLmodel", timeout=30)
     downloaded.raise_for_status()
 

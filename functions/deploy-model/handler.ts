@@ -87,12 +87,9 @@ async function locate(deps: DeployModelDeps, name: string): Promise<{ backend: S
 }
 
 async function previousVersion(deps: DeployModelDeps, model: string, current: string | undefined): ReturnType<typeof findVersion> {
-  try {
-    const prev = await deps.registry.getModelVersionByAlias(model, ALIAS.previousChampion);
-    if (prev.version !== current) return prev;
-  } catch {
-    // no previous-champion alias: fall back to the newest version older than the current one
-  }
+  // No previous-champion alias: fall back to the newest version older than the current one.
+  const prev = await deps.registry.findVersionByAlias(model, ALIAS.previousChampion);
+  if (prev && prev.version !== current) return prev;
   const older = (await deps.registry.searchModelVersions(model))
     .filter((v) => current === undefined || Number(v.version) < Number(current))
     .sort((a, b) => Number(b.version) - Number(a.version))[0];

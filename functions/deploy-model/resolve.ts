@@ -16,14 +16,13 @@ export interface VersionSelector {
 export async function findVersion(registry: ModelRegistry, model: string, sel: VersionSelector): Promise<ModelVersionInfo> {
   if (sel.version) return registry.getModelVersion(model, sel.version);
   if (sel.alias) return registry.getModelVersionByAlias(model, sel.alias);
-  try {
-    return await registry.getModelVersionByAlias(model, "champion");
-  } catch {
-    const all = await registry.searchModelVersions(model);
-    const newest = [...all].sort((a, b) => Number(b.version) - Number(a.version))[0];
-    if (!newest) throw new NotFoundError(`registered model ${model} has no versions`);
-    return newest;
-  }
+  // No champion yet (read from the model's aliases): the newest version.
+  const champion = await registry.findVersionByAlias(model, "champion");
+  if (champion) return champion;
+  const all = await registry.searchModelVersions(model);
+  const newest = [...all].sort((a, b) => Number(b.version) - Number(a.version))[0];
+  if (!newest) throw new NotFoundError(`registered model ${model} has no versions`);
+  return newest;
 }
 
 function jsonTag<T>(tags: Readonly<Record<string, string>>, key: string, guard: (v: unknown) => v is T): T | undefined {

@@ -10,13 +10,9 @@ export const SOURCE = "/flywheel/functions/log-model";
 /** Registered-model tag holding the id of the last promotion request applied (makes rollback replays no-ops). */
 export const PROMOTION_EVENT_TAG = "flywheel.promotion_event_id";
 
+/** The version behind an alias, read from the model's aliases: undefined means "not set" (e.g. no champion yet). */
 export async function aliasVersion(deps: LogModelDeps, model: string, alias: string): Promise<ModelVersion | undefined> {
-  try {
-    return await deps.mlflow.getModelVersionByAlias(model, alias);
-  } catch (e) {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  }
+  return deps.mlflow.findModelVersionByAlias(model, alias);
 }
 
 /** A version's metrics: its run's latest values, else the candidate value recorded by its gate tag. */

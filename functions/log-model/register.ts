@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import { TAG } from "../../platform/lineage.ts";
 import type { FlywheelEvent } from "../../platform/events/index.ts";
-import { isAlreadyExists, isNotFound, proxyPathOf, quote, ident, ARTIFACT_SCHEME, type ModelVersion, type Run } from "../../platform/mlflow/index.ts";
+import { isAlreadyExists, isConnectionError, isNotFound, proxyPathOf, quote, ident, ARTIFACT_SCHEME, type ModelVersion, type Run } from "../../platform/mlflow/index.ts";
 import type { LogModelDeps } from "./deps.ts";
 import type { TrainingOutputs } from "./outputs.ts";
 import { trimTrailingSlashes } from "../../platform/slashes.ts";
@@ -31,18 +31,28 @@ async function findOrCreateRun(deps: LogModelDeps, ev: Succeeded, out: TrainingO
     return { run, experimentId: run.info.experiment_id, ours: false };
   }
   const experimentId = d.experimentId ?? out?.run?.experimentId ?? (await deps.mlflow.getOrCreateExperiment(d.spec.experiment ?? d.model)).experiment_id;
-  // A replay finds the run it created before by the event-id tag.
-  const prior = await deps.mlflow.searchRuns({ experimentIds: [experimentId], filter: `tags.${ident(TAG.eventId)} = ${quote(ev.id)}`, maxResults: 1 });
-  const found = prior.items[0];
-  if (found) return { run: found, experimentId, ours: true };
-  const run = await deps.mlflow.createRun({
-    experimentId,
-    runName: d.jobId,
-    startTime: d.startedAt,
-    tags: { [TAG.eventId]: ev.id, [TAG.jobId]: d.jobId, "mlflow.source.type": "JOB", "mlflow.source.name": d.jobId },
-  });
-  return { run, experimentId, ours: true };
+  // The run is found by the event-id tag before one is created: a replay of the event, or a runs/create whose answer was
+  // lost to a connection reset (the server may have created the run), must not leave two runs.
+  for (let attempt = 1; ; attempt++) {
+    const prior = await deps.mlflow.searchRuns({ experimentIds: [experimentId], filter: `tags.${ident(TAG.eventId)} = ${quote(ev.id)}`, maxResults: 1 });
+    const found = prior.items[0];
+    if (found) return { run: found, experimentId, ours: true };
+    try {
+      const run = await deps.mlflow.createRun({
+        experimentId,
+        runName: d.jobId,
+        startTime: d.startedAt,
+        tags: { [TAG.eventId]: ev.id, [TAG.jobId]: d.jobId, "mlflow.source.type": "JOB", "mlflow.source.name": d.jobId },
+      });
+      return { run, experimentId, ours: true };
+    } catch (e) {
+      if (!isConnectionError(e) || attempt >= CREATE_RUN_ATTEMPTS) throw e;
+      deps.log.warn("log-model: runs/create got no answer; looking for the run before trying again", { eventId: ev.id, attempt });
+    }
+  }
 }
+
+const CREATE_RUN_ATTEMPTS = 3;
 
 /** Log what the run lacks: params (immutable in MLflow, so only missing ones) and metrics at a deterministic timestamp. */
 async function logRunData(deps: LogModelDeps, ev: Succeeded, run: Run, metrics: Readonly<Record<string, number>>): Promise<void> {

@@ -1,5 +1,5 @@
 // The champion's training spec from registry lineage (tag flywheel.training_spec), and overrides merged onto it.
-import { NotFoundError, ValidationError } from "../../platform/errors.ts";
+import { ValidationError } from "../../platform/errors.ts";
 import { TrainingRequestedDataSchema, zodIssues, type EventData, type TriggerRef } from "../../platform/events/index.ts";
 import { ALIAS, TAG } from "../../platform/lineage.ts";
 import type { ModelRegistry } from "../../platform/ports.ts";
@@ -9,15 +9,13 @@ export type ChampionSpec =
   | { readonly ok: true; readonly version: string; readonly spec: TrainingSpec }
   | { readonly ok: false; readonly reason: "no-champion" | "no-lineage"; readonly message: string };
 
-/** NotFound means "no champion"; any other registry failure propagates, so the broker retries the event. */
+/**
+ * "No champion" is read from the model's aliases (a missing alias and a malformed request are the same 400 in MLflow);
+ * any registry failure propagates, so the broker retries the event.
+ */
 export async function championSpec(registry: ModelRegistry, model: string): Promise<ChampionSpec> {
-  let version;
-  try {
-    version = await registry.getModelVersionByAlias(model, ALIAS.champion);
-  } catch (e) {
-    if (e instanceof NotFoundError) return { ok: false, reason: "no-champion", message: `model ${model} has no ${ALIAS.champion} version` };
-    throw e;
-  }
+  const version = await registry.findVersionByAlias(model, ALIAS.champion);
+  if (!version) return { ok: false, reason: "no-champion", message: `model ${model} has no ${ALIAS.champion} version` };
   const raw = version.tags[TAG.trainingSpec];
   if (!raw) return { ok: false, reason: "no-lineage", message: `${model} version ${version.version} has no ${TAG.trainingSpec} tag` };
   let json: unknown;

@@ -30,6 +30,12 @@ export function accessRules(opts: { protectInference: boolean }): readonly Rule[
     { prefix: "/api/2.0", methods: READ, role: "viewer" },
     // MLflow clients in training code log runs, metrics and models.
     { prefix: "/api/2.0", methods: WRITE, role: "data-scientist" },
+    // The same MLflow API under the prefix MLflow's UI uses, and MLflow's probes and UI artifact download.
+    { prefix: "/ajax-api/2.0", methods: READ, role: "viewer" },
+    { prefix: "/ajax-api/2.0", methods: WRITE, role: "data-scientist" },
+    { prefix: "/health", methods: READ, role: "public" },
+    { prefix: "/version", methods: READ, role: "public" },
+    { prefix: "/get-artifact", methods: READ, role: "viewer" },
     { prefix: "/api/v1/jobs", methods: READ, role: "viewer" },
     { prefix: "/api/v1/jobs", methods: WRITE, role: "data-scientist" },
     { prefix: "/api/v1/deployments", methods: READ, role: "viewer" },

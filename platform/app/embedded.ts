@@ -16,7 +16,8 @@ import { createMetricsRegistry } from "../metrics.ts";
 import { MlflowClient, MlflowModelRegistry } from "../mlflow/index.ts";
 import { loadPolicies } from "../policies/index.ts";
 import type { EventBus, ModelRegistry } from "../ports.ts";
-import { createRegistryServer, REGISTRY_MOUNT_PATH } from "../registry/index.ts";
+import { createRegistryServer } from "../registry/index.ts";
+import { externalRegistryStub } from "../registry/external.ts";
 import { LocalServingBackend } from "../serving/local/backend.ts";
 import { v2Routes } from "../serving/local/routes.ts";
 import { EmbeddedV2Server } from "../serving/local/server.ts";
@@ -96,8 +97,11 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
   const app = new Hono();
   const inProcessFetch: typeof fetch = async (input, init) => app.fetch(new Request(input, init));
 
-  const registryServer = createRegistryServer({ dataDir: path.join(dataDir, "registry"), log: log.child({ component: "registry" }), publicUrl: config.publicUrl });
   const external = config.registry.trackingUri;
+  // With an external MLflow the embedded store is not opened: serving an empty registry there would mislead clients.
+  const registryServer = external
+    ? externalRegistryStub(external)
+    : createRegistryServer({ dataDir: path.join(dataDir, "registry"), log: log.child({ component: "registry" }), publicUrl: config.publicUrl });
   const mlflow = new MlflowClient({
     trackingUri: external ?? selfUrl,
     token: external ? config.registry.token : auth.token,
@@ -186,7 +190,13 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
 
   const checks: HealthCheck[] = [
     { name: "broker", check: () => broker.ready() || "broker not started" },
-    { name: "registry", check: async () => ((await inProcessFetch(`${selfUrl}/api/2.0/mlflow/experiments/get?experiment_id=0`, { headers: auth.token ? { authorization: `Bearer ${auth.token}` } : {} })).ok ? true : "registry not answering") },
+    {
+      name: "registry",
+      // External MLflow: its own /health (failing while unreachable); embedded: the in-process registry answers.
+      check: external
+        ? () => mlflow.health()
+        : async () => ((await inProcessFetch(`${selfUrl}/api/2.0/mlflow/experiments/get?experiment_id=0`, { headers: auth.token ? { authorization: `Bearer ${auth.token}` } : {} })).ok ? true : "registry not answering"),
+    },
     { name: "serving", check: () => true },
     { name: "training", check: () => true },
   ];
@@ -205,7 +215,7 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
   app.use("*", accessControl(auth, rules));
   app.route("/", auth.routes);
   app.route("/events", broker.routes());
-  app.route(REGISTRY_MOUNT_PATH, registryServer.routes);
+  app.route("/", registryServer.app);
   app.route("/v2", v2Routes(v2));
   app.route("/hooks/alertmanager", alertmanagerRoutes({ bus, token: config.alertmanagerToken ?? auth.token ?? "", log: log.child({ component: "alertmanager" }) }));
   app.route("/infer", inferRoutes(inferDeps));

@@ -33,10 +33,11 @@ export async function startEmbedded(o: StartOptions): Promise<StartedPlatform> {
   // Tracing only when an OTLP endpoint is configured (tests install their own in-memory provider instead).
   const telemetry: Telemetry | undefined = config.telemetry.otlpEndpoint ? await createTelemetry(telemetryOptions(config, "flywheel")) : undefined;
 
-  let handler: ((req: Request) => Response | Promise<Response>) | undefined;
+  let handler: ((req: Request, env: unknown) => Response | Promise<Response>) | undefined;
   const server = createAdaptorServer({
     // Requests that arrive while components are still being built get a 503, like a not-ready pod.
-    fetch: (req: Request) => (handler ? handler(req) : new Response(JSON.stringify({ error: "starting" }), { status: 503 })),
+    // env carries the node request: the MLflow routes read raw paths and GET bodies from it.
+    fetch: (req: Request, env: unknown) => (handler ? handler(req, env) : new Response(JSON.stringify({ error: "starting" }), { status: 503 })),
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -49,7 +50,7 @@ export async function startEmbedded(o: StartOptions): Promise<StartedPlatform> {
   let platform: EmbeddedPlatform;
   try {
     platform = await createEmbeddedPlatform({ config, selfUrl, log, now: o.now });
-    handler = (req) => platform.app.fetch(req);
+    handler = (req, env) => platform.app.fetch(req, env);
     await platform.start();
   } catch (e) {
     server.close();

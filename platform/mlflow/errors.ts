@@ -71,3 +71,6 @@ export function mlflowError(status: number, body: unknown, context: string): Mlf
 
 export const isAlreadyExists = (e: unknown): e is MlflowAlreadyExistsError => e instanceof MlflowAlreadyExistsError;
 export const isNotFound = (e: unknown): e is MlflowNotFoundError => e instanceof MlflowNotFoundError;
+
+/** The request never got an answer (connection refused, reset, timed out): the server may or may not have handled it. */
+export const isConnectionError = (e: unknown): e is MlflowUpstreamError => e instanceof MlflowUpstreamError && e.errorCode === "CONNECTION_ERROR";

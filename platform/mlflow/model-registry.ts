@@ -6,6 +6,7 @@ import type { Config } from "../config/index.ts";
 import { ValidationError } from "../errors.ts";
 import type { ModelRegistry, ModelVersionInfo } from "../ports.ts";
 import { ARTIFACT_SCHEME, MlflowClient } from "./client.ts";
+import { isNotFound } from "./errors.ts";
 import { quote, tagsOf, type ModelVersion } from "./schemas.ts";
 import type { FetchLike } from "./transport.ts";
 import { trimTrailingSlashes } from "../slashes.ts";
@@ -38,6 +39,17 @@ export class MlflowModelRegistry implements ModelRegistry {
 
   async getModelVersionByAlias(name: string, alias: string): Promise<ModelVersionInfo> {
     return toVersionInfo(await this.client.getModelVersionByAlias(name, alias));
+  }
+
+  async findVersionByAlias(name: string, alias: string): Promise<ModelVersionInfo | undefined> {
+    try {
+      const v = await this.client.findModelVersionByAlias(name, alias);
+      return v ? toVersionInfo(v) : undefined;
+    } catch (e) {
+      // registered-models/get answers a missing model with 404 RESOURCE_DOES_NOT_EXIST: no model, no alias.
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
   }
 
   async searchModelVersions(name: string): Promise<ModelVersionInfo[]> {

@@ -113,6 +113,17 @@ export class RegistryClient extends TrackingClient {
     return parseAs(z.object({ model_version: ModelVersionSchema }), r, "registered-models/alias").model_version;
   }
 
+  /**
+   * The version an alias points at, or undefined when the model has no such alias. Decided from the model's aliases
+   * (registered-models/get), never from an error: MLflow answers a missing alias and a malformed one alike
+   * (400 INVALID_PARAMETER_VALUE), and a 3.x server words it differently.
+   */
+  async findModelVersionByAlias(name: string, alias: string): Promise<ModelVersion | undefined> {
+    const rm = await this.getRegisteredModel(name);
+    const entry = rm.aliases.find((a) => a.alias === alias);
+    return entry ? this.getModelVersion(name, entry.version) : undefined;
+  }
+
   /** DELETE registered-models/alias with a JSON body {name, alias}. */
   async deleteAlias(name: string, alias: string): Promise<void> {
     await this.call("DELETE", "mlflow/registered-models/alias", { name, alias });

@@ -100,9 +100,10 @@ export class TrackingClient extends MlflowTransport {
 
   // ---- runs
   async createRun(opts: { experimentId: string; runName?: string; startTime?: number; tags?: Record<string, string> }): Promise<Run> {
+    // Not retried after a connection failure: the run may exist already (callers find it by a tag, see log-model).
     const r = await this.call("POST", "mlflow/runs/create", {
       experiment_id: opts.experimentId, run_name: opts.runName, start_time: opts.startTime ?? Date.now(), tags: toPairs(opts.tags),
-    });
+    }, { retryConnection: false });
     return parseAs(z.object({ run: RunSchema }), r, "runs/create").run;
   }
 

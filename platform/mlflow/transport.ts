@@ -59,6 +59,18 @@ export function fetchWithCa(ca: Buffer): FetchLike {
     });
 }
 
+/** A URL without its userinfo, for messages and logs. */
+export function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    u.username = "";
+    u.password = "";
+    return u.toString().replace(/\/+$/, "");
+  } catch {
+    return url;
+  }
+}
+
 export class MlflowTransport {
   readonly baseUrl: string;
   private readonly doFetch: FetchLike;
@@ -90,8 +102,12 @@ export class MlflowTransport {
     return exp / 2 + Math.random() * (exp / 2);
   }
 
-  /** One HTTP exchange with retries on 429/503 and connection failures only. */
-  async send(method: string, url: string, headers: Record<string, string>, body: string | Uint8Array | undefined, context: string): Promise<Response> {
+  /**
+   * One HTTP exchange with retries on 429/503 and connection failures only. retryConnection=false: a connection failure
+   * is not retried, because the server may have handled a request that is not idempotent (runs/create); the caller looks
+   * for what it created before trying again.
+   */
+  async send(method: string, url: string, headers: Record<string, string>, body: string | Uint8Array | undefined, context: string, retryConnection = true): Promise<Response> {
     const h: Record<string, string> = { ...headers };
     if (this.auth) h.authorization = this.auth;
     for (let attempt = 0; ; attempt++) {
@@ -99,7 +115,7 @@ export class MlflowTransport {
       try {
         res = await this.doFetch(url, { method, headers: h, body: typeof body === "string" || body === undefined ? body : new Uint8Array(body) });
       } catch (e) {
-        if (attempt + 1 >= this.attempts) {
+        if (attempt + 1 >= this.attempts || !retryConnection) {
           throw new MlflowUpstreamError(`${context}: cannot reach MLflow at ${this.baseUrl}`, true, "CONNECTION_ERROR", 0, e);
         }
         await this.sleep(this.backoff(attempt, null));
@@ -114,8 +130,27 @@ export class MlflowTransport {
     }
   }
 
+  /** The server's /health, tried once (a readiness probe must not retry): true, or why not. */
+  async health(): Promise<true | string> {
+    const where = redact(this.baseUrl);
+    try {
+      const res = await this.doFetch(`${this.baseUrl}/health`, { method: "GET", headers: this.auth ? { authorization: this.auth } : {} });
+      await res.body?.cancel();
+      return res.ok ? true : `MLflow at ${where} answers /health with ${res.status}`;
+    } catch {
+      return `MLflow at ${where} is unreachable`;
+    }
+  }
+
+  /** The server's MLflow version from /version (2.x and 3.x servers answer plain text); undefined if it has none. */
+  async serverVersion(): Promise<string | undefined> {
+    const res = await this.send("GET", `${this.baseUrl}/version`, {}, undefined, "GET /version");
+    const text = (await res.text()).trim();
+    return res.ok && /^\d+\.\d+/.test(text) ? text : undefined;
+  }
+
   /** A JSON REST call under /api/2.0/. GET puts params in the query string; others send a JSON body. */
-  async call(method: "GET" | "POST" | "PATCH" | "DELETE", endpoint: string, params: Record<string, unknown> = {}): Promise<unknown> {
+  async call(method: "GET" | "POST" | "PATCH" | "DELETE", endpoint: string, params: Record<string, unknown> = {}, opts: { retryConnection?: boolean } = {}): Promise<unknown> {
     let url = `${this.baseUrl}/api/2.0/${endpoint}`;
     let body: string | undefined;
     const headers: Record<string, string> = { accept: "application/json" };
@@ -132,7 +167,7 @@ export class MlflowTransport {
       headers["content-type"] = "application/json";
     }
     const context = `${method} ${endpoint}`;
-    const res = await this.send(method, url, headers, body, context);
+    const res = await this.send(method, url, headers, body, context, opts.retryConnection ?? true);
     const text = await res.text();
     let parsed: unknown = {};
     if (text) {

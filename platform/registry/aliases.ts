@@ -1,10 +1,10 @@
 // Registered model aliases: set (POST), get version by alias (GET), delete (DELETE with a JSON body).
 import type { Hono } from "hono";
 import type { Handle } from "./app.ts";
-import { invalid, notFound } from "./errors.ts";
+import { invalid } from "./errors.ts";
 import { modelRow } from "./models.ts";
-import { col, one, run, type Db } from "./store.ts";
-import { versionJson, versionRow } from "./versions.ts";
+import { run, type Db } from "./store.ts";
+import { aliasVersion, versionJson, versionRow } from "./versions.ts";
 
 function validateAlias(alias: string): void {
   if (alias.length > 256) throw invalid(`Alias name exceeds the maximum length of 256 characters.`);
@@ -31,10 +31,8 @@ export function registerAliases(app: Hono, handle: Handle, db: Db, now: () => nu
   handle(app, "GET", "/mlflow/registered-models/alias", (m) => {
     const name = m.reqStr("name");
     const alias = m.reqStr("alias");
-    modelRow(db, name);
-    const a = one(db, "SELECT version FROM aliases WHERE name = ? AND alias = ?", name, alias);
-    if (!a) throw notFound(`Registered model alias ${alias} not found.`);
-    return { model_version: versionJson(db, versionRow(db, name, String(col.num(a, "version")))) };
+    // A missing model answers like a missing alias (400 INVALID_PARAMETER_VALUE), as MLflow does.
+    return { model_version: versionJson(db, versionRow(db, name, aliasVersion(db, name, alias))) };
   });
 
   handle(app, "DELETE", "/mlflow/registered-models/alias", (m) => {

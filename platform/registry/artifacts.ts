@@ -13,10 +13,15 @@ import { trimSlashes } from "../slashes.ts";
 
 const PROXY_PREFIX = "/mlflow-artifacts/artifacts/";
 
+// As MLflow's artifact server answers them (it serves .json as text/plain too).
 const CONTENT_TYPES: Record<string, string> = {
-  ".json": "application/json", ".txt": "text/plain", ".yaml": "text/plain", ".yml": "text/plain", ".csv": "text/plain",
+  ".json": "text/plain", ".txt": "text/plain", ".yaml": "text/plain", ".yml": "text/plain", ".csv": "text/plain",
   ".html": "text/plain", ".md": "text/plain", ".png": "image/png", ".jpg": "image/jpeg", ".svg": "text/plain",
 };
+
+export function contentTypeOf(file: string): string {
+  return CONTENT_TYPES[path.extname(file).toLowerCase()] ?? "application/octet-stream";
+}
 
 /** The artifact path after /mlflow-artifacts/artifacts/, percent-decoded once, from the raw URL (no normalisation). */
 function proxyPath(c: Context): string {
@@ -96,7 +101,7 @@ export function registerArtifacts(app: Hono, handle: Handle, db: Db, root: strin
       const file = resolveInside(root, rel);
       const st = fs.statSync(file, { throwIfNoEntry: false });
       if (!st || st.isDirectory()) throw notFound(`File ${rel} not found`);
-      const type = CONTENT_TYPES[path.extname(file).toLowerCase()] ?? "application/octet-stream";
+      const type = contentTypeOf(file);
       return new Response(fileStream(file), {
         status: 200,
         headers: { "content-type": type, "content-length": String(st.size), "content-disposition": `attachment; filename="${path.basename(file).replace(/"/g, "")}"` },

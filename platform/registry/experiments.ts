@@ -1,6 +1,10 @@
 // Experiments: create, get, get-by-name, search, update, delete/restore, experiment tags.
 import type { Hono } from "hono";
-import { exists, invalid, notFound } from "./errors.ts";
+import { exists, invalid, MlflowApiError, notFound } from "./errors.ts";
+import { validateKey } from "./limits.ts";
+
+/** MLflow 2.17's limit for experiment and registered-model tag values. */
+export const EXPERIMENT_TAG_VALUE_MAX = 5000;
 import { matches, memoize, parseFilter, parseOrderBy, sortBy, type FilterSpec, type Lookup } from "./filter.ts";
 import { decodeToken, maxResults, page } from "./paging.ts";
 import { compact, type Msg } from "./request.ts";
@@ -62,7 +66,7 @@ function validateName(name: string): void {
 
 export function registerExperiments(app: Hono, handle: Handle, db: Db, now: () => number): void {
   handle(app, "POST", "/mlflow/experiments/create", (m) => {
-    const name = m.reqStr("name");
+    const name = m.reqText("name");
     validateName(name);
     const tags = m.keyValues("tags");
     const found = one(db, "SELECT lifecycle_stage FROM experiments WHERE name = ?", name);
@@ -100,7 +104,10 @@ export function registerExperiments(app: Hono, handle: Handle, db: Db, now: () =
   });
 
   const search = (m: Msg): Record<string, unknown> => {
-    const limit = maxResults(m.int("max_results"), 1000, 50000);
+    // MLflow 2.17 requires max_results here (the proto default 0 is refused); its clients always send it.
+    const given = m.int("max_results") ?? 0;
+    if (given <= 0) throw invalid(`Invalid value ${given} for parameter 'max_results' supplied. It must be a positive integer`);
+    const limit = maxResults(given, 1000, 50000);
     const offset = decodeToken(m.str("page_token"));
     const view = viewType(m, "view_type");
     const clauses = parseFilter(m.str("filter"), SEARCH);
@@ -127,11 +134,12 @@ export function registerExperiments(app: Hono, handle: Handle, db: Db, now: () =
 
   handle(app, "POST", "/mlflow/experiments/update", (m) => {
     const id = m.reqStr("experiment_id");
+    const newName = m.reqStr("new_name");
     const row = activeExperiment(db, id);
-    const newName = m.str("new_name");
-    if (newName !== undefined && newName !== col.str(row, "name")) {
+    if (newName !== col.str(row, "name")) {
       validateName(newName);
-      if (one(db, "SELECT 1 FROM experiments WHERE name = ?", newName)) throw exists(`Experiment '${newName}' already exists.`);
+      // MLflow answers this from its UNIQUE constraint: 400 BAD_REQUEST (with the SQL text, which Flywheel leaves out).
+      if (one(db, "SELECT 1 FROM experiments WHERE name = ?", newName)) throw new MlflowApiError("BAD_REQUEST", `Experiment '${newName}' already exists.`);
       run(db, "UPDATE experiments SET name = ?, last_update_time = ? WHERE experiment_id = ?", newName, now(), Number(id));
     }
     return {};
@@ -140,9 +148,8 @@ export function registerExperiments(app: Hono, handle: Handle, db: Db, now: () =
   const setStage = (stage: "active" | "deleted") => (m: Msg) => {
     const id = m.reqStr("experiment_id");
     const row = experimentRow(db, id);
-    if (stage === "active" && col.str(row, "lifecycle_stage") !== "deleted") {
-      throw invalid(`Cannot restore an active experiment (${id}).`);
-    }
+    // MLflow looks the experiment up in the other stage: deleting a deleted one or restoring an active one is 404.
+    if (col.str(row, "lifecycle_stage") === stage) throw notFound(`No Experiment with id=${id} exists`);
     const t = now();
     db.transaction(() => {
       run(db, "UPDATE experiments SET lifecycle_stage = ?, last_update_time = ? WHERE experiment_id = ?", stage, t, Number(id));
@@ -156,8 +163,13 @@ export function registerExperiments(app: Hono, handle: Handle, db: Db, now: () =
   handle(app, "POST", "/mlflow/experiments/set-experiment-tag", (m) => {
     const id = m.reqStr("experiment_id");
     const key = m.reqStr("key");
+    const value = m.str("value") ?? "";
+    validateKey("Tag", key);
+    if (value.length > EXPERIMENT_TAG_VALUE_MAX) {
+      throw invalid(`'value' exceeds the maximum length of ${EXPERIMENT_TAG_VALUE_MAX} characters`);
+    }
     activeExperiment(db, id);
-    run(db, "INSERT OR REPLACE INTO experiment_tags VALUES (?, ?, ?)", Number(id), key, m.str("value") ?? "");
+    run(db, "INSERT OR REPLACE INTO experiment_tags VALUES (?, ?, ?)", Number(id), key, value);
     return {};
   });
 

@@ -1,5 +1,5 @@
 // MLflow search filter and order_by syntax (mlflow/utils/search_utils.py): parse, then evaluate against entities in memory.
-import { invalid } from "./errors.ts";
+import { invalid, MlflowApiError } from "./errors.ts";
 import { likeMatch } from "./like.ts";
 
 export const ENTITY_TYPES = ["metric", "param", "tag", "attribute", "dataset"] as const;
@@ -110,6 +110,8 @@ export interface FilterSpec {
   readonly numericAttributes: readonly string[];
   /** Entity types this search accepts besides attributes. */
   readonly types: readonly EntityType[];
+  /** Attributes that take IN (...) lists; every attribute when unset. */
+  readonly inAttributes?: readonly string[];
 }
 
 /** Parse "a = 'x' AND metrics.m > 1" into clauses. An empty filter gives []. */
@@ -141,7 +143,11 @@ export function parseFilter(filter: string | undefined, spec: FilterSpec): Claus
     const numeric = type === "metric" || (type === "attribute" && spec.numericAttributes.includes(key));
     let value: Clause["value"];
     if (cmp === "IN" || cmp === "NOT IN") {
-      if (next()?.kind !== "lparen") throw invalid(`Invalid filter '${filter}': expected '(' after ${cmp}`);
+      if (type === "attribute" && spec.inAttributes && !spec.inAttributes.includes(key)) {
+        throw invalid(`Only the '${spec.inAttributes.join("', '")}' attribute supports comparison with a list of quoted string values.`);
+      }
+      // MLflow hands a list without parentheses to SQLAlchemy, which refuses it: 400 BAD_REQUEST.
+      if (next()?.kind !== "lparen") throw new MlflowApiError("BAD_REQUEST", `Invalid filter '${filter}': expected '(' after ${cmp}`);
       const list: string[] = [];
       for (;;) {
         const t = next();

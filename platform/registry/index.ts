@@ -12,6 +12,7 @@ import { registerModels } from "./models.ts";
 import { registerRuns } from "./runs.ts";
 import { openStore } from "./store.ts";
 import { registerVersions } from "./versions.ts";
+import { methodNotAllowedOr404, rawTraversalGuard, registerAjaxOnly, registerRootRoutes } from "./root.ts";
 
 export { MlflowApiError, MLFLOW_ERROR_STATUS, type MlflowErrorCode } from "./errors.ts";
 export { LIMITS } from "./limits.ts";
@@ -30,7 +31,13 @@ export interface RegistryServerOptions {
 }
 
 export interface RegistryServer {
+  /** The /api/2.0 routes alone (paths inside are /mlflow/... and /mlflow-artifacts/...). */
   readonly routes: Hono;
+  /**
+   * Everything MLflow's server answers, to mount at "/": /api/2.0, /ajax-api/2.0, /health, /version, /get-artifact, and
+   * MLflow's error shape for unknown API versions. Served by @hono/node-server, it also sees raw paths and GET bodies.
+   */
+  readonly app: Hono;
   /** Directory holding proxied artifacts (mlflow-artifacts:/<path> -> <artifactRoot>/<path>). */
   readonly artifactRoot: string;
   close(): void;
@@ -50,11 +57,28 @@ export function createRegistryServer(opts: RegistryServerOptions): RegistryServe
   registerAliases(routes, handle, db, now);
   registerLoggedModels(routes, handle, db, artifactRoot, now);
   registerArtifacts(routes, handle, db, artifactRoot, opts.log);
-  routes.all("/mlflow/*", endpointNotFound);
-  routes.all("/mlflow-artifacts/*", endpointNotFound);
+  const ajax = new Hono();
+  registerAjaxOnly(ajax, handle, db);
+  ajax.route("/", routes);
+  const fallback = methodNotAllowedOr404(ajax);
+  routes.all("/mlflow/*", fallback);
+  routes.all("/mlflow-artifacts/*", fallback);
   routes.notFound(endpointNotFound);
+  ajax.all("/mlflow/*", fallback);
+  ajax.all("/mlflow-artifacts/*", fallback);
+
+  const app = new Hono();
+  app.use("*", rawTraversalGuard);
+  registerRootRoutes(app, db, artifactRoot, opts.log);
+  app.route(REGISTRY_MOUNT_PATH, routes);
+  app.route("/ajax-api/2.0", ajax);
+  // MLflow 2.17 has no other API versions; answer in its error shape rather than the platform's.
+  app.all("/api/:version/mlflow/*", endpointNotFound);
+  app.all("/api/:version/mlflow-artifacts/*", endpointNotFound);
+  app.all("/ajax-api/:version/*", endpointNotFound);
   return {
     routes,
+    app,
     artifactRoot,
     close: () => {
       if (db.open) db.close();

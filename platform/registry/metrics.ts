@@ -2,8 +2,8 @@
 import type { Hono } from "hono";
 import type { Handle } from "./app.ts";
 import { invalid, notFound } from "./errors.ts";
-import { validateBatch, validateKey, validateParam, validateTag } from "./limits.ts";
-import { decodeToken, page } from "./paging.ts";
+import { LIMITS, validateBatch, validateKey } from "./limits.ts";
+import { maxResults } from "./paging.ts";
 import { Msg, isObject, toNumber, type JsonObject } from "./request.ts";
 import { activeRun, metricValue } from "./runs.ts";
 import { all, col, one, run, type Db } from "./store.ts";
@@ -25,9 +25,11 @@ function metricFrom(m: Msg, prefix = ""): MetricIn {
   if (!m.has("value")) throw invalid(`Missing value for required parameter '${prefix}value'.`);
   const timestamp = m.int("timestamp");
   if (timestamp === undefined) throw invalid(`Missing value for required parameter '${prefix}timestamp'.`);
+  const value = toNumber(m.raw.value, `${prefix}value`);
   return {
     key,
-    value: toNumber(m.raw.value, `${prefix}value`),
+    // MLflow's SQL store keeps +-Infinity as the largest finite doubles, and answers them that way.
+    value: value === Number.POSITIVE_INFINITY ? Number.MAX_VALUE : value === Number.NEGATIVE_INFINITY ? -Number.MAX_VALUE : value,
     timestamp,
     step: m.int("step") ?? 0,
     modelId: m.str("model_id"),
@@ -50,8 +52,10 @@ function insertMetric(db: Db, runId: string, mt: MetricIn): void {
   if (newer) run(db, "INSERT OR REPLACE INTO latest_metrics VALUES (?, ?, ?, ?, ?, ?)", runId, mt.key, value, isNan, mt.timestamp, mt.step);
 }
 
-function insertParam(db: Db, runId: string, key: string, value: string): void {
-  validateParam(key, value);
+function insertParam(db: Db, runId: string, key: string, given: string): void {
+  validateKey("Param", key);
+  // MLflow 2.17 accepts an over-long value and stores its first 6000 characters.
+  const value = given.slice(0, LIMITS.maxParamValueLength);
   const cur = one(db, "SELECT value FROM params WHERE run_uuid = ? AND key = ?", runId, key);
   if (cur) {
     if (col.str(cur, "value") !== value) {
@@ -74,7 +78,6 @@ export function registerMetrics(app: Hono, handle: Handle, db: Db): void {
   handle(app, "POST", "/mlflow/runs/log-parameter", (m) => {
     const id = m.reqOneOf("run_id", "run_uuid");
     const key = m.reqStr("key");
-    if (!m.has("value")) throw invalid("Missing value for required parameter 'value'.");
     activeRun(db, id);
     db.transaction(() => insertParam(db, id, key, m.str("value") ?? ""))();
     return {};
@@ -87,7 +90,7 @@ export function registerMetrics(app: Hono, handle: Handle, db: Db): void {
     const tags = m.keyValues("tags");
     validateBatch(metrics.length, params.length, tags.length);
     const parsed = metrics.map((o, i) => metricFrom(new Msg(o), `metrics[${i}].`));
-    tags.forEach((t) => validateTag(t.key, t.value));
+    tags.forEach((t) => validateKey("Tag", t.key));
     activeRun(db, id);
     // A param logged twice in one batch with different values is rejected like a second call.
     const seen = new Map<string, string>();
@@ -102,7 +105,8 @@ export function registerMetrics(app: Hono, handle: Handle, db: Db): void {
       for (const p of params) insertParam(db, id, p.key, p.value);
       for (const mt of parsed) insertMetric(db, id, mt);
       for (const t of tags) {
-        run(db, "INSERT OR REPLACE INTO tags VALUES (?, ?, ?)", id, t.key, t.value);
+        // Like params, an over-long tag value is truncated in a batch rather than refused.
+        run(db, "INSERT OR REPLACE INTO tags VALUES (?, ?, ?)", id, t.key, t.value.slice(0, LIMITS.maxTagValueLength));
         if (t.key === "mlflow.runName") run(db, "UPDATE runs SET name = ? WHERE run_uuid = ?", t.value, id);
       }
     })();
@@ -112,16 +116,33 @@ export function registerMetrics(app: Hono, handle: Handle, db: Db): void {
   handle(app, "GET", "/mlflow/metrics/get-history", (m) => {
     const id = m.reqOneOf("run_id", "run_uuid");
     const key = m.reqStr("metric_key");
+    // MLflow 2.17 answers every point of the history (max_results and page_token are ignored), and {} for an unknown run.
     const rows = all(db, "SELECT * FROM metrics WHERE run_uuid = ? AND key = ? ORDER BY timestamp, step, seq", id, key);
-    if (!one(db, "SELECT 1 FROM runs WHERE run_uuid = ?", id)) throw notFound(`Run with id=${id} not found`);
     const items = rows.map((r) => ({ key, value: metricValue(r), timestamp: col.num(r, "timestamp"), step: col.num(r, "step") }));
-    const limit = m.int("max_results");
-    if (limit === undefined) return items.length ? { metrics: items } : {};
-    const p = page(items, decodeToken(m.str("page_token")), Math.max(1, limit));
-    const out: Record<string, unknown> = {};
-    if (p.items.length) out.metrics = p.items;
-    if (p.next) out.next_page_token = p.next;
-    return out;
+    return items.length ? { metrics: items } : {};
+  });
+
+  handle(app, "GET", "/mlflow/metrics/get-history-bulk-interval", (m) => {
+    const ids = m.strList("run_ids");
+    if (ids.length === 0) throw invalid("Missing value for required parameter 'run_ids'. See the API docs for more information about request parameters.");
+    if (ids.length > 100) throw invalid(`GetMetricHistoryBulkInterval request must specify at most 100 run_ids. Received ${ids.length} run_ids.`);
+    const key = m.reqStr("metric_key");
+    const start = m.int("start_step");
+    const end = m.int("end_step");
+    if ((start === undefined) !== (end === undefined)) throw invalid("If either start step or end step are specified, both must be specified.");
+    if (start !== undefined && end !== undefined && start > end) {
+      throw invalid(`end_step must be greater than start_step. Found start_step=${start} and end_step=${end}.`);
+    }
+    const max = maxResults(m.int("max_results"), 320, 1000);
+    const metrics = ids.flatMap((id) => {
+      const rows = all(db, "SELECT * FROM metrics WHERE run_uuid = ? AND key = ? ORDER BY step, timestamp, seq", id, key)
+        .filter((r) => start === undefined || end === undefined || (col.num(r, "step") >= start && col.num(r, "step") <= end));
+      const steps = sampledSteps([...new Set(rows.map((r) => col.num(r, "step")))], max);
+      return rows
+        .filter((r) => steps.has(col.num(r, "step")))
+        .map((r) => ({ key, value: metricValue(r), timestamp: col.num(r, "timestamp"), step: col.num(r, "step"), run_id: id }));
+    });
+    return metrics.length ? { metrics } : {};
   });
 
   // MLflow 2.x: log_model posts the MLmodel as JSON; the server appends it to the mlflow.log-model.history tag.
@@ -151,6 +172,10 @@ export function registerMetrics(app: Hono, handle: Handle, db: Db): void {
     const id = m.reqStr("run_id");
     const datasets = m.objList("datasets");
     const models = m.objList("models");
+    // 'datasets' is required by 2.x; a 3.x client may log model inputs alone.
+    if (!m.has("datasets") && models.length === 0) {
+      throw invalid("Missing value for required parameter 'datasets'. See the API docs for more information about request parameters.");
+    }
     activeRun(db, id);
     db.transaction(() => {
       for (const d of datasets) run(db, "INSERT INTO run_inputs (run_uuid, kind, payload) VALUES (?, 'dataset', ?)", id, JSON.stringify(d));
@@ -181,6 +206,17 @@ export function registerMetrics(app: Hono, handle: Handle, db: Db): void {
     })();
     return {};
   });
+}
+
+/** At most `max` steps, evenly spread and always keeping the first and last (as MLflow samples a long history). */
+function sampledSteps(steps: number[], max: number): Set<number> {
+  if (steps.length <= max) return new Set(steps);
+  const out = new Set<number>();
+  for (let i = 0; i < max; i++) {
+    const s = steps[Math.round((i * (steps.length - 1)) / Math.max(1, max - 1))];
+    if (s !== undefined) out.add(s);
+  }
+  return out;
 }
 
 function safeArray(text: string): unknown[] {

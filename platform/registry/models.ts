@@ -2,11 +2,12 @@
 import type { Hono } from "hono";
 import type { Handle } from "./app.ts";
 import { exists, invalid, notFound } from "./errors.ts";
-import { matches, memoize, parseFilter, parseOrderBy, sortBy, type FilterSpec, type Lookup } from "./filter.ts";
+import { matches, memoize, parseFilter, parseOrderBy, sortBy, type Clause, type FilterSpec, type Lookup } from "./filter.ts";
 import { decodeToken, maxResults, page } from "./paging.ts";
 import { compact, type Msg } from "./request.ts";
 import { all, col, kv, one, run, type Db, type Row } from "./store.ts";
 import { versionJson } from "./versions.ts";
+import { EXPERIMENT_TAG_VALUE_MAX } from "./experiments.ts";
 
 export function modelRow(db: Db, name: string): Row {
   const row = one(db, "SELECT * FROM registered_models WHERE name = ?", name);
@@ -41,12 +42,21 @@ export function modelJson(db: Db, row: Row): Record<string, unknown> {
     last_updated_timestamp: col.num(row, "last_updated_timestamp"),
     user_id: col.optStr(row, "user_id"),
     description: col.optStr(row, "description"),
-    latest_versions: latestVersions(db, name, []).map((r) => versionJson(db, r)),
+    latest_versions: latestVersions(db, name, []).map((r) => versionJson(db, r, false)),
     tags: kv(all(db, "SELECT key, value FROM registered_model_tags WHERE name = ? ORDER BY key", name)),
     aliases: all(db, "SELECT alias, version FROM aliases WHERE name = ? ORDER BY alias", name).map((a) => ({
       alias: col.str(a, "alias"), version: String(col.num(a, "version")),
     })),
   });
+}
+
+/**
+ * A model without the tag matches `tag.x != 'v'`, as MLflow answers it: every 3.x client adds
+ * ``tag.`mlflow.prompt.is_prompt` != 'true'`` to search_registered_models().
+ */
+function modelMatches(clauses: readonly Clause[], lookup: Lookup): boolean {
+  return clauses.every((c) =>
+    c.type === "tag" && c.comparator === "!=" && lookup("tag", c.key) === undefined ? true : matches([c], lookup));
 }
 
 const SEARCH: FilterSpec = { attributes: ["name"], numericAttributes: [], types: ["tag"] };
@@ -107,7 +117,8 @@ export function registerModels(app: Hono, handle: Handle, db: Db, now: () => num
   });
 
   const search = (m: Msg): Record<string, unknown> => {
-    const limit = maxResults(m.int("max_results"), 100, 1000);
+    // max_results=0 is accepted by MLflow: no models, and a token for the first page.
+    const limit = m.int("max_results") === 0 ? 0 : maxResults(m.int("max_results"), 100, 1000);
     const offset = decodeToken(m.str("page_token"));
     const clauses = parseFilter(m.str("filter"), SEARCH);
     const order = parseOrderBy(m.strList("order_by"), ORDER);
@@ -120,13 +131,13 @@ export function registerModels(app: Hono, handle: Handle, db: Db, now: () => num
       return key === "name" ? col.str(r, "name") : col.num(r, key);
     });
     const sorted = all(db, "SELECT * FROM registered_models")
-      .filter((r) => matches(clauses, lookup(r)))
+      .filter((r) => modelMatches(clauses, lookup(r)))
       .sort(sortBy(order, lookup, (a, b) => col.str(a, "name").localeCompare(col.str(b, "name"))));
     const p = page(sorted, offset, limit);
     return compact({ registered_models: p.items.map((r) => modelJson(db, r)), next_page_token: p.next });
   };
+  // GET only, as in MLflow 2.17 (a POST is 405).
   handle(app, "GET", "/mlflow/registered-models/search", search);
-  handle(app, "POST", "/mlflow/registered-models/search", search);
 
   const latest = (m: Msg): Record<string, unknown> => {
     const name = m.reqStr("name");
@@ -139,8 +150,10 @@ export function registerModels(app: Hono, handle: Handle, db: Db, now: () => num
   handle(app, "POST", "/mlflow/registered-models/set-tag", (m) => {
     const name = m.reqStr("name");
     const key = m.reqStr("key");
+    const value = m.str("value") ?? "";
+    if (value.length > EXPERIMENT_TAG_VALUE_MAX) throw invalid(`'value' exceeds the maximum length of ${EXPERIMENT_TAG_VALUE_MAX} characters`);
     modelRow(db, name);
-    run(db, "INSERT OR REPLACE INTO registered_model_tags VALUES (?, ?, ?)", name, key, m.str("value") ?? "");
+    run(db, "INSERT OR REPLACE INTO registered_model_tags VALUES (?, ?, ?)", name, key, value);
     return {};
   });
 

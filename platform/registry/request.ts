@@ -1,4 +1,5 @@
 // Request decoding for the embedded MLflow server: GET query or JSON body into a typed accessor with MLflow's validation.
+import { IncomingMessage } from "node:http";
 import type { Context } from "hono";
 import { invalid } from "./errors.ts";
 
@@ -9,15 +10,57 @@ export const isObject = (v: unknown): v is JsonObject => typeof v === "object" &
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
+/** The node request behind a Hono context, when served by @hono/node-server (it keeps a GET's body and the raw path). */
+export function incomingOf(c: Context): IncomingMessage | undefined {
+  const env: unknown = c.env;
+  const inc: unknown = typeof env === "object" && env !== null && "incoming" in env ? env.incoming : undefined;
+  return inc instanceof IncomingMessage ? inc : undefined;
+}
+
+async function getBody(c: Context): Promise<string> {
+  // fetch's Request has no body on GET; MLflow reads a GET's parameters from a JSON body when the query is empty.
+  const inc = incomingOf(c);
+  if (!inc || inc.readableEnded) return "";
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of inc) {
+    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    size += b.length;
+    if (size > MAX_BODY_BYTES) throw invalid("Request body is too large");
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** MLflow refuses a POST/PUT body that is not declared as JSON. */
+function checkContentType(c: Context): void {
+  if (c.req.method !== "POST" && c.req.method !== "PUT") return;
+  const ct = c.req.header("content-type");
+  if (ct === undefined || ct === "") throw invalid("Bad Request. Content-Type header is missing.");
+  if ((ct.split(";")[0] ?? "").trim().toLowerCase() !== "application/json") {
+    throw invalid("Bad Request. Content-Type must be one of ['application/json'].");
+  }
+}
+
 /** Read the request message the way MLflow's server does: query string for GET, JSON body otherwise. */
 export async function readMessage(c: Context): Promise<Msg> {
-  if (c.req.method === "GET") return new Msg(queryObject(new URL(c.req.url).searchParams));
+  if (c.req.method === "GET") {
+    const sp = new URL(c.req.url).searchParams;
+    if ([...sp.keys()].length > 0) return new Msg(queryObject(sp));
+    const body = await getBody(c);
+    return body.trim() === "" ? new Msg({}) : new Msg(parseBody(body));
+  }
   const text = await c.req.text();
   if (text.length > MAX_BODY_BYTES) throw invalid("Request body is too large");
+  if (text.trim() !== "") checkContentType(c);
   if (text.trim() === "") {
     // Some clients send DELETE parameters in the query string; accept them there too.
     return new Msg(queryObject(new URL(c.req.url).searchParams));
   }
+  return new Msg(parseBody(text));
+}
+
+function parseBody(text: string): JsonObject {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -25,7 +68,7 @@ export async function readMessage(c: Context): Promise<Msg> {
     throw invalid("Malformed JSON in request body");
   }
   if (!isObject(parsed)) throw invalid("Request body must be a JSON object");
-  return new Msg(parsed);
+  return parsed;
 }
 
 function queryObject(sp: URLSearchParams): JsonObject {
@@ -55,6 +98,15 @@ export class Msg {
     if (typeof v === "string") return v;
     if (typeof v === "number" || typeof v === "boolean") return String(v);
     throw invalid(`Invalid value ${JSON.stringify(v)} for parameter '${field}' supplied: expected a string`);
+  }
+
+  /** A required field that must be a JSON string (MLflow's proto parser refuses a number there). */
+  reqText(field: string): string {
+    const v = this.raw[field];
+    if (v !== undefined && v !== null && typeof v !== "string") {
+      throw invalid(`Invalid value ${JSON.stringify(v)} for parameter '${field}' supplied: expected a string`);
+    }
+    return this.reqStr(field);
   }
 
   reqStr(field: string): string {

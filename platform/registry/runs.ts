@@ -2,12 +2,12 @@
 import { randomUUID } from "node:crypto";
 import type { Hono } from "hono";
 import type { Handle } from "./app.ts";
-import { invalid, notFound } from "./errors.ts";
-import { activeExperiment, experimentRow, stageMatches, viewType } from "./experiments.ts";
+import { invalid, MlflowApiError, notFound } from "./errors.ts";
+import { activeExperiment, experimentRow, stageMatches, viewType, type ViewType } from "./experiments.ts";
 import { matches, memoize, parseFilter, parseOrderBy, sortBy, type FilterSpec, type Lookup } from "./filter.ts";
 import { decodeToken, maxResults, page } from "./paging.ts";
 import { compact, type Msg } from "./request.ts";
-import { DEFAULT_EXPERIMENT_ID, all, col, kv, one, run, type Db, type Row } from "./store.ts";
+import { all, col, kv, one, run, type Db, type Row } from "./store.ts";
 import { validateTag } from "./limits.ts";
 import { trimTrailingSlashes } from "../slashes.ts";
 
@@ -15,12 +15,11 @@ export const RUN_STATUSES = ["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILL
 export type RunStatus = (typeof RUN_STATUSES)[number];
 const RUN_NAME_TAG = "mlflow.runName";
 
+/** MLflow 2.17 silently ignores an unknown status enum (the run keeps its status). */
 function status(m: Msg, field: string): RunStatus | undefined {
   const v = m.str(field);
   if (v === undefined) return undefined;
-  const s = RUN_STATUSES.find((x) => x === v) ?? RUN_STATUSES[Number(v) - 1];
-  if (!s) throw invalid(`Invalid value ${JSON.stringify(v)} for parameter '${field}' supplied`);
-  return s;
+  return RUN_STATUSES.find((x) => x === v) ?? RUN_STATUSES[Number(v) - 1];
 }
 
 const ADJ = ["amazing", "bold", "calm", "clever", "gentle", "nimble", "quiet", "rare", "sunny", "wise"];
@@ -63,7 +62,8 @@ export function metricValue(r: Row): number | string {
   return col.num(r, "is_nan") ? "NaN" : col.num(r, "value");
 }
 
-export function runJson(db: Db, row: Row): Record<string, unknown> {
+/** A run as runs/get and runs/search answer it; runs/create leaves out the (then empty) inputs. */
+export function runJson(db: Db, row: Row, withInputs = true): Record<string, unknown> {
   const id = col.str(row, "run_uuid");
   const metrics = all(db, "SELECT * FROM latest_metrics WHERE run_uuid = ? ORDER BY key", id).map((r) => ({
     key: col.str(r, "key"), value: metricValue(r), timestamp: col.num(r, "timestamp"), step: col.num(r, "step"),
@@ -82,7 +82,7 @@ export function runJson(db: Db, row: Row): Record<string, unknown> {
       params: kv(all(db, "SELECT key, value FROM params WHERE run_uuid = ? ORDER BY key", id)),
       tags: kv(all(db, "SELECT key, value FROM tags WHERE run_uuid = ? ORDER BY key", id)),
     }),
-    inputs: compact({ dataset_inputs: datasets, model_inputs: modelInputs }),
+    inputs: withInputs || datasets.length || modelInputs.length ? compact({ dataset_inputs: datasets, model_inputs: modelInputs }) : undefined,
     outputs: outputs.length ? { model_outputs: outputs } : undefined,
   });
 }
@@ -92,6 +92,7 @@ const SEARCH: FilterSpec = {
   attributes: RUN_ATTRIBUTES,
   numericAttributes: ["start_time", "end_time", "created", "Created"],
   types: ["metric", "param", "tag", "dataset"],
+  inAttributes: ["run_id"],
 };
 
 function runLookup(db: Db, row: Row): Lookup {
@@ -116,9 +117,19 @@ function runLookup(db: Db, row: Row): Lookup {
   };
 }
 
+function lenientViewType(m: Msg, field: string): ViewType {
+  try {
+    return viewType(m, field);
+  } catch {
+    return "ACTIVE_ONLY";
+  }
+}
+
 export function registerRuns(app: Hono, handle: Handle, db: Db, now: () => number): void {
   handle(app, "POST", "/mlflow/runs/create", (m) => {
-    const experimentId = m.str("experiment_id") || DEFAULT_EXPERIMENT_ID;
+    const experimentId = m.str("experiment_id");
+    // MLflow 2.17 does not default to experiment 0 here: its insert fails (400 BAD_REQUEST with raw SQL, cleaned here).
+    if (!experimentId) throw new MlflowApiError("BAD_REQUEST", "Missing value for required parameter 'experiment_id'.");
     const exp = activeExperiment(db, experimentId);
     const tags = m.keyValues("tags");
     tags.forEach((t) => validateTag(t.key, t.value));
@@ -133,11 +144,11 @@ export function registerRuns(app: Hono, handle: Handle, db: Db, now: () => numbe
     const userId = m.str("user_id") ?? tags.find((t) => t.key === "mlflow.user")?.value ?? "";
     db.transaction(() => {
       run(db, "INSERT INTO runs (run_uuid, name, experiment_id, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage) VALUES (?, ?, ?, ?, 'RUNNING', ?, NULL, ?, 'active')",
-        id, name, Number(experimentId), userId, m.int("start_time") ?? now(), artifactUri);
+        id, name, Number(experimentId), userId, m.int("start_time") ?? 0, artifactUri);
       for (const t of tags) run(db, "INSERT OR REPLACE INTO tags VALUES (?, ?, ?)", id, t.key, t.value);
       run(db, "INSERT OR REPLACE INTO tags VALUES (?, ?, ?)", id, RUN_NAME_TAG, name);
     })();
-    return { run: runJson(db, runRow(db, id)) };
+    return { run: runJson(db, runRow(db, id), false) };
   });
 
   handle(app, "POST", "/mlflow/runs/update", (m) => {
@@ -195,7 +206,8 @@ export function registerRuns(app: Hono, handle: Handle, db: Db, now: () => numbe
     ids.forEach((id) => experimentRow(db, id));
     const limit = maxResults(m.int("max_results"), 1000, 50000);
     const offset = decodeToken(m.str("page_token"));
-    const view = viewType(m, "run_view_type");
+    // An unknown run_view_type is ignored by MLflow 2.17 (active runs are searched).
+    const view = lenientViewType(m, "run_view_type");
     const clauses = parseFilter(m.str("filter"), SEARCH);
     const order = parseOrderBy(m.strList("order_by"), SEARCH);
     const rows = ids.length

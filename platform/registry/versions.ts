@@ -25,7 +25,11 @@ export function versionRow(db: Db, name: string, version: string): Row {
   return row;
 }
 
-export function versionJson(db: Db, row: Row): Record<string, unknown> {
+/**
+ * A model version as MLflow 2.17 answers it: description, run_id and run_link are always present ("" when unset);
+ * aliases are listed on a version itself, but not on the latest_versions of a registered model.
+ */
+export function versionJson(db: Db, row: Row, withAliases = true): Record<string, unknown> {
   const name = col.str(row, "name");
   const version = col.num(row, "version");
   return compact({
@@ -35,14 +39,16 @@ export function versionJson(db: Db, row: Row): Record<string, unknown> {
     last_updated_timestamp: col.num(row, "last_updated_timestamp"),
     user_id: col.optStr(row, "user_id"),
     current_stage: col.str(row, "current_stage"),
-    description: col.optStr(row, "description"),
+    description: col.str(row, "description"),
     source: col.str(row, "source"),
-    run_id: col.optStr(row, "run_id"),
+    run_id: col.str(row, "run_id"),
     status: col.str(row, "status"),
     status_message: col.optStr(row, "status_message"),
     tags: kv(all(db, "SELECT key, value FROM model_version_tags WHERE name = ? AND version = ? ORDER BY key", name, version)),
-    run_link: col.optStr(row, "run_link"),
-    aliases: all(db, "SELECT alias FROM aliases WHERE name = ? AND version = ? ORDER BY alias", name, version).map((a) => col.str(a, "alias")),
+    run_link: col.str(row, "run_link"),
+    aliases: withAliases
+      ? all(db, "SELECT alias FROM aliases WHERE name = ? AND version = ? ORDER BY alias", name, version).map((a) => col.str(a, "alias"))
+      : undefined,
     model_id: col.optStr(row, "model_id"),
   });
 }
@@ -84,9 +90,10 @@ function resolveSource(db: Db, source: string, runId: string | undefined): { sto
   return { storage: source, runId };
 }
 
-function aliasVersion(db: Db, name: string, alias: string): string {
+/** The version an alias points at; a missing alias (or model) is 400 INVALID_PARAMETER_VALUE, as in MLflow 2.x and 3.x. */
+export function aliasVersion(db: Db, name: string, alias: string): string {
   const a = one(db, "SELECT version FROM aliases WHERE name = ? AND alias = ?", name, alias);
-  if (!a) throw notFound(`Registered model alias ${alias} not found.`);
+  if (!a) throw invalid(`Registered model alias ${alias} not found.`);
   return String(col.num(a, "version"));
 }
 
@@ -199,8 +206,9 @@ export function registerVersions(app: Hono, handle: Handle, db: Db, now: () => n
   handle(app, "POST", "/mlflow/model-versions/search", search);
 
   handle(app, "GET", "/mlflow/model-versions/get-download-uri", (m) => {
+    // The source verbatim (runs:/..., models:/m-...), as MLflow answers it: a 3.x client resolves those itself.
     const row = versionRow(db, m.reqStr("name"), m.reqStr("version"));
-    return { artifact_uri: col.optStr(row, "storage_location") ?? col.str(row, "source") };
+    return { artifact_uri: col.str(row, "source") };
   });
 
   handle(app, "POST", "/mlflow/model-versions/set-tag", (m) => {

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MlflowClient, MlflowModelRegistry, MlflowNotFoundError, tagsOf } from "../../../platform/mlflow/index.ts";
+import { MlflowClient, MlflowInvalidParameterError, MlflowModelRegistry, MlflowNotFoundError, tagsOf } from "../../../platform/mlflow/index.ts";
 import { startHttpRegistry, type HttpRegistry } from "../registry/http-registry.ts";
 
 let srv: HttpRegistry;
@@ -113,7 +113,12 @@ describe("MlflowClient against the embedded registry", () => {
     expect(await registry.downloadModel(champ, dest)).toBe(dest);
     expect(snapshot(dest)).toEqual(snapshot(src));
     await registry.deleteAlias("client-model", "champion");
-    await expect(registry.getModelVersionByAlias("client-model", "champion")).rejects.toBeInstanceOf(MlflowNotFoundError);
+    // MLflow answers a missing alias with 400 INVALID_PARAMETER_VALUE; "not set" is read from the model's aliases instead.
+    await expect(registry.getModelVersionByAlias("client-model", "champion")).rejects.toBeInstanceOf(MlflowInvalidParameterError);
+    expect(await registry.findVersionByAlias("client-model", "champion")).toBeUndefined();
+    expect(await registry.findVersionByAlias("no-such-model", "champion")).toBeUndefined();
+    await registry.setAlias("client-model", "champion", "2");
+    expect((await registry.findVersionByAlias("client-model", "champion"))?.version).toBe("2");
   });
 
   it("downloadModel copies a local file: source, and follows models:/m-<id> sources", async () => {

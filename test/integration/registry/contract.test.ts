@@ -161,13 +161,15 @@ describe("registry, as the Python client calls it", () => {
     expectMessage(g.model_version, "ModelVersion");
     expect(Object(g.model_version).aliases).toEqual(["champion"]);
     expect(ok(await py("DELETE", "mlflow/registered-models/alias", { name: state.model, alias: "champion" }))).toEqual({});
-    err(await py("GET", "mlflow/registered-models/alias", { name: state.model, alias: "champion" }), 404, "RESOURCE_DOES_NOT_EXIST");
+    // A missing alias is 400 INVALID_PARAMETER_VALUE in MLflow 2.x and 3.x (golden transcript), not 404.
+    err(await py("GET", "mlflow/registered-models/alias", { name: state.model, alias: "champion" }), 400, "INVALID_PARAMETER_VALUE");
     err(await py("POST", "mlflow/registered-models/alias", { name: state.model, alias: "x", version: "99" }), 404, "RESOURCE_DOES_NOT_EXIST");
   });
 
   it("GET model-versions/get-download-uri, model-versions/get, model-versions/search, registered-models/search", async () => {
     const d = ok(await py("GET", "mlflow/model-versions/get-download-uri", { name: state.model, version: "1" }));
-    expect(d).toEqual({ artifact_uri: `mlflow-artifacts:/${state.exp}/${state.run}/artifacts/model` });
+    // The version's source verbatim, as MLflow answers it (golden step 267).
+    expect(d).toEqual({ artifact_uri: `runs:/${state.run}/model` });
     expectMessage(ok(await py("GET", "mlflow/model-versions/get", { name: state.model, version: "1" })).model_version, "ModelVersion");
     const s = ok(await py("GET", "mlflow/model-versions/search", { filter: `name='${state.model}'`, max_results: 200000, order_by: [] }));
     if (Array.isArray(s.model_versions)) s.model_versions.forEach((v) => expectMessage(v, "ModelVersion"));
@@ -199,7 +201,7 @@ describe("logged models and run outputs (MLflow 3.x)", () => {
     expectMessage(v.model_version, "ModelVersion");
     expect(Object(v.model_version).version).toBe("2");
     const d = ok(await py("GET", "mlflow/model-versions/get-download-uri", { name: state.model, version: "2" }));
-    expect(d.artifact_uri).toBe(`mlflow-artifacts:/${state.exp}/models/${id}/artifacts`);
+    expect(d.artifact_uri).toBe(`models:/${id}`);
     err(await py("GET", "mlflow/logged-models/m-0000"), 404, "RESOURCE_DOES_NOT_EXIST");
   });
 });
@@ -216,9 +218,12 @@ describe("deletes and unknown endpoints", () => {
     expect(Object(ok(await py("GET", "mlflow/experiments/get", { experiment_id: state.exp })).experiment).lifecycle_stage).toBe("deleted");
   });
 
-  it.each([["GET", "mlflow/unknown"], ["POST", "mlflow/runs/unknown"], ["GET", "mlflow/registered-models/unknown"], ["PUT", "mlflow/experiments/create"]])(
+  it.each([["GET", "mlflow/unknown"], ["POST", "mlflow/runs/unknown"], ["GET", "mlflow/registered-models/unknown"]])(
     "%s %s -> 404 ENDPOINT_NOT_FOUND", async (method, endpoint) => err(await py(method, endpoint), 404, "ENDPOINT_NOT_FOUND"),
   );
+
+  // MLflow answers a known path under another method with 405 (an HTML page there; MLflow's JSON error shape here).
+  it("PUT mlflow/experiments/create -> 405", async () => err(await py("PUT", "mlflow/experiments/create"), 405, "BAD_REQUEST"));
 
   it("a raw '..' in the artifact URL never reaches outside the root", async () => {
     const status = await new Promise<number>((resolve, reject) => {
@@ -246,7 +251,8 @@ describe("the remaining endpoints, as the Python client calls them", () => {
     expect(ok(await py("POST", "mlflow/experiments/delete", { experiment_id: s.exp }))).toEqual({});
     err(await py("POST", "mlflow/runs/create", { experiment_id: s.exp }), 400, "INVALID_PARAMETER_VALUE");
     expect(ok(await py("POST", "mlflow/experiments/restore", { experiment_id: s.exp }))).toEqual({});
-    err(await py("POST", "mlflow/experiments/update", { experiment_id: "0", new_name: "contract-more-2" }), 400, "RESOURCE_ALREADY_EXISTS");
+    // MLflow answers a rename onto an existing name from its UNIQUE constraint: 400 BAD_REQUEST.
+    err(await py("POST", "mlflow/experiments/update", { experiment_id: "0", new_name: "contract-more-2" }), 400, "BAD_REQUEST");
   });
 
   it("runs: delete-tag, log-inputs, delete and restore", async () => {

@@ -26,6 +26,11 @@ export class FakeRegistry implements ModelRegistry {
     return this.getModelVersion(name, version);
   }
 
+  async findVersionByAlias(name: string, alias: string): Promise<ModelVersionInfo | undefined> {
+    const version = this.aliases.get(name)?.get(alias);
+    return version ? this.getModelVersion(name, version) : undefined;
+  }
+
   async searchModelVersions(name: string): Promise<ModelVersionInfo[]> {
     return [...(this.versions.get(name) ?? [])];
   }

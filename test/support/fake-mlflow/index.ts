@@ -1,15 +1,17 @@
-// A strict fake MLflow tracking server over real HTTP(S), for client tests: records every request, checks the request
-// shapes MLflow's server insists on, injects faults (status + MLflow error body, or a dropped connection), and keeps
-// state with the embedded registry (whose paths, shapes and error bodies follow mlflow's protos).
+// A stateful fake MLflow 2.17.2 tracking server over real HTTP(S), built from the recorded answers
+// (test/fixtures/mlflow-golden): it passes the recorded transcript 323/323, including what MLflow gets wrong (HTML
+// error pages, 500s, raw-path handling) and the 2.x tracing API. For client tests it records every request and injects
+// faults: an MLflow error body, a connection dropped before the request is handled, or dropped after it was handled.
+// State: the embedded registry's store, which answers every other recorded step exactly as MLflow did.
 import fs from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import os from "node:os";
 import path from "node:path";
 import type { AddressInfo } from "node:net";
-import { Hono } from "hono";
 import { createLogger } from "../../../platform/log.ts";
 import { createRegistryServer } from "../../../platform/registry/index.ts";
+import { artifactFailure, html, json, recordedPages, TraceStore, type Reply } from "./recorded.ts";
 
 export interface RecordedRequest {
   readonly method: string;
@@ -33,8 +35,12 @@ export interface FakeMlflow {
   readonly requests: RecordedRequest[];
   /** The next responses to requests whose path starts with pathPrefix (after /api/2.0/), in order. */
   fail(pathPrefix: string, ...faults: Fault[]): void;
-  /** Drop the connection of the next `times` requests matching pathPrefix. */
+  /** Drop the connection of the next `times` requests matching pathPrefix, before they are handled. */
   drop(pathPrefix: string, times: number): void;
+  /** Handle the next `times` requests matching pathPrefix, then drop the connection instead of answering. */
+  dropAfter(pathPrefix: string, times: number): void;
+  /** Make the server unreachable (connections refused on the same port) or reachable again. */
+  setReachable(reachable: boolean): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -61,25 +67,60 @@ export const ERRORS = {
   denied: (): Fault => ({ status: 403, body: { error_code: "PERMISSION_DENIED", message: "Permission denied" } }),
 } as const;
 
-const JSON_BODY_METHODS = new Set(["POST", "PATCH", "DELETE"]);
+const ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts/";
 
-/** Request shapes the real server refuses; the message says why. */
-function strictProblem(method: string, p: string, headers: http.IncomingHttpHeaders, body: string): string | undefined {
-  if (!p.startsWith("/api/2.0/mlflow/")) return undefined;
-  if (method === "GET" && body.length > 0) return "GET requests carry their parameters in the query string";
-  if (JSON_BODY_METHODS.has(method) && body.length > 0 && !String(headers["content-type"] ?? "").startsWith("application/json")) {
-    return "Bad Request. Content-Type must be application/json";
+function parseJson(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
   }
-  return undefined;
 }
 
 export async function startFakeMlflow(opts: FakeOptions = {}): Promise<FakeMlflow> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "flywheel-fake-mlflow-"));
   const registry = createRegistryServer({ dataDir, log: createLogger("silent") });
-  const app = new Hono().route("/api/2.0", registry.routes);
+  const pages = recordedPages();
+  const traces = new TraceStore();
   const requests: RecordedRequest[] = [];
   const faults: { prefix: string; fault: Fault }[] = [];
-  const drops: { prefix: string; left: number }[] = [];
+  const drops: { prefix: string; left: number; after: boolean }[] = [];
+
+  const delegate = async (method: string, url: URL, headers: http.IncomingHttpHeaders, body: Buffer): Promise<Reply> => {
+    const h = new Headers();
+    for (const [k, v] of Object.entries(headers)) if (typeof v === "string") h.set(k, v);
+    const r = await registry.app.request(`http://fake${url.pathname}${url.search}`, {
+      method, headers: h, body: method === "GET" || method === "HEAD" || body.length === 0 ? undefined : new Uint8Array(body),
+    });
+    return { status: r.status, contentType: r.headers.get("content-type") ?? "", body: Buffer.from(await r.arrayBuffer()) };
+  };
+
+  /** MLflow's answer to one request (after faults): the recorded defects first, then the shared store. */
+  const answer = async (req: http.IncomingMessage, url: URL, body: Buffer): Promise<Reply> => {
+    const method = req.method ?? "GET";
+    const text = body.toString("utf8");
+    const parsed = parseJson(text);
+    const rawPath = (req.url ?? "/").split("?")[0] ?? "/";
+    // MLflow sees the raw path: a ".." segment in an artifact path is refused, not resolved away.
+    if (rawPath.includes("/mlflow-artifacts/") && decodeURIComponent(rawPath).split("/").includes("..")) {
+      return json(400, { error_code: "INVALID_PARAMETER_VALUE", message: "Invalid path" });
+    }
+    if (method !== "GET" && Array.isArray(parsed) && /^\/(ajax-)?api\/2\.0\/mlflow\//.test(url.pathname)) return html(500, pages[500]);
+    const trace = traces.handle(method, url.pathname, url.searchParams, parsed, (id) => /^\d+$/.test(id));
+    if (trace) return trace;
+    // A GET without a query string reads its parameters from a JSON body.
+    if (method === "GET" && url.search === "" && parsed && typeof parsed === "object" && !Array.isArray(parsed)) {
+      for (const [k, v] of Object.entries(parsed)) url.searchParams.append(k, String(v));
+    }
+    const r = await delegate(method, url, req.headers, body);
+    const code = r.contentType.includes("json") ? String(Object(parseJson(r.body.toString())).error_code ?? "") : "";
+    if (r.status === 404 && code === "ENDPOINT_NOT_FOUND") return html(404, pages[404]);
+    if (r.status === 405) return html(405, pages[405]);
+    if (method === "GET" && url.pathname.startsWith(ARTIFACTS) && r.status === 404) {
+      return artifactFailure(registry.artifactRoot, decodeURIComponent(url.pathname.slice(ARTIFACTS.length)), pages);
+    }
+    return r;
+  };
 
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const chunks: Buffer[] = [];
@@ -89,50 +130,34 @@ export async function startFakeMlflow(opts: FakeOptions = {}): Promise<FakeMlflo
         const url = new URL(req.url ?? "/", "http://fake");
         const body = Buffer.concat(chunks);
         const text = body.toString("utf8");
-        let json: unknown;
-        try {
-          json = text ? JSON.parse(text) : undefined;
-        } catch {
-          json = undefined;
-        }
         const method = req.method ?? "GET";
-        requests.push({ method, path: url.pathname, query: url.searchParams, headers: req.headers, body: text, json });
+        requests.push({ method, path: url.pathname, query: url.searchParams, headers: req.headers, body: text, json: parseJson(text) });
         const rel = url.pathname.replace(/^\/api\/2\.0\//, "");
         const drop = drops.find((d) => d.left > 0 && rel.startsWith(d.prefix));
-        if (drop) {
-          drop.left--;
+        if (drop) drop.left--;
+        if (drop && !drop.after) {
           req.socket.destroy();
           return;
         }
-        const send = (status: number, payload: string, headers: Record<string, string> = {}): void => {
-          res.writeHead(status, { "content-type": "application/json", ...headers });
-          res.end(payload);
+        const send = (r: Reply, headers: Record<string, string> = {}): void => {
+          if (drop?.after) {
+            req.socket.destroy();
+            return;
+          }
+          res.writeHead(r.status, { "content-type": r.contentType, ...headers });
+          res.end(r.body);
         };
         if (opts.requireAuthorization && req.headers.authorization !== opts.requireAuthorization) {
-          send(401, JSON.stringify(ERRORS.unauthenticated().body));
+          send(json(401, ERRORS.unauthenticated().body));
           return;
         }
         const fi = faults.findIndex((f) => rel.startsWith(f.prefix));
         const injected = fi >= 0 ? faults.splice(fi, 1)[0]?.fault : undefined;
         if (injected) {
-          send(injected.status, injected.body ? JSON.stringify(injected.body) : "", injected.headers);
+          send({ status: injected.status, contentType: "application/json", body: injected.body ? JSON.stringify(injected.body) : "" }, injected.headers);
           return;
         }
-        const problem = strictProblem(method, url.pathname, req.headers, text);
-        if (problem) {
-          send(400, JSON.stringify({ error_code: "INVALID_PARAMETER_VALUE", message: problem }));
-          return;
-        }
-        const headers = new Headers();
-        for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers.set(k, v);
-        const r = await app.request(`http://fake${url.pathname}${url.search}`, {
-          method,
-          headers,
-          body: method === "GET" || method === "HEAD" || body.length === 0 ? undefined : new Uint8Array(body),
-        });
-        const out = Buffer.from(await r.arrayBuffer());
-        res.writeHead(r.status, Object.fromEntries(r.headers.entries()));
-        res.end(out);
+        send(await answer(req, url, body));
       })().catch(() => {
         res.writeHead(500, { "content-type": "application/json" });
         res.end(JSON.stringify({ error_code: "INTERNAL_ERROR", message: "fake failed" }));
@@ -144,6 +169,10 @@ export async function startFakeMlflow(opts: FakeOptions = {}): Promise<FakeMlflo
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const addr: string | AddressInfo | null = server.address();
   const port = typeof addr === "object" && addr !== null ? addr.port : 0;
+  const closeServer = async (): Promise<void> => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  };
   return {
     url: `${opts.tls ? "https" : "http"}://${opts.tls ? "localhost" : "127.0.0.1"}:${port}`,
     requests,
@@ -151,11 +180,17 @@ export async function startFakeMlflow(opts: FakeOptions = {}): Promise<FakeMlflo
       for (const fault of fs2) faults.push({ prefix, fault });
     },
     drop(prefix, times) {
-      drops.push({ prefix, left: times });
+      drops.push({ prefix, left: times, after: false });
+    },
+    dropAfter(prefix, times) {
+      drops.push({ prefix, left: times, after: true });
+    },
+    async setReachable(reachable) {
+      if (!reachable && server.listening) await closeServer();
+      else if (reachable && !server.listening) await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
     },
     async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (server.listening) await closeServer();
       registry.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },

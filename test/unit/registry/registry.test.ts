@@ -47,17 +47,27 @@ describe("registered models", () => {
     expect((await h.call("DELETE", "/mlflow/registered-models/delete", { name: "rm-c" })).status).toBe(200);
     expect((await h.call("GET", "/mlflow/registered-models/get?name=rm-c")).status).toBe(404);
   });
+
+  it("3.x clients: a model without the prompt tag matches tag.`mlflow.prompt.is_prompt` != 'true'; /version answers", async () => {
+    for (const n of ["pm-model", "pm-prompt"]) await h.call("POST", "/mlflow/registered-models/create", { name: n });
+    await h.call("POST", "/mlflow/registered-models/set-tag", { name: "pm-prompt", key: "mlflow.prompt.is_prompt", value: "true" });
+    const filter = encodeURIComponent("name LIKE 'pm-%' AND tag.`mlflow.prompt.is_prompt` != 'true'");
+    const r = await h.call("GET", `/mlflow/registered-models/search?filter=${filter}`);
+    expect(list(r.json, "registered_models").map((m) => get(m, "name"))).toEqual(["pm-model"]);
+    const version = await h.server.app.request("http://registry.test/version");
+    expect([version.status, await version.text()]).toEqual([200, "2.17.2"]);
+  });
 });
 
 describe("model versions", () => {
-  it("versions are strings counting from 1; sources runs:/, models:/m-, artifact URI; download URI resolves", async () => {
+  it("versions are strings counting from 1; sources runs:/, models:/m-, artifact URI; download URI is the source verbatim", async () => {
     await h.call("POST", "/mlflow/registered-models/create", { name: "mv" });
     const v1 = await version("mv");
     expect(get(v1, "model_version", "version")).toBe("1");
     expect(get(v1, "model_version", "status")).toBe("READY");
     expect(get(v1, "model_version", "source")).toBe(`runs:/${runId}/model`);
     const d1 = await h.call("GET", "/mlflow/model-versions/get-download-uri?name=mv&version=1");
-    expect(d1.json).toEqual({ artifact_uri: `mlflow-artifacts:/0/${runId}/artifacts/model` });
+    expect(d1.json).toEqual({ artifact_uri: `runs:/${runId}/model` });
 
     const lm = await h.call("POST", "/mlflow/logged-models", { experiment_id: "0", name: "m", source_run_id: runId });
     const modelId = String(get(lm.json, "model", "info", "model_id"));
@@ -66,7 +76,7 @@ describe("model versions", () => {
     expect(get(v2, "model_version", "version")).toBe("2");
     expect(get(v2, "model_version", "model_id")).toBe(modelId);
     const d2 = await h.call("GET", "/mlflow/model-versions/get-download-uri?name=mv&version=2");
-    expect(d2.json.artifact_uri).toBe(`mlflow-artifacts:/0/models/${modelId}/artifacts`);
+    expect(d2.json.artifact_uri).toBe(`models:/${modelId}`);
     const reg = await h.call("GET", `/mlflow/logged-models/${modelId}`);
     expect(get(reg.json, "model", "info", "registrations")).toEqual([{ name: "mv", version: "2" }]);
 
@@ -128,8 +138,8 @@ describe("aliases", () => {
     expect(get(m.json, "registered_model", "aliases")).toEqual([{ alias: "champion", version: "2" }]);
     expect((await h.call("DELETE", "/mlflow/registered-models/alias", { name: "al", alias: "champion" })).status).toBe(200);
     const gone = await h.call("GET", "/mlflow/registered-models/alias?name=al&alias=champion");
-    expect(gone.status).toBe(404);
-    expect(gone.json.error_code).toBe("RESOURCE_DOES_NOT_EXIST");
+    expect(gone.status).toBe(400);
+    expect(gone.json.error_code).toBe("INVALID_PARAMETER_VALUE");
   });
 
   it.each(["latest", "v1", "Version3"])("reserved alias %s is rejected", async (alias) => {
@@ -140,12 +150,12 @@ describe("aliases", () => {
     expect(r.json.error_code).toBe("INVALID_PARAMETER_VALUE");
   });
 
-  it("alias to a missing version is 404; deleting a version drops its aliases", async () => {
+  it("alias to a missing version is 404; deleting a version drops its aliases (then 400, like any missing alias)", async () => {
     await h.call("POST", "/mlflow/registered-models/create", { name: "al2" });
     await version("al2", "s3://b/1");
     expect((await h.call("POST", "/mlflow/registered-models/alias", { name: "al2", alias: "x", version: "9" })).status).toBe(404);
     await h.call("POST", "/mlflow/registered-models/alias", { name: "al2", alias: "x", version: "1" });
     await h.call("DELETE", "/mlflow/model-versions/delete", { name: "al2", version: "1" });
-    expect((await h.call("GET", "/mlflow/registered-models/alias?name=al2&alias=x")).status).toBe(404);
+    expect((await h.call("GET", "/mlflow/registered-models/alias?name=al2&alias=x")).status).toBe(400);
   });
 });

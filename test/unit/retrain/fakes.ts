@@ -42,6 +42,12 @@ export class FakeRegistry implements ModelRegistry {
     if (!v) throw new NotFoundError(`RESOURCE_DOES_NOT_EXIST: alias ${alias} of ${name}`);
     return v;
   }
+  async findVersionByAlias(name: string, alias: string): Promise<ModelVersionInfo | undefined> {
+    this.calls++;
+    if (this.gate) await this.gate;
+    if (this.down) throw new UpstreamError("registry unavailable", true);
+    return this.versions.find((x) => x.name === name && x.aliases.includes(alias));
+  }
   async searchModelVersions(name: string): Promise<ModelVersionInfo[]> {
     return this.versions.filter((v) => v.name === name);
   }

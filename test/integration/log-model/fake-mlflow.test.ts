@@ -1,0 +1,69 @@
+// log-model and its gate against the fake MLflow built from recorded answers, over HTTP: no duplicate run when the
+// connection drops around runs/create, and "no champion yet" read from the model's aliases.
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createLogModelDeps, logModelHandler, type LogModelDeps } from "../../../functions/log-model/index.ts";
+import type { AnyCloudEvent } from "../../../platform/events/index.ts";
+import { TAG } from "../../../platform/lineage.ts";
+import { createLogger } from "../../../platform/log.ts";
+import { MlflowClient } from "../../../platform/mlflow/index.ts";
+import { parsePolicies } from "../../../platform/policies/index.ts";
+import { startFakeMlflow, type FakeMlflow } from "../../support/fake-mlflow/index.ts";
+import { POLICIES, succeeded, typesOf, writeOutputs } from "./setup.ts";
+
+let fake: FakeMlflow;
+let client: MlflowClient;
+let deps: LogModelDeps;
+let events: AnyCloudEvent[];
+let tmp: string;
+
+beforeEach(async () => {
+  fake = await startFakeMlflow();
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "flywheel-log-model-fake-"));
+  client = new MlflowClient({ trackingUri: fake.url, retry: { baseDelayMs: 1, maxDelayMs: 5 } });
+  events = [];
+  deps = createLogModelDeps({ bus: { emit: async (e) => void events.push(e) }, log: createLogger("silent"), now: () => 1_700_000_000_000, mlflow: client, policies: parsePolicies(POLICIES) });
+});
+afterEach(async () => {
+  await fake.close();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+async function runsOf(eventId: string): Promise<number> {
+  const exp = await client.getExperimentByName("iris");
+  const page = await client.searchRuns({ experimentIds: [exp.experiment_id], filter: `tags.\`${TAG.eventId}\` = '${eventId}'` });
+  return page.items.length;
+}
+const creates = (): number => fake.requests.filter((r) => r.path === "/api/2.0/mlflow/runs/create").length;
+
+describe("log-model against the fake MLflow", () => {
+  it("a connection reset after the server created the run: the run is found by its event tag, not created twice", async () => {
+    fake.dropAfter("mlflow/runs/create", 1);
+    const out = await logModelHandler(succeeded("reset-1", writeOutputs(tmp, { accuracy: 0.9 })), deps);
+    expect(out.status).toBe("done");
+    expect(creates()).toBe(1);
+    expect(await runsOf("reset-1")).toBe(1);
+    expect(typesOf(events)).toEqual(["model.logged", "model.promoted"]);
+  });
+
+  it("a connection reset before the server saw runs/create: created once on the next attempt", async () => {
+    fake.drop("mlflow/runs/create", 1);
+    const out = await logModelHandler(succeeded("reset-2", writeOutputs(tmp, { accuracy: 0.9 })), deps);
+    expect(out.status).toBe("done");
+    expect(creates()).toBe(2);
+    expect(await runsOf("reset-2")).toBe(1);
+  });
+
+  it("first version becomes champion, a better one moves champion and previous-champion; aliases read from the model", async () => {
+    await logModelHandler(succeeded("g-1", writeOutputs(tmp, { accuracy: 0.85 })), deps);
+    await logModelHandler(succeeded("g-2", writeOutputs(tmp, { accuracy: 0.95 })), deps);
+    const rm = await client.getRegisteredModel("iris");
+    expect([...rm.aliases].sort((a, b) => a.alias.localeCompare(b.alias))).toEqual([
+      { alias: "champion", version: "2" },
+      { alias: "previous-champion", version: "1" },
+    ]);
+    expect(fake.requests.filter((r) => r.method === "GET" && r.path.endsWith("/registered-models/alias"))).toEqual([]);
+  });
+});
