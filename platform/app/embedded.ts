@@ -96,7 +96,12 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
   const app = new Hono();
   const inProcessFetch: typeof fetch = async (input, init) => app.fetch(new Request(input, init));
 
-  const registryServer = createRegistryServer({ dataDir: path.join(dataDir, "registry"), log: log.child({ component: "registry" }), publicUrl: config.publicUrl });
+  const registryServer = createRegistryServer({
+    dataDir: path.join(dataDir, "registry"),
+    log: log.child({ component: "registry" }),
+    publicUrl: config.publicUrl,
+    extraArtifactRoots: config.registry.artifactRoots,
+  });
   const external = config.registry.trackingUri;
   const mlflow = new MlflowClient({
     trackingUri: external ?? selfUrl,
@@ -106,7 +111,8 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
     caBundlePath: external ? config.registry.caBundlePath : undefined,
     fetch: external ? undefined : inProcessFetch,
   });
-  const registry = new MlflowModelRegistry(mlflow);
+  // Local (file:) model sources are copied only from the roots the registry itself confines locations to.
+  const registry = new MlflowModelRegistry(mlflow, external ? config.registry.artifactRoots : registryServer.localArtifactRoots);
 
   const services: Record<string, Hono> = {};
   const triggerFile = loadTriggerFile(config.files.triggers ?? DEFAULT_TRIGGERS_FILE);

@@ -6,6 +6,7 @@ import { registerAliases } from "./aliases.ts";
 import { endpointNotFound, makeHandle } from "./app.ts";
 import { registerArtifacts } from "./artifacts.ts";
 import { registerExperiments } from "./experiments.ts";
+import type { ArtifactRoots } from "./locations.ts";
 import { registerLoggedModels } from "./logged-models.ts";
 import { registerMetrics } from "./metrics.ts";
 import { registerModels } from "./models.ts";
@@ -27,35 +28,41 @@ export interface RegistryServerOptions {
   readonly publicUrl?: string | undefined;
   /** Injected clock (epoch ms), for tests. */
   readonly now?: () => number;
+  /** Absolute directories, besides <dataDir>/artifacts, that local (file:) artifact locations may point into. */
+  readonly extraArtifactRoots?: readonly string[] | undefined;
 }
 
 export interface RegistryServer {
   readonly routes: Hono;
   /** Directory holding proxied artifacts (mlflow-artifacts:/<path> -> <artifactRoot>/<path>). */
   readonly artifactRoot: string;
+  /** Every directory a local artifact location or model source may resolve into (artifactRoot first). */
+  readonly localArtifactRoots: readonly string[];
   close(): void;
 }
 
 export function createRegistryServer(opts: RegistryServerOptions): RegistryServer {
   const db = openStore(opts.dataDir);
-  const artifactRoot = path.join(opts.dataDir, "artifacts");
+  const artifactRoot = path.resolve(opts.dataDir, "artifacts");
+  const roots: ArtifactRoots = { proxy: artifactRoot, local: [artifactRoot, ...(opts.extraArtifactRoots ?? []).map((r) => path.resolve(r))] };
   const now = opts.now ?? Date.now;
   const handle = makeHandle(opts.log);
   const routes = new Hono();
-  registerExperiments(routes, handle, db, now);
+  registerExperiments(routes, handle, db, roots, now);
   registerRuns(routes, handle, db, now);
   registerMetrics(routes, handle, db);
   registerModels(routes, handle, db, now);
-  registerVersions(routes, handle, db, now);
+  registerVersions(routes, handle, db, roots, now);
   registerAliases(routes, handle, db, now);
-  registerLoggedModels(routes, handle, db, artifactRoot, now);
-  registerArtifacts(routes, handle, db, artifactRoot, opts.log);
+  registerLoggedModels(routes, handle, db, roots, now);
+  registerArtifacts(routes, handle, db, roots, opts.log);
   routes.all("/mlflow/*", endpointNotFound);
   routes.all("/mlflow-artifacts/*", endpointNotFound);
   routes.notFound(endpointNotFound);
   return {
     routes,
     artifactRoot,
+    localArtifactRoots: roots.local,
     close: () => {
       if (db.open) db.close();
     },
