@@ -130,7 +130,12 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
 
   const training = new LocalTrainingBackend({
     dataDir: path.join(dataDir, "training"),
-    registry: { trackingUri: external ?? selfUrl, token: external ? config.registry.token : auth.token },
+    // External MLflow: its configured credentials (docs recommend a dedicated MLflow user). Embedded: a token per job,
+    // scoped to /api/2.0 and revoked when the job ends — never the admin token.
+    registry: external
+      ? { trackingUri: external, token: config.registry.token, username: config.registry.username, password: config.registry.password, caBundlePath: config.registry.caBundlePath }
+      : { trackingUri: selfUrl, token: undefined },
+    jobTokens: external ? undefined : auth.jobTokens,
     log: log.child({ component: "training" }),
     now,
   });
