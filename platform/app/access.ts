@@ -1,7 +1,7 @@
 // Who may call what on the one port: the role each API route needs, enforced on the server (UI pages gate themselves).
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { principalOf, type Auth, type Role } from "../auth/index.ts";
+import { JOB_TOKEN_SCOPE, principalOf, type Auth, type Role } from "../auth/index.ts";
 
 interface Rule {
   readonly prefix: string;
@@ -60,7 +60,12 @@ export function accessControl(auth: Auth, rules: readonly Rule[]): MiddlewareHan
   const guards = new Map<Role, MiddlewareHandler>();
   return async (c, next) => {
     const role = requiredRole(rules, c.req.method, c.req.path);
-    if (role === undefined || role === "public") return next();
+    if (role === "public") return next();
+    // A job's token reaches the registry API only: never /api/v1, /events or the UI, whatever its role would allow.
+    if (principalOf(c)?.via === "job" && !c.req.path.startsWith(JOB_TOKEN_SCOPE)) {
+      return c.json({ error: `a training job's token only reaches the registry API (${JOB_TOKEN_SCOPE})`, code: "PERMISSION_DENIED" }, 403);
+    }
+    if (role === undefined) return next();
     let guard = guards.get(role);
     if (!guard) {
       guard = auth.requireRole(role);

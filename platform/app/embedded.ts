@@ -101,7 +101,12 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
   // With an external MLflow the embedded store is not opened: serving an empty registry there would mislead clients.
   const registryServer = external
     ? externalRegistryStub(external)
-    : createRegistryServer({ dataDir: path.join(dataDir, "registry"), log: log.child({ component: "registry" }), publicUrl: config.publicUrl });
+    : createRegistryServer({
+        dataDir: path.join(dataDir, "registry"),
+        log: log.child({ component: "registry" }),
+        publicUrl: config.publicUrl,
+        extraArtifactRoots: config.registry.artifactRoots,
+      });
   const mlflow = new MlflowClient({
     trackingUri: external ?? selfUrl,
     token: external ? config.registry.token : auth.token,
@@ -110,7 +115,8 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
     caBundlePath: external ? config.registry.caBundlePath : undefined,
     fetch: external ? undefined : inProcessFetch,
   });
-  const registry = new MlflowModelRegistry(mlflow);
+  // Local (file:) model sources are copied only from the roots the registry itself confines locations to.
+  const registry = new MlflowModelRegistry(mlflow, external ? config.registry.artifactRoots : registryServer.localArtifactRoots);
 
   const services: Record<string, Hono> = {};
   const triggerFile = loadTriggerFile(config.files.triggers ?? DEFAULT_TRIGGERS_FILE);
@@ -128,7 +134,12 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
 
   const training = new LocalTrainingBackend({
     dataDir: path.join(dataDir, "training"),
-    registry: { trackingUri: external ?? selfUrl, token: external ? config.registry.token : auth.token },
+    // External MLflow: its configured credentials (docs recommend a dedicated MLflow user). Embedded: a token per job,
+    // scoped to /api/2.0 and revoked when the job ends — never the admin token.
+    registry: external
+      ? { trackingUri: external, token: config.registry.token, username: config.registry.username, password: config.registry.password, caBundlePath: config.registry.caBundlePath }
+      : { trackingUri: selfUrl, token: undefined },
+    jobTokens: external ? undefined : auth.jobTokens,
     log: log.child({ component: "training" }),
     now,
   });

@@ -9,6 +9,7 @@ import { OidcClient } from "./oidc.ts";
 import type { FetchFn } from "./oidc.ts";
 import { roleAtLeast } from "./roles.ts";
 import type { Principal, Role } from "./roles.ts";
+import { JOB_TOKEN_PREFIX, JobTokens } from "./job-tokens.ts";
 import { loadOrCreateSecret, randomToken, safeEqual } from "./secrets.ts";
 import { CSRF_COOKIE, SESSION_COOKIE, Signer } from "./session.ts";
 import { trustedProxyList } from "./proxies.ts";
@@ -16,6 +17,7 @@ import { authRoutes } from "./routes.tsx";
 
 export { ROLES, isRole, roleAtLeast } from "./roles.ts";
 export type { Role, Principal } from "./roles.ts";
+export { JOB_TOKEN_PREFIX, JOB_TOKEN_SCOPE, JobTokens } from "./job-tokens.ts";
 
 export interface AuthVariables {
   principal: Principal | undefined;
@@ -39,6 +41,8 @@ export interface Auth {
   readonly csrf: MiddlewareHandler;
   /** /login (GET, POST), /logout (POST), /oidc/start, /oidc/callback. Mount at "/". */
   readonly routes: Hono;
+  /** Per-job registry tokens, resolved by `middleware` as principals with via "job". */
+  readonly jobTokens: JobTokens;
 }
 
 export interface CreateAuthOptions {
@@ -47,6 +51,7 @@ export interface CreateAuthOptions {
   readonly log: Logger;
   /** Used for OIDC discovery and the token exchange (JWKS uses the global fetch). */
   readonly fetch?: FetchFn | undefined;
+  readonly now?: (() => number) | undefined;
 }
 
 const principals = new WeakMap<Request, Principal>();
@@ -80,11 +85,18 @@ export async function createAuth(opts: CreateAuthOptions): Promise<Auth> {
   const signer = new Signer((await loadOrCreateSecret(dataDir, "session-key", () => randomToken(32))).value);
   const oidc = config.auth.oidc ? new OidcClient(config.auth.oidc, opts.fetch) : undefined;
   const publicUrl = config.publicUrl;
+  const jobTokens = new JobTokens(opts.now);
+  const jobPrincipal = (presented: string): Principal | undefined => {
+    const grant = jobTokens.resolve(presented);
+    // data-scientist is what logging runs and registering versions needs; the scope check narrows it to /api/2.0.
+    return grant ? { name: `job:${grant.jobId}`, role: "data-scientist", via: "job" } : undefined;
+  };
 
   const resolveBearer = async (header: string): Promise<Principal | undefined> => {
     const [scheme, value] = [header.slice(0, header.indexOf(" ")).toLowerCase(), header.slice(header.indexOf(" ") + 1).trim()];
     if (scheme === "bearer") {
       if (token && safeEqual(value, token)) return { name: "admin", role: "mlops-engineer", via: "token" };
+      if (value.startsWith(JOB_TOKEN_PREFIX)) return jobPrincipal(value);
       if (oidc && value.split(".").length === 3) {
         try {
           const id = oidc.identity(await oidc.verify(value));
@@ -100,6 +112,7 @@ export async function createAuth(opts: CreateAuthOptions): Promise<Auth> {
       const decoded = Buffer.from(value, "base64").toString("utf8");
       const password = decoded.slice(decoded.indexOf(":") + 1);
       if (decoded.includes(":") && safeEqual(password, token)) return { name: "admin", role: "mlops-engineer", via: "token" };
+      if (decoded.includes(":") && password.startsWith(JOB_TOKEN_PREFIX)) return jobPrincipal(password);
     }
     return undefined;
   };
@@ -161,7 +174,7 @@ export async function createAuth(opts: CreateAuthOptions): Promise<Auth> {
   const csrf: MiddlewareHandler = async (c, next) => {
     if (!UNSAFE.has(c.req.method)) return next();
     const p = principalOf(c);
-    if (p && (p.via === "token" || p.via === "oidc-bearer")) return next();
+    if (p && (p.via === "token" || p.via === "oidc-bearer" || p.via === "job")) return next();
     // Forged cross-site requests come from browsers, which always send Origin or Sec-Fetch-Site (and cookies) on
     // POST. A program with none of these (the CLI in dev mode) cannot be a CSRF vector.
     if (!c.req.header("origin") && !c.req.header("sec-fetch-site") && !c.req.header("cookie")) return next();
@@ -191,7 +204,7 @@ export async function createAuth(opts: CreateAuthOptions): Promise<Auth> {
     clearSession: (c) => deleteCookie(c, SESSION_COOKIE, cookieOptions(c, publicUrl)),
   });
 
-  return { token, generated, devMode, middleware, requireRole, csrf, routes };
+  return { token, generated, devMode, middleware, requireRole, csrf, routes, jobTokens };
 }
 
 export function escapeHtml(s: string): string {

@@ -19,5 +19,6 @@ export interface Principal {
   readonly name: string;
   readonly role: Role;
   /** How the caller proved who they are. */
-  readonly via: "token" | "session" | "oidc-bearer" | "dev";
+  /** "job": a training job's own token, limited to the registry API (JOB_TOKEN_SCOPE). */
+  readonly via: "token" | "session" | "oidc-bearer" | "dev" | "job";
 }

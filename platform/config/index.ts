@@ -27,6 +27,12 @@ const EnvSchema = z.object({
   MLFLOW_TRACKING_USERNAME: z.string().optional(),
   MLFLOW_TRACKING_PASSWORD: z.string().optional(),
   MLFLOW_TRACKING_SERVER_CERT_PATH: z.string().optional(),
+  /** Extra directories (path-delimiter separated, absolute) local artifact locations and model sources may point into. */
+  FLYWHEEL_ARTIFACT_ROOTS: z
+    .string()
+    .optional()
+    .transform((v) => (v ?? "").split(path.delimiter).map((s) => s.trim()).filter(Boolean))
+    .refine((roots) => roots.every((r) => path.isAbsolute(r)), "every entry must be an absolute path"),
   FLYWHEEL_TRAINING_BACKEND: z.enum(["local", "kubernetes"]).default("local"),
   FLYWHEEL_DDP_OPERATOR: z.enum(["pytorchjob", "trainjob"]).default("pytorchjob"),
   FLYWHEEL_SERVING_BACKEND: z.enum(["local", "seldon", "kserve"]).default("local"),
@@ -90,6 +96,8 @@ export interface Config {
     readonly username: string | undefined;
     readonly password: string | undefined;
     readonly caBundlePath: string | undefined;
+    /** Besides the embedded registry's own artifact root: where local (file:) artifact locations may point. */
+    readonly artifactRoots: readonly string[];
   };
   readonly training: { readonly backend: "local" | "kubernetes"; readonly ddpOperator: "pytorchjob" | "trainjob" };
   readonly serving: { readonly backend: "local" | "seldon" | "kserve" };
@@ -173,6 +181,7 @@ export function parseConfig(env: Env = process.env, overrides: ConfigOverrides =
       username: e.MLFLOW_TRACKING_USERNAME,
       password: e.MLFLOW_TRACKING_PASSWORD,
       caBundlePath: e.MLFLOW_TRACKING_SERVER_CERT_PATH,
+      artifactRoots: e.FLYWHEEL_ARTIFACT_ROOTS.map((r) => path.resolve(r)),
     },
     training: { backend: e.FLYWHEEL_TRAINING_BACKEND, ddpOperator: e.FLYWHEEL_DDP_OPERATOR },
     serving: { backend: e.FLYWHEEL_SERVING_BACKEND },

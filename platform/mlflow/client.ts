@@ -3,6 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import type { Config } from "../config/index.ts";
+import { ValidationError } from "../errors.ts";
 import { MlflowUpstreamError, mlflowError } from "./errors.ts";
 import { RegistryClient } from "./registry-api.ts";
 import { FileInfoSchema, LoggedModelSchema, parseAs, type FileInfo, type LoggedModel, type Page } from "./schemas.ts";
@@ -14,7 +15,12 @@ export const ARTIFACT_SCHEME = "mlflow-artifacts:";
 export const LOGGED_MODEL_STATUSES = ["LOGGED_MODEL_PENDING", "LOGGED_MODEL_READY", "LOGGED_MODEL_UPLOAD_FAILED"] as const;
 export type LoggedModelStatus = (typeof LOGGED_MODEL_STATUSES)[number];
 
-const encodePath = (p: string): string => p.split("/").filter(Boolean).map(encodeURIComponent).join("/");
+/** Encoded proxy path; "." and ".." segments are refused: URL normalisation would move the request elsewhere. */
+function encodePath(p: string): string {
+  const segments = p.split("/").filter(Boolean);
+  if (segments.some((s) => s === "." || s === "..")) throw new ValidationError([{ field: "artifact_path", message: `artifact path ${p} must not contain "." or ".." segments` }]);
+  return segments.map(encodeURIComponent).join("/");
+}
 
 /** "mlflow-artifacts:/1/abc/artifacts" (or with a host) -> "1/abc/artifacts". */
 export function proxyPathOf(uri: string): string {

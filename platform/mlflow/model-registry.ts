@@ -25,12 +25,28 @@ export function toVersionInfo(v: ModelVersion): ModelVersionInfo {
   };
 }
 
+/** A path's real location is inside one of roots (a missing path is judged by its nearest existing ancestor). */
+function insideRoots(p: string, roots: readonly string[]): boolean {
+  const within = (x: string, r: string): boolean => x === r || x.startsWith(r.endsWith(path.sep) ? r : r + path.sep);
+  let existing = path.resolve(p);
+  while (!fs.existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+  const real = fs.realpathSync(existing);
+  return roots.some((r) => within(path.resolve(p), path.resolve(r)) && fs.existsSync(r) && within(real, fs.realpathSync(r)));
+}
+
+/** A runs:/ sub-path is an artifact path: no traversal, encoded or not. */
+const SAFE_SUB = (sub: string): boolean => !/%2e|%2f|%5c|\\|\0/i.test(sub) && !sub.split("/").some((s) => s === ".." || s === ".");
+
 export class MlflowModelRegistry implements ModelRegistry {
-  constructor(readonly client: MlflowClient) {}
+  /** `localRoots`: the only directories a local (file:) model source is copied from; empty = none. */
+  constructor(
+    readonly client: MlflowClient,
+    private readonly localRoots: readonly string[] = [],
+  ) {}
 
   /** Build from config; `fetch` lets embedded mode call the in-process server. */
   static fromConfig(config: Config, fallbackUri: string, fetchImpl?: FetchLike): MlflowModelRegistry {
-    return new MlflowModelRegistry(MlflowClient.fromConfig(config, config.registry.trackingUri ?? fallbackUri, fetchImpl));
+    return new MlflowModelRegistry(MlflowClient.fromConfig(config, config.registry.trackingUri ?? fallbackUri, fetchImpl), config.registry.artifactRoots);
   }
 
   async getModelVersion(name: string, version: string): Promise<ModelVersionInfo> {
@@ -81,7 +97,16 @@ export class MlflowModelRegistry implements ModelRegistry {
       return;
     }
     if (uri.startsWith("file:") || path.isAbsolute(uri)) {
-      const local = uri.startsWith("file:") ? fileURLToPath(uri) : uri;
+      let local: string;
+      try {
+        local = uri.startsWith("file:") ? fileURLToPath(uri) : uri;
+      } catch {
+        throw new ValidationError([{ field: "source", message: `model source ${uri} is not a valid file: URI` }]);
+      }
+      // Checked again at use: the registry (embedded or not) may hold a source recorded before confinement existed.
+      if (!insideRoots(local, this.localRoots)) {
+        throw new ValidationError([{ field: "source", message: `local model source ${uri} is outside the artifact roots (FLYWHEEL_ARTIFACT_ROOTS)` }]);
+      }
       fs.cpSync(local, destDir, { recursive: true, dereference: true });
       return;
     }
@@ -89,6 +114,7 @@ export class MlflowModelRegistry implements ModelRegistry {
     if (runs) {
       const run = await this.client.getRun(runs[1] ?? "");
       const sub = trimTrailingSlashes(runs[2] ?? "");
+      if (!SAFE_SUB(sub)) throw new ValidationError([{ field: "source", message: `model source ${uri} leaves the run's artifact directory` }]);
       await this.fetchUri(sub ? `${trimTrailingSlashes(run.info.artifact_uri)}/${sub}` : run.info.artifact_uri, destDir, depth + 1);
       return;
     }

@@ -2,6 +2,7 @@
 import type { Context, Hono } from "hono";
 import { errorFields, type Logger } from "../log.ts";
 import { MlflowApiError } from "./errors.ts";
+import { clientPathError } from "./paths.ts";
 import { readMessage, type Msg } from "./request.ts";
 
 export type Method = "GET" | "POST" | "PATCH" | "DELETE" | "PUT";
@@ -11,6 +12,8 @@ export type Handle = (app: Hono, method: Method, path: string, fn: JsonHandler) 
 /** Render any thrown error as MLflow does: known codes with their status, everything else INTERNAL_ERROR. */
 export function errorResponse(c: Context, e: unknown, log: Logger): Response {
   if (e instanceof MlflowApiError) return c.json(e.toBody(), e.status as 400);
+  const pathError = clientPathError(e);
+  if (pathError) return c.json(pathError.toBody(), 400);
   log.error("registry: internal error", errorFields(e));
   return c.json({ error_code: "INTERNAL_ERROR", message: "Internal server error" }, 500);
 }

@@ -4,10 +4,11 @@ import path from "node:path";
 import type { Context, Hono } from "hono";
 import { errorResponse, type Handle } from "./app.ts";
 import { invalid, notFound } from "./errors.ts";
+import { listingDir, type ArtifactRoots } from "./locations.ts";
 import { listDir, resolveInside } from "./paths.ts";
 import { compact } from "./request.ts";
 import { runRow } from "./runs.ts";
-import { ARTIFACT_SCHEME, col, type Db } from "./store.ts";
+import { col, type Db } from "./store.ts";
 import type { Logger } from "../log.ts";
 import { trimSlashes } from "../slashes.ts";
 
@@ -35,20 +36,10 @@ function proxyPath(c: Context): string {
   }
 }
 
-/** Map an artifact URI to a local directory when this server stores it (mlflow-artifacts:/ or file:). */
-export function localDirFor(root: string, uri: string): string | undefined {
-  if (uri.startsWith(ARTIFACT_SCHEME)) {
-    const rel = uri.slice(ARTIFACT_SCHEME.length).replace(/^\/+/, "");
-    return resolveInside(root, rel);
-  }
-  if (uri.startsWith("file://")) return decodeURIComponent(uri.slice("file://".length));
-  if (uri.startsWith("/")) return uri;
-  return undefined;
-}
-
 async function writeBody(c: Context, target: string): Promise<void> {
   fs.mkdirSync(path.dirname(target), { recursive: true });
-  const tmp = `${target}.upload-${process.pid}-${Date.now()}-${Math.random().toString(16).slice(2)}`;
+  // A short sibling name: the target's own name may already be at the 255-byte limit.
+  const tmp = path.join(path.dirname(target), `.upload-${process.pid}-${Date.now()}-${Math.random().toString(16).slice(2)}`);
   const fh = await fs.promises.open(tmp, "w");
   try {
     const body = c.req.raw.body;
@@ -83,7 +74,8 @@ function fileStream(file: string): ReadableStream<Uint8Array> {
   });
 }
 
-export function registerArtifacts(app: Hono, handle: Handle, db: Db, root: string, log: Logger): void {
+export function registerArtifacts(app: Hono, handle: Handle, db: Db, roots: ArtifactRoots, log: Logger): void {
+  const root = roots.proxy;
   fs.mkdirSync(root, { recursive: true });
 
   // Registered before the wildcard routes, which would otherwise also match the bare path.
@@ -144,10 +136,9 @@ export function registerArtifacts(app: Hono, handle: Handle, db: Db, root: strin
     const rel = m.str("path") ?? "";
     const row = runRow(db, runId);
     const rootUri = col.str(row, "artifact_uri");
-    const base = localDirFor(root, rootUri);
-    if (!base) return { root_uri: rootUri };
-    fs.mkdirSync(base, { recursive: true });
-    const dir = resolveInside(base, rel);
+    // Checked again at use: a location stored before confinement existed must not be followed either.
+    const dir = listingDir(roots, rootUri, rel);
+    if (!dir) return { root_uri: rootUri };
     const prefix = trimSlashes(rel);
     return compact({ root_uri: rootUri, files: listDir(dir, prefix) });
   });

@@ -10,6 +10,7 @@ import { decodeToken, maxResults, page } from "./paging.ts";
 import { compact, type Msg } from "./request.ts";
 import { ARTIFACT_SCHEME, all, col, kv, one, run, type Db, type Row } from "./store.ts";
 import type { Handle } from "./app.ts";
+import { checkExperimentLocation, type ArtifactRoots } from "./locations.ts";
 
 export const VIEW_TYPES = ["ACTIVE_ONLY", "DELETED_ONLY", "ALL"] as const;
 export type ViewType = (typeof VIEW_TYPES)[number];
@@ -64,11 +65,13 @@ function validateName(name: string): void {
   if (name.length > 500) throw invalid(`Experiment name exceeds the maximum length of 500 characters`);
 }
 
-export function registerExperiments(app: Hono, handle: Handle, db: Db, now: () => number): void {
+export function registerExperiments(app: Hono, handle: Handle, db: Db, roots: ArtifactRoots, now: () => number): void {
   handle(app, "POST", "/mlflow/experiments/create", (m) => {
     const name = m.reqText("name");
     validateName(name);
     const tags = m.keyValues("tags");
+    const given = m.str("artifact_location");
+    if (given) checkExperimentLocation(roots, given);
     const found = one(db, "SELECT lifecycle_stage FROM experiments WHERE name = ?", name);
     if (found) {
       const deleted = col.str(found, "lifecycle_stage") === "deleted";
@@ -86,7 +89,7 @@ export function registerExperiments(app: Hono, handle: Handle, db: Db, now: () =
         name, t, t,
       );
       const newId = Number(res.lastInsertRowid);
-      const location = m.str("artifact_location") || `${ARTIFACT_SCHEME}/${newId}`;
+      const location = given || `${ARTIFACT_SCHEME}/${newId}`;
       run(db, "UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?", location, newId);
       for (const tag of tags) run(db, "INSERT OR REPLACE INTO experiment_tags VALUES (?, ?, ?)", newId, tag.key, tag.value);
       return newId;

@@ -20,5 +20,5 @@ export function externalRegistryStub(trackingUri: string): RegistryServer {
   const app = new Hono();
   for (const prefix of ["/api/2.0", "/ajax-api/2.0"]) app.route(prefix, routes);
   app.all("/get-artifact", answer);
-  return { routes, app, artifactRoot: "", close: () => undefined };
+  return { routes, app, artifactRoot: "", localArtifactRoots: [], close: () => undefined };
 }

@@ -6,6 +6,7 @@ import { registerAliases } from "./aliases.ts";
 import { endpointNotFound, makeHandle } from "./app.ts";
 import { registerArtifacts } from "./artifacts.ts";
 import { registerExperiments } from "./experiments.ts";
+import type { ArtifactRoots } from "./locations.ts";
 import { registerLoggedModels } from "./logged-models.ts";
 import { registerMetrics } from "./metrics.ts";
 import { registerModels } from "./models.ts";
@@ -28,6 +29,8 @@ export interface RegistryServerOptions {
   readonly publicUrl?: string | undefined;
   /** Injected clock (epoch ms), for tests. */
   readonly now?: () => number;
+  /** Absolute directories, besides <dataDir>/artifacts, that local (file:) artifact locations may point into. */
+  readonly extraArtifactRoots?: readonly string[] | undefined;
 }
 
 export interface RegistryServer {
@@ -40,23 +43,26 @@ export interface RegistryServer {
   readonly app: Hono;
   /** Directory holding proxied artifacts (mlflow-artifacts:/<path> -> <artifactRoot>/<path>). */
   readonly artifactRoot: string;
+  /** Every directory a local artifact location or model source may resolve into (artifactRoot first). */
+  readonly localArtifactRoots: readonly string[];
   close(): void;
 }
 
 export function createRegistryServer(opts: RegistryServerOptions): RegistryServer {
   const db = openStore(opts.dataDir);
-  const artifactRoot = path.join(opts.dataDir, "artifacts");
+  const artifactRoot = path.resolve(opts.dataDir, "artifacts");
+  const roots: ArtifactRoots = { proxy: artifactRoot, local: [artifactRoot, ...(opts.extraArtifactRoots ?? []).map((r) => path.resolve(r))] };
   const now = opts.now ?? Date.now;
   const handle = makeHandle(opts.log);
   const routes = new Hono();
-  registerExperiments(routes, handle, db, now);
+  registerExperiments(routes, handle, db, roots, now);
   registerRuns(routes, handle, db, now);
   registerMetrics(routes, handle, db);
   registerModels(routes, handle, db, now);
-  registerVersions(routes, handle, db, now);
+  registerVersions(routes, handle, db, roots, now);
   registerAliases(routes, handle, db, now);
-  registerLoggedModels(routes, handle, db, artifactRoot, now);
-  registerArtifacts(routes, handle, db, artifactRoot, opts.log);
+  registerLoggedModels(routes, handle, db, roots, now);
+  registerArtifacts(routes, handle, db, roots, opts.log);
   const ajax = new Hono();
   registerAjaxOnly(ajax, handle, db);
   ajax.route("/", routes);
@@ -69,7 +75,7 @@ export function createRegistryServer(opts: RegistryServerOptions): RegistryServe
 
   const app = new Hono();
   app.use("*", rawTraversalGuard);
-  registerRootRoutes(app, db, artifactRoot, opts.log);
+  registerRootRoutes(app, db, roots, opts.log);
   app.route(REGISTRY_MOUNT_PATH, routes);
   app.route("/ajax-api/2.0", ajax);
   // MLflow 2.17 has no other API versions; answer in its error shape rather than the platform's.
@@ -80,6 +86,7 @@ export function createRegistryServer(opts: RegistryServerOptions): RegistryServe
     routes,
     app,
     artifactRoot,
+    localArtifactRoots: roots.local,
     close: () => {
       if (db.open) db.close();
     },

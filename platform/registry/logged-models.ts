@@ -1,14 +1,13 @@
 // MLflow 3.x logged models: create, get, finalize, tags, params, delete, search, and artifact listing.
 import { randomUUID } from "node:crypto";
-import fs from "node:fs";
 import type { Hono } from "hono";
 import type { Handle } from "./app.ts";
-import { localDirFor } from "./artifacts.ts";
+import { listingDir, type ArtifactRoots } from "./locations.ts";
 import { invalid, notFound } from "./errors.ts";
 import { activeExperiment, experimentRow } from "./experiments.ts";
 import { matches, parseFilter, sortBy, type FilterSpec, type Lookup, type OrderTerm } from "./filter.ts";
 import { decodeToken, maxResults, page } from "./paging.ts";
-import { listDir, resolveInside } from "./paths.ts";
+import { listDir } from "./paths.ts";
 import { Msg, compact } from "./request.ts";
 import { runRow } from "./runs.ts";
 import { all, col, kv, one, run, type Db, type Row } from "./store.ts";
@@ -101,7 +100,7 @@ function orderTerms(m: Msg): OrderTerm[] {
   });
 }
 
-export function registerLoggedModels(app: Hono, handle: Handle, db: Db, root: string, now: () => number): void {
+export function registerLoggedModels(app: Hono, handle: Handle, db: Db, roots: ArtifactRoots, now: () => number): void {
   handle(app, "POST", "/mlflow/logged-models", (m) => {
     const experimentId = m.reqStr("experiment_id");
     const exp = activeExperiment(db, experimentId);
@@ -190,10 +189,9 @@ export function registerLoggedModels(app: Hono, handle: Handle, db: Db, root: st
   handle(app, "GET", "/mlflow/logged-models/:model_id/artifacts/directories", (m, c) => {
     const row = loggedRow(db, c.req.param("model_id") ?? "");
     const uri = col.str(row, "artifact_location");
-    const base = localDirFor(root, uri);
-    if (!base) return { root_uri: uri };
-    fs.mkdirSync(base, { recursive: true });
     const rel = m.str("artifact_directory_path") ?? "";
-    return compact({ root_uri: uri, files: listDir(resolveInside(base, rel), trimSlashes(rel)) });
+    const dir = listingDir(roots, uri, rel);
+    if (!dir) return { root_uri: uri };
+    return compact({ root_uri: uri, files: listDir(dir, trimSlashes(rel)) });
   });
 }

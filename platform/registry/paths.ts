@@ -1,9 +1,22 @@
 // Artifact path confinement: every artifact path resolves inside the artifact root (no .., absolute paths or symlink escapes).
 import fs from "node:fs";
 import path from "node:path";
-import { invalid } from "./errors.ts";
+import { invalid, type MlflowApiError } from "./errors.ts";
 
 const bad = (): Error => invalid("Invalid path");
+const MAX_PATH_BYTES = 4096;
+const MAX_NAME_BYTES = 255;
+
+/** fs errors a client path can provoke (a name too long, a path below a file, a symlink loop): a 400, not a 500. */
+export function clientPathError(e: unknown): MlflowApiError | undefined {
+  const code = e instanceof Error && "code" in e ? e.code : undefined;
+  if (code === "ENAMETOOLONG") return invalid("Invalid path: a name is too long");
+  if (code === "ENOTDIR") return invalid("Invalid path: a parent of the path is a file, not a directory");
+  if (code === "EISDIR") return invalid("Invalid path: the path is a directory");
+  if (code === "ELOOP") return invalid("Invalid path: too many levels of symbolic links");
+  if (code === "EEXIST") return invalid("Invalid path: a file is in the way of a directory");
+  return undefined;
+}
 
 /** Validate a client-supplied relative artifact path, as MLflow's validate_path_is_safe does. */
 export function checkRelative(rel: string): string {
@@ -12,8 +25,11 @@ export function checkRelative(rel: string): string {
   // Percent-encoded dots or slashes that survived one decoding are an attempt to smuggle a traversal.
   if (/%2e|%2f|%5c/i.test(rel)) throw bad();
   if (rel.startsWith("/") || rel.startsWith("\\") || /^[a-zA-Z]:/.test(rel) || path.isAbsolute(rel)) throw bad();
+  // The OS limits (PATH_MAX, NAME_MAX) answered as a 400 up front rather than as ENAMETOOLONG from deep inside fs.
+  if (Buffer.byteLength(rel) > MAX_PATH_BYTES) throw invalid(`Invalid path: longer than ${MAX_PATH_BYTES} bytes`);
   const segments = rel.split(/[/\\]+/);
   if (segments.includes("..")) throw bad();
+  if (segments.some((s) => Buffer.byteLength(s) > MAX_NAME_BYTES)) throw invalid(`Invalid path: a segment is longer than ${MAX_NAME_BYTES} bytes`);
   return segments.filter((s) => s !== "" && s !== ".").join("/");
 }
 

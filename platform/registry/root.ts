@@ -3,9 +3,10 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Context, Hono } from "hono";
 import { errorResponse, type Handle } from "./app.ts";
-import { contentTypeOf, localDirFor } from "./artifacts.ts";
+import { contentTypeOf } from "./artifacts.ts";
 import { invalid, MlflowApiError, notFound } from "./errors.ts";
-import { checkRelative, resolveInside } from "./paths.ts";
+import { listingDir, type ArtifactRoots } from "./locations.ts";
+import { checkRelative } from "./paths.ts";
 import { incomingOf } from "./request.ts";
 import { runRow } from "./runs.ts";
 import { col, type Db } from "./store.ts";
@@ -20,7 +21,7 @@ export const MLFLOW_API_VERSION = "2.17.2";
 /** MLflow's Flask answers /health and /version as text/html. */
 const HTML = { "content-type": "text/html; charset=utf-8" };
 
-export function registerRootRoutes(app: Hono, db: Db, artifactRoot: string, log: Logger): void {
+export function registerRootRoutes(app: Hono, db: Db, roots: ArtifactRoots, log: Logger): void {
   app.get("/health", (c) => c.body("OK", 200, HTML));
   app.get("/version", (c) => c.body(MLFLOW_API_VERSION, 200, HTML));
 
@@ -31,9 +32,9 @@ export function registerRootRoutes(app: Hono, db: Db, artifactRoot: string, log:
       if (!runId) throw invalid("Missing value for required parameter 'run_uuid'.");
       const rel = checkRelative(c.req.query("path") ?? "");
       const uri = col.str(runRow(db, runId), "artifact_uri");
-      const base = localDirFor(artifactRoot, uri);
-      if (!base) throw invalid(`Artifacts of run ${runId} are not stored by this server (${uri})`);
-      const file = resolveInside(base, rel);
+      // Confined to the artifact roots at use, as every other artifact read.
+      const file = listingDir(roots, uri, rel);
+      if (!file) throw invalid(`Artifacts of run ${runId} are not stored by this server (${uri})`);
       const st = fs.statSync(file, { throwIfNoEntry: false });
       if (!st || st.isDirectory()) throw notFound(`File ${rel} not found`);
       return c.body(fs.readFileSync(file), 200, { "content-type": contentTypeOf(file), "content-disposition": `attachment; filename="${path.basename(file).replace(/"/g, "")}"` });

@@ -4,7 +4,9 @@ import type { Hono } from "hono";
 import type { Handle } from "./app.ts";
 import { invalid, notFound } from "./errors.ts";
 import { matches, memoize, parseFilter, parseOrderBy, sortBy, type FilterSpec, type Lookup } from "./filter.ts";
+import { locate, type ArtifactRoots } from "./locations.ts";
 import { modelRow } from "./models.ts";
+import { checkRelative } from "./paths.ts";
 import { decodeToken, maxResults, page } from "./paging.ts";
 import { compact, type Msg } from "./request.ts";
 import { runRow } from "./runs.ts";
@@ -55,14 +57,30 @@ export function versionJson(db: Db, row: Row, withAliases = true): Record<string
 
 const isLocal = (uri: string): boolean => uri.startsWith("file:") || uri.startsWith("/") || !/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(uri);
 
-/** Where a source's files live, plus the run and logged model it names. */
-function resolveSource(db: Db, source: string, runId: string | undefined): { storage: string; runId?: string | undefined; modelId?: string | undefined } {
-  if (source.split(/[/\\]/).includes("..")) throw invalid(`Invalid model version source: '${source}'. Path traversal is not allowed.`);
+type Resolved = { storage: string; runId?: string | undefined; modelId?: string | undefined };
+
+/** Where a source's files live, plus the run and logged model it names; local storage confined to the artifact roots. */
+function resolveSource(db: Db, roots: ArtifactRoots, source: string, runId: string | undefined): Resolved {
+  const resolved = resolveStorage(db, source, runId);
+  // Checked on what the source resolves to: a runs:/ sub-path or a models:/ hop must not lead out of the roots either.
+  locate(roots, resolved.storage, "model version source");
+  return resolved;
+}
+
+function resolveStorage(db: Db, source: string, runId: string | undefined): Resolved {
+  const traversal = `Invalid model version source: '${source}'. Path traversal is not allowed.`;
+  if (source.split(/[/\\]/).includes("..")) throw invalid(traversal);
   const runs = /^runs:\/([^/]+)(?:\/(.*))?$/.exec(source);
   if (runs) {
     const id = runs[1] ?? "";
     const r = runRow(db, id);
-    const sub = trimSlashes(runs[2] ?? "");
+    let sub: string;
+    try {
+      // The same rules as a client's artifact path: no encoded dots or slashes, no absolute or over-long paths.
+      sub = checkRelative(trimSlashes(runs[2] ?? ""));
+    } catch {
+      throw invalid(traversal);
+    }
     return { storage: sub ? `${col.str(r, "artifact_uri")}/${sub}` : col.str(r, "artifact_uri"), runId: runId ?? id };
   }
   const logged = /^models:\/(m-[0-9a-f]+)\/?$/.exec(source);
@@ -108,13 +126,13 @@ const ORDER: FilterSpec = {
   types: [],
 };
 
-export function registerVersions(app: Hono, handle: Handle, db: Db, now: () => number): void {
+export function registerVersions(app: Hono, handle: Handle, db: Db, roots: ArtifactRoots, now: () => number): void {
   handle(app, "POST", "/mlflow/model-versions/create", (m) => {
     const name = m.reqStr("name");
     const source = m.reqStr("source");
     const tags = m.keyValues("tags");
     modelRow(db, name);
-    const resolved = resolveSource(db, source, m.str("run_id") || undefined);
+    const resolved = resolveSource(db, roots, source, m.str("run_id") || undefined);
     const modelId = m.str("model_id") || resolved.modelId;
     const t = now();
     // One synchronous transaction: version numbers cannot collide, whatever the request concurrency.

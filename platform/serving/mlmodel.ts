@@ -99,12 +99,18 @@ export function readMlModel(dir: string): MlModelInfo {
   const labels = Array.isArray(meta.labels) ? meta.labels.map(String) : undefined;
   const onnxFlavor = flavors.onnx && typeof flavors.onnx === "object" ? (flavors.onnx as Record<string, unknown>) : undefined;
   const onnxData = typeof onnxFlavor?.data === "string" ? onnxFlavor.data : onnxFlavor ? "model.onnx" : undefined;
+  const onnxFile = onnxData ? path.resolve(dir, onnxData) : undefined;
+  // The model directory is what was downloaded: an MLmodel naming ../../x must not make the server load any other file.
+  const root = path.resolve(dir);
+  if (onnxFile && !onnxFile.startsWith(root + path.sep)) {
+    throw new ValidationError([{ field: "MLmodel", message: "flavors.onnx.data must name a file inside the model directory" }]);
+  }
   return {
     flavors: Object.keys(flavors),
     signature: sig ? { inputs: parseSignatureSpecs(sig.inputs, "input"), outputs: parseSignatureSpecs(sig.outputs, "output") } : undefined,
     labels,
     requirements: readRequirements(dir),
-    onnxFile: onnxData ? path.join(dir, onnxData) : undefined,
+    onnxFile,
   };
 }
 

@@ -3,6 +3,7 @@ import type { Config } from "../config/index.ts";
 import type { Logger } from "../log.ts";
 import { KubernetesTrainingBackend } from "./kubernetes/backend.ts";
 import { LocalTrainingBackend } from "./local/backend.ts";
+import type { JobCredentials } from "./local/env.ts";
 import type { JobListener } from "./updates.ts";
 
 export interface TrainingBackendDeps {
@@ -12,8 +13,8 @@ export interface TrainingBackendDeps {
   readonly env: Record<string, string | undefined>;
   /** The embedded registry's URL (this process), when MLFLOW_TRACKING_URI is not set. */
   readonly registryUrl?: string | undefined;
-  /** Token for the embedded registry (the admin token `flywheel up` generated), given to jobs as MLFLOW_TRACKING_TOKEN. */
-  readonly registryToken?: string | undefined;
+  /** Issues each job its own embedded-registry token (MLFLOW_TRACKING_TOKEN); unused with an external MLflow. */
+  readonly jobTokens?: JobCredentials | undefined;
   /** Working directory for local commands (default: the process's cwd). */
   readonly workdir?: string | undefined;
 }
@@ -23,5 +24,5 @@ export function createTrainingBackend(config: Config, d: TrainingBackendDeps): L
   if (config.training.backend === "kubernetes") {
     return KubernetesTrainingBackend.fromConfig(config, { env: d.env, log: d.log, onUpdate: d.onUpdate, watch: true, trackingUri: config.registry.trackingUri ?? d.registryUrl });
   }
-  return LocalTrainingBackend.fromConfig(config, { log: d.log, onUpdate: d.onUpdate, env: d.env, registryUrl: d.registryUrl, registryToken: d.registryToken, ...(d.workdir ? { workdir: d.workdir } : {}) });
+  return LocalTrainingBackend.fromConfig(config, { log: d.log, onUpdate: d.onUpdate, env: d.env, registryUrl: d.registryUrl, jobTokens: d.jobTokens, ...(d.workdir ? { workdir: d.workdir } : {}) });
 }

@@ -1,6 +1,7 @@
 // LocalServingBackend: the ServingBackend port on the embedded V2 server (models in-process, pipelines through the
 // executor, experiments through the router), with deploy-time validation and deployments persisted across restarts.
 import fs from "node:fs";
+import path from "node:path";
 import { ConflictError, NotFoundError, ValidationError } from "../../errors.ts";
 import type { Logger } from "../../log.ts";
 import type { ApplyContext, DeploymentStatus, InferenceTarget, ResolvedModel, ServingBackend } from "../../ports.ts";
@@ -218,6 +219,10 @@ function onnxFileOf(resolved: ResolvedModel): string {
         message: `the embedded server serves ONNX models only; ${resolved.model} v${resolved.version} has flavors [${resolved.flavors.join(", ")}]: deploy it with --backend seldon or kserve`,
       },
     ]);
+  }
+  // Checked at use on the real location: a symlink in the downloaded copy must not lead out of it.
+  if (!fs.realpathSync(file).startsWith(fs.realpathSync(resolved.localPath) + path.sep)) {
+    throw new ValidationError([{ field: "model", message: `${resolved.model} v${resolved.version}: the ONNX file lies outside the downloaded model` }]);
   }
   return file;
 }

@@ -10,7 +10,7 @@ import { followFile, logRank } from "../logs.ts";
 import { JobStore, type JobPatch } from "../store.ts";
 import type { JobListener } from "../updates.ts";
 import { LaunchError, resolveCommand } from "./command.ts";
-import { ddpEnv, jobEnv, placements, type RegistryEnv } from "./env.ts";
+import { ddpEnv, jobEnv, placements, type JobCredentials, type RegistryEnv } from "./env.ts";
 import { freePort, groupAlive, signalGroup } from "./procs.ts";
 import { startRun, type RankCommand, type RunHandle, type RunOutcome } from "./runner.ts";
 import { Notifier } from "./notifier.ts";
@@ -21,6 +21,8 @@ export interface LocalTrainingBackendOptions {
   /** Working directory for commands (relative paths in specs resolve here). Default: the process's cwd. */
   readonly workdir?: string;
   readonly registry?: RegistryEnv;
+  /** When set, each job gets its own token from here as MLFLOW_TRACKING_TOKEN (instead of registry.token). */
+  readonly jobTokens?: JobCredentials | undefined;
   readonly onUpdate?: JobListener;
   readonly log?: Logger;
   /** Base environment for child processes (PATH, HOME, ...). Default: this process's environment. */
@@ -41,14 +43,12 @@ export class LocalTrainingBackend implements TrainingBackend {
   readonly #log: Logger;
   readonly #now: () => number;
 
-  /** registryUrl/registryToken: the embedded registry and the token `flywheel up` uses, when MLFLOW_TRACKING_* are unset. */
-  static fromConfig(
-    config: Config,
-    opts: Omit<LocalTrainingBackendOptions, "dataDir" | "registry"> & { registryUrl?: string | undefined; registryToken?: string | undefined } = {},
-  ): LocalTrainingBackend {
-    const trackingUri = config.registry.trackingUri ?? opts.registryUrl;
-    const token = config.registry.token ?? opts.registryToken ?? config.auth.token;
-    return new LocalTrainingBackend({ ...opts, dataDir: config.dataDir, registry: { trackingUri, token } });
+  /**
+   * An external MLflow (MLFLOW_TRACKING_URI): jobs get its configured credentials. The embedded registry at registryUrl:
+   * jobs get a token of their own from jobTokens, never the admin token.
+   */
+  static fromConfig(config: Config, opts: Omit<LocalTrainingBackendOptions, "dataDir" | "registry"> & { registryUrl?: string | undefined } = {}): LocalTrainingBackend {
+    return new LocalTrainingBackend({ ...opts, dataDir: config.dataDir, registry: registryEnvFor(config, opts.registryUrl) });
   }
 
   constructor(o: LocalTrainingBackendOptions) {
@@ -96,7 +96,7 @@ export class LocalTrainingBackend implements TrainingBackend {
         pathVar: baseEnv.PATH,
         sparkHome: baseEnv.SPARK_HOME,
       });
-      const common = { ...baseEnv, ...jobEnv(req.jobId, spec, artifactDir, this.#o.registry ?? { trackingUri: undefined, token: undefined }) };
+      const common = { ...baseEnv, ...jobEnv(req.jobId, spec, artifactDir, this.#registryEnv(req.jobId, spec.timeoutSeconds)) };
       const port = spec.kind === "ddp" ? await freePort() : 0;
       commands =
         spec.kind === "ddp"
@@ -111,7 +111,10 @@ export class LocalTrainingBackend implements TrainingBackend {
     }
     // A cancel may have landed while the port was being found: never start a job that already ended.
     const now = this.#store.get(req.jobId);
-    if (!now || isTerminal(now.state)) return { job: this.#mustGet(req.jobId), created: true };
+    if (!now || isTerminal(now.state)) {
+      this.#o.jobTokens?.revoke(req.jobId);
+      return { job: this.#mustGet(req.jobId), created: true };
+    }
     const run = startRun({
       ranks: commands,
       cwd: resolved.cwd,
@@ -189,7 +192,18 @@ export class LocalTrainingBackend implements TrainingBackend {
     if (this.#store.transition(jobId, t, patch, logTail)) this.#notifier.flush();
   }
 
+  /** The registry variables of one job: its own token when the backend issues them (max lifetime: timeout + kill grace). */
+  #registryEnv(jobId: string, timeoutSeconds: number): RegistryEnv {
+    const base = this.#o.registry ?? { trackingUri: undefined, token: undefined };
+    const issuer = this.#o.jobTokens;
+    if (!issuer) return base;
+    const lifetimeMs = timeoutSeconds * 1000 + (this.#o.killGraceMs ?? 5000) + JOB_TOKEN_SLACK_MS;
+    return { ...base, token: issuer.issue(jobId, lifetimeMs) };
+  }
+
   #finish(jobId: string, outcome: RunOutcome): void {
+    // The job's processes are gone: its registry token stops working now, not at its max lifetime.
+    this.#o.jobTokens?.revoke(jobId);
     this.#runs.delete(jobId);
     const at = this.#now();
     if (outcome.state === "succeeded") this.#transition(jobId, { state: "succeeded", at }, { finishedAt: at, exitCode: 0 });
@@ -216,6 +230,15 @@ export class LocalTrainingBackend implements TrainingBackend {
       this.#store.transition(job.id, { state: "failed", at, reason: "Orphaned", message }, { finishedAt: at, failureReason: "Orphaned", message });
     }
   }
+}
+
+/** A clone before the timeout starts, and the last requests of a stopping process, fit in this margin. */
+const JOB_TOKEN_SLACK_MS = 60_000;
+
+function registryEnvFor(config: Config, registryUrl: string | undefined): RegistryEnv {
+  const r = config.registry;
+  if (r.trackingUri) return { trackingUri: r.trackingUri, token: r.token, username: r.username, password: r.password, caBundlePath: r.caBundlePath };
+  return { trackingUri: registryUrl, token: undefined };
 }
 
 function readPids(file: string): number[] {

@@ -3,7 +3,17 @@ import type { TrainingSpec } from "../../specs/training.ts";
 
 export interface RegistryEnv {
   readonly trackingUri: string | undefined;
+  /** A static credential (an external MLflow's); the embedded registry gives each job its own token instead. */
   readonly token: string | undefined;
+  readonly username?: string | undefined;
+  readonly password?: string | undefined;
+  readonly caBundlePath?: string | undefined;
+}
+
+/** Issues each job its own registry credential (the embedded registry's job tokens), revoked when the job ends. */
+export interface JobCredentials {
+  issue(jobId: string, lifetimeMs: number): string;
+  revoke(jobId: string): void;
 }
 
 /** `FLYWHEEL_PARAM_<NAME>`: upper-cased, non-alphanumerics as `_`. */
@@ -18,6 +28,9 @@ export function jobEnv(jobId: string, spec: TrainingSpec, artifactDir: string, r
   for (const [k, v] of Object.entries(spec.params)) env[paramEnvName(k)] = v;
   if (registry.trackingUri) env.MLFLOW_TRACKING_URI = registry.trackingUri;
   if (registry.token) env.MLFLOW_TRACKING_TOKEN = registry.token;
+  if (registry.username) env.MLFLOW_TRACKING_USERNAME = registry.username;
+  if (registry.password) env.MLFLOW_TRACKING_PASSWORD = registry.password;
+  if (registry.caBundlePath) env.MLFLOW_TRACKING_SERVER_CERT_PATH = registry.caBundlePath;
   env.MLFLOW_EXPERIMENT_NAME = spec.experiment ?? spec.model;
   // Python buffers stdout when it is a file; unbuffered output makes `logs --follow` live.
   env.PYTHONUNBUFFERED = "1";

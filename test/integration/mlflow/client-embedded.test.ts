@@ -11,9 +11,10 @@ let srv: HttpRegistry;
 let c: MlflowClient;
 let tmp = "";
 beforeAll(async () => {
-  srv = await startHttpRegistry();
-  c = new MlflowClient({ trackingUri: srv.url });
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "flywheel-client-"));
+  // A configured extra root (FLYWHEEL_ARTIFACT_ROOTS): the one place outside the data dir file: locations may point.
+  srv = await startHttpRegistry({ extraArtifactRoots: [path.join(tmp, "file-store")] });
+  c = new MlflowClient({ trackingUri: srv.url });
 });
 afterAll(async () => {
   await srv.close();
@@ -129,7 +130,7 @@ describe("MlflowClient against the embedded registry", () => {
     writeModel(local.pathname);
     await c.createRegisteredModel("file-model");
     const v = await c.createModelVersion({ name: "file-model", source: local.href, runId: run.info.run_id });
-    const registry = new MlflowModelRegistry(c);
+    const registry = new MlflowModelRegistry(c, srv.registry.localArtifactRoots);
     const dest = path.join(tmp, "file-dest");
     await registry.downloadModel(await registry.getModelVersion("file-model", v.version), dest);
     expect(snapshot(dest)).toEqual(snapshot(local.pathname));

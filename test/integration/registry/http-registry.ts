@@ -14,9 +14,9 @@ export interface HttpRegistry {
   close(): Promise<void>;
 }
 
-export async function startHttpRegistry(): Promise<HttpRegistry> {
+export async function startHttpRegistry(opts: { extraArtifactRoots?: readonly string[] } = {}): Promise<HttpRegistry> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "flywheel-http-registry-"));
-  const registry = createRegistryServer({ dataDir, log: createLogger("silent") });
+  const registry = createRegistryServer({ dataDir, log: createLogger("silent"), extraArtifactRoots: opts.extraArtifactRoots });
   const app = new Hono().route(REGISTRY_MOUNT_PATH, registry.routes);
   let port = 0;
   const server = await new Promise<ServerType>((resolve) => {

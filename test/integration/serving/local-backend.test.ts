@@ -178,4 +178,21 @@ describe("LocalServingBackend", () => {
     const resolved: ResolvedModel = { model: "sk", version: "1", storageUri: "file://" + dir, localPath: dir, flavors: ["sklearn", "python_function"] };
     await expect(backend.apply(spec({ kind: "model", name: "sk", model: "sk" }), { revision: "x", models: { sk: resolved } })).rejects.toThrow(/serves ONNX models only.*--backend seldon or kserve/);
   });
+
+  it("never loads an ONNX file from outside the downloaded model (MLmodel data ../, or a symlink)", async () => {
+    const outside = path.join(tmp, "outside.onnx");
+    fs.writeFileSync(outside, scaleModel(7));
+    const viaData = path.join(tmp, "models", "escape-data");
+    fs.mkdirSync(viaData, { recursive: true });
+    fs.writeFileSync(path.join(viaData, "MLmodel"), "flavors:\n  onnx: {data: ../../outside.onnx}\n");
+    const viaLink = path.join(tmp, "models", "escape-link");
+    fs.mkdirSync(viaLink, { recursive: true });
+    fs.symlinkSync(outside, path.join(viaLink, "model.onnx"));
+    for (const dir of [viaData, viaLink]) {
+      const name = path.basename(dir);
+      const resolved: ResolvedModel = { model: name, version: "1", storageUri: "file://" + dir, localPath: dir, flavors: ["onnx"] };
+      await expect(backend.apply(spec({ kind: "model", name, model: name }), { revision: "x", models: { [name]: resolved } })).rejects.toBeInstanceOf(ValidationError);
+      expect(server.models.get(name)).toBeUndefined();
+    }
+  });
 });
