@@ -3,9 +3,10 @@ import { randomUUID } from "node:crypto";
 import type { Hono } from "hono";
 import type { Handle } from "./app.ts";
 import { invalid, notFound } from "./errors.ts";
-import { activeExperiment, experimentRow, stageMatches, viewType } from "./experiments.ts";
-import { matches, memoize, parseFilter, parseOrderBy, sortBy, type FilterSpec, type Lookup } from "./filter.ts";
-import { decodeToken, maxResults, page } from "./paging.ts";
+import { activeExperiment, experimentRow, viewType, type ViewType } from "./experiments.ts";
+import { parseFilter, parseOrderBy, type Clause, type FilterSpec, type OrderTerm } from "./filter.ts";
+import { decodeToken, encodeToken, maxResults } from "./paging.ts";
+import { compileOrder, compileWhere, pageOf, pageQuery, type Fragment, type SqlSchema } from "./sql-search.ts";
 import { compact, type Msg } from "./request.ts";
 import { DEFAULT_EXPERIMENT_ID, all, col, kv, one, run, type Db, type Row } from "./store.ts";
 import { validateTag } from "./limits.ts";
@@ -93,26 +94,39 @@ const SEARCH: FilterSpec = {
   types: ["metric", "param", "tag", "dataset"],
 };
 
-function runLookup(db: Db, row: Row): Lookup {
-  const id = col.str(row, "run_uuid");
-  return (type, key) => {
-    if (type === "metric") {
-      const r = one(db, "SELECT value, is_nan FROM latest_metrics WHERE run_uuid = ? AND key = ?", id, key);
-      return r && !col.num(r, "is_nan") ? col.num(r, "value") : undefined;
-    }
-    if (type === "param" || type === "tag") {
-      const r = one(db, `SELECT value FROM ${type === "param" ? "params" : "tags"} WHERE run_uuid = ? AND key = ?`, id, key);
-      return r ? col.str(r, "value") : undefined;
-    }
-    if (type === "dataset") return undefined;
-    switch (key) {
-      case "run_id": return id;
-      case "run_name": return col.str(row, "name");
-      case "created": case "Created": case "start_time": return col.optNum(row, "start_time");
-      case "end_time": return col.optNum(row, "end_time");
-      default: return col.str(row, key);
-    }
-  };
+/** Runs as MLflow's SQL store searches them (attribute columns; metrics, params and tags as key/value tables). */
+const RUN_SQL: SqlSchema = {
+  attributes: {
+    run_id: "r.run_uuid", run_name: "r.name", status: "r.status", start_time: "r.start_time", created: "r.start_time", Created: "r.start_time",
+    end_time: "r.end_time", user_id: "r.user_id", artifact_uri: "r.artifact_uri", lifecycle_stage: "r.lifecycle_stage",
+  },
+  children: {
+    metric: { table: "latest_metrics", join: (a) => `${a}.run_uuid = r.run_uuid` },
+    param: { table: "params", join: (a) => `${a}.run_uuid = r.run_uuid` },
+    tag: { table: "tags", join: (a) => `${a}.run_uuid = r.run_uuid` },
+  },
+};
+
+/** One page of runs/search, filtered, ordered and paged in SQL. */
+export function searchRunRows(db: Db, q: { experimentIds: readonly string[]; view: ViewType; clauses: readonly Clause[]; order: readonly OrderTerm[]; limit: number; offset: number }): { items: Row[]; next?: string } {
+  if (!q.experimentIds.length) return { items: [] };
+  const scope: Fragment = q.experimentIds.length === 1
+    ? { sql: "r.experiment_id = ?", args: [Number(q.experimentIds[0])] }
+    : { sql: `r.experiment_id IN (${q.experimentIds.map(() => "?").join(", ")})`, args: q.experimentIds.map(Number) };
+  const stage: Fragment[] = q.view === "ALL" ? [] : [{ sql: "r.lifecycle_stage = ?", args: [q.view === "ACTIVE_ONLY" ? "active" : "deleted"] }];
+  const { joins, order } = compileOrder(q.order, RUN_SQL);
+  // MLflow's tie-break: start_time DESC unless ordered by it already, then run_uuid.
+  const byStart = q.order.some((t) => t.type === "attribute" && RUN_SQL.attributes[t.key] === "r.start_time");
+  const query = pageQuery({
+    select: "r.*",
+    from: "runs r",
+    where: [scope, ...stage, ...compileWhere(q.clauses, RUN_SQL)],
+    joins,
+    order: [...order, ...(byStart ? [] : ["r.start_time DESC"]), "r.run_uuid"],
+    limit: q.limit,
+    offset: q.offset,
+  });
+  return pageOf(all(db, query.sql, ...query.args), q.offset, q.limit, encodeToken);
 }
 
 export function registerRuns(app: Hono, handle: Handle, db: Db, now: () => number): void {
@@ -197,18 +211,7 @@ export function registerRuns(app: Hono, handle: Handle, db: Db, now: () => numbe
     const view = viewType(m, "run_view_type");
     const clauses = parseFilter(m.str("filter"), SEARCH);
     const order = parseOrderBy(m.strList("order_by"), SEARCH);
-    const rows = ids.length
-      ? all(db, `SELECT * FROM runs WHERE experiment_id IN (${ids.map(() => "?").join(",")})`, ...ids.map(Number))
-      : [];
-    const lookup = memoize((r: Row): Lookup => runLookup(db, r));
-    const sorted = rows
-      .filter((r) => stageMatches(col.str(r, "lifecycle_stage"), view) && matches(clauses, lookup(r)))
-      .sort(
-        sortBy(order, lookup, (a, b) =>
-          (col.num(b, "start_time") - col.num(a, "start_time")) || col.str(a, "run_uuid").localeCompare(col.str(b, "run_uuid")),
-        ),
-      );
-    const p = page(sorted, offset, limit);
+    const p = searchRunRows(db, { experimentIds: ids, view, clauses, order, limit, offset });
     return compact({ runs: p.items.map((r) => runJson(db, r)), next_page_token: p.next });
   });
 }

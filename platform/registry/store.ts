@@ -30,7 +30,9 @@ CREATE TABLE IF NOT EXISTS runs (
   lifecycle_stage TEXT NOT NULL DEFAULT 'active',
   deleted_time INTEGER
 );
-CREATE INDEX IF NOT EXISTS runs_experiment ON runs (experiment_id);
+-- runs/search walks an experiment's runs in MLflow's default order (start_time DESC, run_uuid) on this index.
+DROP INDEX IF EXISTS runs_experiment;
+CREATE INDEX IF NOT EXISTS runs_experiment_start ON runs (experiment_id, start_time DESC, run_uuid);
 CREATE TABLE IF NOT EXISTS params (run_uuid TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (run_uuid, key));
 CREATE TABLE IF NOT EXISTS tags (run_uuid TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (run_uuid, key));
 CREATE TABLE IF NOT EXISTS metrics (
@@ -122,13 +124,24 @@ export const col = {
   },
 };
 
-// Prepared statements are reused per connection: preparing is the dominant cost of small queries.
+// Prepared statements are reused per connection: preparing is the dominant cost of small queries. Search SQL is
+// generated per filter shape, so the cache keeps the most recently used ones only (memory stays flat).
+const MAX_STATEMENTS = 256;
 const statements = new WeakMap<Db, Map<string, Database.Statement<unknown[], Row>>>();
 function stmt(db: Db, sql: string): Database.Statement<unknown[], Row> {
   let cache = statements.get(db);
   if (!cache) statements.set(db, (cache = new Map()));
   let st = cache.get(sql);
-  if (!st) cache.set(sql, (st = db.prepare<unknown[], Row>(sql)));
+  if (st) {
+    cache.delete(sql);
+  } else {
+    st = db.prepare<unknown[], Row>(sql);
+    if (cache.size >= MAX_STATEMENTS) {
+      const oldest = cache.keys().next();
+      if (!oldest.done) cache.delete(oldest.value);
+    }
+  }
+  cache.set(sql, st);
   return st;
 }
 
