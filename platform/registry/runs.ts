@@ -3,12 +3,12 @@ import { randomUUID } from "node:crypto";
 import type { Hono } from "hono";
 import type { Handle } from "./app.ts";
 import { invalid, notFound } from "./errors.ts";
-import { activeExperiment, experimentRow, viewType, type ViewType } from "./experiments.ts";
-import { parseFilter, parseOrderBy, type Clause, type FilterSpec, type OrderTerm } from "./filter.ts";
-import { decodeToken, encodeToken, maxResults } from "./paging.ts";
-import { compileOrder, compileWhere, pageOf, pageQuery, type Fragment, type SqlSchema } from "./sql-search.ts";
+import { activeExperiment, experimentRow, viewType } from "./experiments.ts";
+import { parseFilter, parseOrderBy, type FilterSpec } from "./filter.ts";
+import { decodeToken, maxResults } from "./paging.ts";
+import { searchRunRows } from "./run-search.ts";
 import { compact, type Msg } from "./request.ts";
-import { DEFAULT_EXPERIMENT_ID, all, col, kv, one, run, type Db, type Row } from "./store.ts";
+import { DEFAULT_EXPERIMENT_ID, RUN_IDS_IN, all, col, kv, one, run, type Db, type Row } from "./store.ts";
 import { validateTag } from "./limits.ts";
 
 export const RUN_STATUSES = ["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"] as const;
@@ -64,26 +64,48 @@ export function metricValue(r: Row): number | string {
 }
 
 export function runJson(db: Db, row: Row): Record<string, unknown> {
-  const id = col.str(row, "run_uuid");
-  const metrics = all(db, "SELECT * FROM latest_metrics WHERE run_uuid = ? ORDER BY key", id).map((r) => ({
-    key: col.str(r, "key"), value: metricValue(r), timestamp: col.num(r, "timestamp"), step: col.num(r, "step"),
-  }));
-  const datasets = all(db, "SELECT payload FROM run_inputs WHERE run_uuid = ? AND kind = 'dataset' ORDER BY seq", id)
-    .map((r) => JSON.parse(col.str(r, "payload")) as unknown);
-  const modelInputs = all(db, "SELECT payload FROM run_inputs WHERE run_uuid = ? AND kind = 'model' ORDER BY seq", id)
-    .map((r) => JSON.parse(col.str(r, "payload")) as unknown);
-  const outputs = all(db, "SELECT model_id, step FROM run_outputs WHERE run_uuid = ? ORDER BY model_id", id).map((r) => ({
-    model_id: col.str(r, "model_id"), step: col.num(r, "step"),
-  }));
-  return compact({
-    info: runInfoJson(row),
-    data: compact({
-      metrics,
-      params: kv(all(db, "SELECT key, value FROM params WHERE run_uuid = ? ORDER BY key", id)),
-      tags: kv(all(db, "SELECT key, value FROM tags WHERE run_uuid = ? ORDER BY key", id)),
-    }),
-    inputs: compact({ dataset_inputs: datasets, model_inputs: modelInputs }),
-    outputs: outputs.length ? { model_outputs: outputs } : undefined,
+  return runsJson(db, [row])[0] ?? {};
+}
+
+/** Rows of `sql` (one `?` taking a JSON list of run ids) grouped by run_uuid, in the statement's order. */
+function byRun(db: Db, sql: string, ids: string): Map<string, Row[]> {
+  const out = new Map<string, Row[]>();
+  for (const r of all(db, sql, ids)) {
+    const id = col.str(r, "run_uuid");
+    const list = out.get(id);
+    if (list) list.push(r);
+    else out.set(id, [r]);
+  }
+  return out;
+}
+
+
+/** Runs as MLflow's Run messages; one query per table for the whole page, not per run. */
+export function runsJson(db: Db, rows: readonly Row[]): Record<string, unknown>[] {
+  if (!rows.length) return [];
+  const ids = JSON.stringify(rows.map((r) => col.str(r, "run_uuid")));
+  const metrics = byRun(db, `SELECT * FROM latest_metrics WHERE ${RUN_IDS_IN} ORDER BY key`, ids);
+  const params = byRun(db, `SELECT run_uuid, key, value FROM params WHERE ${RUN_IDS_IN} ORDER BY key`, ids);
+  const tags = byRun(db, `SELECT run_uuid, key, value FROM tags WHERE ${RUN_IDS_IN} ORDER BY key`, ids);
+  const inputs = byRun(db, `SELECT run_uuid, kind, payload FROM run_inputs WHERE ${RUN_IDS_IN} ORDER BY seq`, ids);
+  const outputs = byRun(db, `SELECT run_uuid, model_id, step FROM run_outputs WHERE ${RUN_IDS_IN} ORDER BY model_id`, ids);
+  return rows.map((row) => {
+    const id = col.str(row, "run_uuid");
+    const payloads = (kind: string): unknown[] =>
+      (inputs.get(id) ?? []).filter((r) => col.str(r, "kind") === kind).map((r) => JSON.parse(col.str(r, "payload")) as unknown);
+    const outs = (outputs.get(id) ?? []).map((r) => ({ model_id: col.str(r, "model_id"), step: col.num(r, "step") }));
+    return compact({
+      info: runInfoJson(row),
+      data: compact({
+        metrics: (metrics.get(id) ?? []).map((r) => ({
+          key: col.str(r, "key"), value: metricValue(r), timestamp: col.num(r, "timestamp"), step: col.num(r, "step"),
+        })),
+        params: kv(params.get(id) ?? []),
+        tags: kv(tags.get(id) ?? []),
+      }),
+      inputs: compact({ dataset_inputs: payloads("dataset"), model_inputs: payloads("model") }),
+      outputs: outs.length ? { model_outputs: outs } : undefined,
+    });
   });
 }
 
@@ -93,41 +115,6 @@ const SEARCH: FilterSpec = {
   numericAttributes: ["start_time", "end_time", "created", "Created"],
   types: ["metric", "param", "tag", "dataset"],
 };
-
-/** Runs as MLflow's SQL store searches them (attribute columns; metrics, params and tags as key/value tables). */
-const RUN_SQL: SqlSchema = {
-  attributes: {
-    run_id: "r.run_uuid", run_name: "r.name", status: "r.status", start_time: "r.start_time", created: "r.start_time", Created: "r.start_time",
-    end_time: "r.end_time", user_id: "r.user_id", artifact_uri: "r.artifact_uri", lifecycle_stage: "r.lifecycle_stage",
-  },
-  children: {
-    metric: { table: "latest_metrics", join: (a) => `${a}.run_uuid = r.run_uuid` },
-    param: { table: "params", join: (a) => `${a}.run_uuid = r.run_uuid` },
-    tag: { table: "tags", join: (a) => `${a}.run_uuid = r.run_uuid` },
-  },
-};
-
-/** One page of runs/search, filtered, ordered and paged in SQL. */
-export function searchRunRows(db: Db, q: { experimentIds: readonly string[]; view: ViewType; clauses: readonly Clause[]; order: readonly OrderTerm[]; limit: number; offset: number }): { items: Row[]; next?: string } {
-  if (!q.experimentIds.length) return { items: [] };
-  const scope: Fragment = q.experimentIds.length === 1
-    ? { sql: "r.experiment_id = ?", args: [Number(q.experimentIds[0])] }
-    : { sql: `r.experiment_id IN (${q.experimentIds.map(() => "?").join(", ")})`, args: q.experimentIds.map(Number) };
-  const stage: Fragment[] = q.view === "ALL" ? [] : [{ sql: "r.lifecycle_stage = ?", args: [q.view === "ACTIVE_ONLY" ? "active" : "deleted"] }];
-  const { joins, order } = compileOrder(q.order, RUN_SQL);
-  // MLflow's tie-break: start_time DESC unless ordered by it already, then run_uuid.
-  const byStart = q.order.some((t) => t.type === "attribute" && RUN_SQL.attributes[t.key] === "r.start_time");
-  const query = pageQuery({
-    select: "r.*",
-    from: "runs r",
-    where: [scope, ...stage, ...compileWhere(q.clauses, RUN_SQL)],
-    joins,
-    order: [...order, ...(byStart ? [] : ["r.start_time DESC"]), "r.run_uuid"],
-    limit: q.limit,
-    offset: q.offset,
-  });
-  return pageOf(all(db, query.sql, ...query.args), q.offset, q.limit, encodeToken);
-}
 
 export function registerRuns(app: Hono, handle: Handle, db: Db, now: () => number): void {
   handle(app, "POST", "/mlflow/runs/create", (m) => {
@@ -212,6 +199,6 @@ export function registerRuns(app: Hono, handle: Handle, db: Db, now: () => numbe
     const clauses = parseFilter(m.str("filter"), SEARCH);
     const order = parseOrderBy(m.strList("order_by"), SEARCH);
     const p = searchRunRows(db, { experimentIds: ids, view, clauses, order, limit, offset });
-    return compact({ runs: p.items.map((r) => runJson(db, r)), next_page_token: p.next });
+    return compact({ runs: runsJson(db, p.items), next_page_token: p.next });
   });
 }

@@ -1,6 +1,7 @@
 // Compile parsed MLflow filters and order_by terms (filter.ts) to SQLite WHERE/JOIN/ORDER BY fragments, with MLflow's
 // SQL-store semantics (mlflow/store/tracking/sqlalchemy_store.py): filters and sorting run in SQL, on indexes.
 import type { Clause, EntityType, OrderTerm } from "./filter.ts";
+import { all, one, type Db } from "./store.ts";
 
 /** How one searchable entity maps to SQL. */
 export interface SqlSchema {
@@ -8,6 +9,8 @@ export interface SqlSchema {
   readonly attributes: Readonly<Record<string, string>>;
   /** Key/value child tables by entity type; `join(a)` ties alias `a` to the owner row. */
   readonly children: Partial<Record<EntityType, { readonly table: string; readonly join: (alias: string) => string }>>;
+  /** Attribute columns declared NOT NULL: their sort needs no presence rank, so an index can serve it. */
+  readonly notNull?: readonly string[];
 }
 
 export interface Fragment {
@@ -78,27 +81,101 @@ export function compileOrder(terms: readonly OrderTerm[], schema: SqlSchema): { 
     }
     if (!expr) return;
     // SQLite sorts NULL first: an ascending term needs the presence rank; a descending one has NULLs last already.
-    if (t.ascending) order.push(`${expr} IS NULL`);
+    if (t.ascending && !schema.notNull?.includes(expr)) order.push(`${expr} IS NULL`);
     order.push(`${expr} ${dir}`);
   });
   return { joins: { sql: joins.join(" "), args: joinArgs }, order };
 }
 
-/** A page query: `select` from `from` with the compiled filter, order and joins; one row past the page tells if more exist. */
-export function pageQuery(opts: {
-  select: string;
+/** An offset from which a part is counted before it is read. */
+const DEEP = 5000;
+
+interface Part {
+  readonly from: string;
+  readonly where: readonly Fragment[];
+  readonly order: readonly string[];
+}
+
+function partSql(p: Part, select: string): Fragment {
+  const where = p.where.length ? ` WHERE ${p.where.map((w) => `(${w.sql})`).join(" AND ")}` : "";
+  return { sql: `SELECT ${select} FROM ${p.from}${where}`, args: p.where.flatMap((w) => w.args) };
+}
+
+/**
+ * The ids of one page (and one more, to tell whether rows remain), in MLflow's order. When the first order term is a
+ * metric, param or tag, the rows are read in parts, in the order MLflow ranks them (values, then NaN for metrics, then
+ * absent), each part walking the child table's (key, value) index, so a page near the top does not sort every row.
+ * A part that a deep page skips entirely is counted instead.
+ */
+export function searchIds(db: Db, q: {
+  schema: SqlSchema;
+  /** "<table> <alias>" of the searched entity. */
   from: string;
+  id: string;
   where: readonly Fragment[];
-  joins: Fragment;
-  order: readonly string[];
+  terms: readonly OrderTerm[];
+  tiebreak: readonly string[];
   limit: number;
   offset: number;
-}): Fragment {
-  const where = opts.where.length ? ` WHERE ${opts.where.map((w) => `(${w.sql})`).join(" AND ")}` : "";
-  return {
-    sql: `SELECT ${opts.select} FROM ${opts.from} ${opts.joins.sql}${where} ORDER BY ${opts.order.join(", ")} LIMIT ? OFFSET ?`,
-    args: [...opts.joins.args, ...opts.where.flatMap((w) => w.args), opts.limit + 1, opts.offset],
+}): string[] {
+  const [first, ...others] = q.terms;
+  const child = first && first.type !== "attribute" ? q.schema.children[first.type] : undefined;
+  const parts: { part: Part; joinArgs: readonly unknown[] }[] = [];
+  if (!first || !child) {
+    const { joins, order } = compileOrder(q.terms, q.schema);
+    parts.push({ part: { from: `${q.from} ${joins.sql}`, where: q.where, order: [...order, ...q.tiebreak] }, joinArgs: joins.args });
+  } else {
+    const rest = compileOrder(others, q.schema);
+    const order = [...rest.order, ...q.tiebreak];
+    const present = first.type === "metric" ? ["d.is_nan = 0", "d.is_nan = 1"] : ["1"];
+    for (const cond of present) {
+      // CROSS JOIN keeps the child table outermost, so SQLite walks its (key, value) index in order.
+      parts.push({
+        part: {
+          from: `${child.table} d CROSS JOIN ${q.from} ${rest.joins.sql}`,
+          where: [{ sql: `d.key = ? AND ${cond} AND ${child.join("d")}`, args: [first.key] }, ...q.where],
+          order: [`d.value ${first.ascending ? "ASC" : "DESC"}`, ...order],
+        },
+        joinArgs: rest.joins.args,
+      });
+    }
+    parts.push({
+      part: {
+        from: `${q.from} ${rest.joins.sql}`,
+        where: [{ sql: `NOT EXISTS (SELECT 1 FROM ${child.table} d WHERE ${child.join("d")} AND d.key = ?)`, args: [first.key] }, ...q.where],
+        order,
+      },
+      joinArgs: rest.joins.args,
+    });
+  }
+  const want = q.limit + 1;
+  let skip = q.offset;
+  const ids: string[] = [];
+  const count = (part: Part, joinArgs: readonly unknown[]): number => {
+    const counted = partSql(part, "count(*) AS n");
+    const n = one(db, counted.sql, ...joinArgs, ...counted.args)?.n;
+    return typeof n === "number" ? n : 0;
   };
+  for (const { part, joinArgs } of parts) {
+    if (ids.length >= want) break;
+    // Far past the top, counting a part first saves walking it twice when the page lies beyond it.
+    if (skip >= DEEP && parts.length > 1) {
+      const n = count(part, joinArgs);
+      if (n <= skip) {
+        skip -= n;
+        continue;
+      }
+    }
+    const base = partSql(part, q.id);
+    const rows = all(db, `${base.sql} ORDER BY ${part.order.join(", ")} LIMIT ? OFFSET ?`, ...joinArgs, ...base.args, want - ids.length, skip);
+    if (rows.length) {
+      skip = 0;
+      for (const r of rows) ids.push(String(Object.values(r)[0]));
+    } else if (skip > 0) {
+      skip -= count(part, joinArgs);
+    }
+  }
+  return ids;
 }
 
 /** MLflow's page: the rows and a next_page_token when rows remain past it. */
