@@ -3,11 +3,12 @@ import { randomUUID } from "node:crypto";
 import type { Hono } from "hono";
 import type { Handle } from "./app.ts";
 import { invalid, MlflowApiError, notFound } from "./errors.ts";
-import { activeExperiment, experimentRow, stageMatches, viewType, type ViewType } from "./experiments.ts";
-import { matches, memoize, parseFilter, parseOrderBy, sortBy, type FilterSpec, type Lookup } from "./filter.ts";
-import { decodeToken, maxResults, page } from "./paging.ts";
+import { activeExperiment, experimentRow, viewType, type ViewType } from "./experiments.ts";
+import { parseFilter, parseOrderBy, type FilterSpec } from "./filter.ts";
+import { decodeToken, maxResults } from "./paging.ts";
+import { searchRunRows } from "./run-search.ts";
 import { compact, type Msg } from "./request.ts";
-import { all, col, kv, one, run, type Db, type Row } from "./store.ts";
+import { RUN_IDS_IN, all, col, kv, one, run, type Db, type Row } from "./store.ts";
 import { validateTag } from "./limits.ts";
 import { trimTrailingSlashes } from "../slashes.ts";
 
@@ -64,26 +65,49 @@ export function metricValue(r: Row): number | string {
 
 /** A run as runs/get and runs/search answer it; runs/create leaves out the (then empty) inputs. */
 export function runJson(db: Db, row: Row, withInputs = true): Record<string, unknown> {
-  const id = col.str(row, "run_uuid");
-  const metrics = all(db, "SELECT * FROM latest_metrics WHERE run_uuid = ? ORDER BY key", id).map((r) => ({
-    key: col.str(r, "key"), value: metricValue(r), timestamp: col.num(r, "timestamp"), step: col.num(r, "step"),
-  }));
-  const datasets = all(db, "SELECT payload FROM run_inputs WHERE run_uuid = ? AND kind = 'dataset' ORDER BY seq", id)
-    .map((r) => JSON.parse(col.str(r, "payload")) as unknown);
-  const modelInputs = all(db, "SELECT payload FROM run_inputs WHERE run_uuid = ? AND kind = 'model' ORDER BY seq", id)
-    .map((r) => JSON.parse(col.str(r, "payload")) as unknown);
-  const outputs = all(db, "SELECT model_id, step FROM run_outputs WHERE run_uuid = ? ORDER BY model_id", id).map((r) => ({
-    model_id: col.str(r, "model_id"), step: col.num(r, "step"),
-  }));
-  return compact({
-    info: runInfoJson(row),
-    data: compact({
-      metrics,
-      params: kv(all(db, "SELECT key, value FROM params WHERE run_uuid = ? ORDER BY key", id)),
-      tags: kv(all(db, "SELECT key, value FROM tags WHERE run_uuid = ? ORDER BY key", id)),
-    }),
-    inputs: withInputs || datasets.length || modelInputs.length ? compact({ dataset_inputs: datasets, model_inputs: modelInputs }) : undefined,
-    outputs: outputs.length ? { model_outputs: outputs } : undefined,
+  return runsJson(db, [row], withInputs)[0] ?? {};
+}
+
+/** Rows of `sql` (one `?` taking a JSON list of run ids) grouped by run_uuid, in the statement's order. */
+function byRun(db: Db, sql: string, ids: string): Map<string, Row[]> {
+  const out = new Map<string, Row[]>();
+  for (const r of all(db, sql, ids)) {
+    const id = col.str(r, "run_uuid");
+    const list = out.get(id);
+    if (list) list.push(r);
+    else out.set(id, [r]);
+  }
+  return out;
+}
+
+/** Runs as MLflow's Run messages; one query per table for the whole page, not per run. */
+export function runsJson(db: Db, rows: readonly Row[], withInputs = true): Record<string, unknown>[] {
+  if (!rows.length) return [];
+  const ids = JSON.stringify(rows.map((r) => col.str(r, "run_uuid")));
+  const metrics = byRun(db, `SELECT * FROM latest_metrics WHERE ${RUN_IDS_IN} ORDER BY key`, ids);
+  const params = byRun(db, `SELECT run_uuid, key, value FROM params WHERE ${RUN_IDS_IN} ORDER BY key`, ids);
+  const tags = byRun(db, `SELECT run_uuid, key, value FROM tags WHERE ${RUN_IDS_IN} ORDER BY key`, ids);
+  const inputs = byRun(db, `SELECT run_uuid, kind, payload FROM run_inputs WHERE ${RUN_IDS_IN} ORDER BY seq`, ids);
+  const outputs = byRun(db, `SELECT run_uuid, model_id, step FROM run_outputs WHERE ${RUN_IDS_IN} ORDER BY model_id`, ids);
+  return rows.map((row) => {
+    const id = col.str(row, "run_uuid");
+    const payloads = (kind: string): unknown[] =>
+      (inputs.get(id) ?? []).filter((r) => col.str(r, "kind") === kind).map((r) => JSON.parse(col.str(r, "payload")) as unknown);
+    const datasets = payloads("dataset");
+    const modelInputs = payloads("model");
+    const outs = (outputs.get(id) ?? []).map((r) => ({ model_id: col.str(r, "model_id"), step: col.num(r, "step") }));
+    return compact({
+      info: runInfoJson(row),
+      data: compact({
+        metrics: (metrics.get(id) ?? []).map((r) => ({
+          key: col.str(r, "key"), value: metricValue(r), timestamp: col.num(r, "timestamp"), step: col.num(r, "step"),
+        })),
+        params: kv(params.get(id) ?? []),
+        tags: kv(tags.get(id) ?? []),
+      }),
+      inputs: withInputs || datasets.length || modelInputs.length ? compact({ dataset_inputs: datasets, model_inputs: modelInputs }) : undefined,
+      outputs: outs.length ? { model_outputs: outs } : undefined,
+    });
   });
 }
 
@@ -94,28 +118,6 @@ const SEARCH: FilterSpec = {
   types: ["metric", "param", "tag", "dataset"],
   inAttributes: ["run_id"],
 };
-
-function runLookup(db: Db, row: Row): Lookup {
-  const id = col.str(row, "run_uuid");
-  return (type, key) => {
-    if (type === "metric") {
-      const r = one(db, "SELECT value, is_nan FROM latest_metrics WHERE run_uuid = ? AND key = ?", id, key);
-      return r && !col.num(r, "is_nan") ? col.num(r, "value") : undefined;
-    }
-    if (type === "param" || type === "tag") {
-      const r = one(db, `SELECT value FROM ${type === "param" ? "params" : "tags"} WHERE run_uuid = ? AND key = ?`, id, key);
-      return r ? col.str(r, "value") : undefined;
-    }
-    if (type === "dataset") return undefined;
-    switch (key) {
-      case "run_id": return id;
-      case "run_name": return col.str(row, "name");
-      case "created": case "Created": case "start_time": return col.optNum(row, "start_time");
-      case "end_time": return col.optNum(row, "end_time");
-      default: return col.str(row, key);
-    }
-  };
-}
 
 function lenientViewType(m: Msg, field: string): ViewType {
   try {
@@ -210,18 +212,7 @@ export function registerRuns(app: Hono, handle: Handle, db: Db, now: () => numbe
     const view = lenientViewType(m, "run_view_type");
     const clauses = parseFilter(m.str("filter"), SEARCH);
     const order = parseOrderBy(m.strList("order_by"), SEARCH);
-    const rows = ids.length
-      ? all(db, `SELECT * FROM runs WHERE experiment_id IN (${ids.map(() => "?").join(",")})`, ...ids.map(Number))
-      : [];
-    const lookup = memoize((r: Row): Lookup => runLookup(db, r));
-    const sorted = rows
-      .filter((r) => stageMatches(col.str(r, "lifecycle_stage"), view) && matches(clauses, lookup(r)))
-      .sort(
-        sortBy(order, lookup, (a, b) =>
-          (col.num(b, "start_time") - col.num(a, "start_time")) || col.str(a, "run_uuid").localeCompare(col.str(b, "run_uuid")),
-        ),
-      );
-    const p = page(sorted, offset, limit);
-    return compact({ runs: p.items.map((r) => runJson(db, r)), next_page_token: p.next });
+    const p = searchRunRows(db, { experimentIds: ids, view, clauses, order, limit, offset });
+    return compact({ runs: runsJson(db, p.items), next_page_token: p.next });
   });
 }

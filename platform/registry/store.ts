@@ -30,7 +30,12 @@ CREATE TABLE IF NOT EXISTS runs (
   lifecycle_stage TEXT NOT NULL DEFAULT 'active',
   deleted_time INTEGER
 );
-CREATE INDEX IF NOT EXISTS runs_experiment ON runs (experiment_id);
+-- runs/search walks an experiment's runs in MLflow's default order (start_time DESC, run_uuid) on this index.
+DROP INDEX IF EXISTS runs_experiment;
+CREATE INDEX IF NOT EXISTS runs_search ON runs (experiment_id, lifecycle_stage, start_time DESC, run_uuid);
+CREATE INDEX IF NOT EXISTS runs_by_name ON runs (experiment_id, lifecycle_stage, name);
+-- Covers the scope and tie-break columns when a search reaches runs from a metric, param or tag.
+CREATE INDEX IF NOT EXISTS runs_by_id ON runs (run_uuid, experiment_id, lifecycle_stage, start_time);
 CREATE TABLE IF NOT EXISTS params (run_uuid TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (run_uuid, key));
 CREATE TABLE IF NOT EXISTS tags (run_uuid TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (run_uuid, key));
 CREATE TABLE IF NOT EXISTS metrics (
@@ -43,6 +48,14 @@ CREATE TABLE IF NOT EXISTS latest_metrics (
   run_uuid TEXT NOT NULL, key TEXT NOT NULL, value REAL, is_nan INTEGER NOT NULL DEFAULT 0,
   timestamp INTEGER NOT NULL, step INTEGER NOT NULL, PRIMARY KEY (run_uuid, key)
 );
+-- Search indexes: (key, value) walks a metric/param/tag in sort order; (run_uuid, key, value) answers a filter or a
+-- secondary sort key without reading the table.
+CREATE INDEX IF NOT EXISTS latest_metrics_key_value ON latest_metrics (key, is_nan, value, run_uuid);
+CREATE INDEX IF NOT EXISTS latest_metrics_run_key_value ON latest_metrics (run_uuid, key, is_nan, value);
+CREATE INDEX IF NOT EXISTS params_key_value ON params (key, value, run_uuid);
+CREATE INDEX IF NOT EXISTS params_run_key_value ON params (run_uuid, key, value);
+CREATE INDEX IF NOT EXISTS tags_key_value ON tags (key, value, run_uuid);
+CREATE INDEX IF NOT EXISTS tags_run_key_value ON tags (run_uuid, key, value);
 CREATE TABLE IF NOT EXISTS run_inputs (
   run_uuid TEXT NOT NULL, kind TEXT NOT NULL, payload TEXT NOT NULL, seq INTEGER PRIMARY KEY AUTOINCREMENT
 );
@@ -122,13 +135,24 @@ export const col = {
   },
 };
 
-// Prepared statements are reused per connection: preparing is the dominant cost of small queries.
+// Prepared statements are reused per connection: preparing is the dominant cost of small queries. Search SQL is
+// generated per filter shape, so the cache keeps the most recently used ones only (memory stays flat).
+const MAX_STATEMENTS = 256;
 const statements = new WeakMap<Db, Map<string, Database.Statement<unknown[], Row>>>();
 function stmt(db: Db, sql: string): Database.Statement<unknown[], Row> {
   let cache = statements.get(db);
   if (!cache) statements.set(db, (cache = new Map()));
   let st = cache.get(sql);
-  if (!st) cache.set(sql, (st = db.prepare<unknown[], Row>(sql)));
+  if (st) {
+    cache.delete(sql);
+  } else {
+    st = db.prepare<unknown[], Row>(sql);
+    if (cache.size >= MAX_STATEMENTS) {
+      const oldest = cache.keys().next();
+      if (!oldest.done) cache.delete(oldest.value);
+    }
+  }
+  cache.set(sql, st);
   return st;
 }
 
@@ -143,6 +167,9 @@ export function one(db: Db, sql: string, ...args: unknown[]): Row | undefined {
 export function run(db: Db, sql: string, ...args: unknown[]): Database.RunResult {
   return stmt(db, sql).run(...args);
 }
+
+/** `run_uuid IN (...)` with the ids as one JSON list argument: one statement whatever the page size. */
+export const RUN_IDS_IN = "run_uuid IN (SELECT value FROM json_each(?))";
 
 /** key/value rows -> MLflow's [{key, value}] list. */
 export function kv(rows: Row[]): { key: string; value: string }[] {

@@ -1,0 +1,58 @@
+// runs/search in SQL: MLflow's filter, order_by and page tokens over the runs table and its metric/param/tag tables.
+import type { ViewType } from "./experiments.ts";
+import type { Clause, OrderTerm } from "./filter.ts";
+import { encodeToken } from "./paging.ts";
+import { compileWhere, pageOf, searchIds, type Fragment, type SqlSchema } from "./sql-search.ts";
+import { RUN_IDS_IN, all, col, type Db, type Row } from "./store.ts";
+
+/** Runs as MLflow's SQL store searches them (attribute columns; metrics, params and tags as key/value tables). */
+export const RUN_SQL: SqlSchema = {
+  attributes: {
+    run_id: "r.run_uuid", run_name: "r.name", status: "r.status", start_time: "r.start_time", created: "r.start_time", Created: "r.start_time",
+    end_time: "r.end_time", user_id: "r.user_id", artifact_uri: "r.artifact_uri", lifecycle_stage: "r.lifecycle_stage",
+  },
+  children: {
+    metric: { table: "latest_metrics", join: (a) => `${a}.run_uuid = r.run_uuid` },
+    param: { table: "params", join: (a) => `${a}.run_uuid = r.run_uuid` },
+    tag: { table: "tags", join: (a) => `${a}.run_uuid = r.run_uuid` },
+  },
+  notNull: ["r.run_uuid", "r.name", "r.status", "r.user_id", "r.artifact_uri", "r.lifecycle_stage"],
+};
+
+export interface RunSearch {
+  readonly experimentIds: readonly string[];
+  readonly view: ViewType;
+  readonly clauses: readonly Clause[];
+  readonly order: readonly OrderTerm[];
+  readonly limit: number;
+  readonly offset: number;
+}
+
+/** One page of runs/search, filtered, ordered and paged in SQL; only the page's rows are read. */
+export function searchRunRows(db: Db, q: RunSearch): { items: Row[]; next?: string } {
+  if (!q.experimentIds.length) return { items: [] };
+  const scope: Fragment = q.experimentIds.length === 1
+    ? { sql: "r.experiment_id = ?", args: [Number(q.experimentIds[0])] }
+    : { sql: `r.experiment_id IN (${q.experimentIds.map(() => "?").join(", ")})`, args: q.experimentIds.map(Number) };
+  const stage: Fragment[] = q.view === "ALL" ? [] : [{ sql: "r.lifecycle_stage = ?", args: [q.view === "ACTIVE_ONLY" ? "active" : "deleted"] }];
+  // MLflow's tie-break: start_time DESC unless ordered by it already, then run_uuid.
+  const byStart = q.order.some((t) => t.type === "attribute" && RUN_SQL.attributes[t.key] === "r.start_time");
+  const ids = searchIds(db, {
+    schema: RUN_SQL,
+    from: "runs r",
+    id: "r.run_uuid",
+    where: [scope, ...stage, ...compileWhere(q.clauses, RUN_SQL)],
+    terms: q.order,
+    tiebreak: [...(byStart ? [] : ["r.start_time DESC"]), "r.run_uuid"],
+    limit: q.limit,
+    offset: q.offset,
+  });
+  const page = pageOf(ids, q.offset, q.limit, encodeToken);
+  const rows = new Map(all(db, `SELECT * FROM runs WHERE ${RUN_IDS_IN}`, JSON.stringify(page.items)).map((r) => [col.str(r, "run_uuid"), r]));
+  const items: Row[] = [];
+  for (const id of page.items) {
+    const row = rows.get(id);
+    if (row) items.push(row);
+  }
+  return page.next ? { items, next: page.next } : { items };
+}
