@@ -108,19 +108,19 @@ export class StateRetrainStore implements RetrainStore {
   }
 
   async getDecision(k: string): Promise<DecisionRecord | undefined> {
-    const row = await this.#state.db.selectFrom("retrain_decisions").selectAll().where("cause_key", "=", k).executeTakeFirst();
+    const row = await this.#state.db.selectFrom("retrain_decisions").selectAll().where("cause_key", "=", storedKey(k)).executeTakeFirst();
     return row ? toDecision(row) : undefined;
   }
 
   decide(model: string, k: string, since: number, propose: (t: readonly TrainingRecord[]) => Proposal): Promise<Decided> {
     return this.#state.withLock(`retrain:${model}`, async (trx) => {
-      const prior = await trx.selectFrom("retrain_decisions").selectAll().where("cause_key", "=", k).executeTakeFirst();
+      const prior = await trx.selectFrom("retrain_decisions").selectAll().where("cause_key", "=", storedKey(k)).executeTakeFirst();
       if (prior) return { record: toDecision(prior), fresh: false };
       const p = propose(await recentTrainings(trx, model, since));
       const d = p.decision;
       await trx
         .insertInto("retrain_decisions")
-        .values({ cause_key: d.causeKey, model: d.model, decision: d.decision, reason: d.reason, at: d.at, events: JSON.stringify(d.events), emitted: d.emitted ? 1 : 0 })
+        .values({ cause_key: storedKey(d.causeKey), model: d.model, decision: d.decision, reason: d.reason, at: d.at, events: JSON.stringify(d.events), emitted: d.emitted ? 1 : 0 })
         .execute();
       if (p.training) {
         const t = p.training;
@@ -135,7 +135,7 @@ export class StateRetrainStore implements RetrainStore {
   }
 
   async markEmitted(k: string): Promise<void> {
-    await this.#state.db.updateTable("retrain_decisions").set({ emitted: 1 }).where("cause_key", "=", k).execute();
+    await this.#state.db.updateTable("retrain_decisions").set({ emitted: 1 }).where("cause_key", "=", storedKey(k)).execute();
   }
 
   async trainings(model: string, since: number): Promise<TrainingRecord[]> {
@@ -169,6 +169,13 @@ export class StateRetrainStore implements RetrainStore {
 
 type Reader = StateStore["db"] | StateTx;
 
+/**
+ * Cause keys join source and id with NUL (no CloudEvents attribute can hold it), which PostgreSQL's text refuses:
+ * stored with NUL as `\0` and backslash doubled, a reversible escape, the same in both dialects.
+ */
+const storedKey = (k: string): string => k.replaceAll("\\", "\\\\").replaceAll("\u0000", "\\0");
+const loadedKey = (k: string): string => k.replace(/\\(\\|0)/g, (_m, c: string) => (c === "0" ? "\u0000" : "\\"));
+
 async function recentTrainings(db: Reader, model: string, since: number): Promise<TrainingRecord[]> {
   const rows = await db
     .selectFrom("retrain_trainings")
@@ -192,7 +199,7 @@ const isReason = (v: string): v is TrainingReason => TRAINING_REASONS.some((r) =
 
 function toDecision(row: { cause_key: string; model: string; decision: "started" | "skipped"; reason: string; at: number; events: string; emitted: number }): DecisionRecord {
   return {
-    causeKey: row.cause_key,
+    causeKey: loadedKey(row.cause_key),
     model: row.model,
     decision: row.decision,
     reason: row.reason,

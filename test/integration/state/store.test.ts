@@ -149,6 +149,16 @@ describe.each(retrainStores)("%s RetrainStore", (_name, make) => {
     await s.close();
   });
 
+  it("keys decisions by (source, id) joined with NUL, which PostgreSQL text cannot hold raw", async () => {
+    const s = await make();
+    const key = "/flywheel/triggers/alertmanager\u0000id-1\\0";
+    await record(s, decision(key));
+    expect((await s.getDecision(key))?.causeKey).toBe(key);
+    expect(await s.getDecision("/flywheel/triggers/alertmanager\\0id-1\\0")).toBeUndefined();
+    expect((await s.recentDecisions(1))[0]?.causeKey).toBe(key);
+    await s.close();
+  });
+
   it("lists recent or unfinished trainings and finishes them by cause", async () => {
     const s = await make();
     await record(s, decision("a"), training("old-done", "c0", 10));
