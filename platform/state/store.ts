@@ -83,6 +83,9 @@ export async function openPostgresState(url: string, opts: { readonly max?: numb
     // bigint columns hold epoch ms and counts, all far below 2^53: read them as numbers, as SQLite does.
     types: { getTypeParser: (oid, format) => (oid === INT8_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format)) },
   });
+  // An idle client that loses its server (failover, restart) is dropped by the pool and replaced on the next query;
+  // without a listener, node would treat the pool's 'error' event as an uncaught exception and exit.
+  pool.on("error", () => undefined);
   const db = new Kysely<StateTables>({ dialect: new PostgresDialect({ pool }) });
   try {
     const migrated = await migrate(db, (trx) => pgLock(trx, "flywheel:migrations"));

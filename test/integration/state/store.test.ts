@@ -1,6 +1,10 @@
 // One StateStore suite, the same cases against SQLite and a real PostgreSQL: migrations, locks, retrain decisions.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryRetrainStore, StateRetrainStore, type DecisionRecord, type RetrainStore, type TrainingRecord } from "../../../functions/retrain-on-drift/store.ts";
+import { CloudEvent } from "cloudevents";
+import { NotFoundError } from "../../../platform/errors.ts";
+import { StateDeadLetters } from "../../../platform/eventing/dead-letter-state.ts";
+import { StateEventLog } from "../../../platform/eventing/event-log.ts";
 import { migrate, MIGRATIONS, type StateStore } from "../../../platform/state/index.ts";
 import { postgresAdapter, sqliteAdapter, type Adapter } from "./adapters.ts";
 
@@ -198,4 +202,53 @@ it("SQLite state survives a reopen", async () => {
   expect((await second.getDecision("k"))?.emitted).toBe(true);
   expect(await second.trainings("iris", 0)).toEqual([expect.objectContaining({ trainingEventId: "t", causeEventId: "c", requestedAt: 5, staleAt: 1005 })]);
   await second.close();
+});
+
+describe.each(["sqlite", "postgresql"])("%s dead letters and event log", (name) => {
+  const fresh = async () => adapter(name).open(await adapter(name).fresh());
+  const dead = (id: string, code = 503) =>
+    new CloudEvent<unknown>({
+      specversion: "1.0", id, source: "/flywheel/test", type: "dev.flywheel.model.logged", datacontenttype: "application/json", data: { model: "iris" },
+      knativeerrordest: "http://log-model.flywheel.svc.cluster.local", knativeerrorcode: code, knativeerrordata: Buffer.from("busy").toString("base64"),
+    });
+
+  it("records a dead letter once per (source, id, destination), lists, replays and discards it", async () => {
+    const state = await fresh();
+    const s = new StateDeadLetters(state);
+    const first = await s.record({ event: dead("e1"), at: 10 });
+    expect(first).toMatchObject({ created: true, deadLetter: { eventId: "e1", errorCode: 503, state: "dead", count: 1 } });
+    expect((await s.record({ event: dead("e1"), at: 11 })).created).toBe(false);
+    await s.record({ event: dead("e2", 500), at: 12 });
+    expect((await s.list()).map((d) => d.eventId)).toEqual(["e2", "e1"]);
+    expect(await s.markReplayed(first.deadLetter.id, 20)).toBe(true);
+    expect(await s.markReplayed(first.deadLetter.id, 21)).toBe(false);
+    expect((await s.list({ state: "replayed" })).map((d) => d.eventId)).toEqual(["e1"]);
+    // Dead-lettered again after its replay: waiting for a decision again, counted twice.
+    expect((await s.record({ event: dead("e1"), at: 30 })).deadLetter).toMatchObject({ state: "dead", count: 2, lastAt: 30 });
+    const [e2] = await s.list({ type: "dev.flywheel.model.logged", limit: 1, offset: 1 });
+    expect(e2?.eventId).toBe("e2");
+    expect(await s.discard(e2?.id ?? "", 40)).toBe(true);
+    expect((await s.list()).map((d) => d.eventId)).toEqual(["e1"]);
+    await expect(s.get("nope")).rejects.toBeInstanceOf(NotFoundError);
+    await state.close();
+  });
+
+  it("logs each event once, newest first, filtered by type, within its retention limit", async () => {
+    const state = await fresh();
+    const log = new StateEventLog(state, { maxRows: 3, maxAgeMs: 1000 });
+    const ev = (id: string, type = "dev.flywheel.alert.firing") => new CloudEvent<unknown>({ specversion: "1.0", id, source: "/s", type, subject: "iris", data: { n: id } });
+    expect(await log.record(ev("a"), 100)).toBe(true);
+    expect(await log.record(ev("a"), 101)).toBe(false);
+    await log.record(ev("b", "dev.flywheel.retrain.decided"), 200);
+    await log.record(ev("c"), 300);
+    expect((await log.recent()).map((e) => e.id)).toEqual(["c", "b", "a"]);
+    expect((await log.recent({ type: "dev.flywheel.retrain.decided" }))[0]).toMatchObject({ id: "b", subject: "iris", receivedAt: 200, event: { data: { n: "b" } } });
+    // A fourth row pushes out the oldest (count), and an event past maxAgeMs is gone after the next record (age).
+    await log.record(ev("d"), 400);
+    expect((await log.recent()).map((e) => e.id)).toEqual(["d", "c", "b"]);
+    await log.record(ev("e"), 1350);
+    // now 1350, maxAge 1000: b (200) and c (300) are gone by age, though the count limit would have kept c.
+    expect((await log.recent()).map((e) => e.id)).toEqual(["e", "d"]);
+    await state.close();
+  });
 });
