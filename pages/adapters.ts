@@ -61,12 +61,12 @@ export function registryReader(m: MlflowReader): UiRegistryReader {
   };
 }
 
-/** The embedded broker's shape (platform/local/broker EmbeddedBroker). */
+/** The embedded broker's shape (platform/local/broker EmbeddedBroker), or Knative mode's StateStore (asynchronous). */
 export interface BrokerLike extends UiEventBus {
-  recentEvents(q: { limit?: number; offset?: number; type?: string | undefined }): readonly UiStoredEvent[];
-  deadLetters(q: { limit?: number; offset?: number }): readonly UiDeadLetter[];
+  recentEvents(q: { limit?: number; offset?: number; type?: string | undefined }): readonly UiStoredEvent[] | Promise<readonly UiStoredEvent[]>;
+  deadLetters(q: { limit?: number; offset?: number }): readonly UiDeadLetter[] | Promise<readonly UiDeadLetter[]>;
   replayDeadLetter(id: string): Promise<void>;
-  discardDeadLetter(id: string): void;
+  discardDeadLetter(id: string): void | Promise<void>;
 }
 
 /** functions/infer V2Client's shape. */

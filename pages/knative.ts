@@ -3,9 +3,9 @@ import { anonymousBodyLimit } from "../platform/app/access.ts";
 import { createAuth } from "../platform/auth/index.ts";
 import { HttpEventBus } from "../platform/bus/http.ts";
 import { parseConfig } from "../platform/config/index.ts";
-import { ConfigError } from "../platform/errors.ts";
+import { ConfigError, toHttpError } from "../platform/errors.ts";
 import { registerHonoHttp } from "../platform/fn/http.ts";
-import { createLogger } from "../platform/log.ts";
+import { createLogger, errorFields } from "../platform/log.ts";
 import { MlflowClient, MlflowModelRegistry } from "../platform/mlflow/index.ts";
 import { clusterServingBackend } from "../platform/serving/cluster.ts";
 import { KubernetesTrainingBackend } from "../platform/training/kubernetes/backend.ts";
@@ -13,12 +13,16 @@ import { httpV2Client } from "../functions/infer/client.ts";
 import { uiDepsFrom } from "./adapters.ts";
 import { createUi } from "./index.tsx";
 import { Hono } from "hono";
+import { accessControl, accessRules } from "../platform/app/access.ts";
+import { eventsApi } from "../platform/app/events-api.ts";
+import { knativeEvents } from "../platform/eventing/knative-events.ts";
+import { openPostgresState } from "../platform/state/index.ts";
 
 export const FUNCTION_TARGET = "ui";
 
 /**
- * In a cluster the event log and the dead-letter queue belong to the Broker and the dead-letter service, which this
- * process cannot read: the Activity page shows none (known gap), while every other page reads the real systems.
+ * Every page reads the real systems; events and dead letters come from the shared StateStore (PostgreSQL), where the
+ * event-log and dead-letter functions record them, and a replay posts the event back to the Broker ingress.
  */
 export async function knativeUi(env: Record<string, string | undefined> = process.env): Promise<Hono> {
   const config = parseConfig(env);
@@ -26,22 +30,19 @@ export async function knativeUi(env: Record<string, string | undefined> = proces
   if (!config.registry.trackingUri) problems.push("MLFLOW_TRACKING_URI: required for the UI in Knative mode");
   if (!config.knative.brokerUrl) problems.push("K_SINK or FLYWHEEL_BROKER_URL: required to request trainings and deployments");
   if (config.serving.backend === "local") problems.push("FLYWHEEL_SERVING_BACKEND: must be seldon or kserve in Knative mode");
-  if (problems.length || !config.registry.trackingUri || !config.knative.brokerUrl || config.serving.backend === "local") throw new ConfigError(problems);
+  if (!config.state.databaseUrl) problems.push("FLYWHEEL_DATABASE_URL: required for events, dead letters and sessions shared by every replica");
+  if (problems.length || !config.registry.trackingUri || !config.knative.brokerUrl || config.serving.backend === "local" || !config.state.databaseUrl) throw new ConfigError(problems);
+  const state = await openPostgresState(config.state.databaseUrl);
   const log = createLogger(config.logLevel, { function: "ui" });
   const auth = await createAuth({ config, log });
   const mlflow = MlflowClient.fromConfig(config, config.registry.trackingUri);
   const bus = new HttpEventBus({ url: config.knative.brokerUrl, token: config.auth.token });
+  const events = knativeEvents(state, { bus, log, now: Date.now });
   const serving = await clusterServingBackend(config.serving.backend, config.kubernetes.namespace, log, env);
   const training = KubernetesTrainingBackend.fromConfig(config, { env, log, watch: false });
   const deps = uiDepsFrom({
     auth,
-    broker: {
-      emit: (e) => bus.emit(e),
-      recentEvents: () => [],
-      deadLetters: () => [],
-      replayDeadLetter: async () => undefined,
-      discardDeadLetter: () => undefined,
-    },
+    broker: { emit: (e) => bus.emit(e), ...events },
     training,
     mlflow,
     registry: new MlflowModelRegistry(mlflow),
@@ -52,7 +53,21 @@ export async function knativeUi(env: Record<string, string | undefined> = proces
     config,
     log,
   });
-  return new Hono().use("*", auth.middleware).use("*", anonymousBodyLimit([])).use("*", auth.csrf).route("/", auth.routes).route("/", createUi(deps));
+  const app = new Hono();
+  // /api/v1's errors (an unknown dead letter, a bad query) answer as in embedded mode: a 4xx naming the problem.
+  app.onError((e, c) => {
+    const { status, body } = toHttpError(e);
+    if (status >= 500) log.error("request failed", { path: c.req.path, ...errorFields(e) });
+    return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+  });
+  return app
+    .use("*", auth.middleware)
+    .use("*", anonymousBodyLimit([]))
+    .use("*", auth.csrf)
+    .use("*", accessControl(auth, accessRules({ protectInference: config.auth.protectInference })))
+    .route("/", auth.routes)
+    .route("/api/v1", eventsApi(events))
+    .route("/", createUi(deps));
 }
 
 registerHonoHttp(FUNCTION_TARGET, () => knativeUi());

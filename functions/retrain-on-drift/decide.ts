@@ -4,7 +4,8 @@ import { buildEvent, deriveId, fromStructured, toStructured, type AnyCloudEvent,
 import type { HandlerOutcome } from "../../platform/fn/types.ts";
 import { errorFields } from "../../platform/log.ts";
 import type { RetrainDeps } from "./deps.ts";
-import type { TrainingRecord } from "./store.ts";
+import type { GuardVerdict } from "./guards.ts";
+import type { Decided, DecisionRecord, TrainingRecord } from "./store.ts";
 
 /** Decisions are keyed by the causing event's (source, id): CloudEvents' uniqueness rule. */
 export const causeKeyOf = (ce: AnyCloudEvent): string => `${ce.source}\u0000${ce.id}`;
@@ -23,29 +24,33 @@ export const causeOf = (ce: AnyCloudEvent): Cause => ({
 
 /** If this cause was decided before: re-send what was not yet sent, and report a duplicate. */
 export async function replay(cause: Cause, deps: RetrainDeps): Promise<HandlerOutcome | undefined> {
-  const prior = deps.store.getDecision(cause.key);
+  const prior = await deps.store.getDecision(cause.key);
   if (!prior) return undefined;
-  if (!prior.emitted) await emitAll(cause.key, prior.events.map(fromStructured), deps);
-  return { status: "duplicate", detail: `${prior.decision}: ${prior.reason}`, emitted: prior.events.map((e) => String(e.id)) };
+  return settle(cause, { record: prior, fresh: false }, deps);
 }
 
-export async function decideSkip(
-  cause: Cause,
-  deps: RetrainDeps,
-  d: Omit<EventData<"retrain.decided">, "decision" | "trainingEventId">,
-): Promise<HandlerOutcome> {
+type DecidedData = Omit<EventData<"retrain.decided">, "decision" | "trainingEventId">;
+
+function skipRecord(cause: Cause, deps: RetrainDeps, d: DecidedData): DecisionRecord {
   const decided = buildEvent("retrain.decided", { ...d, decision: "skipped" }, eventOpts(cause, deps, "retrain.decided", d.model));
-  deps.store.recordDecision({ causeKey: cause.key, model: d.model, decision: "skipped", reason: d.reason, at: deps.now(), events: [toStructured(decided)], emitted: false });
-  deps.log.info("retrain skipped", { model: d.model, reason: d.reason, cause: cause.id });
-  await emitAll(cause.key, [decided], deps);
-  return { status: "ignored", detail: `skipped: ${d.reason}`, emitted: [decided.id] };
+  return { causeKey: cause.key, model: d.model, decision: "skipped", reason: d.reason, at: deps.now(), events: [toStructured(decided)], emitted: false };
 }
 
+export async function decideSkip(cause: Cause, deps: RetrainDeps, d: DecidedData): Promise<HandlerOutcome> {
+  const decided = await deps.store.decide(d.model, cause.key, deps.now(), () => ({ decision: skipRecord(cause, deps, d) }));
+  return settle(cause, decided, deps);
+}
+
+/**
+ * Start a training unless `guard` (run inside the model's lock, on the trainings the store holds at that moment)
+ * says no, in which case the decision is a skip with its reason. Without a guard it always starts.
+ */
 export async function decideStart(
   cause: Cause,
   deps: RetrainDeps,
   request: EventData<"training.requested">,
   d: Omit<EventData<"retrain.decided">, "decision" | "reason" | "trainingEventId">,
+  guard?: { readonly since: number; readonly check: (trainings: readonly TrainingRecord[]) => GuardVerdict },
 ): Promise<HandlerOutcome> {
   const requested = buildEvent("training.requested", request, eventOpts(cause, deps, "training.requested", request.model));
   const decided = buildEvent(
@@ -63,13 +68,28 @@ export async function decideStart(
     // Queueing plus the job's own timeout plus slack: past this, a missing outcome no longer blocks new retrains.
     staleAt: now + request.timeoutSeconds * 1000 + 30 * 60_000,
   };
-  deps.store.recordDecision(
-    { causeKey: cause.key, model: request.model, decision: "started", reason: "started", at: now, events: [toStructured(requested), toStructured(decided)], emitted: false },
-    training,
-  );
-  deps.log.info("retrain started", { model: request.model, reason: training.reason, cause: cause.id, training: requested.id });
-  await emitAll(cause.key, [requested, decided], deps);
-  return { status: "done", detail: `training requested (${training.reason})`, emitted: [requested.id, decided.id] };
+  const result = await deps.store.decide(request.model, cause.key, guard?.since ?? now, (trainings) => {
+    const verdict = guard?.check(trainings);
+    if (verdict && !verdict.ok) return { decision: skipRecord(cause, deps, { ...d, reason: verdict.reason, message: verdict.message }) };
+    return {
+      decision: { causeKey: cause.key, model: request.model, decision: "started", reason: "started", at: now, events: [toStructured(requested), toStructured(decided)], emitted: false },
+      training,
+    };
+  });
+  return settle(cause, result, deps);
+}
+
+/** Emit what the decision holds (once recorded, the same events on every redelivery) and describe the outcome. */
+async function settle(cause: Cause, { record, fresh }: Decided, deps: RetrainDeps): Promise<HandlerOutcome> {
+  if (!record.emitted) await emitAll(cause.key, record.events.map(fromStructured), deps);
+  const emitted = record.events.map((e) => String(e.id));
+  if (!fresh) return { status: "duplicate", detail: `${record.decision}: ${record.reason}`, emitted };
+  if (record.decision === "skipped") {
+    deps.log.info("retrain skipped", { model: record.model, reason: record.reason, cause: cause.id });
+    return { status: "ignored", detail: `skipped: ${record.reason}`, emitted };
+  }
+  deps.log.info("retrain started", { model: record.model, cause: cause.id, training: emitted[0] });
+  return { status: "done", detail: "training requested", emitted };
 }
 
 function eventOpts(cause: Cause, deps: RetrainDeps, purpose: string, subject: string) {
@@ -89,5 +109,5 @@ async function emitAll(key: string, events: readonly AnyCloudEvent[], deps: Retr
     deps.log.warn("retrain: event bus failed; the decision is kept and re-sent on redelivery", errorFields(e));
     throw new UpstreamError("event bus unavailable", true, { cause: e });
   }
-  deps.store.markEmitted(key);
+  await deps.store.markEmitted(key);
 }

@@ -1,11 +1,9 @@
 // What retrain-on-drift needs injected, and a factory for the embedded platform and for Knative.
-import fs from "node:fs";
-import path from "node:path";
 import type { BaseDeps, HandlerOutcome } from "../../platform/fn/types.ts";
 import type { Logger } from "../../platform/log.ts";
 import { loadPolicies, type Policies } from "../../platform/policies/index.ts";
 import type { EventBus, ModelRegistry } from "../../platform/ports.ts";
-import { SqliteRetrainStore, type RetrainStore } from "./store.ts";
+import type { RetrainStore } from "./store.ts";
 
 export const RETRAIN_SOURCE = "/flywheel/functions/retrain-on-drift";
 
@@ -25,23 +23,19 @@ export interface RetrainDepsOptions {
   readonly log: Logger;
   /** Default: the built-in policies (1 in flight, 60 min cooldown, 3 a day). */
   readonly policies?: Policies | undefined;
-  /** An injected store, or SQLite at `<dataDir>/retrain.sqlite`. One of the two is required. */
-  readonly store?: RetrainStore | undefined;
-  readonly dataDir?: string | undefined;
+  /** A StateRetrainStore on the platform's StateStore (SQLite embedded, PostgreSQL in Knative), or a MemoryRetrainStore. */
+  readonly store: RetrainStore;
   readonly now?: (() => number) | undefined;
   readonly source?: string | undefined;
 }
 
 export function createRetrainDeps(o: RetrainDepsOptions): RetrainDeps {
-  if (!o.store && o.dataDir) fs.mkdirSync(o.dataDir, { recursive: true });
-  const store = o.store ?? (o.dataDir ? new SqliteRetrainStore(path.join(o.dataDir, "retrain.sqlite")) : undefined);
-  if (!store) throw new TypeError("createRetrainDeps: pass a store or a dataDir");
   return {
     bus: o.bus,
     registry: o.registry,
     log: o.log,
     policies: o.policies ?? loadPolicies(undefined),
-    store,
+    store: o.store,
     now: o.now ?? Date.now,
     source: o.source ?? RETRAIN_SOURCE,
     pending: new Map(),

@@ -52,8 +52,8 @@ async function onFiring(ce: AnyCloudEvent, cause: Cause, deps: RetrainDeps): Pro
   if (!policy.alertnames.includes(alert.alertname)) {
     return decideSkip(cause, deps, { model, reason: "not-drift-alert", message: `${alert.alertname} is not one of ${policy.alertnames.join(", ")}`, alert });
   }
-  const guard = () => checkGuards(policy, deps.store.trainings(model, deps.now() - historyWindowMs(policy)), deps.now());
-  const before = guard();
+  // A cheap check first, so a storm of skipped alerts does not ask the registry each time; the binding one is below.
+  const before = checkGuards(policy, await deps.store.trainings(model, deps.now() - historyWindowMs(policy)), deps.now());
   if (!before.ok) return decideSkip(cause, deps, { model, reason: before.reason, message: before.message, alert });
 
   const champion = await championSpec(deps.registry, model);
@@ -70,16 +70,18 @@ async function onFiring(ce: AnyCloudEvent, cause: Cause, deps: RetrainDeps): Pro
     if (!(e instanceof ValidationError)) throw e;
     return decideSkip(cause, deps, { model, reason: "no-lineage", message: `champion ${champion.version}'s spec is not usable: ${e.message}`, alert });
   }
-  // The registry lookup awaited: re-check in the same tick as the record, so concurrent alerts cannot both start.
-  const replayed = await replay(cause, deps);
-  if (replayed) return replayed;
-  const after = guard();
-  if (!after.ok) return decideSkip(cause, deps, { model, reason: after.reason, message: after.message, alert });
-  return decideStart(cause, deps, request, {
-    model,
-    message: `drift alert ${alert.alertname} on ${model}${alert.labels.version ? ` version ${alert.labels.version}` : ""}: retraining from champion version ${champion.version}`,
-    alert,
-  });
+  // The guards that bind run inside the store's per-model lock, with the decision's record: N replicas decide in turn.
+  return decideStart(
+    cause,
+    deps,
+    request,
+    {
+      model,
+      message: `drift alert ${alert.alertname} on ${model}${alert.labels.version ? ` version ${alert.labels.version}` : ""}: retraining from champion version ${champion.version}`,
+      alert,
+    },
+    { since: deps.now() - historyWindowMs(policy), check: (trainings) => checkGuards(policy, trainings, deps.now()) },
+  );
 }
 
 async function onResolved(ce: AnyCloudEvent, cause: Cause, deps: RetrainDeps): Promise<HandlerOutcome> {
@@ -119,8 +121,6 @@ async function onIntent(ce: AnyCloudEvent, cause: Cause, deps: RetrainDeps, map:
     const reason = champion.ok ? "invalid-request" : champion.reason;
     return decideSkip(cause, deps, { model, reason, message: `${what}: ${champion.ok ? "" : `${champion.message}; `}${e.message}` });
   }
-  const replayed = await replay(cause, deps);
-  if (replayed) return replayed;
   const from = champion.ok ? `champion version ${champion.version} with ${Object.keys(overrides).length} override(s)` : "the given spec";
   return decideStart(cause, deps, request, { model, message: `${what}: training ${model} from ${from}` });
 }
@@ -131,6 +131,6 @@ async function onEnded(ce: AnyCloudEvent, deps: RetrainDeps): Promise<HandlerOut
   const outcome = name === "training.succeeded" ? "succeeded" : name === "training.failed" ? "failed" : "cancelled";
   const cause = data.trigger.eventId;
   if (!cause) return { status: "ignored", detail: "training has no trigger event id" };
-  const ours = deps.store.finishTraining(data.model, cause, outcome, "finishedAt" in data ? data.finishedAt : deps.now());
+  const ours = await deps.store.finishTraining(data.model, cause, outcome, "finishedAt" in data ? data.finishedAt : deps.now());
   return ours ? { status: "done", detail: `training of ${data.model} ${outcome}` } : { status: "ignored", detail: "not a training we requested" };
 }

@@ -6,14 +6,16 @@ import { registerCloudEvent } from "../../platform/fn/framework.ts";
 import { createLogger } from "../../platform/log.ts";
 import { MlflowModelRegistry } from "../../platform/mlflow/index.ts";
 import { loadPolicies } from "../../platform/policies/index.ts";
+import { openPostgresState } from "../../platform/state/index.ts";
 import { createRetrainDeps, type RetrainDeps } from "./deps.ts";
+import { StateRetrainStore } from "./store.ts";
 import { retrainOnDrift } from "./handler.ts";
 
 export { retrainOnDrift } from "./handler.ts";
 export { createRetrainDeps, RETRAIN_SOURCE } from "./deps.ts";
 export type { RetrainDeps, RetrainDepsOptions } from "./deps.ts";
-export { MemoryRetrainStore, SqliteRetrainStore } from "./store.ts";
-export type { DecisionRecord, RetrainStore, TrainingRecord } from "./store.ts";
+export { MemoryRetrainStore, StateRetrainStore } from "./store.ts";
+export type { Decided, DecisionRecord, Proposal, RetrainStore, TrainingRecord } from "./store.ts";
 export { checkGuards, SKIP_REASONS } from "./guards.ts";
 export type { GuardVerdict, SkipReason } from "./guards.ts";
 export { championSpec, requestedData } from "./lineage.ts";
@@ -22,21 +24,23 @@ export const FUNCTION_TARGET = "retrainOnDrift";
 
 /**
  * Knative deps from the environment: broker ingress (K_SINK / FLYWHEEL_BROKER_URL), MLflow (MLFLOW_TRACKING_URI),
- * policies (FLYWHEEL_POLICIES_FILE), state in SQLite under FLYWHEEL_DATA_DIR (mount a volume and keep max-scale 1 so
- * the guards see every decision).
+ * policies (FLYWHEEL_POLICIES_FILE), and decisions and guards in PostgreSQL (FLYWHEEL_DATABASE_URL), shared by every
+ * replica: nothing is kept in the pod.
  */
-export function retrainDepsFromEnv(env: Env): RetrainDeps {
+export async function retrainDepsFromEnv(env: Env): Promise<RetrainDeps> {
   const config = parseConfig(env);
   const problems: string[] = [];
   if (!config.knative.brokerUrl) problems.push("K_SINK or FLYWHEEL_BROKER_URL: required to emit events");
   if (!config.registry.trackingUri) problems.push("MLFLOW_TRACKING_URI: required to read the champion's lineage");
-  if (!config.knative.brokerUrl || !config.registry.trackingUri) throw new ConfigError(problems);
+  if (!config.state.databaseUrl) problems.push("FLYWHEEL_DATABASE_URL: required, replicas share their decisions and guards there");
+  if (!config.knative.brokerUrl || !config.registry.trackingUri || !config.state.databaseUrl) throw new ConfigError(problems);
+  const state = await openPostgresState(config.state.databaseUrl);
   return createRetrainDeps({
     bus: new HttpEventBus({ url: config.knative.brokerUrl, token: config.auth.token }),
     registry: MlflowModelRegistry.fromConfig(config, config.registry.trackingUri),
     log: createLogger(config.logLevel, { function: FUNCTION_TARGET }),
     policies: loadPolicies(config.files.policies),
-    dataDir: config.dataDir,
+    store: new StateRetrainStore(state, { owns: true }),
   });
 }
 

@@ -1,6 +1,6 @@
 // retrain-on-drift's state: decisions by causing event (idempotency) and the trainings it requested (guards).
-import Database from "better-sqlite3";
-import type { TrainingReason } from "../../platform/specs/training.ts";
+import type { StateStore, StateTx } from "../../platform/state/index.ts";
+import { TRAINING_REASONS, type TrainingReason } from "../../platform/specs/training.ts";
 
 export interface TrainingRecord {
   /** id of the training.requested event we emitted. */
@@ -29,147 +29,184 @@ export interface DecisionRecord {
   readonly emitted: boolean;
 }
 
+/** What a decision function proposes, given the model's recent trainings. */
+export interface Proposal {
+  readonly decision: DecisionRecord;
+  readonly training?: TrainingRecord | undefined;
+}
+
+export interface Decided {
+  readonly record: DecisionRecord;
+  /** false: this cause was decided before (by this or another replica) and `record` is that earlier decision. */
+  readonly fresh: boolean;
+}
+
 /**
- * Synchronous on purpose: the handler checks the guards and records its decision in one tick, so two alerts handled
- * concurrently in this process can never both pass the in-flight guard.
+ * Decisions are made by `decide`: one transaction holding the model's lock reads the cause's earlier decision and the
+ * model's trainings, then records the proposal. N replicas handling alerts for one model therefore decide in turn,
+ * and a process killed mid-decision leaves either the whole decision or nothing.
  */
 export interface RetrainStore {
-  getDecision(causeKey: string): DecisionRecord | undefined;
-  /** Record a decision and, when it started one, the training, atomically. */
-  recordDecision(decision: DecisionRecord, training?: TrainingRecord): void;
-  markEmitted(causeKey: string): void;
+  getDecision(causeKey: string): Promise<DecisionRecord | undefined>;
+  decide(model: string, causeKey: string, since: number, propose: (trainings: readonly TrainingRecord[]) => Proposal): Promise<Decided>;
+  markEmitted(causeKey: string): Promise<void>;
   /** Trainings of a model requested at or after `since` (epoch ms), or still unfinished. */
-  trainings(model: string, since: number): TrainingRecord[];
+  trainings(model: string, since: number): Promise<TrainingRecord[]>;
   /** Mark the training caused by `causeEventId` finished; false when we never requested it. */
-  finishTraining(model: string, causeEventId: string, outcome: NonNullable<TrainingRecord["outcome"]>, at: number): boolean;
-  close(): void;
+  finishTraining(model: string, causeEventId: string, outcome: NonNullable<TrainingRecord["outcome"]>, at: number): Promise<boolean>;
+  /** The latest decisions, newest first (the UI's retrain page). */
+  recentDecisions(limit: number): Promise<DecisionRecord[]>;
+  close(): Promise<void>;
 }
 
 export class MemoryRetrainStore implements RetrainStore {
   readonly #decisions = new Map<string, DecisionRecord>();
   readonly #trainings: TrainingRecord[] = [];
-  getDecision(k: string): DecisionRecord | undefined {
+  async getDecision(k: string): Promise<DecisionRecord | undefined> {
     return this.#decisions.get(k);
   }
-  recordDecision(d: DecisionRecord, t?: TrainingRecord): void {
-    // First decision wins, as with SQLite's INSERT OR IGNORE.
-    if (!this.#decisions.has(d.causeKey)) this.#decisions.set(d.causeKey, d);
-    if (t && !this.#trainings.some((x) => x.trainingEventId === t.trainingEventId)) this.#trainings.push(t);
+  // No await inside: in one process, the whole decision happens in one tick.
+  async decide(model: string, k: string, since: number, propose: (t: readonly TrainingRecord[]) => Proposal): Promise<Decided> {
+    const prior = this.#decisions.get(k);
+    if (prior) return { record: prior, fresh: false };
+    const p = propose(this.#recent(model, since));
+    this.#decisions.set(k, p.decision);
+    if (p.training) this.#trainings.push(p.training);
+    return { record: p.decision, fresh: true };
   }
-  markEmitted(k: string): void {
+  async markEmitted(k: string): Promise<void> {
     const d = this.#decisions.get(k);
     if (d) this.#decisions.set(k, { ...d, emitted: true });
   }
-  trainings(model: string, since: number): TrainingRecord[] {
+  async trainings(model: string, since: number): Promise<TrainingRecord[]> {
+    return this.#recent(model, since);
+  }
+  #recent(model: string, since: number): TrainingRecord[] {
     return this.#trainings.filter((t) => t.model === model && (t.requestedAt >= since || t.finishedAt === undefined));
   }
-  finishTraining(model: string, cause: string, outcome: NonNullable<TrainingRecord["outcome"]>, at: number): boolean {
+  async finishTraining(model: string, cause: string, outcome: NonNullable<TrainingRecord["outcome"]>, at: number): Promise<boolean> {
     const i = this.#trainings.findIndex((t) => t.model === model && t.causeEventId === cause);
     const t = this.#trainings[i];
     if (!t) return false;
     if (t.finishedAt === undefined) this.#trainings[i] = { ...t, finishedAt: at, outcome };
     return true;
   }
-  close(): void {}
+  async recentDecisions(limit: number): Promise<DecisionRecord[]> {
+    return [...this.#decisions.values()].sort((a, b) => b.at - a.at).slice(0, limit);
+  }
+  async close(): Promise<void> {}
 }
 
-interface TrainingRow {
-  training_event_id: string;
-  model: string;
-  reason: TrainingReason;
-  cause_event_id: string;
-  requested_at: number;
-  stale_at: number;
-  finished_at: number | null;
-  outcome: TrainingRecord["outcome"] | null;
-}
-interface DecisionRow {
-  cause_key: string;
-  model: string;
-  decision: "started" | "skipped";
-  reason: string;
-  at: number;
-  events: string;
-  emitted: number;
-}
-
-export class SqliteRetrainStore implements RetrainStore {
-  readonly #db: Database.Database;
-  constructor(file: string) {
-    this.#db = new Database(file);
-    this.#db.pragma("journal_mode = WAL");
-    this.#db.exec(`
-      CREATE TABLE IF NOT EXISTS retrain_decisions (
-        cause_key TEXT PRIMARY KEY, model TEXT NOT NULL, decision TEXT NOT NULL, reason TEXT NOT NULL,
-        at INTEGER NOT NULL, events TEXT NOT NULL, emitted INTEGER NOT NULL DEFAULT 0);
-      CREATE TABLE IF NOT EXISTS retrain_trainings (
-        training_event_id TEXT PRIMARY KEY, model TEXT NOT NULL, reason TEXT NOT NULL, cause_event_id TEXT NOT NULL,
-        requested_at INTEGER NOT NULL, stale_at INTEGER NOT NULL, finished_at INTEGER, outcome TEXT);
-      CREATE INDEX IF NOT EXISTS retrain_trainings_model ON retrain_trainings (model, requested_at);
-    `);
+/** On the shared StateStore: SQLite embedded, PostgreSQL in Knative (many replicas). */
+export class StateRetrainStore implements RetrainStore {
+  readonly #state: StateStore;
+  /** Whether close() also closes the StateStore (true when this store opened it). */
+  readonly #owns: boolean;
+  constructor(state: StateStore, opts: { readonly owns?: boolean } = {}) {
+    this.#state = state;
+    this.#owns = opts.owns ?? false;
   }
 
-  getDecision(k: string): DecisionRecord | undefined {
-    const row = this.#db.prepare<[string], DecisionRow>("SELECT * FROM retrain_decisions WHERE cause_key = ?").get(k);
-    if (!row) return undefined;
-    return {
-      causeKey: row.cause_key,
-      model: row.model,
-      decision: row.decision,
-      reason: row.reason,
-      at: row.at,
-      events: parseEvents(row.events),
-      emitted: row.emitted === 1,
-    };
+  async getDecision(k: string): Promise<DecisionRecord | undefined> {
+    const row = await this.#state.db.selectFrom("retrain_decisions").selectAll().where("cause_key", "=", storedKey(k)).executeTakeFirst();
+    return row ? toDecision(row) : undefined;
   }
 
-  recordDecision(d: DecisionRecord, t?: TrainingRecord): void {
-    this.#db.transaction(() => {
-      this.#db
-        .prepare("INSERT OR IGNORE INTO retrain_decisions (cause_key, model, decision, reason, at, events, emitted) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        .run(d.causeKey, d.model, d.decision, d.reason, d.at, JSON.stringify(d.events), d.emitted ? 1 : 0);
-      if (t) {
-        this.#db
-          .prepare(
-            "INSERT OR IGNORE INTO retrain_trainings (training_event_id, model, reason, cause_event_id, requested_at, stale_at) VALUES (?, ?, ?, ?, ?, ?)",
-          )
-          .run(t.trainingEventId, t.model, t.reason, t.causeEventId, t.requestedAt, t.staleAt);
+  decide(model: string, k: string, since: number, propose: (t: readonly TrainingRecord[]) => Proposal): Promise<Decided> {
+    return this.#state.withLock(`retrain:${model}`, async (trx) => {
+      const prior = await trx.selectFrom("retrain_decisions").selectAll().where("cause_key", "=", storedKey(k)).executeTakeFirst();
+      if (prior) return { record: toDecision(prior), fresh: false };
+      const p = propose(await recentTrainings(trx, model, since));
+      const d = p.decision;
+      await trx
+        .insertInto("retrain_decisions")
+        .values({ cause_key: storedKey(d.causeKey), model: d.model, decision: d.decision, reason: d.reason, at: d.at, events: JSON.stringify(d.events), emitted: d.emitted ? 1 : 0 })
+        .execute();
+      if (p.training) {
+        const t = p.training;
+        await trx
+          .insertInto("retrain_trainings")
+          .values({ training_event_id: t.trainingEventId, model: t.model, reason: t.reason, cause_event_id: t.causeEventId, requested_at: t.requestedAt, stale_at: t.staleAt, finished_at: null, outcome: null })
+          .onConflict((oc) => oc.column("training_event_id").doNothing())
+          .execute();
       }
-    })();
+      return { record: d, fresh: true };
+    });
   }
 
-  markEmitted(k: string): void {
-    this.#db.prepare("UPDATE retrain_decisions SET emitted = 1 WHERE cause_key = ?").run(k);
+  async markEmitted(k: string): Promise<void> {
+    await this.#state.db.updateTable("retrain_decisions").set({ emitted: 1 }).where("cause_key", "=", storedKey(k)).execute();
   }
 
-  trainings(model: string, since: number): TrainingRecord[] {
-    return this.#db
-      .prepare<[string, number], TrainingRow>("SELECT * FROM retrain_trainings WHERE model = ? AND (requested_at >= ? OR finished_at IS NULL)")
-      .all(model, since)
-      .map((r) => ({
-        trainingEventId: r.training_event_id,
-        model: r.model,
-        reason: r.reason,
-        causeEventId: r.cause_event_id,
-        requestedAt: r.requested_at,
-        staleAt: r.stale_at,
-        finishedAt: r.finished_at ?? undefined,
-        outcome: r.outcome ?? undefined,
-      }));
+  async trainings(model: string, since: number): Promise<TrainingRecord[]> {
+    return recentTrainings(this.#state.db, model, since);
   }
 
-  finishTraining(model: string, cause: string, outcome: NonNullable<TrainingRecord["outcome"]>, at: number): boolean {
-    const found = this.#db.prepare("SELECT 1 FROM retrain_trainings WHERE model = ? AND cause_event_id = ?").get(model, cause);
+  async finishTraining(model: string, cause: string, outcome: NonNullable<TrainingRecord["outcome"]>, at: number): Promise<boolean> {
+    const db = this.#state.db;
+    const found = await db.selectFrom("retrain_trainings").select("training_event_id").where("model", "=", model).where("cause_event_id", "=", cause).executeTakeFirst();
     if (!found) return false;
-    this.#db
-      .prepare("UPDATE retrain_trainings SET finished_at = ?, outcome = ? WHERE model = ? AND cause_event_id = ? AND finished_at IS NULL")
-      .run(at, outcome, model, cause);
+    // The first outcome wins: a redelivered or late second outcome changes nothing.
+    await db
+      .updateTable("retrain_trainings")
+      .set({ finished_at: at, outcome })
+      .where("model", "=", model)
+      .where("cause_event_id", "=", cause)
+      .where("finished_at", "is", null)
+      .execute();
     return true;
   }
 
-  close(): void {
-    this.#db.close();
+  async recentDecisions(limit: number): Promise<DecisionRecord[]> {
+    const rows = await this.#state.db.selectFrom("retrain_decisions").selectAll().orderBy("at", "desc").orderBy("cause_key").limit(limit).execute();
+    return rows.map(toDecision);
   }
+
+  async close(): Promise<void> {
+    if (this.#owns) await this.#state.close();
+  }
+}
+
+type Reader = StateStore["db"] | StateTx;
+
+/**
+ * Cause keys join source and id with NUL (no CloudEvents attribute can hold it), which PostgreSQL's text refuses:
+ * stored with NUL as `\0` and backslash doubled, a reversible escape, the same in both dialects.
+ */
+const storedKey = (k: string): string => k.replaceAll("\\", "\\\\").replaceAll("\u0000", "\\0");
+const loadedKey = (k: string): string => k.replace(/\\(\\|0)/g, (_m, c: string) => (c === "0" ? "\u0000" : "\\"));
+
+async function recentTrainings(db: Reader, model: string, since: number): Promise<TrainingRecord[]> {
+  const rows = await db
+    .selectFrom("retrain_trainings")
+    .selectAll()
+    .where("model", "=", model)
+    .where((eb) => eb.or([eb("requested_at", ">=", since), eb("finished_at", "is", null)]))
+    .execute();
+  return rows.map((r) => ({
+    trainingEventId: r.training_event_id,
+    model: r.model,
+    reason: isReason(r.reason) ? r.reason : "drift",
+    causeEventId: r.cause_event_id,
+    requestedAt: r.requested_at,
+    staleAt: r.stale_at,
+    finishedAt: r.finished_at ?? undefined,
+    outcome: r.outcome ?? undefined,
+  }));
+}
+
+const isReason = (v: string): v is TrainingReason => TRAINING_REASONS.some((r) => r === v);
+
+function toDecision(row: { cause_key: string; model: string; decision: "started" | "skipped"; reason: string; at: number; events: string; emitted: number }): DecisionRecord {
+  return {
+    causeKey: loadedKey(row.cause_key),
+    model: row.model,
+    decision: row.decision,
+    reason: row.reason,
+    at: row.at,
+    events: parseEvents(row.events),
+    emitted: row.emitted === 1,
+  };
 }
 
 function parseEvents(text: string): Record<string, unknown>[] {

@@ -30,6 +30,8 @@ import { launchTraining } from "../../functions/launch-training/handler.ts";
 import { createLogModelDeps } from "../../functions/log-model/deps.ts";
 import { logModelHandler } from "../../functions/log-model/handler.ts";
 import { createRetrainDeps } from "../../functions/retrain-on-drift/deps.ts";
+import { StateRetrainStore } from "../../functions/retrain-on-drift/store.ts";
+import { openStateStore } from "../state/index.ts";
 import { retrainOnDrift } from "../../functions/retrain-on-drift/handler.ts";
 import { createDeployModelDeps } from "../../functions/deploy-model/deps.ts";
 import { startCanaryLoop } from "../../functions/deploy-model/rollout.ts";
@@ -92,6 +94,8 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
   const metrics = createMetricsRegistry({ service: config.knative.service ?? "flywheel" });
   const auth = await createAuth({ config, dataDir, log: log.child({ component: "auth" }) });
   const policies = loadPolicies(config.files.policies);
+  // Shared decisions and records (retrain guards, ...): SQLite in the data dir, or PostgreSQL if a DSN is configured.
+  const state = await openStateStore(config);
 
   // The app is built last; the registry client and the broker call into it in-process through this reference.
   const app = new Hono();
@@ -154,7 +158,7 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
   services["retrain-on-drift"] = cloudEventRoute(
     "retrain-on-drift",
     retrainOnDrift,
-    createRetrainDeps({ bus, registry, log: fnLog("retrain-on-drift"), policies, dataDir: path.join(dataDir, "retrain"), now }),
+    createRetrainDeps({ bus, registry, log: fnLog("retrain-on-drift"), policies, store: new StateRetrainStore(state), now }),
   );
   const backends = { local: serving } as const;
   const deployDeps = createDeployModelDeps({
@@ -297,6 +301,7 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
       await broker.stop();
       await v2.close();
       registryServer.close();
+      await state.close();
     },
   };
 }

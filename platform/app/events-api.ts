@@ -5,12 +5,12 @@ import { isDeadLetterState } from "../eventing/dead-letter-store.ts";
 import type { EventQuery, StoredEvent } from "../local/broker/index.ts";
 import type { DeadLetter, DeadLetterQuery } from "../local/broker/index.ts";
 
-/** What the API needs of the broker. */
+/** What the API needs of the broker (embedded, synchronous) or of the StateStore (Knative, asynchronous). */
 export interface EventLog {
-  recentEvents(q: EventQuery): StoredEvent[];
-  deadLetters(q: DeadLetterQuery): DeadLetter[];
-  replayDeadLetter(id: string): Promise<void>;
-  discardDeadLetter(id: string): void;
+  recentEvents(q: EventQuery): StoredEvent[] | Promise<StoredEvent[]>;
+  deadLetters(q: DeadLetterQuery): DeadLetter[] | Promise<DeadLetter[]>;
+  replayDeadLetter(id: string): Promise<unknown>;
+  discardDeadLetter(id: string): unknown;
 }
 
 function intParam(raw: string | undefined, field: string, dflt: number, max: number): number {
@@ -40,15 +40,15 @@ export function eventView(e: StoredEvent): Record<string, unknown> {
 /** Routes mounted at /api/v1. Reads need `viewer`; replay and discard are guarded by the caller (mlops-engineer). */
 export function eventsApi(log: EventLog): Hono {
   const app = new Hono();
-  app.get("/events", (c) => {
+  app.get("/events", async (c) => {
     const q: EventQuery = {
       limit: intParam(c.req.query("limit"), "limit", 50, 1000),
       offset: intParam(c.req.query("offset"), "offset", 0, 10_000_000),
       type: c.req.query("type") || undefined,
     };
-    return c.json({ events: log.recentEvents(q).map(eventView) });
+    return c.json({ events: (await log.recentEvents(q)).map(eventView) });
   });
-  app.get("/dead-letters", (c) => {
+  app.get("/dead-letters", async (c) => {
     const state = c.req.query("state");
     if (state !== undefined && !isDeadLetterState(state)) {
       throw new ValidationError([{ field: "state", message: "must be dead, replayed or discarded" }]);
@@ -58,16 +58,16 @@ export function eventsApi(log: EventLog): Hono {
       offset: intParam(c.req.query("offset"), "offset", 0, 10_000_000),
       state,
     };
-    return c.json({ deadLetters: log.deadLetters(q) });
+    return c.json({ deadLetters: await log.deadLetters(q) });
   });
   app.post("/dead-letters/:id/replay", async (c) => {
     const id = c.req.param("id");
     await log.replayDeadLetter(id); // NotFoundError -> 404 at the app's error boundary
     return c.json({ id, state: "replayed" });
   });
-  app.post("/dead-letters/:id/discard", (c) => {
+  app.post("/dead-letters/:id/discard", async (c) => {
     const id = c.req.param("id");
-    log.discardDeadLetter(id);
+    await log.discardDeadLetter(id);
     return c.json({ id, state: "discarded" });
   });
   return app;

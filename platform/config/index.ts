@@ -15,6 +15,13 @@ const EnvSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default("0.0.0.0"),
   FLYWHEEL_DATA_DIR: z.string().default(".flywheel"),
+  /** Knative mode's shared state store (PostgreSQL); unset = SQLite under FLYWHEEL_DATA_DIR (embedded). */
+  FLYWHEEL_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
+    .optional(),
+  /** Key that signs UI sessions and OIDC state; every UI replica must share it (a Kubernetes Secret). */
+  FLYWHEEL_SESSION_KEY: z.string().min(32, "must be at least 32 characters").optional(),
   FLYWHEEL_PUBLIC_URL: optionalUrl,
   FLYWHEEL_AUTH_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
   FLYWHEEL_DEV_MODE: bool.default(false),
@@ -76,12 +83,18 @@ export interface Config {
   readonly port: number;
   readonly host: string;
   readonly dataDir: string;
+  readonly state: {
+    /** PostgreSQL DSN (never logged: it may carry a password); undefined = SQLite at <dataDir>/state.sqlite. */
+    readonly databaseUrl: string | undefined;
+  };
   readonly publicUrl: string | undefined;
   readonly logLevel: "debug" | "info" | "warn" | "error" | "silent";
   readonly auth: {
     /** Admin token; undefined means "generate one at start-up" (flywheel up) or "auth off" in dev mode. */
     readonly token: string | undefined;
     readonly devMode: boolean;
+    /** Shared session-signing key; undefined = a random per-process key kept in the data dir (embedded). */
+    readonly sessionKey: string | undefined;
     readonly protectInference: boolean;
     /** Proxies (IPs or CIDRs) whose X-Forwarded-For is believed; nobody else's is. */
     readonly trustedProxies: readonly string[];
@@ -166,11 +179,13 @@ export function parseConfig(env: Env = process.env, overrides: ConfigOverrides =
     port: overrides.port ?? e.PORT,
     host,
     dataDir: path.resolve(overrides.dataDir ?? e.FLYWHEEL_DATA_DIR),
+    state: { databaseUrl: e.FLYWHEEL_DATABASE_URL },
     publicUrl: e.FLYWHEEL_PUBLIC_URL,
     logLevel: e.FLYWHEEL_LOG_LEVEL,
     auth: {
       token: e.FLYWHEEL_AUTH_TOKEN,
       devMode: e.FLYWHEEL_DEV_MODE,
+      sessionKey: e.FLYWHEEL_SESSION_KEY,
       protectInference: e.FLYWHEEL_PROTECT_INFERENCE,
       trustedProxies,
       oidc,

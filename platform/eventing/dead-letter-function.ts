@@ -1,24 +1,27 @@
 // FUNCTION_TARGET=deadLetter: the Broker's deadLetterSink in Knative mode, storing what delivery gave up on.
-import path from "node:path";
 import { HttpEventBus } from "../bus/http.ts";
 import { parseConfig } from "../config/index.ts";
 import { ConfigError } from "../errors.ts";
 import { registerCloudEvent } from "../fn/framework.ts";
 import { createLogger } from "../log.ts";
+import { openPostgresState } from "../state/index.ts";
 import { deadLetter, type DeadLetterDeps } from "./dead-letter.ts";
-import { DeadLetterStore } from "./dead-letter-store.ts";
+import { StateDeadLetters } from "./dead-letter-state.ts";
 
 export const FUNCTION_TARGET = "deadLetter";
 
-/** The store lives on the volume at FLYWHEEL_DATA_DIR; the bus is only used to replay into the broker. */
-export function deadLetterDepsFromEnv(env: Record<string, string | undefined> = process.env): DeadLetterDeps {
+/** Dead letters go to PostgreSQL (FLYWHEEL_DATABASE_URL), where every UI replica lists, replays and discards them. */
+export async function deadLetterDepsFromEnv(env: Record<string, string | undefined> = process.env): Promise<DeadLetterDeps> {
   const config = parseConfig(env);
-  if (!config.knative.brokerUrl) throw new ConfigError(["K_SINK or FLYWHEEL_BROKER_URL: required to replay dead letters"]);
+  const problems: string[] = [];
+  if (!config.knative.brokerUrl) problems.push("K_SINK or FLYWHEEL_BROKER_URL: required to replay dead letters");
+  if (!config.state.databaseUrl) problems.push("FLYWHEEL_DATABASE_URL: required, dead letters are kept in the shared state store");
+  if (!config.knative.brokerUrl || !config.state.databaseUrl) throw new ConfigError(problems);
   return {
     bus: new HttpEventBus({ url: config.knative.brokerUrl, token: config.auth.token }),
     log: createLogger(config.logLevel, { function: "dead-letter" }),
     now: Date.now,
-    store: DeadLetterStore.open(path.join(config.dataDir, "dead-letters.sqlite")),
+    store: new StateDeadLetters(await openPostgresState(config.state.databaseUrl)),
   };
 }
 

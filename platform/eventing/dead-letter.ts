@@ -1,17 +1,25 @@
 // The `deadLetter` function (FUNCTION_TARGET deadLetter): the deadLetterSink that stores what delivery gave up on.
+import type { AnyCloudEvent } from "../events/envelope.ts";
 import { errorFields } from "../log.ts";
 import type { EventBus } from "../ports.ts";
 import type { BaseDeps, CloudEventHandler } from "../fn/types.ts";
 import { KNATIVE_ERROR_CODE, KNATIVE_ERROR_DEST } from "./delivery.ts";
-import { originalEvent, type DeadLetter, type DeadLetterStore } from "./dead-letter-store.ts";
+import { originalEvent, type DeadLetter } from "./dead-letter-store.ts";
+
+/** The embedded broker's SQLite DeadLetterStore (synchronous) or StateDeadLetters (Knative: PostgreSQL). */
+export interface DeadLetterRecords {
+  record(input: { event: AnyCloudEvent; at: number }): { deadLetter: DeadLetter; created: boolean } | Promise<{ deadLetter: DeadLetter; created: boolean }>;
+  get(id: string): DeadLetter | Promise<DeadLetter>;
+  markReplayed(id: string, at: number): boolean | Promise<boolean>;
+}
 
 export interface DeadLetterDeps extends BaseDeps {
-  readonly store: DeadLetterStore;
+  readonly store: DeadLetterRecords;
 }
 
 /** Store the dead-lettered event with its knativeerror* extensions. Idempotent on (source, id, knativeerrordest). */
 export const deadLetter: CloudEventHandler<DeadLetterDeps> = async (event, deps) => {
-  const { deadLetter: dl, created } = deps.store.record({ event, at: deps.now() });
+  const { deadLetter: dl, created } = await deps.store.record({ event, at: deps.now() });
   if (created) {
     // knativeerrordata carries the subscriber's response body: logged decoded and capped (its error message when
     // it sent one), never the raw bytes.
@@ -33,11 +41,11 @@ export const deadLetter: CloudEventHandler<DeadLetterDeps> = async (event, deps)
  * (source, id), so re-posting there would be a no-op.
  */
 export async function replayDeadLetter(
-  store: DeadLetterStore,
+  store: DeadLetterRecords,
   id: string,
   deps: { readonly bus: EventBus; readonly now: () => number; readonly log: BaseDeps["log"] },
 ): Promise<DeadLetter> {
-  const dl = store.get(id);
+  const dl = await store.get(id);
   if (dl.state !== "dead") return dl;
   try {
     await deps.bus.emit(originalEvent(dl));
@@ -45,6 +53,6 @@ export async function replayDeadLetter(
     deps.log.warn("dead letter replay failed", { deadLetterId: id, ...errorFields(e) });
     throw e;
   }
-  store.markReplayed(id, deps.now());
+  await store.markReplayed(id, deps.now());
   return store.get(id);
 }

@@ -21,7 +21,13 @@ export function registerCloudEvent<D extends BaseDeps>(
 ): void {
   let cached: Promise<D> | undefined;
   ff.cloudEvent<unknown>(target, async (raw: CloudEventV1<unknown>) => {
-    cached ??= Promise.resolve(deps());
+    // A failed start (database not reachable yet) is retried on the next event instead of being cached forever.
+    cached ??= Promise.resolve()
+      .then(deps)
+      .catch((e: unknown) => {
+        cached = undefined;
+        throw e;
+      });
     const d = await cached;
     // functions-framework hands over its own CloudEvent instance; rebuild ours so the SDK version never matters.
     const ce: AnyCloudEvent = new CloudEvent<unknown>({ ...raw }, false);

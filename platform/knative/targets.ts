@@ -7,6 +7,7 @@ export const FUNCTION_TARGETS = [
   "infer",
   "alertmanagerTrigger",
   "deadLetter",
+  "eventLog",
   "ui",
 ] as const;
 export type FunctionTarget = (typeof FUNCTION_TARGETS)[number];
@@ -30,5 +31,6 @@ export const TARGETS: Readonly<Record<FunctionTarget, TargetInfo>> = {
   infer: { service: "infer", module: "functions/infer/index.ts", public: false },
   alertmanagerTrigger: { service: "alertmanager-trigger", module: "triggers/alertmanager/index.ts", public: true },
   deadLetter: { service: "dead-letter", module: "platform/eventing/dead-letter-function.ts", public: false },
+  eventLog: { service: "event-log", module: "platform/eventing/event-log-function.ts", public: false },
   ui: { service: "ui", module: "pages/knative.ts", public: true },
 };

@@ -70,6 +70,23 @@ export function triggers(file: TriggerFile): K8sObject[] {
   });
 }
 
+/**
+ * The event history: a Trigger with no filter delivers every event on the broker to the event-log function, which
+ * records it in the StateStore for the UI's activity page (Knative mode; the embedded broker keeps its own log).
+ */
+export function eventLogTrigger(file: TriggerFile): K8sObject {
+  return {
+    apiVersion: "eventing.knative.dev/v1",
+    kind: "Trigger",
+    metadata: meta("event-log", NAMESPACE, "eventing"),
+    spec: {
+      broker: file.broker,
+      subscriber: { ref: { apiVersion: "serving.knative.dev/v1", kind: "Service", name: "event-log" } },
+      ...(file.delivery ? { delivery: delivery(file.delivery) } : {}),
+    },
+  };
+}
+
 export function pingSources(schedules: readonly Schedule[]): K8sObject[] {
   return schedules.map((s) => ({
     apiVersion: "sources.knative.dev/v1",

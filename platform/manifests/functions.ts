@@ -1,11 +1,11 @@
 // Namespace, shared config, and per function: ServiceAccount and Knative Service (interfaces.md §2).
 import { TARGETS, type FunctionTarget } from "../knative/targets.ts";
+import { databaseEnv } from "./database.ts";
 import { meta, type K8sObject } from "./object.ts";
 import { BROKER_INGRESS_URL, IMAGE, NAMESPACE, SECRETS, SERVICES, type FunctionSettings } from "./settings.ts";
 
 export const CONFIG_MAP = "flywheel-config";
 export const CA_CONFIG_MAP = "flywheel-ca";
-export const DEAD_LETTER_PVC = "flywheel-dead-letters";
 /** Label on every function pod; the metrics Service and NetworkPolicies select on it. */
 export const FUNCTION_POD_LABEL = "flywheel.dev/function";
 /** Objects undeploy keeps by default (`kubectl delete -l 'flywheel.dev/retain!=data'`): data volumes and their namespace. */
@@ -73,8 +73,6 @@ function extraEnv(target: FunctionTarget): unknown[] {
       return [secretEnv("FLYWHEEL_ALERTMANAGER_TOKEN", SECRETS.alertmanagerToken)];
     case "ui":
       return [secretEnv("FLYWHEEL_AUTH_TOKEN", SECRETS.adminToken)];
-    case "deadLetter":
-      return [{ name: "FLYWHEEL_DATA_DIR", value: "/var/lib/flywheel" }];
     default:
       return [];
   }
@@ -93,10 +91,6 @@ export function knativeService(target: FunctionTarget, s: FunctionSettings): K8s
     { name: "tmp", mountPath: "/tmp" },
     { name: "ca", mountPath: "/etc/flywheel/ca", readOnly: true },
   ];
-  if (target === "deadLetter") {
-    volumes.push({ name: "data", persistentVolumeClaim: { claimName: DEAD_LETTER_PVC } });
-    mounts.push({ name: "data", mountPath: "/var/lib/flywheel" });
-  }
   return {
     apiVersion: "serving.knative.dev/v1",
     kind: "Service",
@@ -126,7 +120,7 @@ export function knativeService(target: FunctionTarget, s: FunctionSettings): K8s
               name: "function",
               image: IMAGE,
               ports: [{ name: "http1", containerPort: 8080 }],
-              env: [{ name: "FUNCTION_TARGET", value: target }, ...extraEnv(target)],
+              env: [{ name: "FUNCTION_TARGET", value: target }, ...extraEnv(target), ...databaseEnv(target)],
               envFrom: [{ configMapRef: { name: CONFIG_MAP } }],
               resources: {
                 requests: { cpu: s.cpu.request, memory: s.memory.request },
@@ -148,15 +142,6 @@ export function knativeService(target: FunctionTarget, s: FunctionSettings): K8s
         },
       },
     },
-  };
-}
-
-export function deadLetterVolume(): K8sObject {
-  return {
-    apiVersion: "v1",
-    kind: "PersistentVolumeClaim",
-    metadata: meta(DEAD_LETTER_PVC, NAMESPACE, "dead-letter", { labels: { [RETAIN_LABEL]: "data" } }),
-    spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
   };
 }
 

@@ -7,13 +7,15 @@ import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 import { loadTriggerFile } from "../eventing/triggers.ts";
 import { loadSchedules } from "../../triggers/cron/schedules.ts";
-import { apiServerSource, broker, BROKER_CLASS_ANNOTATION, BROKER_CLASSES, kafkaSource, pingSources, triggers } from "./eventing.ts";
-import { configMap, CONFIG_MAP, deadLetterVolume, trainingArtifactsVolume, functionObjects, metricsService, namespace, serviceAccount } from "./functions.ts";
+import { apiServerSource, broker, BROKER_CLASS_ANNOTATION, BROKER_CLASSES, eventLogTrigger, kafkaSource, pingSources, triggers } from "./eventing.ts";
+import { cnpgCluster, databaseNetworkPolicy, scheduledBackup } from "./database.ts";
+import { configMap, CONFIG_MAP, trainingArtifactsVolume, functionObjects, metricsService, namespace, serviceAccount } from "./functions.ts";
 import type { K8sObject } from "./object.ts";
 import { serviceMonitors } from "./observability.ts";
 import { baseRoles, servingRoles, SERVING_BACKENDS, trainingRoles, TRAINING_OPERATORS } from "./rbac.ts";
 import { networkPolicies, roleObjects, tlsObjects } from "./security.ts";
 import { BROKER, NAMESPACE, SECRETS } from "./settings.ts";
+import { TARGETS } from "../knative/targets.ts";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const MANIFESTS_DIR = path.join(ROOT, "manifests");
@@ -63,9 +65,9 @@ export function generate(inputs: GenerateInputs = DEFAULT_INPUTS): Map<string, s
   const schedules = loadSchedules(inputs.schedulesFile);
 
   put("base/namespace.yaml", "settings.ts", stream([namespace(), configMap()]));
-  put("base/functions.yaml", "platform/knative/targets.ts and settings.ts", stream([...functionObjects(), deadLetterVolume(), trainingArtifactsVolume(), metricsService()]));
+  put("base/functions.yaml", "platform/knative/targets.ts and settings.ts", stream([...functionObjects(), trainingArtifactsVolume(), metricsService()]));
   put("base/rbac.yaml", "rbac.ts", stream([serviceAccount("training-status-source", true), ...roleObjects(baseRoles())]));
-  put("base/eventing.yaml", "triggers/triggers.yaml", stream([broker(tf), ...triggers(tf)]));
+  put("base/eventing.yaml", "triggers/triggers.yaml", stream([broker(tf), ...triggers(tf), eventLogTrigger(tf)]));
   put("base/sources.yaml", "triggers/cron/schedules.yaml", stream(pingSources(schedules)));
   put("base/tls.yaml", "security.ts (interfaces.md §10)", stream(tlsObjects()));
   put("base/networkpolicies.yaml", "security.ts", stream(networkPolicies()));
@@ -100,6 +102,9 @@ export function generate(inputs: GenerateInputs = DEFAULT_INPUTS): Map<string, s
     put(`components/${b}/config.yaml`, "generate.ts", cmPatch({ FLYWHEEL_SERVING_BACKEND: b }));
     put(`components/${b}/kustomization.yaml`, "generate.ts", kustomization({ resources: ["roles.yaml"], patches: [{ path: "config.yaml" }] }, true));
   }
+  // The StateStore: a CloudNativePG Cluster (leave this component out and create the Secret to use an external DSN).
+  put("components/cnpg/database.yaml", "database.ts", stream([cnpgCluster(), scheduledBackup(), databaseNetworkPolicy((t) => TARGETS[t].service)]));
+  put("components/cnpg/kustomization.yaml", "generate.ts", kustomization({ resources: ["database.yaml"] }, true));
   put("components/kafka/kafkasource.yaml", "generate.ts", stream([kafkaSource("flywheel.training.requests", "flywheel-training-requests")]));
   put(
     "components/kafka/broker.yaml",
@@ -120,13 +125,13 @@ export function generate(inputs: GenerateInputs = DEFAULT_INPUTS): Map<string, s
       kustomization({ resources: ["../../base"], components: components.map((c) => `../../components/${c}`), ...(patches.length ? { patches } : {}) }),
     );
   };
-  overlay("seldon", ["pytorchjob", "seldon"]);
-  overlay("kserve", ["pytorchjob", "kserve"]);
-  overlay("pytorchjob", ["pytorchjob", "kserve"]);
-  overlay("trainjob", ["trainjob", "kserve"]);
-  overlay("kafka", ["pytorchjob", "kserve", "kafka"]);
+  overlay("seldon", ["pytorchjob", "seldon", "cnpg"]);
+  overlay("kserve", ["pytorchjob", "kserve", "cnpg"]);
+  overlay("pytorchjob", ["pytorchjob", "kserve", "cnpg"]);
+  overlay("trainjob", ["trainjob", "kserve", "cnpg"]);
+  overlay("kafka", ["pytorchjob", "kserve", "kafka", "cnpg"]);
   put("overlays/dev/config.yaml", "generate.ts", cmPatch({ FLYWHEEL_LOG_LEVEL: "debug" }));
-  overlay("dev", ["pytorchjob", "kserve"], [{ path: "config.yaml" }]);
+  overlay("dev", ["pytorchjob", "kserve", "cnpg"], [{ path: "config.yaml" }]);
   put(
     "overlays/prod/config.yaml",
     "generate.ts",
@@ -150,7 +155,7 @@ export function generate(inputs: GenerateInputs = DEFAULT_INPUTS): Map<string, s
   put("overlays/prod/tls-only.yaml", "generate.ts", jsonPatch([{ op: "add", path: "/metadata/annotations", value: { "networking.knative.dev/http-protocol": "redirected" } }]));
   overlay(
     "prod",
-    ["pytorchjob", "kserve"],
+    ["pytorchjob", "kserve", "cnpg"],
     [
       { path: "config.yaml" },
       { path: "ui-oidc.yaml", target: { group: "serving.knative.dev", version: "v1", kind: "Service", name: "ui" } },

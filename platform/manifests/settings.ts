@@ -43,8 +43,9 @@ export const FUNCTION_SETTINGS: Readonly<Record<FunctionTarget, FunctionSettings
   // onnxruntime in-process: CPU bound, so a low concurrency target scales out early.
   infer: { maxScale: 20, target: 8, containerConcurrency: 0, timeoutSeconds: 60, cpu: { request: "250m", limit: "2" }, memory: { request: "256Mi", limit: "1Gi" } },
   alertmanagerTrigger: { maxScale: 3, target: 50, containerConcurrency: 0, timeoutSeconds: 30, ...small },
-  // SQLite on a ReadWriteOnce volume: exactly one writer.
-  deadLetter: { maxScale: 1, target: 20, containerConcurrency: 0, timeoutSeconds: 30, ...small },
+  // Dead letters and event history go to PostgreSQL: any number of replicas.
+  deadLetter: { maxScale: 3, target: 20, containerConcurrency: 0, timeoutSeconds: 30, ...small },
+  eventLog: { maxScale: 3, target: 50, containerConcurrency: 0, timeoutSeconds: 30, ...small },
   ui: { maxScale: 3, target: 50, containerConcurrency: 0, timeoutSeconds: 300, cpu: { request: "100m", limit: "1" }, memory: { request: "128Mi", limit: "512Mi" } },
 };
 

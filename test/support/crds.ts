@@ -8,6 +8,8 @@ import YAML from "yaml";
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** shared/ sits beside the repo (../shared from the repo root), in sessions and in CI alike. */
 export const CRD_DIR = path.resolve(here, "../../../shared/schemas/crds");
+/** CRDs the shared set lacks, written here from the upstream API types (each file says so in its header). */
+export const LOCAL_CRD_DIR = path.join(here, "crds");
 
 interface CrdVersion {
   name: string;
@@ -26,9 +28,10 @@ let ajvInstance: Ajv | undefined;
 function load(): Map<string, Record<string, unknown>> {
   if (cache) return cache;
   const out = new Map<string, Record<string, unknown>>();
-  for (const file of fs.readdirSync(CRD_DIR).filter((f) => f.endsWith(".yaml"))) {
+  const files = [CRD_DIR, LOCAL_CRD_DIR].flatMap((dir) => fs.readdirSync(dir).filter((f) => f.endsWith(".yaml")).map((f) => path.join(dir, f)));
+  for (const file of files) {
     // AlertmanagerConfig has a bare "=" enum value that YAML 1.1 parsers choke on; the yaml package reads it fine.
-    const crd = YAML.parse(fs.readFileSync(path.join(CRD_DIR, file), "utf8")) as Crd;
+    const crd = YAML.parse(fs.readFileSync(file, "utf8")) as Crd;
     for (const v of crd.spec.versions) {
       const schema = v.schema?.openAPIV3Schema;
       if (!schema) continue;

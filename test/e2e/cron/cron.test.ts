@@ -6,7 +6,8 @@ import os from "node:os";
 import path from "node:path";
 import { serve, type ServerType } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRetrainDeps, retrainOnDrift } from "../../../functions/retrain-on-drift/index.ts";
+import { createRetrainDeps, retrainOnDrift, StateRetrainStore } from "../../../functions/retrain-on-drift/index.ts";
+import { openSqliteState } from "../../../platform/state/index.ts";
 import { HttpEventBus } from "../../../platform/bus/http.ts";
 import { parseEventAs } from "../../../platform/events/index.ts";
 import { cloudEventRoute } from "../../../platform/fn/hono.ts";
@@ -25,7 +26,7 @@ let url = "";
 beforeAll(async () => {
   registry.addVersion("iris", IRIS_SPEC);
   registry.addVersion("orphan", undefined);
-  const deps = createRetrainDeps({ bus, registry, log, dataDir: path.join(dir, "state") });
+  const deps = createRetrainDeps({ bus, registry, log, store: new StateRetrainStore(await openSqliteState(path.join(dir, "state", "state.sqlite")), { owns: true }) });
   const app = cloudEventRoute("retrain-on-drift", retrainOnDrift, deps);
   await new Promise<void>((resolve) => {
     server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, () => resolve());

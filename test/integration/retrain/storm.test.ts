@@ -3,9 +3,10 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createRetrainDeps, retrainOnDrift, SqliteRetrainStore, type RetrainDeps } from "../../../functions/retrain-on-drift/index.ts";
+import { createRetrainDeps, retrainOnDrift, StateRetrainStore, type RetrainDeps } from "../../../functions/retrain-on-drift/index.ts";
 import { buildEvent, eventType, parseEventAs, type AnyCloudEvent } from "../../../platform/events/index.ts";
 import { createLogger } from "../../../platform/log.ts";
+import { openSqliteState } from "../../../platform/state/index.ts";
 import { parsePolicies } from "../../../platform/policies/index.ts";
 import { alertmanagerRoutes } from "../../../triggers/alertmanager/index.ts";
 import { FakeRegistry, IRIS_SPEC, MemoryBus } from "../../unit/retrain/fakes.ts";
@@ -15,21 +16,21 @@ const MIN = 60_000;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "flywheel-storm-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function platform(file = path.join(tmp, `${crypto.randomUUID()}.sqlite`)) {
+async function platform(file = path.join(tmp, `${crypto.randomUUID()}.sqlite`)) {
   const registry = new FakeRegistry();
   registry.addVersion("iris", IRIS_SPEC);
   const bus = new MemoryBus();
   let now = Date.parse("2026-11-29T12:00:00Z");
-  const make = (): RetrainDeps =>
+  const make = async (): Promise<RetrainDeps> =>
     createRetrainDeps({
       bus,
       registry,
-      store: new SqliteRetrainStore(file),
+      store: new StateRetrainStore(await openSqliteState(file), { owns: true }),
       log: createLogger("silent"),
       now: () => now,
       policies: parsePolicies("defaults: {retrain: {maxInFlight: 1, cooldownMinutes: 60, dailyCap: 2}}"),
     });
-  let deps = make();
+  let deps = await make();
   // The broker's routing of triggers.yaml, in memory: alerts and training outcomes go to retrain-on-drift.
   const routed = new Set<string>([eventType("alert.firing"), eventType("alert.resolved"), eventType("training.succeeded")]);
   bus.subscribers.push(async (e) => {
@@ -48,9 +49,9 @@ function platform(file = path.join(tmp, `${crypto.randomUUID()}.sqlite`)) {
     post,
     advance: (ms: number) => (now += ms),
     now: () => now,
-    restart: () => {
-      deps.store.close();
-      deps = make();
+    restart: async () => {
+      await deps.store.close();
+      deps = await make();
     },
     deps: () => deps,
   };
@@ -81,7 +82,7 @@ function succeeded(req: AnyCloudEvent, finishedAt: number): AnyCloudEvent {
 
 describe("alert storms", () => {
   it("100 concurrent duplicate notifications (HA pair, repeats) give exactly one training", async () => {
-    const p = platform();
+    const p = await platform();
     const results = await Promise.all(Array.from({ length: 100 }, () => p.post([alert("2026-11-29T11:55:00Z")])));
     expect(results.every((r) => r.status === 200)).toBe(true);
     expect(requested(p.bus)).toHaveLength(1);
@@ -91,16 +92,16 @@ describe("alert storms", () => {
   });
 
   it("100 sequential repeats, then 100 more after a restart (SQLite state), still one training", async () => {
-    const p = platform();
+    const p = await platform();
     for (let i = 0; i < 100; i++) expect((await p.post([alert("2026-11-29T11:55:00Z")])).status).toBe(200);
-    p.restart();
+    await p.restart();
     for (let i = 0; i < 100; i++) await p.post([alert("2026-11-29T11:55:00Z")]);
     expect(requested(p.bus)).toHaveLength(1);
     expect(decided(p.bus)).toHaveLength(1);
   });
 
   it("new alert episodes while a retrain is in flight, then during cooldown, are skipped with the reason recorded", async () => {
-    const p = platform();
+    const p = await platform();
     await p.post([alert("2026-11-29T11:55:00Z")]);
     const [first] = requested(p.bus);
     if (!first) throw new Error("no training requested");
@@ -137,7 +138,7 @@ describe("alert storms", () => {
   });
 
   it("a resolved alert is recorded as a decision too", async () => {
-    const p = platform();
+    const p = await platform();
     await p.post([{ ...alert("2026-11-29T11:55:00Z"), status: "resolved", endsAt: "2026-11-29T12:10:00Z" }]);
     expect(decided(p.bus)).toEqual([expect.objectContaining({ decision: "skipped", reason: "resolved" })]);
     expect(requested(p.bus)).toHaveLength(0);

@@ -82,7 +82,10 @@ describe.each(OVERLAYS)("eventing in overlay %s", (overlay) => {
       expect(sink, src.metadata.name).toMatchObject({ kind: "Broker", name: "default" });
     }
     // Training status reaches launch-training through a trigger (retries, dead-letter sink) like every event.
-    const status = triggers.filter((t) => JSON.stringify(spec(t).filters ?? spec(t).filter).includes("dev.knative.apiserver.resource."));
+    const status = triggers.filter((t) => JSON.stringify(spec(t).filters ?? spec(t).filter ?? {}).includes("dev.knative.apiserver.resource."));
+    // The event history: exactly one Trigger without any filter, to the event-log sink.
+    const unfiltered = triggers.filter((t) => spec(t).filters === undefined && spec(t).filter === undefined);
+    expect(unfiltered.map((t) => (spec(t).subscriber as { ref: { name: string } }).ref.name)).toEqual(["event-log"]);
     expect(status.map((t) => (spec(t).subscriber as { ref: { name: string } }).ref.name)).toEqual(["launch-training"]);
   });
 

@@ -99,7 +99,7 @@ describe("retrain-on-drift decisions", () => {
     const ev = alertEvent("firing", drift);
     await expect(retrainOnDrift(ev, deps)).rejects.toBeInstanceOf(UpstreamError);
     expect(bus.events).toHaveLength(0);
-    expect(store.getDecision(`${ev.source}\u0000${ev.id}`)).toBeUndefined();
+    expect(await store.getDecision(`${ev.source}\u0000${ev.id}`)).toBeUndefined();
     registry.down = false;
     expect((await retrainOnDrift(ev, deps)).status).toBe("done");
   });
@@ -126,10 +126,10 @@ describe("retrain-on-drift decisions", () => {
         { source: "/flywheel/training/local" },
       );
     expect((await retrainOnDrift(ended("someone-else"), deps)).status).toBe("ignored");
-    expect(store.trainings("iris", 0)[0]?.finishedAt).toBeUndefined();
+    expect((await store.trainings("iris", 0))[0]?.finishedAt).toBeUndefined();
     advance(2000);
     expect((await retrainOnDrift(ended(ev.id), deps)).status).toBe("done");
-    expect(store.trainings("iris", 0)[0]).toMatchObject({ outcome: "failed", finishedAt: NOW + 1000 });
+    expect((await store.trainings("iris", 0))[0]).toMatchObject({ outcome: "failed", finishedAt: NOW + 1000 });
   });
 
   it("ignores event types it does not handle", async () => {

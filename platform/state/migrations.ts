@@ -1,0 +1,162 @@
+// Versioned, idempotent schema migrations, run at start under a lock so N replicas starting together apply each once.
+import { sql, type Kysely, type Transaction } from "kysely";
+import type { StateTables } from "./schema.ts";
+
+/**
+ * THE ROLLOUT RULE (expand, then contract). During a rollout old and new replicas run side by side on one schema, so:
+ * - A migration only EXPANDS: new tables, new nullable or defaulted columns, new indexes. Old code never notices.
+ * - Code stops using a column or table one release before a later migration drops it (the CONTRACT step).
+ * - A migration is never edited once released; fix forward with a new version.
+ * - An old replica that starts after a newer one migrated sees versions it does not know and runs anyway (the schema
+ *   only grew), which is why this is not Kysely's Migrator: that refuses to start when it finds an unknown migration.
+ */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  up(db: Transaction<StateTables>): Promise<void>;
+}
+
+// Both dialects: "bigint" is INTEGER affinity in SQLite and int8 in PostgreSQL (read back as a number, see store.ts).
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "retrain decisions and trainings",
+    up: async (db) => {
+      await db.schema
+        .createTable("retrain_decisions")
+        .ifNotExists()
+        .addColumn("cause_key", "text", (c) => c.primaryKey())
+        .addColumn("model", "text", (c) => c.notNull())
+        .addColumn("decision", "text", (c) => c.notNull())
+        .addColumn("reason", "text", (c) => c.notNull())
+        .addColumn("at", "bigint", (c) => c.notNull())
+        .addColumn("events", "text", (c) => c.notNull())
+        .addColumn("emitted", "integer", (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.createIndex("retrain_decisions_at").ifNotExists().on("retrain_decisions").columns(["at"]).execute();
+      await db.schema
+        .createTable("retrain_trainings")
+        .ifNotExists()
+        .addColumn("training_event_id", "text", (c) => c.primaryKey())
+        .addColumn("model", "text", (c) => c.notNull())
+        .addColumn("reason", "text", (c) => c.notNull())
+        .addColumn("cause_event_id", "text", (c) => c.notNull())
+        .addColumn("requested_at", "bigint", (c) => c.notNull())
+        .addColumn("stale_at", "bigint", (c) => c.notNull())
+        .addColumn("finished_at", "bigint")
+        .addColumn("outcome", "text")
+        .execute();
+      await db.schema.createIndex("retrain_trainings_model").ifNotExists().on("retrain_trainings").columns(["model", "requested_at"]).execute();
+    },
+  },
+  {
+    version: 2,
+    name: "dead letters",
+    up: async (db) => {
+      await db.schema
+        .createTable("dead_letters")
+        .ifNotExists()
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("event_id", "text", (c) => c.notNull())
+        .addColumn("source", "text", (c) => c.notNull())
+        .addColumn("type", "text", (c) => c.notNull())
+        .addColumn("trigger", "text")
+        .addColumn("error_dest", "text", (c) => c.notNull())
+        .addColumn("error_code", "integer")
+        .addColumn("error_data", "text", (c) => c.notNull())
+        .addColumn("attempts", "integer")
+        .addColumn("state", "text", (c) => c.notNull())
+        .addColumn("count", "integer", (c) => c.notNull())
+        .addColumn("first_at", "bigint", (c) => c.notNull())
+        .addColumn("last_at", "bigint", (c) => c.notNull())
+        .addColumn("event", "text", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("dead_letters_state").ifNotExists().on("dead_letters").columns(["state", "last_at"]).execute();
+    },
+  },
+  {
+    version: 3,
+    name: "event log and sessions",
+    up: async (db) => {
+      await db.schema
+        .createTable("event_log")
+        .ifNotExists()
+        .addColumn("key", "text", (c) => c.primaryKey())
+        .addColumn("id", "text", (c) => c.notNull())
+        .addColumn("source", "text", (c) => c.notNull())
+        .addColumn("type", "text", (c) => c.notNull())
+        .addColumn("subject", "text")
+        .addColumn("time", "text")
+        .addColumn("received_at", "bigint", (c) => c.notNull())
+        .addColumn("event", "text", (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex("event_log_received").ifNotExists().on("event_log").columns(["received_at"]).execute();
+      await db.schema
+        .createTable("sessions")
+        .ifNotExists()
+        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("subject", "text", (c) => c.notNull())
+        .addColumn("role", "text", (c) => c.notNull())
+        .addColumn("csrf", "text", (c) => c.notNull())
+        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("expires_at", "bigint", (c) => c.notNull())
+        .addColumn("revoked_at", "bigint")
+        .execute();
+    },
+  },
+];
+
+export interface MigrateResult {
+  /** Versions this call applied (empty when another replica, or an earlier start, already did). */
+  readonly applied: readonly number[];
+  /** Versions in the database that this code does not know: a newer release migrated (tolerated, see the rule). */
+  readonly unknown: readonly number[];
+}
+
+/**
+ * Apply every known migration not yet recorded, each in the same transaction as its record. `lock` runs first inside
+ * that transaction: PostgreSQL takes a transaction-level advisory lock, so concurrent starters queue and then see the
+ * version recorded; SQLite's single connection already serialises.
+ */
+export async function migrate(
+  db: Kysely<StateTables>,
+  lock: (trx: Transaction<StateTables>) => Promise<void>,
+  migrations: readonly Migration[] = MIGRATIONS,
+  now: () => number = Date.now,
+): Promise<MigrateResult> {
+  await db.schema
+    .createTable("flywheel_schema")
+    .ifNotExists()
+    .addColumn("version", "integer", (c) => c.primaryKey())
+    .addColumn("name", "text", (c) => c.notNull())
+    .addColumn("applied_at", "bigint", (c) => c.notNull())
+    .execute()
+    .catch(async (e: unknown) => {
+      // Two replicas racing CREATE TABLE IF NOT EXISTS in PostgreSQL can collide on the catalog's unique index.
+      if (!(await hasSchemaTable(db))) throw e;
+    });
+  const applied: number[] = [];
+  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+    const done = await db.transaction().execute(async (trx) => {
+      await lock(trx);
+      const row = await trx.selectFrom("flywheel_schema").select("version").where("version", "=", m.version).executeTakeFirst();
+      if (row) return false;
+      await m.up(trx);
+      await trx.insertInto("flywheel_schema").values({ version: m.version, name: m.name, applied_at: now() }).execute();
+      return true;
+    });
+    if (done) applied.push(m.version);
+  }
+  const known = new Set(migrations.map((m) => m.version));
+  const rows = await db.selectFrom("flywheel_schema").select("version").execute();
+  return { applied, unknown: rows.map((r) => r.version).filter((v) => !known.has(v)) };
+}
+
+async function hasSchemaTable(db: Kysely<StateTables>): Promise<boolean> {
+  try {
+    await sql`select 1 from flywheel_schema limit 1`.execute(db);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,78 @@
+// The StateStore's tables as Kysely types: one definition both dialects query (times are epoch ms, JSON is text).
+import type { Generated } from "kysely";
+
+export interface SchemaVersionTable {
+  version: number;
+  name: string;
+  applied_at: number;
+}
+
+export interface RetrainDecisionsTable {
+  cause_key: string;
+  model: string;
+  decision: "started" | "skipped";
+  reason: string;
+  at: number;
+  /** JSON array of the structured CloudEvents this decision emits. */
+  events: string;
+  emitted: Generated<number>;
+}
+
+export interface RetrainTrainingsTable {
+  training_event_id: string;
+  model: string;
+  reason: string;
+  cause_event_id: string;
+  requested_at: number;
+  stale_at: number;
+  finished_at: number | null;
+  outcome: "succeeded" | "failed" | "cancelled" | null;
+}
+
+export interface DeadLettersTable {
+  id: string;
+  event_id: string;
+  source: string;
+  type: string;
+  trigger: string | null;
+  error_dest: string;
+  error_code: number | null;
+  error_data: string;
+  attempts: number | null;
+  state: string;
+  count: number;
+  first_at: number;
+  last_at: number;
+  event: string;
+}
+
+export interface EventLogTable {
+  /** (source, id) as one key: a redelivered event is logged once. */
+  key: string;
+  id: string;
+  source: string;
+  type: string;
+  subject: string | null;
+  time: string | null;
+  received_at: number;
+  event: string;
+}
+
+export interface SessionsTable {
+  id: string;
+  subject: string;
+  role: string;
+  csrf: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+}
+
+export interface StateTables {
+  flywheel_schema: SchemaVersionTable;
+  retrain_decisions: RetrainDecisionsTable;
+  retrain_trainings: RetrainTrainingsTable;
+  dead_letters: DeadLettersTable;
+  event_log: EventLogTable;
+  sessions: SessionsTable;
+}

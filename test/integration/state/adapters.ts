@@ -1,0 +1,34 @@
+// The two StateStore adapters as test fixtures: SQLite in a temp dir, PostgreSQL on a real Debian cluster.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { openPostgresState, openSqliteState, type StateStore } from "../../../platform/state/index.ts";
+import { startPostgres, type TestPostgres } from "../../support/postgres.ts";
+
+export interface Adapter {
+  readonly name: "sqlite" | "postgresql";
+  /** A fresh, empty store location (a new file or a new database). */
+  fresh(): Promise<string>;
+  open(location: string): Promise<StateStore>;
+  stop(): Promise<void>;
+}
+
+export async function sqliteAdapter(): Promise<Adapter> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "flywheel-state-"));
+  return {
+    name: "sqlite",
+    fresh: async () => path.join(dir, `${crypto.randomUUID()}.sqlite`),
+    open: (file) => openSqliteState(file),
+    stop: async () => fs.rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+export async function postgresAdapter(): Promise<Adapter> {
+  const pg: TestPostgres = await startPostgres();
+  return {
+    name: "postgresql",
+    fresh: () => pg.createDatabase("state"),
+    open: (url) => openPostgresState(url),
+    stop: () => pg.stop(),
+  };
+}
