@@ -3,7 +3,7 @@ import { NotFoundError } from "../errors.ts";
 import type { AnyCloudEvent } from "../events/envelope.ts";
 import type { StateStore } from "../state/index.ts";
 import type { DeadLettersTable } from "../state/schema.ts";
-import { KNATIVE_ERROR_CODE, KNATIVE_ERROR_DATA, KNATIVE_ERROR_DEST } from "./delivery.ts";
+import { decodeErrorData, KNATIVE_ERROR_CODE, KNATIVE_ERROR_DATA, KNATIVE_ERROR_DEST } from "./delivery.ts";
 import { clampInt, deadLetterId, isDeadLetterState, type DeadLetter, type DeadLetterQuery, type DeadLetterState } from "./dead-letter-store.ts";
 import { eventToJson } from "./serialize.ts";
 
@@ -90,6 +90,7 @@ function toDeadLetter(r: DeadLettersTable): DeadLetter {
     errorDest: r.error_dest,
     errorCode: r.error_code ?? undefined,
     errorData: r.error_data,
+    reason: decodeErrorData(r.error_data),
     attempts: r.attempts ?? undefined,
     state: isDeadLetterState(r.state) ? r.state : "dead",
     count: r.count,
