@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { Hono } from "hono";
 import { createAuth, type Auth } from "../auth/index.ts";
 import type { Config } from "../config/index.ts";
-import { DriftMonitor } from "../drift/index.ts";
+import { DriftCounters, DriftMonitor, fanOut } from "../drift/index.ts";
 import { DEFAULT_TRIGGERS_FILE, loadTriggerFile } from "../eventing/triggers.ts";
 import { deadLetter } from "../eventing/dead-letter.ts";
 import { toHttpError, ValidationError } from "../errors.ts";
@@ -131,7 +131,10 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
 
   const v2 = new EmbeddedV2Server({ registry: metrics });
   const serving = new LocalServingBackend({ server: v2, stateDir: path.join(dataDir, "serving"), baseUrl: selfUrl, log: log.child({ component: "serving" }), now });
-  const drift = new DriftMonitor({ registry: metrics, loadBaseline: registryBaselineLoader(registry, mlflow), log: log.child({ component: "drift" }), now });
+  const loadBaseline = registryBaselineLoader(registry, mlflow);
+  // The monitor is the UI's live view; the counters are what Prometheus' rules compute drift from (same as Knative).
+  const drift = new DriftMonitor({ registry: metrics, loadBaseline, log: log.child({ component: "drift" }), now });
+  const driftCounters = new DriftCounters({ registry: metrics, loadBaseline, log: log.child({ component: "drift" }), now });
 
   const fnLog = (name: string) => log.child({ function: name });
   services["launch-training"] = cloudEventRoute("launch-training", launchTraining, createLaunchTraining({ bus, backend: training, log: fnLog("launch-training"), now }));
@@ -159,7 +162,7 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
     backend: serving,
     client: httpV2Client((url, init) => inProcessFetch(url, init)),
     registry,
-    drift,
+    drift: fanOut(drift, driftCounters),
     llm: config.llm,
     log: fnLog("infer"),
   };

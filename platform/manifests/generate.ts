@@ -10,6 +10,7 @@ import { loadSchedules } from "../../triggers/cron/schedules.ts";
 import { apiServerSource, broker, BROKER_CLASS_ANNOTATION, BROKER_CLASSES, kafkaSource, pingSources, triggers } from "./eventing.ts";
 import { configMap, CONFIG_MAP, deadLetterVolume, trainingArtifactsVolume, functionObjects, metricsService, namespace, serviceAccount } from "./functions.ts";
 import type { K8sObject } from "./object.ts";
+import { prometheusRule, rulesFile } from "./observability.ts";
 import { serviceMonitors } from "./observability.ts";
 import { baseRoles, servingRoles, SERVING_BACKENDS, trainingRoles, TRAINING_OPERATORS } from "./rbac.ts";
 import { networkPolicies, roleObjects, tlsObjects } from "./security.ts";
@@ -17,8 +18,8 @@ import { BROKER, NAMESPACE, SECRETS } from "./settings.ts";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const MANIFESTS_DIR = path.join(ROOT, "manifests");
-/** Written by the drift work, included as they are. */
-const HAND_WRITTEN = ["base/monitoring/"];
+/** Written by the drift work, included as they are (the rules inside are generated, below). */
+const HAND_WRITTEN = ["base/monitoring/alertmanagerconfig.yaml", "base/monitoring/kustomization.yaml"];
 
 export const OVERLAYS = ["dev", "prod", "seldon", "kserve", "pytorchjob", "trainjob", "kafka"] as const;
 export type OverlayName = (typeof OVERLAYS)[number];
@@ -70,6 +71,8 @@ export function generate(inputs: GenerateInputs = DEFAULT_INPUTS): Map<string, s
   put("base/tls.yaml", "security.ts (interfaces.md §10)", stream(tlsObjects()));
   put("base/networkpolicies.yaml", "security.ts", stream(networkPolicies()));
   put("base/servicemonitors.yaml", "observability.ts", stream(serviceMonitors()));
+  put("base/monitoring/prometheusrule.yaml", "platform/telemetry/rules.ts", stream([prometheusRule()]));
+  files.set("prometheus/rules.yml", rulesFile());
   put(
     "base/kustomization.yaml",
     "generate.ts",
