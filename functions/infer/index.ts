@@ -12,6 +12,7 @@ import { functionRegistry } from "../../platform/knative/registry.ts";
 import { createLogger } from "../../platform/log.ts";
 import { MlflowModelRegistry } from "../../platform/mlflow/index.ts";
 import { clusterServingBackend } from "../../platform/serving/cluster.ts";
+import { createCandidateMetrics } from "./candidates.ts";
 import { httpV2Client } from "./client.ts";
 import { inferHandler, type InferEventDeps } from "./handler.ts";
 import { ModelInfoCache } from "./model-info.ts";
@@ -22,6 +23,7 @@ export { inferHandler, type InferEventDeps } from "./handler.ts";
 export { inferDeployment, type InferResult } from "./core.ts";
 export { deploymentsApi, parseSpecs, type DeploymentsApiDeps } from "./deployments-api.ts";
 export { httpV2Client, type FetchLike, type V2Client } from "./client.ts";
+export { answeringCandidate, CANDIDATE_DURATION_METRIC, CANDIDATE_REQUESTS_METRIC, createCandidateMetrics, type CandidateMetrics } from "./candidates.ts";
 export { parseNaturalLanguage, normalise } from "./nl.ts";
 export { extractWithLlm, featureSchema, type LlmConfig } from "./llm.ts";
 export { buildRequest, featureNames, InputMismatchError, type ModelInfo } from "./build.ts";
@@ -49,6 +51,7 @@ export async function inferDepsFromEnv(env: Record<string, string | undefined> =
     backend: await clusterServingBackend(config.serving.backend, config.kubernetes.namespace, log),
     client: httpV2Client(),
     registry,
+    candidates: createCandidateMetrics(metrics),
     drift: registry ? new DriftCounters({ registry: metrics, loadBaseline: registryBaselineLoader(registry, registry.client), log: log.child({ component: "drift" }) }) : undefined,
     llm: config.llm,
     log,

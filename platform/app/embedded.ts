@@ -31,10 +31,13 @@ import { logModelHandler } from "../../functions/log-model/handler.ts";
 import { createRetrainDeps } from "../../functions/retrain-on-drift/deps.ts";
 import { retrainOnDrift } from "../../functions/retrain-on-drift/handler.ts";
 import { createDeployModelDeps } from "../../functions/deploy-model/deps.ts";
-import { startCanaryLoop } from "../../functions/deploy-model/rollout.ts";
+import { localCanaryStats, startCanaryLoop } from "../../functions/deploy-model/rollout.ts";
+import { PrometheusCanaryStats } from "../../functions/deploy-model/prometheus-stats.ts";
+import { PrometheusHttpClient } from "../telemetry/prometheus.ts";
 import { ModelInfoCache } from "../../functions/infer/model-info.ts";
 import { renderOnlyBackends } from "../serving/render-only.ts";
 import { deployModelHandler } from "../../functions/deploy-model/handler.ts";
+import { createCandidateMetrics } from "../../functions/infer/candidates.ts";
 import { httpV2Client } from "../../functions/infer/client.ts";
 import { deploymentsApi } from "../../functions/infer/deployments-api.ts";
 import { inferHandler } from "../../functions/infer/handler.ts";
@@ -154,7 +157,10 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
     defaultBackend: "local",
     policies,
     workDir: path.join(dataDir, "deployments"),
-    canaryStats: { stats: async (name) => serving.stats(name) },
+    // Prometheus when configured (the same numbers a cluster decides on); else the router's in-process tallies.
+    canaryStats: config.prometheus
+      ? new PrometheusCanaryStats({ prometheus: new PrometheusHttpClient(config.prometheus), flavour: "infer" })
+      : localCanaryStats(serving),
   });
   services["deploy-model"] = cloudEventRoute("deploy-model", deployModelHandler, deployDeps);
   // infer calls the V2 server in-process: same handlers and status codes, no socket per prediction.
@@ -163,6 +169,7 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
     client: httpV2Client((url, init) => inProcessFetch(url, init)),
     registry,
     drift: fanOut(drift, driftCounters),
+    candidates: createCandidateMetrics(metrics),
     llm: config.llm,
     log: fnLog("infer"),
   };

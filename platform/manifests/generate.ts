@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 import { loadTriggerFile } from "../eventing/triggers.ts";
 import { loadSchedules } from "../../triggers/cron/schedules.ts";
-import { apiServerSource, broker, BROKER_CLASS_ANNOTATION, BROKER_CLASSES, kafkaSource, pingSources, triggers } from "./eventing.ts";
+import { apiServerSource, broker, canaryCheckSource, BROKER_CLASS_ANNOTATION, BROKER_CLASSES, kafkaSource, pingSources, triggers } from "./eventing.ts";
 import { configMap, CONFIG_MAP, deadLetterVolume, trainingArtifactsVolume, functionObjects, metricsService, namespace, serviceAccount } from "./functions.ts";
 import type { K8sObject } from "./object.ts";
 import { prometheusRule, rulesFile } from "./observability.ts";
@@ -67,7 +67,7 @@ export function generate(inputs: GenerateInputs = DEFAULT_INPUTS): Map<string, s
   put("base/functions.yaml", "platform/knative/targets.ts and settings.ts", stream([...functionObjects(), deadLetterVolume(), trainingArtifactsVolume(), metricsService()]));
   put("base/rbac.yaml", "rbac.ts", stream([serviceAccount("training-status-source", true), ...roleObjects(baseRoles())]));
   put("base/eventing.yaml", "triggers/triggers.yaml", stream([broker(tf), ...triggers(tf)]));
-  put("base/sources.yaml", "triggers/cron/schedules.yaml", stream(pingSources(schedules)));
+  put("base/sources.yaml", "triggers/cron/schedules.yaml and eventing.ts", stream([...pingSources(schedules), canaryCheckSource()]));
   put("base/tls.yaml", "security.ts (interfaces.md §10)", stream(tlsObjects()));
   put("base/networkpolicies.yaml", "security.ts", stream(networkPolicies()));
   put("base/servicemonitors.yaml", "observability.ts", stream(serviceMonitors()));
