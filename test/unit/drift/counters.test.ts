@@ -17,7 +17,7 @@ const baseline = parseBaseline({
   predictions: { type: "categorical", frequencies: { a: 0.5, b: 0.5 } },
 });
 
-async function values(registry: Registry, name: string): Promise<{ labels: Record<string, string | number>; value: number }[]> {
+async function values(registry: Registry, name: string): Promise<{ labels: Partial<Record<string, string | number>>; value: number }[]> {
   return (await registry.getSingleMetric(name)?.get())?.values ?? [];
 }
 
