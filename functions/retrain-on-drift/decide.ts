@@ -36,6 +36,7 @@ export async function decideSkip(
 ): Promise<HandlerOutcome> {
   const decided = buildEvent("retrain.decided", { ...d, decision: "skipped" }, eventOpts(cause, deps, "retrain.decided", d.model));
   deps.store.recordDecision({ causeKey: cause.key, model: d.model, decision: "skipped", reason: d.reason, at: deps.now(), events: [toStructured(decided)], emitted: false });
+  deps.metrics?.decided(d.model, "skipped");
   deps.log.info("retrain skipped", { model: d.model, reason: d.reason, cause: cause.id });
   await emitAll(cause.key, [decided], deps);
   return { status: "ignored", detail: `skipped: ${d.reason}`, emitted: [decided.id] };
@@ -67,6 +68,7 @@ export async function decideStart(
     { causeKey: cause.key, model: request.model, decision: "started", reason: "started", at: now, events: [toStructured(requested), toStructured(decided)], emitted: false },
     training,
   );
+  deps.metrics?.decided(request.model, "started");
   deps.log.info("retrain started", { model: request.model, reason: training.reason, cause: cause.id, training: requested.id });
   await emitAll(cause.key, [requested, decided], deps);
   return { status: "done", detail: `training requested (${training.reason})`, emitted: [requested.id, decided.id] };

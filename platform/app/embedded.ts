@@ -7,7 +7,9 @@ import { createAuth, type Auth } from "../auth/index.ts";
 import type { Config } from "../config/index.ts";
 import { DriftCounters, DriftMonitor, fanOut } from "../drift/index.ts";
 import { DEFAULT_TRIGGERS_FILE, loadTriggerFile } from "../eventing/triggers.ts";
-import { deadLetter } from "../eventing/dead-letter.ts";
+import { deadLetter, deadLetterCounter } from "../eventing/dead-letter.ts";
+import { FUNCTION_TARGETS, TARGETS } from "../knative/targets.ts";
+import { createFunctionMetrics, type InvocationOutcome } from "../telemetry/metrics.ts";
 import { toHttpError, ValidationError } from "../errors.ts";
 import { cloudEventRoute } from "../fn/hono.ts";
 import { createDeliver, EmbeddedBroker } from "../local/broker/index.ts";
@@ -140,12 +142,17 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
   const driftCounters = new DriftCounters({ registry: metrics, loadBaseline, log: log.child({ component: "drift" }), now });
 
   const fnLog = (name: string) => log.child({ function: name });
-  services["launch-training"] = cloudEventRoute("launch-training", launchTraining, createLaunchTraining({ bus, backend: training, log: fnLog("launch-training"), now }));
-  services["log-model"] = cloudEventRoute("log-model", logModelHandler, createLogModelDeps({ bus, log: fnLog("log-model"), now, mlflow, policies }));
+  // Same series as a Knative function process (function = its FUNCTION_TARGET), so one dashboard serves both modes.
+  const fnMetrics = createFunctionMetrics(metrics);
+  const targetOf = new Map(FUNCTION_TARGETS.map((t) => [TARGETS[t].service, t]));
+  const fnTelemetry = { metrics: { ...fnMetrics, observe: (fn: string, outcome: InvocationOutcome, seconds: number) => fnMetrics.observe(targetOf.get(fn) ?? fn, outcome, seconds) } };
+  services["launch-training"] = cloudEventRoute("launch-training", launchTraining, createLaunchTraining({ bus, backend: training, log: fnLog("launch-training"), now }), fnTelemetry);
+  services["log-model"] = cloudEventRoute("log-model", logModelHandler, createLogModelDeps({ bus, log: fnLog("log-model"), now, mlflow, policies }), fnTelemetry);
   services["retrain-on-drift"] = cloudEventRoute(
     "retrain-on-drift",
     retrainOnDrift,
-    createRetrainDeps({ bus, registry, log: fnLog("retrain-on-drift"), policies, dataDir: path.join(dataDir, "retrain"), now }),
+    createRetrainDeps({ bus, registry, log: fnLog("retrain-on-drift"), policies, dataDir: path.join(dataDir, "retrain"), now, metrics }),
+    fnTelemetry,
   );
   const backends = { local: serving } as const;
   const deployDeps = createDeployModelDeps({
@@ -162,7 +169,7 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
       ? new PrometheusCanaryStats({ prometheus: new PrometheusHttpClient(config.prometheus), flavour: "infer" })
       : localCanaryStats(serving),
   });
-  services["deploy-model"] = cloudEventRoute("deploy-model", deployModelHandler, deployDeps);
+  services["deploy-model"] = cloudEventRoute("deploy-model", deployModelHandler, deployDeps, fnTelemetry);
   // infer calls the V2 server in-process: same handlers and status codes, no socket per prediction.
   const inferDeps = {
     backend: serving,
@@ -173,8 +180,8 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
     llm: config.llm,
     log: fnLog("infer"),
   };
-  services.infer = cloudEventRoute("infer", inferHandler, { ...inferDeps, bus, now, cache: new ModelInfoCache() });
-  services["dead-letter"] = cloudEventRoute("dead-letter", deadLetter, { bus, log: fnLog("dead-letter"), now, store: broker.deadLetterStore });
+  services.infer = cloudEventRoute("infer", inferHandler, { ...inferDeps, bus, now, cache: new ModelInfoCache() }, fnTelemetry);
+  services["dead-letter"] = cloudEventRoute("dead-letter", deadLetter, { bus, log: fnLog("dead-letter"), now, store: broker.deadLetterStore, deadLetters: deadLetterCounter(metrics) }, fnTelemetry);
 
   const cron = new CronScheduler({
     bus,

@@ -5,7 +5,8 @@ import { parseConfig } from "../config/index.ts";
 import { ConfigError } from "../errors.ts";
 import { registerCloudEvent } from "../fn/framework.ts";
 import { createLogger } from "../log.ts";
-import { deadLetter, type DeadLetterDeps } from "./dead-letter.ts";
+import { functionRegistry } from "../knative/registry.ts";
+import { deadLetter, deadLetterCounter, type DeadLetterDeps } from "./dead-letter.ts";
 import { DeadLetterStore } from "./dead-letter-store.ts";
 
 export const FUNCTION_TARGET = "deadLetter";
@@ -19,6 +20,7 @@ export function deadLetterDepsFromEnv(env: Record<string, string | undefined> = 
     log: createLogger(config.logLevel, { function: "dead-letter" }),
     now: Date.now,
     store: DeadLetterStore.open(path.join(config.dataDir, "dead-letters.sqlite")),
+    deadLetters: deadLetterCounter(functionRegistry(FUNCTION_TARGET, config)),
   };
 }
 

@@ -226,7 +226,7 @@ export class Dispatcher {
       error: r.error,
     });
     db.setState(c.seq, "dead_lettered", now, { status: r.status, error: r.error });
-    dlq.record({ event: fromStructured({ ...c.event, ...ext }), trigger: c.trigger, attempts: c.attempt, at: now });
+    const { created } = dlq.record({ event: fromStructured({ ...c.event, ...ext }), trigger: c.trigger, attempts: c.attempt, at: now });
     const dls = c.delivery.deadLetterSink;
     if (dls) {
       db.addDelivery(
@@ -237,6 +237,7 @@ export class Dispatcher {
     }
     return () => {
       count(outcome)();
+      if (created) metrics.deadLetters.inc({ type: String(c.event.type) });
       log.warn("event dead-lettered", { ...fields, error: r.error, retryable });
     };
   }
