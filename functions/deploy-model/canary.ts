@@ -8,9 +8,22 @@ import type { ServingBackendName } from "../../platform/specs/deployment.ts";
 
 export type { CandidateStats };
 
-/** Where canary numbers come from: the embedded router's tallies, or Prometheus for cluster backends. */
+/**
+ * Where canary numbers come from: the embedded router's in-process tallies, or Prometheus' HTTP API (every backend,
+ * every replica). `since` (epoch ms) starts the canary window; a source that only keeps live tallies may ignore it.
+ */
 export interface CanaryStatsSource {
-  stats(deployment: string): Promise<Readonly<Record<string, CandidateStats>> | undefined>;
+  /** Named in each decision event ("in-process" or "prometheus"). */
+  readonly source?: string | undefined;
+  stats(deployment: string, since?: number): Promise<Readonly<Record<string, CandidateStats>> | undefined>;
+}
+
+/** The numbers a decision was taken on, carried by its event. */
+export interface CanaryEvidence {
+  readonly source: string;
+  readonly windowSeconds: number;
+  readonly candidate: CandidateStats & { readonly deployment: string; readonly version: string };
+  readonly stable: CandidateStats & { readonly deployment: string; readonly version: string };
 }
 
 export interface CanaryRecord {
@@ -29,7 +42,9 @@ export interface CanaryRecord {
   readonly policy: RolloutPolicy;
 }
 
-export type CanaryDecision = { readonly decision: "wait"; readonly reason: string } | { readonly decision: "promote" | "rollback"; readonly reason: string };
+export type CanaryDecision =
+  | { readonly decision: "wait"; readonly reason: string }
+  | { readonly decision: "promote" | "rollback"; readonly reason: string; readonly evidence?: CanaryEvidence | undefined };
 
 /** Active canaries, one per deployment name, persisted as JSON so a restart keeps deciding. */
 export class CanaryStore {
@@ -77,23 +92,32 @@ export class CanaryStore {
 const pct = (v: number): string => `${(v * 100).toFixed(2)}%`;
 
 /** Decide once the candidate has had decideAfterRequests requests or decideAfterMinutes have passed. */
-export function decide(rec: CanaryRecord, stats: Readonly<Record<string, CandidateStats>> | undefined, now: number): CanaryDecision {
+export function decide(rec: CanaryRecord, stats: Readonly<Record<string, CandidateStats>> | undefined, now: number, source = "in-process"): CanaryDecision {
   const p = rec.policy;
-  const cand = stats?.[rec.candidate.deployment] ?? { requests: 0, errors: 0, p50Ms: 0, p95Ms: 0 };
-  const base = stats?.[rec.stable.deployment] ?? { requests: 0, errors: 0, p50Ms: 0, p95Ms: 0 };
+  const none: CandidateStats = { requests: 0, errors: 0, p50Ms: 0, p95Ms: 0 };
+  const cand = stats?.[rec.candidate.deployment] ?? none;
+  const base = stats?.[rec.stable.deployment] ?? none;
   const elapsedMin = (now - rec.startedAt) / 60_000;
   if (cand.requests < p.decideAfterRequests && elapsedMin < p.decideAfterMinutes) {
     return { decision: "wait", reason: `${cand.requests}/${p.decideAfterRequests} requests, ${elapsedMin.toFixed(1)}/${p.decideAfterMinutes} min` };
   }
+  const evidence: CanaryEvidence = {
+    source,
+    windowSeconds: Math.round((now - rec.startedAt) / 1000),
+    candidate: { ...cand, deployment: rec.candidate.deployment, version: rec.candidate.version },
+    stable: { ...base, deployment: rec.stable.deployment, version: rec.stable.version },
+  };
   const candRate = cand.requests ? cand.errors / cand.requests : 0;
   const baseRate = base.requests ? base.errors / base.requests : 0;
-  const summary = `after ${cand.requests} canary requests: error rate ${pct(candRate)} vs ${pct(baseRate)}, p95 ${cand.p95Ms.toFixed(1)} ms vs ${base.p95Ms.toFixed(1)} ms`;
-  if (cand.requests === 0) return { decision: "rollback", reason: `no traffic reached v${rec.candidate.version} in ${p.decideAfterMinutes} min` };
+  // p99 when the source has it for both (Prometheus histograms), else the in-process p95.
+  const [q, candMs, baseMs] = cand.p99Ms !== undefined && base.p99Ms !== undefined ? ["p99", cand.p99Ms, base.p99Ms] : ["p95", cand.p95Ms, base.p95Ms];
+  const summary = `after ${cand.requests} canary requests (${source}): success rate ${pct(1 - candRate)} vs ${pct(1 - baseRate)}, ${q} ${candMs.toFixed(1)} ms vs ${baseMs.toFixed(1)} ms`;
+  if (cand.requests === 0) return { decision: "rollback", reason: `no traffic reached v${rec.candidate.version} in ${p.decideAfterMinutes} min`, evidence };
   if (candRate - baseRate > p.maxErrorRateIncrease) {
-    return { decision: "rollback", reason: `error rate increase ${pct(candRate - baseRate)} > ${pct(p.maxErrorRateIncrease)} ${summary}` };
+    return { decision: "rollback", reason: `error rate increase ${pct(candRate - baseRate)} > ${pct(p.maxErrorRateIncrease)} ${summary}`, evidence };
   }
-  if (base.p95Ms > 0 && base.requests > 0 && cand.p95Ms > base.p95Ms * p.maxLatencyRatio) {
-    return { decision: "rollback", reason: `p95 latency ratio ${(cand.p95Ms / base.p95Ms).toFixed(2)} > ${p.maxLatencyRatio} ${summary}` };
+  if (baseMs > 0 && base.requests > 0 && candMs > baseMs * p.maxLatencyRatio) {
+    return { decision: "rollback", reason: `${q} latency ratio ${(candMs / baseMs).toFixed(2)} > ${p.maxLatencyRatio} ${summary}`, evidence };
   }
-  return { decision: "promote", reason: `healthy ${summary}` };
+  return { decision: "promote", reason: `healthy ${summary}`, evidence };
 }

@@ -14,7 +14,7 @@ export interface Cause {
 }
 
 /** The event payload part of a backend status (the catalogue schema is strict). */
-export function statusData(s: DeploymentStatus, extra: { reason?: string; message?: string } = {}): EventData<"deployment.ready"> {
+export function statusData(s: DeploymentStatus, extra: { reason?: string; message?: string; canary?: EventData<"deployment.ready">["canary"] } = {}): EventData<"deployment.ready"> {
   return {
     name: s.name,
     kind: s.kind,
@@ -26,6 +26,7 @@ export function statusData(s: DeploymentStatus, extra: { reason?: string; messag
     ...(extra.reason ?? s.reason ? { reason: extra.reason ?? s.reason } : {}),
     ...(extra.message ?? s.message ? { message: extra.message ?? s.message } : {}),
     warnings: [...s.warnings],
+    ...(extra.canary ? { canary: extra.canary } : {}),
   };
 }
 

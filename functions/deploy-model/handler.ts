@@ -1,16 +1,22 @@
 // deploy-model: model.promoted -> rollout by policy; deployment.requested -> deploy / undeploy / promote / rollback.
 // model.logged is ignored: the registry's evaluation gate decides what gets promoted.
 import { ValidationError } from "../../platform/errors.ts";
-import { parseEvent, type AnyCloudEvent, type FlywheelEvent } from "../../platform/events/index.ts";
+import { parseEvent, PING_EVENT_TYPE, type AnyCloudEvent, type FlywheelEvent } from "../../platform/events/index.ts";
 import { ALIAS } from "../../platform/lineage.ts";
 import type { HandlerOutcome } from "../../platform/fn/types.ts";
 import type { ResolvedModel, ServingBackend } from "../../platform/ports.ts";
 import type { DeployModelDeps } from "./deps.ts";
 import { emitStatus, statusData, type Cause } from "./emit.ts";
 import { resolveVersion, type findVersion } from "./resolve.ts";
-import { applyAndReport, backendOf, finishCanary, isOutcome, resolveOrReport, revisionOf, rolloutPromoted } from "./rollout.ts";
+import { applyAndReport, backendOf, canaryTick, finishCanary, isOutcome, resolveOrReport, revisionOf, rolloutPromoted } from "./rollout.ts";
 
 export async function deployModelHandler(ce: AnyCloudEvent, deps: DeployModelDeps): Promise<HandlerOutcome> {
+  // Knative: the canary-check PingSource (manifests) wakes us to decide running canaries. Idempotent: a canary that
+  // was decided already is gone from the store, and each decision's event id derives from the canary's revision.
+  if (ce.type === PING_EVENT_TYPE) {
+    const outs = await canaryTick(deps);
+    return { status: outs.length ? "done" : "ignored", detail: `${outs.length} canary decision(s)`, emitted: outs.flatMap((o) => o.emitted ?? []) };
+  }
   const ev = parseEvent(ce);
   switch (ev.name) {
     case "model.promoted": {

@@ -8,7 +8,9 @@ import { createLogger } from "../../platform/log.ts";
 import { MlflowClient, MlflowModelRegistry } from "../../platform/mlflow/index.ts";
 import { loadPolicies } from "../../platform/policies/index.ts";
 import { clusterServingBackend } from "../../platform/serving/cluster.ts";
+import { PrometheusHttpClient } from "../../platform/telemetry/prometheus.ts";
 import { createDeployModelDeps, type DeployModelDeps } from "./deps.ts";
+import { PrometheusCanaryStats } from "./prometheus-stats.ts";
 import { deployModelHandler } from "./handler.ts";
 
 export { deployModelHandler } from "./handler.ts";
@@ -16,10 +18,14 @@ export { createDeployModelDeps, type DeployModelDeps, type DeployModelDepsInput 
 export { CanaryStore, decide, type CanaryRecord, type CanaryStatsSource, type CandidateStats } from "./canary.ts";
 export { canaryTick, finishCanary, revisionOf, candidateName, startCanaryLoop, localCanaryStats } from "./rollout.ts";
 export { findVersion, resolveVersion } from "./resolve.ts";
+export { PrometheusCanaryStats, type CanaryMetricsFlavour } from "./prometheus-stats.ts";
 
 export const FUNCTION_TARGET = "deployModel";
 
-/** Deps from the environment, for the Knative Service (FUNCTION_TARGET=deployModel): MLflow + Seldon or KServe. */
+/**
+ * Deps from the environment, for the Knative Service (FUNCTION_TARGET=deployModel): MLflow + Seldon or KServe, and
+ * Prometheus (FLYWHEEL_PROMETHEUS_URL) for canary statistics.
+ */
 export async function deployModelDepsFromEnv(env: Record<string, string | undefined> = process.env): Promise<DeployModelDeps> {
   const config = parseConfig(env);
   if (!config.registry.trackingUri) throw new ConfigError(["MLFLOW_TRACKING_URI: required for deploy-model in Knative mode"]);
@@ -37,6 +43,14 @@ export async function deployModelDepsFromEnv(env: Record<string, string | undefi
     defaultBackend: config.serving.backend,
     policies: loadPolicies(config.files.policies),
     workDir: path.join(config.dataDir, "deploy-model"),
+    // Without Prometheus a cluster canary has no numbers and waits for a manual promote or rollback.
+    canaryStats: config.prometheus
+      ? new PrometheusCanaryStats({
+          prometheus: new PrometheusHttpClient(config.prometheus),
+          flavour: config.serving.backend === "kserve" ? "knative-queue-proxy" : "infer",
+          namespace: config.kubernetes.namespace,
+        })
+      : undefined,
   });
 }
 

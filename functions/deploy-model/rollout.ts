@@ -5,7 +5,7 @@ import type { FlywheelEvent } from "../../platform/events/index.ts";
 import type { HandlerOutcome } from "../../platform/fn/types.ts";
 import type { DeploymentStatus, ResolvedModel, ServingBackend } from "../../platform/ports.ts";
 import type { DeploymentSpec, ServingBackendName } from "../../platform/specs/deployment.ts";
-import { decide, type CanaryRecord, type CanaryStatsSource, type CandidateStats } from "./canary.ts";
+import { decide, type CanaryEvidence, type CanaryRecord, type CanaryStatsSource, type CandidateStats } from "./canary.ts";
 import type { DeployModelDeps } from "./deps.ts";
 import { emitStatus, statusData, type Cause } from "./emit.ts";
 import { findVersion, resolveVersion } from "./resolve.ts";
@@ -125,7 +125,7 @@ export async function rolloutPromoted(deps: DeployModelDeps, ev: FlywheelEvent<"
 }
 
 /** Promote or roll back a running canary (automatic decision or a manual deployment.requested). */
-export async function finishCanary(deps: DeployModelDeps, rec: CanaryRecord, decision: "promote" | "rollback", reason: string): Promise<HandlerOutcome> {
+export async function finishCanary(deps: DeployModelDeps, rec: CanaryRecord, decision: "promote" | "rollback", reason: string, evidence?: CanaryEvidence): Promise<HandlerOutcome> {
   const backend = backendOf(deps, rec.backend);
   const keep = decision === "promote" ? rec.candidate : rec.stable;
   const revision = revisionOf(rec.revision, decision);
@@ -140,7 +140,7 @@ export async function finishCanary(deps: DeployModelDeps, rec: CanaryRecord, dec
   }
   deps.canaries.delete(rec.name);
   const event = decision === "promote" ? "deployment.promoted" : "deployment.rolled_back";
-  const id = await emitStatus(deps, event, statusData(status, { reason: decision === "promote" ? "CanaryPassed" : "CanaryFailed", message: reason }), { id: revision, traceparent: rec.cause.traceparent });
+  const id = await emitStatus(deps, event, statusData(status, { reason: decision === "promote" ? "CanaryPassed" : "CanaryFailed", message: reason, ...(evidence ? { canary: evidence } : {}) }), { id: revision, traceparent: rec.cause.traceparent });
   return { status: "done", detail: `${rec.name}: ${decision} (${reason})`, emitted: [id] };
 }
 
@@ -150,9 +150,15 @@ export async function canaryTick(deps: DeployModelDeps): Promise<HandlerOutcome[
   // Without numbers there is nothing to compare: deciding on time alone would roll every canary back.
   if (!deps.canaryStats) return out;
   for (const rec of deps.canaries.all()) {
-    const verdict = decide(rec, await deps.canaryStats?.stats(rec.name), deps.now());
+    const source = deps.canaryStats.source ?? "in-process";
+    const verdict = decide(rec, await deps.canaryStats.stats(rec.name, rec.startedAt), deps.now(), source);
     if (verdict.decision === "wait") continue;
-    out.push(await deps.queue.run(rec.name, () => (deps.canaries.get(rec.name) ? finishCanary(deps, rec, verdict.decision, verdict.reason) : Promise.resolve({ status: "duplicate" as const }))));
+    deps.log.info("deploy-model: canary decided", { name: rec.name, decision: verdict.decision, reason: verdict.reason });
+    out.push(
+      await deps.queue.run(rec.name, () =>
+        deps.canaries.get(rec.name) ? finishCanary(deps, rec, verdict.decision, verdict.reason, verdict.evidence) : Promise.resolve({ status: "duplicate" as const }),
+      ),
+    );
   }
   return out;
 }
@@ -173,5 +179,5 @@ export function startCanaryLoop(deps: DeployModelDeps, intervalMs = 15_000): () 
 
 /** The embedded backend's experiment tallies as the canary's numbers. */
 export function localCanaryStats(backend: { stats(name: string): Readonly<Record<string, CandidateStats>> | undefined }): CanaryStatsSource {
-  return { stats: async (name) => backend.stats(name) };
+  return { source: "in-process", stats: async (name) => backend.stats(name) };
 }

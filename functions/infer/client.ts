@@ -6,7 +6,8 @@ import type { InferRequest, InferResponse, ModelMetadata } from "../../platform/
 
 export interface V2Client {
   metadata(target: InferenceTarget): Promise<ModelMetadata>;
-  infer(target: InferenceTarget, req: InferRequest): Promise<{ response: InferResponse; headers: Record<string, string> }>;
+  /** `seen.headers` receives the response headers even when the call fails (which candidate answered an error). */
+  infer(target: InferenceTarget, req: InferRequest, seen?: { headers?: Record<string, string> }): Promise<{ response: InferResponse; headers: Record<string, string> }>;
 }
 
 const base = (t: InferenceTarget): string => t.url.replace(/\/$/, "");
@@ -22,12 +23,17 @@ async function v2Error(res: Response): Promise<string> {
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response> | Response;
 
 export function httpV2Client(doFetch: FetchLike = fetch, timeoutMs = 30_000): V2Client {
-  const call = async (url: string, init: RequestInit, what: string): Promise<Response> => {
+  const call = async (url: string, init: RequestInit, what: string, seen?: { headers?: Record<string, string> }): Promise<Response> => {
     let res: Response;
     try {
       res = await doFetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
     } catch (e) {
       throw new UpstreamError(`${what}: inference server unreachable`, true, { cause: e });
+    }
+    if (seen) {
+      const headers: Record<string, string> = {};
+      res.headers.forEach((v, k) => (headers[k] = v));
+      seen.headers = headers;
     }
     if (res.ok) return res;
     const msg = await v2Error(res);
@@ -40,11 +46,12 @@ export function httpV2Client(doFetch: FetchLike = fetch, timeoutMs = 30_000): V2
       const res = await call(t.metadataUrl ?? `${base(t)}/v2/models/${encodeURIComponent(t.model)}`, { headers: { ...t.headers } }, `metadata of ${t.model}`);
       return (await res.json()) as ModelMetadata;
     },
-    async infer(t, req) {
+    async infer(t, req, seen) {
       const res = await call(
         `${base(t)}${t.inferPath ?? `/v2/models/${encodeURIComponent(t.model)}/infer`}`,
         { method: "POST", headers: { "content-type": "application/json", ...t.headers }, body: JSON.stringify(req) },
         `inference on ${t.model}`,
+        seen,
       );
       const headers: Record<string, string> = {};
       res.headers.forEach((v, k) => (headers[k] = v));

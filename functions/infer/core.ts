@@ -1,8 +1,8 @@
 // The infer pipeline shared by the HTTP route and the CloudEvent handler: find the deployment, read its model info,
 // turn any accepted input into the exact V2 request, call the right backend target, decode, and feed drift.
 import { NotFoundError } from "../../platform/errors.ts";
-import { ROUTE_HEADER, SELDON_ROUTE_HEADER } from "../../platform/serving/local/server.ts";
 import type { InferRequest, InferResponse } from "../../platform/serving/v2/types.ts";
+import { answeringCandidate, outcomeOfError } from "./candidates.ts";
 import { buildRequest, featureNames, InputMismatchError } from "./build.ts";
 import { decodeOutputs, predictedClasses, type Prediction } from "./decode.ts";
 import type { InferDeps } from "./deps.ts";
@@ -65,8 +65,18 @@ export async function inferDeployment(deps: InferDeps, cache: ModelInfoCache, de
     }
     ({ request, features } = buildRequest(records, info));
   }
-  const { response, headers } = await deps.client.infer(target, request);
-  const route = headers[ROUTE_HEADER] ?? headers[SELDON_ROUTE_HEADER]?.split(":").find(Boolean) ?? (response.model_name !== target.model ? response.model_name : undefined);
+  const seen: { headers?: Record<string, string> } = {};
+  const started = performance.now();
+  let answer;
+  try {
+    answer = await deps.client.infer(target, request, seen);
+  } catch (e) {
+    deps.candidates?.record(deployment, answeringCandidate(seen.headers) ?? deployment, outcomeOfError(e), (performance.now() - started) / 1000);
+    throw e;
+  }
+  const { response, headers } = answer;
+  const route = answeringCandidate(headers) ?? (response.model_name !== target.model ? response.model_name : undefined);
+  deps.candidates?.record(deployment, route ?? deployment, "success", (performance.now() - started) / 1000);
   const answered = route && route !== deployment ? ((await deps.backend.get(route)) ?? status) : status;
   const predictions = decodeOutputs(response, info.labels);
   if (deps.drift && answered.model) observe(deps, answered.model, response.model_version ?? answered.version ?? "", features, predictedClasses(response, info.labels));

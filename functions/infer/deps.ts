@@ -1,6 +1,7 @@
 // What infer needs injected: the serving backend(s), a V2 client, and optional registry, drift observer and LLM.
 import type { Logger } from "../../platform/log.ts";
 import type { DriftObserver, ModelRegistry, ServingBackend } from "../../platform/ports.ts";
+import type { CandidateMetrics } from "./candidates.ts";
 import type { V2Client } from "./client.ts";
 import type { LlmConfig } from "./llm.ts";
 
@@ -12,6 +13,8 @@ export interface InferDeps {
   readonly registry?: ModelRegistry | undefined;
   /** Fed off the request path with each request's features and predictions. */
   readonly drift?: DriftObserver | undefined;
+  /** Requests, errors and latency per answering candidate (what canary decisions query from Prometheus). */
+  readonly candidates?: CandidateMetrics | undefined;
   /** OpenAI-compatible chat endpoint for natural language the deterministic parser cannot read. */
   readonly llm?: LlmConfig | undefined;
   /** fetch used for the LLM endpoint. */

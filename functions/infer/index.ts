@@ -2,13 +2,17 @@
 // that also accepts inference.requested CloudEvents (binary or structured) on the same endpoint.
 import * as ff from "@google-cloud/functions-framework";
 import { Hono } from "hono";
+import { registryBaselineLoader } from "../../platform/app/baseline.ts";
 import { HttpEventBus } from "../../platform/bus/http.ts";
 import { parseConfig } from "../../platform/config/index.ts";
 import { ConfigError } from "../../platform/errors.ts";
 import { cloudEventRoute } from "../../platform/fn/hono.ts";
+import { DriftCounters } from "../../platform/drift/counters.ts";
+import { functionRegistry } from "../../platform/knative/registry.ts";
 import { createLogger } from "../../platform/log.ts";
 import { MlflowModelRegistry } from "../../platform/mlflow/index.ts";
 import { clusterServingBackend } from "../../platform/serving/cluster.ts";
+import { createCandidateMetrics } from "./candidates.ts";
 import { httpV2Client } from "./client.ts";
 import { inferHandler, type InferEventDeps } from "./handler.ts";
 import { ModelInfoCache } from "./model-info.ts";
@@ -19,6 +23,7 @@ export { inferHandler, type InferEventDeps } from "./handler.ts";
 export { inferDeployment, type InferResult } from "./core.ts";
 export { deploymentsApi, parseSpecs, type DeploymentsApiDeps } from "./deployments-api.ts";
 export { httpV2Client, type FetchLike, type V2Client } from "./client.ts";
+export { answeringCandidate, CANDIDATE_DURATION_METRIC, CANDIDATE_REQUESTS_METRIC, createCandidateMetrics, type CandidateMetrics } from "./candidates.ts";
 export { parseNaturalLanguage, normalise } from "./nl.ts";
 export { extractWithLlm, featureSchema, type LlmConfig } from "./llm.ts";
 export { buildRequest, featureNames, InputMismatchError, type ModelInfo } from "./build.ts";
@@ -29,7 +34,10 @@ export type { InferDeps } from "./deps.ts";
 
 export const FUNCTION_TARGET = "infer";
 
-/** Deps from the environment, for the Knative Service: the cluster backend, MLflow for lineage tags, the broker. */
+/**
+ * Deps from the environment, for the Knative Service: the cluster backend, MLflow for lineage tags and drift baselines,
+ * the broker. Drift is counted here and computed by Prometheus' rules over every replica (platform/telemetry/rules.ts).
+ */
 export async function inferDepsFromEnv(env: Record<string, string | undefined> = process.env): Promise<InferEventDeps> {
   const config = parseConfig(env);
   if (config.serving.backend === "local") throw new ConfigError(["FLYWHEEL_SERVING_BACKEND: seldon or kserve in Knative mode"]);
@@ -38,10 +46,13 @@ export async function inferDepsFromEnv(env: Record<string, string | undefined> =
   const registry = config.registry.trackingUri
     ? MlflowModelRegistry.fromConfig(config, config.registry.trackingUri)
     : undefined;
+  const metrics = functionRegistry(FUNCTION_TARGET, config);
   return {
     backend: await clusterServingBackend(config.serving.backend, config.kubernetes.namespace, log),
     client: httpV2Client(),
     registry,
+    candidates: createCandidateMetrics(metrics),
+    drift: registry ? new DriftCounters({ registry: metrics, loadBaseline: registryBaselineLoader(registry, registry.client), log: log.child({ component: "drift" }) }) : undefined,
     llm: config.llm,
     log,
     bus: new HttpEventBus({ url: config.knative.brokerUrl, token: config.auth.token }),

@@ -84,6 +84,7 @@ async function settle(cause: Cause, { record, fresh }: Decided, deps: RetrainDep
   if (!record.emitted) await emitAll(cause.key, record.events.map(fromStructured), deps);
   const emitted = record.events.map((e) => String(e.id));
   if (!fresh) return { status: "duplicate", detail: `${record.decision}: ${record.reason}`, emitted };
+  deps.metrics?.decided(record.model, record.decision);
   if (record.decision === "skipped") {
     deps.log.info("retrain skipped", { model: record.model, reason: record.reason, cause: cause.id });
     return { status: "ignored", detail: `skipped: ${record.reason}`, emitted };

@@ -3,6 +3,8 @@ import type { BaseDeps, HandlerOutcome } from "../../platform/fn/types.ts";
 import type { Logger } from "../../platform/log.ts";
 import { loadPolicies, type Policies } from "../../platform/policies/index.ts";
 import type { EventBus, ModelRegistry } from "../../platform/ports.ts";
+import type { Registry } from "prom-client";
+import { createRetrainMetrics, type RetrainMetrics } from "./metrics.ts";
 import type { RetrainStore } from "./store.ts";
 
 export const RETRAIN_SOURCE = "/flywheel/functions/retrain-on-drift";
@@ -13,6 +15,8 @@ export interface RetrainDeps extends BaseDeps {
   readonly store: RetrainStore;
   /** The `source` of the events it emits. */
   readonly source: string;
+  /** Decision and outcome counters (FlywheelRetrainStuck). */
+  readonly metrics?: RetrainMetrics | undefined;
   /** Deliveries of the same event being handled right now in this process (concurrent duplicates wait for the first). */
   readonly pending: Map<string, Promise<HandlerOutcome>>;
 }
@@ -27,6 +31,8 @@ export interface RetrainDepsOptions {
   readonly store: RetrainStore;
   readonly now?: (() => number) | undefined;
   readonly source?: string | undefined;
+  /** Registry the retrain counters go on. */
+  readonly metrics?: Registry | undefined;
 }
 
 export function createRetrainDeps(o: RetrainDepsOptions): RetrainDeps {
@@ -39,5 +45,6 @@ export function createRetrainDeps(o: RetrainDepsOptions): RetrainDeps {
     now: o.now ?? Date.now,
     source: o.source ?? RETRAIN_SOURCE,
     pending: new Map(),
+    metrics: o.metrics ? createRetrainMetrics(o.metrics) : undefined,
   };
 }

@@ -131,6 +131,9 @@ async function onEnded(ce: AnyCloudEvent, deps: RetrainDeps): Promise<HandlerOut
   const outcome = name === "training.succeeded" ? "succeeded" : name === "training.failed" ? "failed" : "cancelled";
   const cause = data.trigger.eventId;
   if (!cause) return { status: "ignored", detail: "training has no trigger event id" };
+  // Counted once: a redelivered end finds the training already closed.
+  const open = (await deps.store.trainings(data.model, 0)).some((t) => t.causeEventId === cause && t.finishedAt === undefined);
   const ours = await deps.store.finishTraining(data.model, cause, outcome, "finishedAt" in data ? data.finishedAt : deps.now());
+  if (ours && open) deps.metrics?.finished(data.model, outcome);
   return ours ? { status: "done", detail: `training of ${data.model} ${outcome}` } : { status: "ignored", detail: "not a training we requested" };
 }

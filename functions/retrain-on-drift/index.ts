@@ -3,6 +3,7 @@ import { HttpEventBus } from "../../platform/bus/http.ts";
 import { parseConfig, type Env } from "../../platform/config/index.ts";
 import { ConfigError } from "../../platform/errors.ts";
 import { registerCloudEvent } from "../../platform/fn/framework.ts";
+import { functionRegistry } from "../../platform/knative/registry.ts";
 import { createLogger } from "../../platform/log.ts";
 import { MlflowModelRegistry } from "../../platform/mlflow/index.ts";
 import { loadPolicies } from "../../platform/policies/index.ts";
@@ -41,6 +42,7 @@ export async function retrainDepsFromEnv(env: Env): Promise<RetrainDeps> {
     log: createLogger(config.logLevel, { function: FUNCTION_TARGET }),
     policies: loadPolicies(config.files.policies),
     store: new StateRetrainStore(state, { owns: true }),
+    metrics: functionRegistry(FUNCTION_TARGET, config),
   });
 }
 

@@ -5,9 +5,11 @@ import { fileURLToPath } from "node:url";
 import { Hono } from "hono";
 import { createAuth, type Auth } from "../auth/index.ts";
 import type { Config } from "../config/index.ts";
-import { DriftMonitor } from "../drift/index.ts";
+import { DriftCounters, DriftMonitor, fanOut } from "../drift/index.ts";
 import { DEFAULT_TRIGGERS_FILE, loadTriggerFile } from "../eventing/triggers.ts";
-import { deadLetter } from "../eventing/dead-letter.ts";
+import { deadLetter, deadLetterCounter } from "../eventing/dead-letter.ts";
+import { FUNCTION_TARGETS, TARGETS } from "../knative/targets.ts";
+import { createFunctionMetrics, type InvocationOutcome } from "../telemetry/metrics.ts";
 import { toHttpError, ValidationError } from "../errors.ts";
 import { cloudEventRoute } from "../fn/hono.ts";
 import { createDeliver, EmbeddedBroker } from "../local/broker/index.ts";
@@ -34,10 +36,13 @@ import { StateRetrainStore } from "../../functions/retrain-on-drift/store.ts";
 import { openStateStore } from "../state/index.ts";
 import { retrainOnDrift } from "../../functions/retrain-on-drift/handler.ts";
 import { createDeployModelDeps } from "../../functions/deploy-model/deps.ts";
-import { startCanaryLoop } from "../../functions/deploy-model/rollout.ts";
+import { localCanaryStats, startCanaryLoop } from "../../functions/deploy-model/rollout.ts";
+import { PrometheusCanaryStats } from "../../functions/deploy-model/prometheus-stats.ts";
+import { PrometheusHttpClient } from "../telemetry/prometheus.ts";
 import { ModelInfoCache } from "../../functions/infer/model-info.ts";
 import { renderOnlyBackends } from "../serving/render-only.ts";
 import { deployModelHandler } from "../../functions/deploy-model/handler.ts";
+import { createCandidateMetrics } from "../../functions/infer/candidates.ts";
 import { httpV2Client } from "../../functions/infer/client.ts";
 import { deploymentsApi } from "../../functions/infer/deployments-api.ts";
 import { inferHandler } from "../../functions/infer/handler.ts";
@@ -150,15 +155,23 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
 
   const v2 = new EmbeddedV2Server({ registry: metrics });
   const serving = new LocalServingBackend({ server: v2, stateDir: path.join(dataDir, "serving"), baseUrl: selfUrl, log: log.child({ component: "serving" }), now });
-  const drift = new DriftMonitor({ registry: metrics, loadBaseline: registryBaselineLoader(registry, mlflow), log: log.child({ component: "drift" }), now });
+  const loadBaseline = registryBaselineLoader(registry, mlflow);
+  // The monitor is the UI's live view; the counters are what Prometheus' rules compute drift from (same as Knative).
+  const drift = new DriftMonitor({ registry: metrics, loadBaseline, log: log.child({ component: "drift" }), now });
+  const driftCounters = new DriftCounters({ registry: metrics, loadBaseline, log: log.child({ component: "drift" }), now });
 
   const fnLog = (name: string) => log.child({ function: name });
-  services["launch-training"] = cloudEventRoute("launch-training", launchTraining, createLaunchTraining({ bus, backend: training, log: fnLog("launch-training"), now }));
-  services["log-model"] = cloudEventRoute("log-model", logModelHandler, createLogModelDeps({ bus, log: fnLog("log-model"), now, mlflow, policies }));
+  // Same series as a Knative function process (function = its FUNCTION_TARGET), so one dashboard serves both modes.
+  const fnMetrics = createFunctionMetrics(metrics);
+  const targetOf = new Map(FUNCTION_TARGETS.map((t) => [TARGETS[t].service, t]));
+  const fnTelemetry = { metrics: { ...fnMetrics, observe: (fn: string, outcome: InvocationOutcome, seconds: number) => fnMetrics.observe(targetOf.get(fn) ?? fn, outcome, seconds) } };
+  services["launch-training"] = cloudEventRoute("launch-training", launchTraining, createLaunchTraining({ bus, backend: training, log: fnLog("launch-training"), now }), fnTelemetry);
+  services["log-model"] = cloudEventRoute("log-model", logModelHandler, createLogModelDeps({ bus, log: fnLog("log-model"), now, mlflow, policies }), fnTelemetry);
   services["retrain-on-drift"] = cloudEventRoute(
     "retrain-on-drift",
     retrainOnDrift,
-    createRetrainDeps({ bus, registry, log: fnLog("retrain-on-drift"), policies, store: new StateRetrainStore(state), now }),
+    createRetrainDeps({ bus, registry, log: fnLog("retrain-on-drift"), policies, store: new StateRetrainStore(state), now, metrics }),
+    fnTelemetry,
   );
   const backends = { local: serving } as const;
   const deployDeps = createDeployModelDeps({
@@ -170,20 +183,24 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
     defaultBackend: "local",
     policies,
     workDir: path.join(dataDir, "deployments"),
-    canaryStats: { stats: async (name) => serving.stats(name) },
+    // Prometheus when configured (the same numbers a cluster decides on); else the router's in-process tallies.
+    canaryStats: config.prometheus
+      ? new PrometheusCanaryStats({ prometheus: new PrometheusHttpClient(config.prometheus), flavour: "infer" })
+      : localCanaryStats(serving),
   });
-  services["deploy-model"] = cloudEventRoute("deploy-model", deployModelHandler, deployDeps);
+  services["deploy-model"] = cloudEventRoute("deploy-model", deployModelHandler, deployDeps, fnTelemetry);
   // infer calls the V2 server in-process: same handlers and status codes, no socket per prediction.
   const inferDeps = {
     backend: serving,
     client: httpV2Client((url, init) => inProcessFetch(url, init)),
     registry,
-    drift,
+    drift: fanOut(drift, driftCounters),
+    candidates: createCandidateMetrics(metrics),
     llm: config.llm,
     log: fnLog("infer"),
   };
-  services.infer = cloudEventRoute("infer", inferHandler, { ...inferDeps, bus, now, cache: new ModelInfoCache() });
-  services["dead-letter"] = cloudEventRoute("dead-letter", deadLetter, { bus, log: fnLog("dead-letter"), now, store: broker.deadLetterStore });
+  services.infer = cloudEventRoute("infer", inferHandler, { ...inferDeps, bus, now, cache: new ModelInfoCache() }, fnTelemetry);
+  services["dead-letter"] = cloudEventRoute("dead-letter", deadLetter, { bus, log: fnLog("dead-letter"), now, store: broker.deadLetterStore, deadLetters: deadLetterCounter(metrics) }, fnTelemetry);
 
   const cron = new CronScheduler({
     bus,

@@ -58,6 +58,8 @@ const EnvSchema = z.object({
   FLYWHEEL_KAFKA_GROUP: z.string().default("flywheel-training-requests"),
   FLYWHEEL_ALERTMANAGER_TOKEN: z.string().optional(),
   FLYWHEEL_PROMETHEUS_URL: optionalUrl,
+  /** Bearer token for the Prometheus HTTP API (canary statistics), when it sits behind auth. */
+  FLYWHEEL_PROMETHEUS_TOKEN: z.string().optional(),
   FLYWHEEL_ALERTMANAGER_URL: optionalUrl,
   FLYWHEEL_GRAFANA_URL: optionalUrl,
   FLYWHEEL_AIRFLOW_URL: optionalUrl,
@@ -139,6 +141,8 @@ export interface Config {
     readonly mlflow: string | undefined;
     readonly tracing: string | undefined;
   };
+  /** The Prometheus HTTP API as a metrics source (canary statistics); undefined = in-process statistics. */
+  readonly prometheus: { readonly url: string; readonly token: string | undefined } | undefined;
   readonly airflow: { readonly username: string | undefined; readonly password: string | undefined };
   readonly llm: { readonly url: string; readonly apiKey: string | undefined; readonly model: string } | undefined;
   readonly telemetry: { readonly otlpEndpoint: string | undefined; readonly serviceName: string | undefined };
@@ -229,6 +233,7 @@ export function parseConfig(env: Env = process.env, overrides: ConfigOverrides =
       mlflow: e.FLYWHEEL_MLFLOW_UI_URL,
       tracing: e.FLYWHEEL_TRACING_UI_URL,
     },
+    prometheus: e.FLYWHEEL_PROMETHEUS_URL ? { url: e.FLYWHEEL_PROMETHEUS_URL, token: e.FLYWHEEL_PROMETHEUS_TOKEN } : undefined,
     airflow: { username: e.FLYWHEEL_AIRFLOW_USERNAME, password: e.FLYWHEEL_AIRFLOW_PASSWORD },
     llm: e.FLYWHEEL_LLM_URL
       ? { url: e.FLYWHEEL_LLM_URL, apiKey: e.FLYWHEEL_LLM_API_KEY, model: e.FLYWHEEL_LLM_MODEL }

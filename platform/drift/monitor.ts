@@ -5,11 +5,11 @@ import { errorFields } from "../log.ts";
 import type { DriftObservation, DriftObserver } from "../ports.ts";
 import type { Baseline, BaselineLoader } from "./baseline.ts";
 import { DropOldestQueue } from "./queue.ts";
+import { PREDICTION_FEATURE } from "./bins.ts";
 import { featureScore, type DriftMethod } from "./stats.ts";
 import { VersionWindow } from "./window.ts";
 
-/** Feature label under which prediction-distribution drift is exported. */
-export const PREDICTION_FEATURE = "__prediction__";
+export { PREDICTION_FEATURE } from "./bins.ts";
 
 export interface DriftMonitorOptions {
   /** Registry the metrics are registered on (the platform's one registry). */

@@ -4,8 +4,9 @@ import { parseConfig } from "../config/index.ts";
 import { ConfigError } from "../errors.ts";
 import { registerCloudEvent } from "../fn/framework.ts";
 import { createLogger } from "../log.ts";
+import { functionRegistry } from "../knative/registry.ts";
 import { openPostgresState } from "../state/index.ts";
-import { deadLetter, type DeadLetterDeps } from "./dead-letter.ts";
+import { deadLetter, deadLetterCounter, type DeadLetterDeps } from "./dead-letter.ts";
 import { StateDeadLetters } from "./dead-letter-state.ts";
 
 export const FUNCTION_TARGET = "deadLetter";
@@ -22,6 +23,7 @@ export async function deadLetterDepsFromEnv(env: Record<string, string | undefin
     log: createLogger(config.logLevel, { function: "dead-letter" }),
     now: Date.now,
     store: new StateDeadLetters(await openPostgresState(config.state.databaseUrl)),
+    deadLetters: deadLetterCounter(functionRegistry(FUNCTION_TARGET, config)),
   };
 }
 

@@ -1,4 +1,5 @@
 // The `deadLetter` function (FUNCTION_TARGET deadLetter): the deadLetterSink that stores what delivery gave up on.
+import { Counter, type Registry } from "prom-client";
 import type { AnyCloudEvent } from "../events/envelope.ts";
 import { errorFields } from "../log.ts";
 import type { EventBus } from "../ports.ts";
@@ -15,12 +16,24 @@ export interface DeadLetterRecords {
 
 export interface DeadLetterDeps extends BaseDeps {
   readonly store: DeadLetterRecords;
+  /** Counts each new dead letter (FlywheelDeadLettersGrowing). */
+  readonly deadLetters?: Counter<"type"> | undefined;
+}
+
+export const DEAD_LETTERS_METRIC = "flywheel_dead_letters_total";
+
+/** The one dead-letter counter, whoever stores them (the embedded broker, or the deadLetter function in Knative). */
+export function deadLetterCounter(registry: Registry): Counter<"type"> {
+  const m = registry.getSingleMetric(DEAD_LETTERS_METRIC);
+  if (m instanceof Counter) return m;
+  return new Counter({ name: DEAD_LETTERS_METRIC, help: "Events delivery gave up on, stored as dead letters, by event type (each counted once).", labelNames: ["type"], registers: [registry] });
 }
 
 /** Store the dead-lettered event with its knativeerror* extensions. Idempotent on (source, id, knativeerrordest). */
 export const deadLetter: CloudEventHandler<DeadLetterDeps> = async (event, deps) => {
   const { deadLetter: dl, created } = await deps.store.record({ event, at: deps.now() });
   if (created) {
+    deps.deadLetters?.inc({ type: event.type });
     // knativeerrordata carries the subscriber's response body: logged decoded and capped (its error message when
     // it sent one), never the raw bytes.
     deps.log.warn("event dead-lettered", {

@@ -128,6 +128,28 @@ export const DeploymentRequestedSchema = z.discriminatedUnion("action", [
   z.object({ action: z.literal("rollback"), name: z.string().min(1) }).strict(),
 ]);
 
+const CandidateNumbersSchema = z
+  .object({
+    deployment: z.string(),
+    version: z.string(),
+    requests: z.number().nonnegative(),
+    errors: z.number().nonnegative(),
+    p50Ms: z.number().nonnegative(),
+    p95Ms: z.number().nonnegative(),
+    p99Ms: z.number().nonnegative().optional(),
+  })
+  .strict();
+
+export const CanaryEvidenceSchema = z
+  .object({
+    /** "prometheus" (summed over every replica) or "in-process" (the embedded router's tallies). */
+    source: z.string(),
+    windowSeconds: z.number().nonnegative(),
+    candidate: CandidateNumbersSchema,
+    stable: CandidateNumbersSchema,
+  })
+  .strict();
+
 export const DeploymentStatusSchema = z
   .object({
     name: z.string(),
@@ -141,6 +163,8 @@ export const DeploymentStatusSchema = z
     reason: z.string().optional(),
     message: z.string().optional(),
     warnings: z.array(z.string()).default([]),
+    /** On deployment.promoted / rolled_back after a canary: the numbers the decision was taken on. */
+    canary: CanaryEvidenceSchema.optional(),
   })
   .strict();
 

@@ -6,6 +6,7 @@ import { createMetricsRegistry } from "../metrics.ts";
 import { createFunctionMetrics, outcomeOf } from "../telemetry/metrics.ts";
 import { createTelemetry, telemetryOptions } from "../telemetry/sdk.ts";
 import { withServerSpan } from "../telemetry/spans.ts";
+import { functionMetricsText } from "./registry.ts";
 
 export interface Served {
   readonly server: http.Server;
@@ -34,8 +35,8 @@ export async function serveTarget(target: string, config: Config): Promise<Serve
       return;
     }
     if (req.method === "GET" && path === "/metrics") {
-      registry.metrics().then(
-        (text) => res.writeHead(200, { "content-type": registry.contentType }).end(text),
+      Promise.all([registry.metrics(), functionMetricsText(target)]).then(
+        ([own, fn]) => res.writeHead(200, { "content-type": registry.contentType }).end(fn ? `${own}\n${fn}` : own),
         () => res.writeHead(500).end(),
       );
       return;

@@ -102,6 +102,28 @@ export function pingSources(schedules: readonly Schedule[]): K8sObject[] {
   }));
 }
 
+/** Name of the PingSource that makes deploy-model check running canaries (the embedded platform uses a timer). */
+export const CANARY_CHECK_SOURCE = "deploy-model-canary-check";
+
+/**
+ * Knative mode has no process that stays up to watch a canary: a PingSource wakes deploy-model every minute and it
+ * decides from Prometheus. It sinks straight to deploy-model, so retrain-on-drift's ping trigger never sees it.
+ */
+export function canaryCheckSource(): K8sObject {
+  return {
+    apiVersion: "sources.knative.dev/v1",
+    kind: "PingSource",
+    metadata: meta(CANARY_CHECK_SOURCE, NAMESPACE, "schedule"),
+    spec: {
+      schedule: "* * * * *",
+      timezone: "UTC",
+      contentType: "application/json",
+      data: JSON.stringify({ check: "canary" }),
+      sink: { ref: { apiVersion: "serving.knative.dev/v1", kind: "Service", name: "deploy-model", namespace: NAMESPACE } },
+    },
+  };
+}
+
 /**
  * Training status in Knative mode: the training work's own ApiServerSource (triggers/kubernetes/source.ts), watching
  * Flywheel's Jobs, the operator's kind, SparkApplications and their pods. It sinks to the Broker, so the

@@ -7,10 +7,11 @@ import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 import { loadTriggerFile } from "../eventing/triggers.ts";
 import { loadSchedules } from "../../triggers/cron/schedules.ts";
-import { apiServerSource, broker, BROKER_CLASS_ANNOTATION, BROKER_CLASSES, eventLogTrigger, kafkaSource, pingSources, triggers } from "./eventing.ts";
+import { apiServerSource, broker, canaryCheckSource, BROKER_CLASS_ANNOTATION, BROKER_CLASSES, eventLogTrigger, kafkaSource, pingSources, triggers } from "./eventing.ts";
 import { cnpgCluster, databaseNetworkPolicy, scheduledBackup } from "./database.ts";
 import { configMap, CONFIG_MAP, trainingArtifactsVolume, functionObjects, metricsService, namespace, serviceAccount } from "./functions.ts";
 import type { K8sObject } from "./object.ts";
+import { prometheusRule, rulesFile } from "./observability.ts";
 import { serviceMonitors } from "./observability.ts";
 import { baseRoles, servingRoles, SERVING_BACKENDS, trainingRoles, TRAINING_OPERATORS } from "./rbac.ts";
 import { networkPolicies, roleObjects, tlsObjects } from "./security.ts";
@@ -19,8 +20,8 @@ import { TARGETS } from "../knative/targets.ts";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 export const MANIFESTS_DIR = path.join(ROOT, "manifests");
-/** Written by the drift work, included as they are. */
-const HAND_WRITTEN = ["base/monitoring/"];
+/** Written by the drift work, included as they are (the rules inside are generated, below). */
+const HAND_WRITTEN = ["base/monitoring/alertmanagerconfig.yaml", "base/monitoring/kustomization.yaml"];
 
 export const OVERLAYS = ["dev", "prod", "seldon", "kserve", "pytorchjob", "trainjob", "kafka"] as const;
 export type OverlayName = (typeof OVERLAYS)[number];
@@ -68,10 +69,12 @@ export function generate(inputs: GenerateInputs = DEFAULT_INPUTS): Map<string, s
   put("base/functions.yaml", "platform/knative/targets.ts and settings.ts", stream([...functionObjects(), trainingArtifactsVolume(), metricsService()]));
   put("base/rbac.yaml", "rbac.ts", stream([serviceAccount("training-status-source", true), ...roleObjects(baseRoles())]));
   put("base/eventing.yaml", "triggers/triggers.yaml", stream([broker(tf), ...triggers(tf), eventLogTrigger(tf)]));
-  put("base/sources.yaml", "triggers/cron/schedules.yaml", stream(pingSources(schedules)));
+  put("base/sources.yaml", "triggers/cron/schedules.yaml and eventing.ts", stream([...pingSources(schedules), canaryCheckSource()]));
   put("base/tls.yaml", "security.ts (interfaces.md §10)", stream(tlsObjects()));
   put("base/networkpolicies.yaml", "security.ts", stream(networkPolicies()));
   put("base/servicemonitors.yaml", "observability.ts", stream(serviceMonitors()));
+  put("base/monitoring/prometheusrule.yaml", "platform/telemetry/rules.ts", stream([prometheusRule()]));
+  files.set("prometheus/rules.yml", rulesFile());
   put(
     "base/kustomization.yaml",
     "generate.ts",

@@ -229,7 +229,7 @@ export class Dispatcher {
       error: r.error,
     });
     db.setState(c.seq, "dead_lettered", now, { status: r.status, error: r.error });
-    dlq.record({ event: fromStructured({ ...c.event, ...ext }), trigger: c.trigger, attempts: c.attempt, at: now });
+    const { created } = dlq.record({ event: fromStructured({ ...c.event, ...ext }), trigger: c.trigger, attempts: c.attempt, at: now });
     const dls = c.delivery.deadLetterSink;
     if (dls) {
       db.addDelivery(
@@ -240,6 +240,7 @@ export class Dispatcher {
     }
     return () => {
       count(outcome)();
+      if (created) metrics.deadLetters.inc({ type: String(c.event.type) });
       log.warn("event dead-lettered", { ...fields, error: r.error, reason: decodeErrorData(ext[KNATIVE_ERROR_DATA]), retryable });
     };
   }

@@ -1,5 +1,6 @@
 // The broker's Prometheus metrics, built in a factory on the injected registry (style.md §12).
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { deadLetterCounter } from "../../eventing/dead-letter.ts";
 
 export const DELIVERY_OUTCOMES = ["success", "retry", "dead_letter", "rejected"] as const;
 /** Per attempt: success (2xx); retry (retryable failure, retries left); dead_letter (retryable failure, none left);
@@ -12,6 +13,7 @@ export interface BrokerMetrics {
   readonly deliveries: Counter<"trigger" | "outcome">;
   readonly duration: Histogram<"trigger">;
   readonly pending: Gauge;
+  readonly deadLetters: Counter<"type">;
 }
 
 /**
@@ -61,6 +63,7 @@ export function createBrokerMetrics(registry: Registry, pending: () => number): 
         registers: [registry],
       }),
     ),
+    deadLetters: deadLetterCounter(registry),
     pending: reuse(registry, "flywheel_broker_pending_deliveries", isGauge, () =>
       new Gauge({
         name: "flywheel_broker_pending_deliveries",

@@ -4,7 +4,7 @@ import { isKnownError } from "../../errors.ts";
 import type { ExperimentDeployment } from "../../specs/deployment.ts";
 import type { InferRequest, ModelMetadata } from "../v2/types.ts";
 import type { ServingMetrics } from "./metrics.ts";
-import { ROUTE_HEADER, SELDON_ROUTE_HEADER, type Composite, type InferOutcome } from "./server.ts";
+import { markRoute, ROUTE_HEADER, SELDON_ROUTE_HEADER, type Composite, type InferOutcome } from "./server.ts";
 
 export interface CandidateStats {
   readonly requests: number;
@@ -12,6 +12,8 @@ export interface CandidateStats {
   readonly errors: number;
   readonly p50Ms: number;
   readonly p95Ms: number;
+  /** When the source has it (Prometheus histograms); canary decisions then judge latency on p99. */
+  readonly p99Ms?: number | undefined;
 }
 
 export interface ExperimentDeps {
@@ -106,6 +108,7 @@ export class ExperimentRouter implements Composite {
       return { response: out.response, headers: { ...out.headers, [ROUTE_HEADER]: candidate, [SELDON_ROUTE_HEADER]: `:${candidate}:` } };
     } catch (e) {
       tally.record(now() - started, !(isKnownError(e) && e.status < 500));
+      markRoute(e, candidate);
       throw e;
     }
   }

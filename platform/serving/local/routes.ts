@@ -4,12 +4,13 @@ import { NotFoundError, ValidationError, isKnownError } from "../../errors.ts";
 import { zodIssues } from "../../events/envelope.ts";
 import { readLimited } from "../v2/body.ts";
 import { InferRequestSchema } from "../v2/types.ts";
-import type { EmbeddedV2Server } from "./server.ts";
+import { routeHeadersOf, type EmbeddedV2Server } from "./server.ts";
 
 export const MAX_INFER_BYTES = 16 * 1024 * 1024;
 
 /** V2 errors are `{"error": "..."}` with a 4xx/5xx status; internal messages never leak. */
 function fail(c: Context, e: unknown): Response {
+  for (const [k, v] of Object.entries(routeHeadersOf(e))) c.header(k, v);
   if (isKnownError(e)) return c.json({ error: e.message }, e.status as 400);
   return c.json({ error: "internal error" }, 500);
 }

@@ -36,6 +36,19 @@ export const ROUTE_HEADER = "x-flywheel-route";
 /** Seldon's equivalent, accepted for sticky routing too. */
 export const SELDON_ROUTE_HEADER = "x-seldon-route";
 
+// Which candidate a failed experiment request went to, so the error response names it too (as Seldon's does): infer
+// counts the failure against that candidate. A WeakMap keeps the error's own class and status untouched.
+const failedRoutes = new WeakMap<object, string>();
+/** Remember that `e` came from `candidate` (objects only; other throwables carry no route). */
+export function markRoute(e: unknown, candidate: string): void {
+  if (typeof e === "object" && e !== null && !failedRoutes.has(e)) failedRoutes.set(e, candidate);
+}
+/** The route headers of a failed request, if it went through an experiment. */
+export function routeHeadersOf(e: unknown): Record<string, string> {
+  const route = typeof e === "object" && e !== null ? failedRoutes.get(e) : undefined;
+  return route ? { [ROUTE_HEADER]: route, [SELDON_ROUTE_HEADER]: `:${route}:` } : {};
+}
+
 export class EmbeddedV2Server {
   readonly models = new ModelRepository();
   readonly metrics: ServingMetrics;

@@ -1,4 +1,9 @@
 // A small builder for Grafana dashboard JSON (schemaVersion 39): Prometheus datasource variable, rows of panels.
+
+/** Where a panel's series exist: embedded (`flywheel up`) and/or Knative (one process per function). */
+export const MODES = ["embedded", "knative"] as const;
+export type Mode = (typeof MODES)[number];
+
 export interface Target {
   readonly expr: string;
   readonly legend?: string;
@@ -13,6 +18,22 @@ export interface PanelSpec {
   /** Width in grid units (24 = full). Default 12. */
   readonly w?: number;
   readonly stacked?: boolean;
+  /** Modes whose expositions carry this panel's series (default both). A mode-specific panel says so in its description. */
+  readonly modes?: readonly Mode[];
+  /** A configuration without which the panel stays empty (e.g. "FLYWHEEL_KAFKA_BROKERS is set"); said in its description. */
+  readonly when?: string;
+}
+
+const MODE_NOTE: Record<Mode, string> = {
+  embedded: "Embedded mode only (flywheel up): a cluster has no such series.",
+  knative: "Knative mode only: the embedded platform has no such series.",
+};
+
+/** The panel's description, with the mode note when it is mode-specific. */
+export function panelDescription(p: PanelSpec): string | undefined {
+  const modes = p.modes ?? MODES;
+  const note = modes.length === 1 && modes[0] ? MODE_NOTE[modes[0]] : undefined;
+  return [p.description, note, p.when ? `Only when ${p.when}.` : undefined].filter(Boolean).join(" ") || undefined;
 }
 
 export interface DashboardSpec {
@@ -44,7 +65,7 @@ export function dashboard(spec: DashboardSpec): Record<string, unknown> {
         id: id++,
         type: p.type ?? "timeseries",
         title: p.title,
-        ...(p.description ? { description: p.description } : {}),
+        ...(panelDescription(p) ? { description: panelDescription(p) } : {}),
         datasource: DS,
         gridPos: { x, y, w, h: 8 },
         fieldConfig: {

@@ -3,6 +3,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { CloudEvent } from "cloudevents";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run, DEFAULT_PARAMS } from "../../../examples/iris-node/train.ts";
@@ -105,6 +106,10 @@ describe("deploy-model", () => {
     const [outcome] = await canaryTick(deps);
     expect(outcome?.detail).toMatch(/rollback \(error rate increase 9.00% > 2.00%/);
     expect(last()).toMatchObject({ type: "dev.flywheel.deployment.rolled_back", data: { name: "canaried", kind: "model", version: "1", reason: "CanaryFailed" } });
+    // The decision event carries the numbers it was taken on.
+    expect(last().data).toMatchObject({
+      canary: { source: "in-process", candidate: { deployment: "canaried-v2", version: "2", requests: 100, errors: 10 }, stable: { deployment: "canaried-v1", requests: 400, errors: 4 } },
+    });
     expect((await server.infer("canaried", undefined, x)).response.model_version).toBe("1");
     expect(await backend.get("canaried-v2")).toBeUndefined();
     expect(await backend.get("canaried-v1")).toBeUndefined();
@@ -118,8 +123,11 @@ describe("deploy-model", () => {
     stats = { "canaried-v1": { requests: 40, errors: 1, p50Ms: 1, p95Ms: 4 }, "canaried-v3": { requests: 10, errors: 0, p50Ms: 1, p95Ms: 5 } };
     expect(await canaryTick(deps)).toEqual([]);
     clock += 6 * 60_000;
-    const [outcome] = await canaryTick(deps);
-    expect(outcome?.detail).toMatch(/promote \(healthy after 10 canary requests/);
+    // Knative's canary-check PingSource wakes deploy-model the same way the embedded timer does.
+    const ping = new CloudEvent<unknown>({ specversion: "1.0", type: "dev.knative.sources.ping", source: "/apis/v1/namespaces/flywheel/pingsources/deploy-model-canary-check", id: "tick-1", datacontenttype: "application/json", data: { check: "canary" } });
+    const outcome = await deployModelHandler(ping, deps);
+    expect(outcome.detail).toBe("1 canary decision(s)");
+    expect(emitted.at(-1)?.type).toBe("dev.flywheel.deployment.promoted");
     expect(last()).toMatchObject({ type: "dev.flywheel.deployment.promoted", data: { name: "canaried", kind: "model", version: "3", reason: "CanaryPassed" } });
     expect((await server.infer("canaried", undefined, x)).response.model_version).toBe("3");
   });
