@@ -7,7 +7,7 @@ import type { Logger } from "../platform/log.ts";
 import type { MlflowClient, Run } from "../platform/mlflow/index.ts";
 import type { InferenceTarget, ModelRegistry, ServingBackend, TrainingBackend } from "../platform/ports.ts";
 import { jobIdFor } from "../platform/training/updates.ts";
-import type { UiAuth, UiDeadLetter, UiDeps, UiDriftSnapshot, UiEventBus, UiRegistryReader, UiRun, UiStoredEvent, V2InferRequest, V2InferResponse, V2ModelMetadata } from "./deps.ts";
+import type { UiAuth, UiDeadLetter, UiDeps, UiDriftSnapshot, UiEventBus, UiRegistryReader, UiRun, UiStoredEvent, UiTraffic, V2InferRequest, V2InferResponse, V2ModelMetadata } from "./deps.ts";
 import { readProgress } from "./progress.ts";
 
 export type MlflowReader = Pick<MlflowClient, "searchExperiments" | "getExperiment" | "searchRuns" | "getRun" | "getMetricHistory" | "searchRegisteredModels">;
@@ -85,8 +85,14 @@ export interface EmbeddedUiParts {
   readonly v2: V2ClientLike;
   /** The infer function on natural-language input (inferDeployment with {kind: "text"}), when wired. */
   readonly inferText?: ((deployment: string, text: string) => Promise<{ predictions: unknown }>) | undefined;
-  readonly drift: { snapshot(model: string, version: string): UiDriftSnapshot | undefined; readonly threshold?: number };
+  readonly drift: {
+    snapshot(model: string, version: string): UiDriftSnapshot | undefined;
+    history?(model: string, version: string): UiDriftSnapshot["history"];
+    readonly threshold?: number;
+  };
   readonly checks: readonly HealthCheck[];
+  /** The local serving backend's experiment tallies and deploy-model's running canaries. */
+  readonly traffic?: UiTraffic | undefined;
   readonly config: Config;
   readonly log: Logger;
 }
@@ -119,6 +125,7 @@ export function uiDepsFrom(p: EmbeddedUiParts): UiDeps {
     },
     drift: {
       threshold: p.drift.threshold ?? 0.2,
+      alerting: { prometheus: Boolean(p.config.links.prometheus), alertmanager: Boolean(p.config.links.alertmanager) },
       snapshots: async () => {
         const seen = new Set<string>();
         const out: UiDriftSnapshot[] = [];
@@ -126,12 +133,13 @@ export function uiDepsFrom(p: EmbeddedUiParts): UiDeps {
           if (!d.model || !d.version || seen.has(`${d.model}/${d.version}`)) continue;
           seen.add(`${d.model}/${d.version}`);
           const s = p.drift.snapshot(d.model, d.version);
-          if (s && Object.keys(s.scores).length) out.push(s);
+          if (s && Object.keys(s.scores).length) out.push({ ...s, history: p.drift.history?.(d.model, d.version) });
         }
         return out;
       },
     },
     health: { check: () => runChecks(p.checks) },
+    traffic: p.traffic,
     config: p.config,
     log: p.log.child({ component: "ui" }),
   };

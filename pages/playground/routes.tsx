@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import type { FC } from "hono/jsx";
-import { isKnownError } from "../../platform/errors.ts";
+import { ValidationError, isKnownError } from "../../platform/errors.ts";
 import { Csrf, Field, FormErrors } from "../components.tsx";
 import type { FieldErrors } from "../components.tsx";
 import type { UiDeps, V2InferRequest, V2ModelMetadata } from "../deps.ts";
@@ -19,7 +19,12 @@ interface Outcome {
 }
 
 /** A safe message for a failed call: our own error taxonomy's message, never an upstream body. */
-const failure = (e: unknown): string => (isKnownError(e) ? e.message : "the inference call failed");
+const failure = (e: unknown): string => {
+  if (e instanceof ValidationError) return e.issues.map((i) => (i.field === "text" ? i.message : `${i.field}: ${i.message}`)).join("; ");
+  return isKnownError(e) ? e.message : "the inference call failed";
+};
+/** The caller's mistake (a 4xx from the model or the parser) is a 422 with the form; anything else is a 502. */
+const statusOf = (e: unknown): 422 | 502 => (isKnownError(e) && e.status >= 400 && e.status < 500 ? 422 : 502);
 
 export function playgroundRoutes(deps: UiDeps, airflow: boolean): Hono {
   const app = new Hono();
@@ -95,7 +100,7 @@ export function playgroundRoutes(deps: UiDeps, airflow: boolean): Hono {
       const r = await deps.inference.inferText(name, text);
       return render(c, name, form, {}, { prediction: JSON.stringify(r.predictions), request: r.request, response: r.response });
     } catch (e) {
-      return render(c, name, form, {}, { error: failure(e) }, 502);
+      return render(c, name, form, statusOf(e) === 422 ? { text: [failure(e)] } : {}, { error: failure(e) }, statusOf(e));
     }
   });
 
@@ -104,7 +109,7 @@ export function playgroundRoutes(deps: UiDeps, airflow: boolean): Hono {
       const response = await deps.inference.inferV2(name, request);
       return render(c, name, form, {}, { prediction: describePrediction(response, meta ? labelsOf(meta) : undefined), request, response });
     } catch (e) {
-      return render(c, name, form, {}, { error: failure(e), request }, 502);
+      return render(c, name, form, {}, { error: failure(e), request }, statusOf(e));
     }
   };
 
@@ -157,7 +162,7 @@ const Result: FC<{ outcome: Outcome | undefined }> = ({ outcome }) => (
     {!outcome ? <p class="muted">The prediction and the exact V2 request and response appear here.</p> : null}
     {outcome?.error ? <p class="error" role="alert">{outcome.error}</p> : null}
     {outcome?.prediction !== undefined ? <p>Prediction: <span class="prediction" id="prediction">{outcome.prediction}</span></p> : null}
-    {outcome?.request !== undefined ? <><h2>V2 request</h2><pre id="v2-request">{JSON.stringify(outcome.request, null, 2)}</pre></> : null}
-    {outcome?.response !== undefined ? <><h2>V2 response</h2><pre id="v2-response">{JSON.stringify(outcome.response, null, 2)}</pre></> : null}
+    {outcome?.request !== undefined ? <><h2>V2 request</h2><pre id="v2-request" tabindex={0}>{JSON.stringify(outcome.request, null, 2)}</pre></> : null}
+    {outcome?.response !== undefined ? <><h2>V2 response</h2><pre id="v2-response" tabindex={0}>{JSON.stringify(outcome.response, null, 2)}</pre></> : null}
   </div>
 );

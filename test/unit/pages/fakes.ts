@@ -38,6 +38,8 @@ export function job(i: number, state: JobState = "succeeded", extra: Partial<Job
 export interface Fakes {
   deps: UiDeps;
   emitted: AnyCloudEvent[];
+  /** What the broker keeps (recentEvents): the seeded events, then every emitted one, as the embedded broker does. */
+  stored: UiStoredEvent[];
   jobs: JobRecord[];
   runs: UiRun[];
   infers: V2InferRequest[];
@@ -105,7 +107,12 @@ export function makeFakes(opts: { jobs?: number; runs?: number; airflowUrl?: str
 
   const deps: UiDeps = {
     auth: { requireRole: () => async (_c, next) => next(), csrf: async (_c, next) => next() },
-    bus: { emit: async (e) => void emitted.push(e) },
+    bus: {
+      emit: async (e) => {
+        emitted.push(e);
+        stored.push({ id: e.id, source: e.source, type: e.type, subject: e.subject, receivedAt: Date.now(), event: { ...e } });
+      },
+    },
     events: {
       recentEvents: async (q) => stored.filter((e) => !q.type || e.type === q.type).slice(q.offset, q.offset + q.limit),
       deadLetters: async (q) => dead.slice(q.offset, q.offset + q.limit),
@@ -188,5 +195,5 @@ export function makeFakes(opts: { jobs?: number; runs?: number; airflowUrl?: str
     log: createLogger("silent"),
     fetch: opts.fetch,
   };
-  return { deps, emitted, jobs, runs, infers, replayed, discarded, cancelled, deployments, searchRunsCalls };
+  return { deps, emitted, stored, jobs, runs, infers, replayed, discarded, cancelled, deployments, searchRunsCalls };
 }

@@ -62,8 +62,9 @@ describe("inference playground", () => {
   it("shows the server's validation message (not a crash) when the model refuses the input", async () => {
     const raw = JSON.stringify({ inputs: [{ name: "input", shape: [1, 4], datatype: "FP32", data: ["a", "b"] }] });
     const res = await ds.post("/playground/raw", { deployment: "iris", raw });
-    expect(res.status).toBe(502);
-    expect(await res.text()).toContain("invalid input: inputs[0].data: must hold 4 numbers");
+    // The caller's mistake: a 4xx (htmx swaps it), with the model's reason.
+    expect(res.status).toBe(422);
+    expect(await res.text()).toContain("inputs[0].data: must hold 4 numbers");
   });
 
   it("says natural language is not configured when it is not", async () => {

@@ -71,13 +71,13 @@ describe("models, versions, promotion", () => {
   it("lists versions newest first with aliases, gate and trigger", async () => {
     const html = await (await viewer.get("/models/iris")).text();
     expect(html.indexOf('data-version="2"')).toBeLessThan(html.indexOf('data-version="1"'));
-    expect(html).toContain("accuracy: 0.92 vs champion 0.91");
+    expect(html).toContain("accuracy 0.92 vs champion 0.91");
     expect(html).toContain("<td>drift</td>");
   });
 
   it("shows a version's lineage, gate reasons and a deploy link", async () => {
     const html = await (await viewer.get("/models/iris/versions/2")).text();
-    expect(html).toContain('href="/deployments/new?kind=model&amp;model=iris&amp;version=2"');
+    expect(html).toContain('href="/deployments/new?kind=model&amp;model=iris&amp;version=2&amp;name=iris-v2"');
     expect(html).toContain("accuracy 0.92 beats champion 0.91");
     expect(html).toContain("&quot;reason&quot;: &quot;drift&quot;");
     expect(html).toContain('href="/training/jobs/job-00002"');
@@ -85,11 +85,22 @@ describe("models, versions, promotion", () => {
 
   it("promotes and rolls back through model.promotion.requested (mlops-engineer only)", async () => {
     const ops = await h.as("mlops-engineer");
-    const res = await ops.post("/models/iris/promote", { version: "1" });
+    // v1 scores worse than the champion (0.91 < 0.92): the comparison is shown and nothing is emitted until confirmed.
+    const before = h.fakes.emitted.length;
+    const ask = await ops.post("/models/iris/promote", { version: "1" });
+    expect(ask.status).toBe(200);
+    const askHtml = await ask.text();
+    expect(askHtml).toContain('id="confirm-promotion"');
+    expect(askHtml).toMatch(/<th scope="row">accuracy<\/th><td class="num">0.91<\/td><td class="num">0.92<\/td>/);
+    expect(h.fakes.emitted.length).toBe(before);
+    const res = await ops.post("/models/iris/promote", { version: "1", confirm: "yes" });
     expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toMatch(/^\/models\/iris\?requested=Promotion\+of\+v1&expect=1&until=\d+$/);
     const ev = h.fakes.emitted.at(-1);
     expect(ev && parseEventAs("model.promotion.requested", ev).data).toEqual({ model: "iris", action: "promote", version: "1", user: "mo" });
-    await ops.post("/models/iris/rollback", {});
+    // Rollback always asks first.
+    expect(await (await ops.post("/models/iris/rollback", {})).text()).toContain("Yes, roll back to v1");
+    await ops.post("/models/iris/rollback", { confirm: "yes" });
     const rb = h.fakes.emitted.at(-1);
     expect(rb && parseEventAs("model.promotion.requested", rb).data).toEqual({ model: "iris", action: "rollback", user: "mo" });
     const n = h.fakes.emitted.length;
