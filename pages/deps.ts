@@ -111,6 +111,16 @@ export interface UiRegistryReader {
   getRun(runId: string): Promise<UiRun>;
   getMetricHistory(runId: string, key: string): Promise<readonly UiMetricPoint[]>;
   searchRegisteredModels(q: { maxResults: number; pageToken?: string | undefined }): Promise<Paged<UiRegisteredModel>>;
+  /** One directory of a run's artifacts (paths relative to the run's artifact root). */
+  listArtifacts?(runId: string, path: string): Promise<readonly UiArtifact[]>;
+  /** One artifact's bytes. */
+  getArtifact?(runId: string, path: string): Promise<Buffer>;
+}
+
+export interface UiArtifact {
+  readonly path: string;
+  readonly isDir: boolean;
+  readonly size?: number | undefined;
 }
 
 // --- inference -------------------------------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ export interface Fakes {
   discarded: string[];
   cancelled: string[];
   deployments: DeploymentStatus[];
-  searchRunsCalls: { orderBy: readonly string[]; pageToken: string | undefined; maxResults: number }[];
+  searchRunsCalls: { orderBy: readonly string[]; pageToken: string | undefined; maxResults: number; filter?: string | undefined }[];
 }
 
 export function makeFakes(opts: { jobs?: number; runs?: number; airflowUrl?: string; fetch?: UiDeps["fetch"] } = {}): Fakes {
@@ -143,7 +143,9 @@ export function makeFakes(opts: { jobs?: number; runs?: number; airflowUrl?: str
         return e;
       },
       searchRuns: async (q): Promise<Paged<UiRun>> => {
-        searchRunsCalls.push({ orderBy: q.orderBy, pageToken: q.pageToken, maxResults: q.maxResults });
+        searchRunsCalls.push({ orderBy: q.orderBy, pageToken: q.pageToken, maxResults: q.maxResults, filter: q.filter });
+        // The registry's answer to a filter it cannot parse (MLflow: 400 INVALID_PARAMETER_VALUE).
+        if (q.filter?.includes("!!")) throw new ValidationError([{ field: "filter", message: "Invalid filter: unexpected '!!'" }]);
         const [key = "attributes.start_time", dir = "DESC"] = (q.orderBy[0] ?? "").split(" ");
         const sorted = [...runs].sort((a, b) => {
           const x = metricOf(a, key.replace(/`/g, ""));
