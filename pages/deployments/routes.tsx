@@ -4,6 +4,7 @@ import type { FC } from "hono/jsx";
 import { buildEvent } from "../../platform/events/envelope.ts";
 import { errorFields } from "../../platform/log.ts";
 import type { DeploymentStatus } from "../../platform/ports.ts";
+import type { DeploymentSpec } from "../../platform/specs/deployment.ts";
 import { Badge, Csrf, KeyValues, fmtTime } from "../components.tsx";
 import type { UiDeps } from "../deps.ts";
 import { readForm } from "../forms.ts";
@@ -57,14 +58,22 @@ export function deploymentRoutes(deps: UiDeps, airflow: boolean): Hono {
     const ctx = pageContext(c, airflow);
     const form = await readForm(c);
     const st = readDeployForm(form);
+    let askReplace = false;
     const render = (errors: Record<string, readonly string[]>, status: 200 | 422 | 502): Response | Promise<Response> =>
-      pageOrFragment(c, ctx, `New ${st.kind} deployment`, "deployments", isHtmx(c) ? <DeployForm st={st} errors={errors} csrf={ctx.csrf} /> : <>
+      pageOrFragment(c, ctx, `New ${st.kind} deployment`, "deployments", isHtmx(c) ? <DeployForm st={st} errors={errors} csrf={ctx.csrf} askReplace={askReplace} /> : <>
         <h1>New {st.kind} deployment</h1>
-        <DeployForm st={st} errors={errors} csrf={ctx.csrf} />
+        <DeployForm st={st} errors={errors} csrf={ctx.csrf} askReplace={askReplace} />
       </>, { status });
     if (applyDeployRowOp(form._op, st)) return render({}, 200);
     const result = validateDeployForm(st);
     if ("errors" in result) return render(result.errors, 422);
+    // Deploying under a name that already serves something else replaces it: say what, and ask.
+    const existing = await deps.serving.get(result.spec.name);
+    if (existing && form.replace !== "yes" && replaces(existing, result.spec)) {
+      askReplace = true;
+      const what = existing.kind === "model" ? `${existing.model ?? "?"}${existing.version ? ` v${existing.version}` : ""}` : `a ${existing.kind}`;
+      return render({ name: [`${result.spec.name} already serves ${what}; deploying here replaces it for every caller. Choose another name, or tick "Replace it".`] }, 422);
+    }
     const event = buildEvent("deployment.requested", { action: "deploy", spec: result.spec }, { source: UI_SOURCE, subject: result.spec.name });
     try {
       await deps.bus.emit(event);
@@ -107,6 +116,13 @@ export function deploymentRoutes(deps: UiDeps, airflow: boolean): Hono {
   });
 
   return app;
+}
+
+/** The spec would change what an existing deployment serves (another kind, model or pinned version). */
+function replaces(d: DeploymentStatus, spec: DeploymentSpec): boolean {
+  if (d.kind !== spec.kind) return true;
+  if (spec.kind !== "model") return true;
+  return d.model !== spec.model || (spec.version !== undefined && d.version !== spec.version);
 }
 
 const DeploymentsTable: FC<{ list: readonly DeploymentStatus[]; others: readonly RequestedDeployment[]; csrf: string }> = ({ list, others, csrf }) => {

@@ -55,11 +55,12 @@ export function specToForm(spec: Readonly<Record<string, unknown>> | TrainingSpe
 /** Pasted YAML as a form state, or a message that names the line and column. */
 export function parseSpecYaml(text: string): { st: TrainingFormState } | { error: string } {
   if (!text.trim()) return { error: "paste a training spec in YAML (kind, model, command, params, ...)" };
-  const doc = parseDocument(text, { prettyErrors: false });
+  const doc = parseDocument(text);
   const err = doc.errors[0];
   if (err) {
     const where = err instanceof YAMLParseError && err.linePos?.[0] ? `line ${err.linePos[0].line}, column ${err.linePos[0].col}: ` : "";
-    return { error: `${where}${err.message.split("\n")[0] ?? "not valid YAML"}` };
+    // The library's message ends with " at line L, column C:" and a code frame: keep the sentence only.
+    return { error: `${where}${(err.message.split("\n")[0] ?? "not valid YAML").replace(/ at line \d+, column \d+:?$/, "")}` };
   }
   const value: unknown = doc.toJS();
   if (!isRecord(value)) return { error: "line 1: the spec must be a mapping (kind: single, model: iris, ...), not a list or a single value" };

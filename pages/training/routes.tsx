@@ -193,7 +193,7 @@ const StartFrom: FC<{ examples: readonly Example[]; csrf: string; yaml: string |
       <div class={yamlError ? "field invalid" : "field"}>
         <label for="yaml">…or paste a spec (YAML)</label>
         <textarea name="yaml" id="yaml" rows={8} placeholder={"kind: single\nmodel: iris\ncommand: [node, --import, tsx, examples/iris-node/train.ts]\nparams: {epochs: 200}"} aria-describedby={yamlError ? "yaml-error" : undefined}>{yaml ?? ""}</textarea>
-        {yamlError ? <p class="field-error" data-field="yaml" id="yaml-error" role="alert">{yamlError}</p> : null}
+        {yamlError ? <div id="yaml-error" role="alert"><p class="field-error" data-field="yaml">{yamlError}</p></div> : null}
       </div>
       <p><button type="submit" class="secondary" id="use-yaml">Fill the form</button></p>
     </form>

@@ -5,7 +5,7 @@ import { createLogger } from "../../../platform/log.ts";
 import { isJobState } from "../../../platform/ports.ts";
 import type { DeploymentStatus, JobFilter, JobRecord, JobState, LogOptions, ModelVersionInfo } from "../../../platform/ports.ts";
 import { NotFoundError, ValidationError } from "../../../platform/errors.ts";
-import type { Paged, ProgressPoint, UiDeadLetter, UiDeps, UiExperiment, UiRun, UiStoredEvent, V2InferRequest, V2InferResponse, V2ModelMetadata } from "../../../pages/deps.ts";
+import type { Paged, ProgressPoint, UiArtifact, UiDeadLetter, UiDeps, UiExperiment, UiRun, UiStoredEvent, V2InferRequest, V2InferResponse, V2ModelMetadata } from "../../../pages/deps.ts";
 
 export const IRIS_META: V2ModelMetadata = {
   name: "iris",
@@ -94,7 +94,7 @@ export function makeFakes(opts: { jobs?: number; runs?: number; airflowUrl?: str
     { id: "e2", source: "/flywheel/functions/retrain-on-drift", type: "dev.flywheel.retrain.decided", subject: "iris", receivedAt: 1_700_000_001_000, event: { data: { model: "iris", decision: "skipped", reason: "cooldown", message: "<b>last retrain 5m ago</b>" } } },
     { id: "e3", source: "/flywheel/triggers/alertmanager", type: "dev.flywheel.alert.firing", subject: "iris", receivedAt: 1_700_000_002_000, event: { data: { alertname: "ModelDriftDetected", status: "firing", labels: { model: "iris" } } } },
   ];
-  const dead: UiDeadLetter[] = [{ id: "dl1", eventId: "e9", source: "/x", type: "dev.flywheel.training.requested", trigger: "launch-training", errorDest: "http://launch-training", errorCode: 500, attempts: 3, state: "dead", count: 1, lastAt: 1_700_000_000_000 }];
+  const dead: UiDeadLetter[] = [{ id: "dl1", eventId: "e9", source: "/x", type: "dev.flywheel.training.requested", trigger: "launch-training", errorDest: "http://launch-training", errorCode: 500, attempts: 3, state: "dead", count: 1, lastAt: 1_700_000_000_000, errorData: Buffer.from('{"error":"spec.model: must be lowercase"}').toString("base64") }];
 
   const filterJobs = (f: JobFilter = {}): JobRecord[] => jobs.filter((j) => (!f.state || j.state === f.state) && (!f.model || j.model === f.model));
   const metricOf = (r: UiRun, key: string): number | string => {
@@ -162,6 +162,26 @@ export function makeFakes(opts: { jobs?: number; runs?: number; airflowUrl?: str
         if (!r) throw new NotFoundError(`run ${id} does not exist`);
         return r;
       },
+      listArtifacts: async (_runId, p) => {
+        const files: Record<string, UiArtifact[]> = {
+          "": [{ path: "metrics.json", isDir: false, size: 30 }, { path: "data.csv", isDir: false, size: 40 }, { path: "model", isDir: true }],
+          model: [{ path: "model/MLmodel", isDir: false, size: 12 }, { path: "model/model.onnx", isDir: false, size: 4 }],
+        };
+        const list = files[p];
+        if (!list) throw new NotFoundError(`no artifacts under ${p}`);
+        return list;
+      },
+      getArtifact: async (_runId, p) => {
+        const bodies: Record<string, Buffer> = {
+          "metrics.json": Buffer.from('{"accuracy":0.97,"loss":0.08}'),
+          "data.csv": Buffer.from('a,b\n1,"x, y"\n2,<script>\n'),
+          "model/MLmodel": Buffer.from("flavors: {}\n"),
+          "model/model.onnx": Buffer.from([0, 1, 2, 0]),
+        };
+        const b = bodies[p];
+        if (!b) throw new NotFoundError(`artifact ${p} does not exist`);
+        return b;
+      },
       getMetricHistory: async (_id, key) => [0, 1, 2].map((s) => ({ step: s, value: key === "loss" ? 1 / (s + 1) : s / 3, timestamp: s })),
       searchRegisteredModels: async () => ({ items: [{ name: "iris", aliases: [{ alias: "champion", version: "2" }], latestVersion: "2", lastUpdatedTimestamp: 1_700_000_000_000 }] }),
     },
@@ -185,10 +205,18 @@ export function makeFakes(opts: { jobs?: number; runs?: number; airflowUrl?: str
         const petal = Number(row[2]);
         if (!Number.isFinite(petal)) throw new ValidationError([{ field: "inputs[0].data", message: "must hold 4 numbers" }]);
         const label = petal < 2.5 ? 0 : petal < 5 ? 1 : 2;
-        return { model_name: name, model_version: "2", id: req.id, outputs: [{ name: "label", shape: [1], datatype: "INT64", data: [label] }] };
+        const probabilities = [0, 1, 2].map((i) => (i === label ? 0.8 : 0.1));
+        return { model_name: name, model_version: "2", id: req.id, outputs: [{ name: "probabilities", shape: [1, 3], datatype: "FP32", data: probabilities }, { name: "label", shape: [1], datatype: "INT64", data: [label] }] };
       },
     },
-    drift: { threshold: 0.2, snapshots: () => [{ model: "iris", version: "2", samples: 500, drifted: true, scores: { petal_length: 0.35, sepal_width: 0.05 } }] },
+    drift: {
+      threshold: 0.2,
+      alerting: { prometheus: true, alertmanager: false },
+      snapshots: () => [{
+        model: "iris", version: "2", samples: 500, drifted: true, scores: { petal_length: 0.35, sepal_width: 0.05 },
+        history: [0, 1, 2].map((i) => ({ at: Date.now() - (3 - i) * 60_000, scores: { petal_length: 0.1 + i * 0.125, sepal_width: 0.05 } })),
+      }],
+    },
     health: { check: async () => [{ name: "broker", ok: true }, { name: "registry", ok: true }, { name: "serving", ok: false, detail: "model iris loading" }] },
     config: {
       links: { prometheus: "http://prom.example:9090", alertmanager: undefined, grafana: undefined, airflow: opts.airflowUrl, mlflow: undefined, tracing: "http://jaeger.example" },
