@@ -19,7 +19,7 @@ export const DriftSection: FC<{ snapshots: readonly UiDriftSnapshot[]; drift: Ui
       {a && !(a.prometheus && a.alertmanager) ? (
         <p class="note" id="alerting-note" role="note">
           {!a.prometheus && !a.alertmanager ? "Prometheus and Alertmanager are" : !a.prometheus ? "Prometheus is" : "Alertmanager is"} not configured here, so drift never raises an alert and never
-          starts a retrain by itself. The scores below are still computed; set FLYWHEEL_PROMETHEUS_URL and FLYWHEEL_ALERTMANAGER_URL (docs/operations.md) for automatic retraining.
+          starts a retrain by itself. The scores below are still computed; set FLYWHEEL_PROMETHEUS_URL and FLYWHEEL_ALERTMANAGER_URL (see the README) for automatic retraining.
         </p>
       ) : null}
       {snapshots.length ? snapshots.map((s) => <DriftCard s={s} threshold={drift.threshold} now={now} />) : <p class="muted">No served model has enough traffic for a drift score yet (100 requests per version).</p>}

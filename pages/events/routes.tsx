@@ -35,7 +35,7 @@ export const EventsTable: FC<{ events: readonly UiStoredEvent[]; tracing: string
               <td><a href={`/activity/events/${encodeURIComponent(e.id)}`} data-event={e.id}>{shortType(e.type)}</a></td>
               <td class="mono">{e.source}</td>
               <td>{e.subject ?? ""}</td>
-              <td><a class="mono" href={`/activity/events/${encodeURIComponent(e.id)}`} aria-label={`Event ${e.id}: payload and trace`}>{e.id.length > 14 ? `${e.id.slice(0, 13)}…` : e.id}</a></td>
+              <td><a class="mono" href={`/activity/events/${encodeURIComponent(e.id)}`} title={`Event ${e.id}: payload and trace`}>{e.id.length > 14 ? `${e.id.slice(0, 13)}…` : e.id}</a></td>
               <td>{t ? (tracing ? <a class="mono" href={`${tracing.replace(/\/$/, "")}/trace/${t}`}>{t.slice(0, 12)}…</a> : <span class="mono">{t.slice(0, 12)}…</span>) : ""}</td>
             </tr>
           );

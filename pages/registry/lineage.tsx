@@ -80,7 +80,7 @@ export const LineageGraph: FC<{ g: Lineage }> = ({ g }) => {
   const y = (col: number, i: number): number => 10 + i * (BOX_H + ROW_GAP) + ((rows - (g.columns[col]?.length ?? 1)) * (BOX_H + ROW_GAP)) / 2;
   return (
     <div class="scroll">
-      <svg class="chart lineage" id="lineage" viewBox={`0 0 ${w} ${h}`} role="img" aria-label="Lineage: data, job, run, model version, deployments and events" style={`min-width:${w}px`}>
+      <svg class="chart lineage" id="lineage" viewBox={`0 0 ${w} ${h}`} role="group" aria-label="Lineage: data, job, run, model version, deployments and events" style={`min-width:${w}px`}>
         <title>Lineage</title>
         <defs><marker id="arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="6" markerHeight="6" orient="auto"><path d="M0,0 L8,4 L0,8 z" fill="#5b6676" /></marker></defs>
         {g.columns.slice(1).map((col, ci) => {

@@ -40,6 +40,14 @@ describe("accessibility", () => {
     const version = await p.platform.registry.getModelVersion("iris", "1");
     const runId = version.runId ?? "";
     const experimentId = (await p.platform.mlflow.getRun(runId)).info.experiment_id;
+    // A second run (re-run of the same spec) for the comparison page.
+    await page.goto(`${p.url}${jobPath}`);
+    await page.click("#rerun");
+    await page.waitForURL(/\?requested=1$/);
+    await page.waitForSelector('#job-live[data-state="succeeded"]', { timeout: 90_000 });
+    for (let i = 0; i < 60 && (await p.platform.registry.searchModelVersions("iris")).length < 2; i++) await page.waitForTimeout(500);
+    const run2 = (await p.platform.registry.getModelVersion("iris", "2")).runId ?? "";
+    const eventId = p.platform.broker.recentEvents({ limit: 1 })[0]?.id ?? "";
 
     const pages: [string, string][] = [
       ["home", "/"],
@@ -59,9 +67,31 @@ describe("accessibility", () => {
       ["deployment", "/deployments/iris"],
       ["playground", "/playground?deployment=iris"],
       ["activity", "/activity"],
+      ["event", `/activity/events/${eventId}`],
+      ["compare", `/registry/compare?runs=${runId}&runs=${run2}`],
+      ["artifacts", `/registry/runs/${runId}/artifacts`],
+      ["artifact", `/registry/runs/${runId}/artifacts/view?path=metrics.json`],
+      ["launch-example", "/training?example=iris-node"],
+      ["confirm-promotion", ""],
     ];
     const report = new AxeReport();
     for (const [name, url] of pages) {
+      if (name === "confirm-promotion") {
+        // A POST result page: promote the version that is not champion, which asks first when it scores worse.
+        await page.goto(`${p.url}/models/iris`);
+        const promote = page.locator('#versions button:has-text("Promote")').first();
+        if (!(await promote.count())) continue;
+        await promote.click();
+        await page.waitForLoadState("domcontentloaded");
+        if (!(await page.locator("#confirm-promotion").count())) {
+          // Not worse than the champion, so promoted straight away: a rollback always asks first.
+          await page.waitForSelector("#rollback", { timeout: 30_000 });
+          await page.click("#rollback");
+        }
+        await page.waitForSelector("#confirm-promotion");
+        report.add(name, await runAxe(page));
+        continue;
+      }
       await page.goto(`${p.url}${url}`);
       await page.waitForLoadState("domcontentloaded");
       report.add(name, await runAxe(page));
