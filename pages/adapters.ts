@@ -4,13 +4,15 @@ import { runChecks } from "../platform/app/health.ts";
 import type { HealthCheck } from "../platform/app/health.ts";
 import type { Config } from "../platform/config/index.ts";
 import type { Logger } from "../platform/log.ts";
+import { proxyPathOf } from "../platform/mlflow/index.ts";
 import type { MlflowClient, Run } from "../platform/mlflow/index.ts";
 import type { InferenceTarget, ModelRegistry, ServingBackend, TrainingBackend } from "../platform/ports.ts";
 import { jobIdFor } from "../platform/training/updates.ts";
-import type { UiAuth, UiDeadLetter, UiDeps, UiDriftSnapshot, UiEventBus, UiRegistryReader, UiRun, UiStoredEvent, V2InferRequest, V2InferResponse, V2ModelMetadata } from "./deps.ts";
+import type { UiAuth, UiDeadLetter, UiDeps, UiDriftSnapshot, UiEventBus, UiRegistryReader, UiRun, UiStoredEvent, UiTraffic, V2InferRequest, V2InferResponse, V2ModelMetadata } from "./deps.ts";
 import { readProgress } from "./progress.ts";
 
-export type MlflowReader = Pick<MlflowClient, "searchExperiments" | "getExperiment" | "searchRuns" | "getRun" | "getMetricHistory" | "searchRegisteredModels">;
+export type MlflowReader = Pick<MlflowClient, "searchExperiments" | "getExperiment" | "searchRuns" | "getRun" | "getMetricHistory" | "searchRegisteredModels"> &
+  Partial<Pick<MlflowClient, "listArtifacts" | "getArtifact">>;
 
 const pairs = (list: readonly { key: string; value: string }[]): Record<string, string> => Object.fromEntries(list.map((p) => [p.key, p.value]));
 
@@ -45,6 +47,7 @@ export function registryReader(m: MlflowReader): UiRegistryReader {
     },
     getRun: async (id) => toUiRun(await m.getRun(id)),
     getMetricHistory: async (id, key) => (await m.getMetricHistory(id, key)).map((x) => ({ step: x.step, value: x.value, timestamp: x.timestamp })),
+    ...(m.listArtifacts && m.getArtifact ? artifactReader(m.listArtifacts.bind(m), m.getArtifact.bind(m), m.getRun.bind(m)) : {}),
     async searchRegisteredModels(q) {
       const p = await m.searchRegisteredModels({ maxResults: q.maxResults, pageToken: q.pageToken });
       return {
@@ -58,6 +61,14 @@ export function registryReader(m: MlflowReader): UiRegistryReader {
         nextPageToken: p.nextPageToken,
       };
     },
+  };
+}
+
+/** A run's artifacts through the MLflow API: list under the run, read through the mlflow-artifacts proxy. */
+function artifactReader(list: MlflowClient["listArtifacts"], get: MlflowClient["getArtifact"], getRun: MlflowClient["getRun"]): Pick<UiRegistryReader, "listArtifacts" | "getArtifact"> {
+  return {
+    listArtifacts: async (runId, p) => (await list(runId, p || undefined)).files.map((f) => ({ path: f.path, isDir: f.is_dir, size: f.file_size })),
+    getArtifact: async (runId, p) => get(`${proxyPathOf((await getRun(runId)).info.artifact_uri)}/${p}`),
   };
 }
 
@@ -85,8 +96,14 @@ export interface EmbeddedUiParts {
   readonly v2: V2ClientLike;
   /** The infer function on natural-language input (inferDeployment with {kind: "text"}), when wired. */
   readonly inferText?: ((deployment: string, text: string) => Promise<{ predictions: unknown }>) | undefined;
-  readonly drift: { snapshot(model: string, version: string): UiDriftSnapshot | undefined; readonly threshold?: number };
+  readonly drift: {
+    snapshot(model: string, version: string): UiDriftSnapshot | undefined;
+    history?(model: string, version: string): UiDriftSnapshot["history"];
+    readonly threshold?: number;
+  };
   readonly checks: readonly HealthCheck[];
+  /** The local serving backend's experiment tallies and deploy-model's running canaries. */
+  readonly traffic?: UiTraffic | undefined;
   readonly config: Config;
   readonly log: Logger;
 }
@@ -119,6 +136,7 @@ export function uiDepsFrom(p: EmbeddedUiParts): UiDeps {
     },
     drift: {
       threshold: p.drift.threshold ?? 0.2,
+      alerting: { prometheus: Boolean(p.config.links.prometheus), alertmanager: Boolean(p.config.links.alertmanager) },
       snapshots: async () => {
         const seen = new Set<string>();
         const out: UiDriftSnapshot[] = [];
@@ -126,12 +144,13 @@ export function uiDepsFrom(p: EmbeddedUiParts): UiDeps {
           if (!d.model || !d.version || seen.has(`${d.model}/${d.version}`)) continue;
           seen.add(`${d.model}/${d.version}`);
           const s = p.drift.snapshot(d.model, d.version);
-          if (s && Object.keys(s.scores).length) out.push(s);
+          if (s && Object.keys(s.scores).length) out.push({ ...s, history: p.drift.history?.(d.model, d.version) });
         }
         return out;
       },
     },
     health: { check: () => runChecks(p.checks) },
+    traffic: p.traffic,
     config: p.config,
     log: p.log.child({ component: "ui" }),
   };

@@ -40,7 +40,7 @@ export const FormErrors: FC<{ errors: FieldErrors; shown: readonly string[] }> =
   );
 };
 
-export const Badge: FC<{ value: string }> = ({ value }) => <span class={`badge ${value}`}>{value}</span>;
+export const Badge: FC<{ value: string }> = ({ value }) => <span class={`badge ${value.toLowerCase()}`}>{value.toLowerCase()}</span>;
 
 export function fmtTime(ms: number | undefined): string {
   if (ms === undefined || !Number.isFinite(ms)) return "";
@@ -56,9 +56,10 @@ export function fmtDuration(from: number | undefined, to: number | undefined): s
 }
 
 export function fmtNum(v: number | undefined): string {
-  if (v === undefined) return "";
+  if (v === undefined || !Number.isFinite(v)) return v === undefined ? "" : String(v);
   if (Number.isInteger(v)) return String(v);
-  return Math.abs(v) >= 1000 || Math.abs(v) < 0.001 ? v.toExponential(3) : v.toFixed(4);
+  // Four decimals at most, without trailing zeros (0.92, not 0.9200).
+  return Math.abs(v) >= 1000 || Math.abs(v) < 0.001 ? v.toExponential(3) : String(Number(v.toFixed(4)));
 }
 
 /** Offset pager: previous/next links keeping the other query parameters. */

@@ -40,6 +40,8 @@ export interface UiDeadLetter {
   readonly attempts: number | undefined;
   readonly state: "dead" | "replayed" | "discarded";
   readonly count: number;
+  /** Base64 of the subscriber's response body (knativeerrordata), when it sent one. */
+  readonly errorData?: string | undefined;
   /** epoch ms */
   readonly lastAt: number;
 }
@@ -48,6 +50,8 @@ export interface UiEventLog {
   /** Newest first. `type` is a full CloudEvents type (dev.flywheel.retrain.decided). */
   recentEvents(q: { limit: number; offset: number; type?: string | undefined }): Promise<readonly UiStoredEvent[]>;
   deadLetters(q: { limit: number; offset: number }): Promise<readonly UiDeadLetter[]>;
+  /** One stored event by id (optional: without it the page looks through the recent events). */
+  getEvent?(id: string): Promise<UiStoredEvent | undefined>;
   replayDeadLetter(id: string): Promise<unknown>;
   discardDeadLetter(id: string): Promise<unknown>;
 }
@@ -109,6 +113,16 @@ export interface UiRegistryReader {
   getRun(runId: string): Promise<UiRun>;
   getMetricHistory(runId: string, key: string): Promise<readonly UiMetricPoint[]>;
   searchRegisteredModels(q: { maxResults: number; pageToken?: string | undefined }): Promise<Paged<UiRegisteredModel>>;
+  /** One directory of a run's artifacts (paths relative to the run's artifact root). */
+  listArtifacts?(runId: string, path: string): Promise<readonly UiArtifact[]>;
+  /** One artifact's bytes. */
+  getArtifact?(runId: string, path: string): Promise<Buffer>;
+}
+
+export interface UiArtifact {
+  readonly path: string;
+  readonly isDir: boolean;
+  readonly size?: number | undefined;
 }
 
 // --- inference -------------------------------------------------------------------------------------------------------
@@ -160,12 +174,16 @@ export interface UiDriftSnapshot {
   readonly samples: number;
   readonly drifted: boolean;
   readonly scores: Readonly<Record<string, number>>;
+  /** Earlier scorings, oldest first (when the monitor keeps them). */
+  readonly history?: readonly { readonly at: number; readonly scores: Readonly<Record<string, number>> }[] | undefined;
 }
 
 export interface UiDrift {
   snapshots(): Promise<readonly UiDriftSnapshot[]> | readonly UiDriftSnapshot[];
   /** The threshold above which a feature counts as drifted (default 0.2). */
   readonly threshold: number;
+  /** Whether Prometheus and Alertmanager are configured: without both, drift never turns into an alert by itself. */
+  readonly alerting?: { readonly prometheus: boolean; readonly alertmanager: boolean } | undefined;
 }
 
 export interface UiHealth {
@@ -188,6 +206,33 @@ export type UiTraining = Pick<TrainingBackend, "get" | "list" | "logs" | "cancel
   count?(filter: { state?: string | undefined; model?: string | undefined }): Promise<number>;
 };
 
+/** One arm's tallies (platform/serving/local/experiment CandidateStats). */
+export interface UiCandidateStats {
+  readonly requests: number;
+  readonly errors: number;
+  readonly p50Ms: number;
+  readonly p95Ms: number;
+  readonly p99Ms?: number | undefined;
+}
+
+/** A running canary (functions/deploy-model CanaryRecord, the fields the page shows). */
+export interface UiCanary {
+  readonly stable: { readonly deployment: string; readonly version: string };
+  readonly candidate: { readonly deployment: string; readonly version: string };
+  readonly percent: number;
+  /** epoch ms */
+  readonly startedAt: number;
+  readonly decideAfterRequests: number;
+  readonly decideAfterMinutes: number;
+}
+
+export interface UiTraffic {
+  /** Per-candidate tallies of an experiment deployment; undefined for anything else. */
+  stats(deployment: string): Promise<Readonly<Record<string, UiCandidateStats>> | undefined>;
+  /** The canary running under this deployment name, if any. */
+  canary?(deployment: string): UiCanary | undefined;
+}
+
 export interface UiDeps {
   readonly auth: UiAuth;
   readonly bus: UiEventBus;
@@ -201,6 +246,8 @@ export interface UiDeps {
   readonly inference: UiInference;
   readonly drift: UiDrift;
   readonly health: UiHealth;
+  /** In-process traffic tallies and canaries (optional: without them the deployment page shows no traffic). */
+  readonly traffic?: UiTraffic | undefined;
   /** Outside UIs and Airflow credentials (config.links, config.airflow). */
   readonly config: Pick<Config, "links" | "airflow">;
   readonly log: Logger;

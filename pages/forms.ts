@@ -53,11 +53,45 @@ export class Errors {
   }
 }
 
-/** zod issues to field names: the first `depth` path segments, joined with dots. */
+/**
+ * A schema issue in words for a person: zod's generic messages ("Too small: expected number to be >=1") become
+ * "must be at least 1"; messages our schemas wrote themselves pass through.
+ */
+export function humanIssue(i: z.core.$ZodIssue): string {
+  switch (i.code) {
+    case "too_small":
+      if (i.origin === "string") return Number(i.minimum) <= 1 ? "is required" : `must be at least ${String(i.minimum)} characters`;
+      if (i.origin === "array" || i.origin === "set") return Number(i.minimum) <= 1 ? "needs at least one entry" : `needs at least ${String(i.minimum)} entries`;
+      if (i.origin === "number" || i.origin === "int") return Number(i.minimum) === 1 && i.inclusive ? "must be a positive whole number" : `must be ${i.inclusive ? "at least" : "more than"} ${String(i.minimum)}`;
+      break;
+    case "too_big":
+      if (i.origin === "string") return `must be at most ${String(i.maximum)} characters`;
+      if (i.origin === "array" || i.origin === "set") return `can have at most ${String(i.maximum)} entries`;
+      if (i.origin === "number" || i.origin === "int") return `must be ${i.inclusive ? "at most" : "less than"} ${String(i.maximum)}`;
+      break;
+    case "invalid_type":
+      if (i.expected === "int") return "must be a whole number";
+      return i.expected === "undefined" ? "is not allowed here" : `must be ${i.expected === "array" || i.expected === "object" ? "an" : "a"} ${i.expected === "record" ? "mapping" : i.expected}`;
+    case "invalid_value":
+      return `must be one of ${i.values.map(String).join(", ")}`;
+    case "unrecognized_keys":
+      return `unknown field${i.keys.length > 1 ? "s" : ""} ${i.keys.join(", ")}`;
+    case "invalid_format":
+      // A regex without a message of ours: say what shape is wanted rather than the pattern.
+      if (i.message.startsWith("Invalid string")) return i.format === "regex" ? "has characters that are not allowed here" : `must be a valid ${i.format}`;
+      break;
+    default:
+      break;
+  }
+  if (i.code === "too_small" || i.code === "too_big") return i.message.replace(/^Too (small|big): expected \w+ to (be|have) /, "must be ");
+  return i.message;
+}
+
+/** zod issues to field names: the first `depth` path segments, joined with dots; messages for humans. */
 export function addZodIssues(errors: Errors, error: z.ZodError, depth = 2, rename: (field: string) => string = (f) => f): void {
   for (const i of error.issues) {
     const field = i.path.slice(0, depth).map(String).join(".") || "(root)";
-    errors.add(rename(field), i.message);
+    errors.add(rename(field), humanIssue(i));
   }
 }
 

@@ -7,7 +7,7 @@ import type { UiDeps } from "./deps.ts";
 import { deploymentRoutes } from "./deployments/routes.tsx";
 import { eventRoutes } from "./events/routes.tsx";
 import { homeRoutes } from "./home/routes.tsx";
-import { page, pageContext } from "./layout.tsx";
+import { isHtmx, page, pageContext } from "./layout.tsx";
 import { playgroundRoutes } from "./playground/routes.tsx";
 import { modelRoutes } from "./registry/models.tsx";
 import { registryRoutes } from "./registry/runs.tsx";
@@ -43,6 +43,8 @@ export function createUi(deps: UiDeps): Hono {
     const status = isKnownError(e) && (e.status === 400 || e.status === 404 || e.status === 409) ? e.status : 502;
     if (!isKnownError(e)) deps.log.error("ui page failed", { path: c.req.path, ...errorFields(e) });
     const message = isKnownError(e) ? e.message : "Something went wrong rendering this page.";
+    // An htmx request swaps the answer into a part of the page: send only the message, not a whole page.
+    if (isHtmx(c)) return c.html(<p class="error" role="alert">{message}</p>, status);
     return page(c, pageContext(c, airflow), "Error", "home", <><h1>{status === 404 ? "Not found" : "Error"}</h1><p class="error" role="alert">{message}</p></>, { status });
   });
   return app;

@@ -4,13 +4,16 @@ import type { Child, FC } from "hono/jsx";
 import { csrfTokenOf, principalOf } from "../platform/auth/index.ts";
 import type { Principal } from "../platform/auth/roles.ts";
 
-/** htmx swaps 422 (a form re-rendered with its errors) like a 2xx; other errors are not swapped. */
+/**
+ * htmx swaps every answer into its target, errors included: a 4xx/5xx fragment says what went wrong where the user
+ * looked (htmx's default drops them silently). flywheel.js shows network failures and bodiless errors in #htmx-error.
+ */
 const HTMX_CONFIG = JSON.stringify({
   responseHandling: [
     { code: "204", swap: false },
     { code: "[23]..", swap: true },
     { code: "422", swap: true },
-    { code: "[45]..", swap: false, error: true },
+    { code: "[45]..", swap: true, error: true },
   ],
 });
 
@@ -49,6 +52,7 @@ export const Layout: FC<LayoutProps> = (p) => (
       <meta name="htmx-config" content={HTMX_CONFIG} />
       <title>{p.title} · Flywheel</title>
       <link rel="stylesheet" href="/static/flywheel.css" />
+      <link rel="icon" href="/static/favicon.svg" type="image/svg+xml" />
       <script src="/static/htmx.min.js" defer></script>
       <script src="/static/flywheel.js" defer></script>
       {p.refreshAlways ? <meta http-equiv="refresh" content={String(p.refreshAlways)} /> : null}
@@ -85,6 +89,7 @@ export const Layout: FC<LayoutProps> = (p) => (
         ) : null}
       </header>
       <main class="page" id="main">
+        <div id="htmx-error" class="errors" role="alert" hidden></div>
         {p.children}
       </main>
     </body>

@@ -2,6 +2,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { downsample } from "./chart.tsx";
 import type { ProgressPoint } from "./deps.ts";
 
 const MAX_POINTS = 5000;
@@ -31,5 +32,20 @@ export async function readProgress(artifactUri: string | undefined): Promise<Pro
       // A line being written right now: skip it, the next refresh has it.
     }
   }
-  return points.length > MAX_POINTS ? points.slice(-MAX_POINTS) : points;
+  return points.length > MAX_POINTS ? thin(points, MAX_POINTS) : points;
+}
+
+/** Per metric, min/max buckets over the whole run (first and last step kept): long jobs are thinned, never cut. */
+export function thin(points: readonly ProgressPoint[], max: number): ProgressPoint[] {
+  const by = new Map<string, ProgressPoint[]>();
+  for (const p of points) {
+    let list = by.get(p.metric);
+    if (!list) by.set(p.metric, (list = []));
+    list.push(p);
+  }
+  const per = Math.max(4, Math.floor(max / Math.max(1, by.size)));
+  return [...by.values()].flatMap((list) => {
+    const kept = new Set(downsample(list.map((p, i) => ({ x: i, y: p.value })), per).map((q) => q.x));
+    return list.filter((_, i) => kept.has(i));
+  });
 }

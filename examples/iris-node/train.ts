@@ -6,6 +6,8 @@ import { baseline, writeModelDir } from "./artifacts.ts";
 import { LABELS, loadIris, split } from "./data.ts";
 import { accuracy, crossEntropy, train, type LinearModel } from "./model.ts";
 import { toOnnx } from "./onnx.ts";
+import { logRun } from "./registry.ts";
+import type { EpochPoint } from "./registry.ts";
 
 export interface IrisParams {
   readonly epochs: number;
@@ -48,6 +50,8 @@ export interface TrainResult {
   readonly model: LinearModel;
   readonly metrics: { accuracy: number; loss: number; train_accuracy: number; train_loss: number };
   readonly outDir: string;
+  /** Every epoch's training loss and accuracy, for the run's metric history. */
+  readonly epochs: readonly EpochPoint[];
 }
 
 /** Train, evaluate on the held-out split and write every artifact under outDir. */
@@ -56,6 +60,7 @@ export function run(params: IrisParams, outDir: string, now: () => Date = () => 
   const { train: trainSet, test } = split(samples, params.seed, params.testFraction);
   fs.mkdirSync(outDir, { recursive: true });
   const progress = fs.openSync(path.join(outDir, "progress.jsonl"), "w");
+  const epochs: EpochPoint[] = [];
   const model = train(trainSet, {
     epochs: params.epochs,
     lr: params.lr,
@@ -63,6 +68,7 @@ export function run(params: IrisParams, outDir: string, now: () => Date = () => 
     classes: LABELS.length,
     onEpoch: (s) => {
       const time = now().getTime();
+      epochs.push({ epoch: s.epoch, loss: s.loss, accuracy: s.accuracy, time });
       fs.writeSync(progress, JSON.stringify({ step: s.epoch, metric: "loss", value: s.loss, time }) + "\n");
       fs.writeSync(progress, JSON.stringify({ step: s.epoch, metric: "accuracy", value: s.accuracy, time }) + "\n");
     },
@@ -78,22 +84,27 @@ export function run(params: IrisParams, outDir: string, now: () => Date = () => 
   writeModelDir(path.join(outDir, "model"), onnx, now());
   fs.writeFileSync(path.join(outDir, "metrics.json"), JSON.stringify(metrics, null, 2) + "\n");
   fs.writeFileSync(path.join(outDir, "baseline.json"), JSON.stringify(baseline(model, samples), null, 2) + "\n");
-  return { model, metrics, outDir };
+  return { model, metrics, outDir, epochs };
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const outDir = path.resolve(process.env.FLYWHEEL_ARTIFACT_DIR || "./out");
   const params = paramsFromEnv(process.env);
   console.log(`training iris: epochs=${params.epochs} lr=${params.lr} seed=${params.seed} -> ${outDir}`);
-  const { metrics } = run(params, outDir);
+  const { metrics, epochs } = run(params, outDir);
   console.log(`held-out accuracy=${metrics.accuracy.toFixed(4)} loss=${metrics.loss.toFixed(4)}`);
+  try {
+    const runId = await logRun(process.env, outDir, { ...params }, epochs, metrics, Date.now());
+    if (runId) console.log(`logged run ${runId} with ${epochs.length} epochs of metric history`);
+  } catch (e) {
+    // The model is trained and on disk: log-model still registers it on a run of its own, without the history.
+    console.error(`could not log the run to the registry: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
-  try {
-    main();
-  } catch (e) {
+  main().catch((e: unknown) => {
     console.error(`iris training failed: ${e instanceof Error ? e.message : String(e)}`);
     process.exit(1);
-  }
+  });
 }

@@ -40,7 +40,7 @@ const CandRow: FC<{ i: number | string; c: DeployFormState["candidates"][number]
   </div>
 );
 
-export const DeployForm: FC<{ st: DeployFormState; errors: FieldErrors; csrf: string }> = ({ st, errors, csrf }) => {
+export const DeployForm: FC<{ st: DeployFormState; errors: FieldErrors; csrf: string; askReplace?: boolean }> = ({ st, errors, csrf, askReplace }) => {
   const total = st.candidates.reduce((sum, c) => sum + (Number.parseInt(c.weight, 10) || 0), 0);
   return (
     <form method="post" action="/deployments" class="stack card" id="deploy-form" hx-post="/deployments" hx-target="this" hx-swap="outerHTML" novalidate>
@@ -48,8 +48,9 @@ export const DeployForm: FC<{ st: DeployFormState; errors: FieldErrors; csrf: st
       <input type="hidden" name="kind" value={st.kind} />
       <FormErrors errors={errors} shown={SHOWN} />
       <Field errors={errors} name="name" label="Deployment name">
-        <input type="text" name="name" id="name" value={st.name} placeholder={st.kind === "model" ? "iris" : st.kind === "pipeline" ? "chain" : "iris-ab"} />
+        <input type="text" name="name" id="name" value={st.name} placeholder={st.kind === "model" ? "iris-v2" : st.kind === "pipeline" ? "chain" : "iris-ab"} />
       </Field>
+      {askReplace ? <label class="replace"><input type="checkbox" name="replace" value="yes" id="replace" /> Replace it</label> : null}
       {st.kind === "model" ? (
         <>
           <Field errors={errors} name="model" label="Registered model">

@@ -2,7 +2,9 @@
 import { Hono } from "hono";
 import type { FC } from "hono/jsx";
 import { errorFields } from "../../platform/log.ts";
-import { BarChart } from "../chart.tsx";
+import { EVENT_NAMES } from "../../platform/events/catalogue.ts";
+import { DriftSection } from "./drift.tsx";
+import { eventDetailRoutes } from "./detail.tsx";
 import { Badge, Csrf, Pager, fmtTime, intParam } from "../components.tsx";
 import type { UiDeps, UiStoredEvent } from "../deps.ts";
 import { navigate, page, pageContext } from "../layout.tsx";
@@ -22,7 +24,7 @@ const str = (v: unknown): string => (typeof v === "string" ? v : v === undefined
 
 export const EventsTable: FC<{ events: readonly UiStoredEvent[]; tracing: string | undefined }> = ({ events, tracing }) => (
   events.length ? (
-    <table id="events">
+    <div class="scroll"><table id="events">
       <thead><tr><th>Time</th><th>Type</th><th>Source</th><th>Subject</th><th>Id</th><th>Trace</th></tr></thead>
       <tbody>
         {events.map((e) => {
@@ -30,18 +32,22 @@ export const EventsTable: FC<{ events: readonly UiStoredEvent[]; tracing: string
           return (
             <tr>
               <td>{fmtTime(e.receivedAt)}</td>
-              <td>{e.type.replace(/^dev\.flywheel\./, "")}</td>
+              <td><a href={`/activity/events/${encodeURIComponent(e.id)}`} data-event={e.id}>{shortType(e.type)}</a></td>
               <td class="mono">{e.source}</td>
               <td>{e.subject ?? ""}</td>
-              <td class="mono">{e.id}</td>
+              <td><a class="mono" href={`/activity/events/${encodeURIComponent(e.id)}`} title={`Event ${e.id}: payload and trace`}>{e.id.length > 14 ? `${e.id.slice(0, 13)}…` : e.id}</a></td>
               <td>{t ? (tracing ? <a class="mono" href={`${tracing.replace(/\/$/, "")}/trace/${t}`}>{t.slice(0, 12)}…</a> : <span class="mono">{t.slice(0, 12)}…</span>) : ""}</td>
             </tr>
           );
         })}
       </tbody>
-    </table>
+    </table></div>
   ) : <p class="muted">No events yet.</p>
 );
+
+export const shortType = (t: string): string => t.replace(/^dev\.flywheel\./, "");
+/** The filter takes what the table shows (training.succeeded) or the full CloudEvents type. */
+export const fullType = (t: string | undefined): string | undefined => (t === undefined || t.startsWith("dev.") ? t : `dev.flywheel.${t}`);
 
 export function eventRoutes(deps: UiDeps, airflow: boolean): Hono {
   const app = new Hono();
@@ -51,7 +57,8 @@ export function eventRoutes(deps: UiDeps, airflow: boolean): Hono {
     const ctx = pageContext(c, airflow);
     const limit = intParam(c.req.query("limit"), 50, 1, 500);
     const offset = intParam(c.req.query("offset"), 0, 0, 10_000_000);
-    const type = c.req.query("type")?.trim() || undefined;
+    const typeQ = c.req.query("type")?.trim() || undefined;
+    const type = fullType(typeQ);
     const [events, dead, snapshots, alerts, decisions] = await Promise.all([
       deps.events.recentEvents({ limit: limit + 1, offset, type }),
       deps.events.deadLetters({ limit: 100, offset: 0 }),
@@ -61,13 +68,7 @@ export function eventRoutes(deps: UiDeps, airflow: boolean): Hono {
     ]);
     return page(c, ctx, "Events and drift", "events", <>
       <h1>Events and drift</h1>
-      <h2>Drift scores</h2>
-      {snapshots.length ? snapshots.map((s) => (
-        <div class="card" data-drift={`${s.model}/${s.version}`}>
-          <p><strong>{s.model}</strong> v{s.version} · {s.samples} samples · {s.drifted ? <Badge value="failed" /> : <Badge value="ok" />} {s.drifted ? "drifted" : "no drift"}</p>
-          <BarChart title={`Drift of ${s.model} v${s.version}`} threshold={deps.drift.threshold} bars={Object.entries(s.scores).map(([label, value]) => ({ label, value }))} />
-        </div>
-      )) : <p class="muted">No served model has enough traffic for a drift score yet.</p>}
+      <DriftSection snapshots={snapshots} drift={deps.drift} now={(deps.now ?? Date.now)()} />
       <div class="two">
         <div>
           <h2>Alerts</h2>
@@ -80,16 +81,20 @@ export function eventRoutes(deps: UiDeps, airflow: boolean): Hono {
       </div>
       <h2>Dead letters</h2>
       {dead.length ? (
-        <table id="dead-letters">
-          <thead><tr><th>Last</th><th>Type</th><th>Event</th><th>Trigger</th><th>Error</th><th>Count</th><th>State</th><th></th></tr></thead>
+        <div class="scroll"><table id="dead-letters">
+          <thead><tr><th>Last</th><th>Type</th><th>Event</th><th>Trigger</th><th>Error</th><th>Count</th><th>State</th><th><span class="sr-only">Actions</span></th></tr></thead>
           <tbody>
             {dead.map((d) => (
               <tr>
                 <td>{fmtTime(d.lastAt)}</td>
-                <td>{d.type}</td>
-                <td class="mono">{d.eventId}</td>
+                <td>{shortType(d.type)}</td>
+                <td><a class="mono" href={`/activity/events/${encodeURIComponent(d.eventId)}`}>{d.eventId}</a></td>
                 <td>{d.trigger ?? ""}</td>
-                <td>{d.errorCode ?? ""} {d.reason} <span class="mono muted">{d.errorDest}</span></td>
+                <td>
+                  <strong>{d.errorCode ?? "no answer"}</strong> from <span class="mono">{d.errorDest}</span>
+                  {/* The whole body when the subscriber sent one; else the decoded reason the store kept. */}
+                  {decodeBody(d.errorData) ?? d.reason ? <pre class="dead-body" tabindex={0}>{decodeBody(d.errorData) ?? d.reason}</pre> : <span class="muted"> (no error body)</span>}
+                </td>
                 <td class="num">{d.count}</td>
                 <td><Badge value={d.state} /></td>
                 <td>
@@ -101,18 +106,20 @@ export function eventRoutes(deps: UiDeps, airflow: boolean): Hono {
               </tr>
             ))}
           </tbody>
-        </table>
+        </table></div>
       ) : <p class="muted">The dead-letter queue is empty.</p>}
       <h2>Recent events</h2>
       <form method="get" action="/activity" class="row">
-        <label>Type <input type="text" name="type" value={type ?? ""} placeholder="dev.flywheel.training.succeeded" /></label>
+        <label>Type <input type="text" name="type" value={typeQ ?? ""} placeholder="training.succeeded" list="event-types" /></label>
+        <datalist id="event-types">{EVENT_NAMES.map((n) => <option value={n} />)}</datalist>
         <button type="submit" class="shrink secondary">Filter</button>
       </form>
       <EventsTable events={events.slice(0, limit)} tracing={deps.config.links.tracing} />
-      <Pager base="/activity" query={{ type }} offset={offset} limit={limit} hasMore={events.length > limit} />
+      <Pager base="/activity" query={{ type: typeQ }} offset={offset} limit={limit} hasMore={events.length > limit} />
     </>);
   });
 
+  app.route("/", eventDetailRoutes(deps, airflow));
   const act = (): ReturnType<typeof requireRole> => requireRole("mlops-engineer");
   app.post("/activity/dead-letters/:id/replay", csrf, act(), async (c) => {
     try {
@@ -128,4 +135,16 @@ export function eventRoutes(deps: UiDeps, airflow: boolean): Hono {
     return navigate(c, "/activity");
   });
   return app;
+}
+
+/** The subscriber's answer as text (Knative sends it base64-encoded and truncated); undefined when empty. */
+export function decodeBody(b64: string | undefined): string | undefined {
+  if (!b64) return undefined;
+  const text = Buffer.from(b64, "base64").toString("utf8").trim();
+  if (!text) return undefined;
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    return text;
+  }
 }

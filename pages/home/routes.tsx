@@ -1,5 +1,6 @@
 // Home: health of each component, links to the outside UIs that are configured, the last events.
 import { Hono } from "hono";
+import type { FC } from "hono/jsx";
 import type { UiDeps } from "../deps.ts";
 import { EventsTable } from "../events/routes.tsx";
 import { page, pageContext } from "../layout.tsx";
@@ -10,14 +11,20 @@ export function homeRoutes(deps: UiDeps, airflow: boolean): Hono {
   const app = new Hono();
   app.get("/", deps.auth.requireRole("viewer"), async (c) => {
     const ctx = pageContext(c, airflow);
-    const [health, events, outside] = await Promise.all([
+    const [health, events, outside, jobs, models, deployments] = await Promise.all([
       deps.health.check().catch(() => []),
       deps.events.recentEvents({ limit: 15, offset: 0 }).catch(() => []),
       probeOutside(deps),
+      deps.training.list({ limit: 1 }).catch(() => []),
+      deps.registry.searchRegisteredModels({ maxResults: 1 }).then((p) => p.items).catch(() => []),
+      deps.serving.list().catch(() => []),
     ]);
     const links = deps.config.links;
+    const done = { trained: jobs.length > 0, registered: models.length > 0, deployed: deployments.length > 0 };
     return page(c, ctx, "Home", "home", <>
       <h1>Flywheel</h1>
+      <p class="lead">Train a model, let the evaluation gate register and promote it, serve it, and retrain it when its inputs drift.</p>
+      {done.trained && done.registered && done.deployed ? null : <FirstSteps done={done} />}
       <h2>Components</h2>
       <div class="grid" id="health">
         {health.map((h) => (
@@ -44,3 +51,22 @@ export function homeRoutes(deps: UiDeps, airflow: boolean): Hono {
   });
   return app;
 }
+
+/** The loop in three steps, each ticked once it has happened here; shown until all three have. */
+const FirstSteps: FC<{ done: { trained: boolean; registered: boolean; deployed: boolean } }> = ({ done }) => (
+  <section id="first-steps" aria-labelledby="first-steps-h">
+    <h2 id="first-steps-h">Get started</h2>
+    <ol class="steps">
+      <li class={done.trained ? "done" : undefined}>
+        <strong>Train a model.</strong> <a href="/training?example=iris-node" id="start-example">Launch the Iris example</a>: it needs no Python and takes a few seconds.
+        <span class="muted"> Or run the whole loop from a shell: <code>npm run demo</code>.</span>
+      </li>
+      <li class={done.registered ? "done" : undefined}>
+        <strong>Check the new version.</strong> When the job succeeds, its model appears under <a href="/models">Models</a> with the gate's verdict.
+      </li>
+      <li class={done.deployed ? "done" : undefined}>
+        <strong>Serve and try it.</strong> A version that passes the gate is deployed automatically; <a href="/deployments/new">deploy one yourself</a> or open the <a href="/playground">playground</a>.
+      </li>
+    </ol>
+  </section>
+);

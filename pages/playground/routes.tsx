@@ -2,24 +2,32 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import type { FC } from "hono/jsx";
-import { isKnownError } from "../../platform/errors.ts";
+import { ValidationError, isKnownError } from "../../platform/errors.ts";
 import { Csrf, Field, FormErrors } from "../components.tsx";
 import type { FieldErrors } from "../components.tsx";
 import type { UiDeps, V2InferRequest, V2ModelMetadata } from "../deps.ts";
 import { readForm } from "../forms.ts";
 import type { FormBody } from "../forms.ts";
 import { isHtmx, page, pageContext } from "../layout.tsx";
-import { buildRequest, describePrediction, featureFields, labelsOf } from "./tensors.ts";
+import { buildRequest, classProbabilities, describePrediction, featureFields, labelsOf, probabilitiesFromDecoded } from "./tensors.ts";
+import type { ClassProbability } from "./tensors.ts";
 
 interface Outcome {
   readonly prediction?: string | undefined;
+  /** Class probabilities, most likely first, when the model gives them. */
+  readonly probabilities?: readonly ClassProbability[] | undefined;
   readonly request?: unknown;
   readonly response?: unknown;
   readonly error?: string | undefined;
 }
 
 /** A safe message for a failed call: our own error taxonomy's message, never an upstream body. */
-const failure = (e: unknown): string => (isKnownError(e) ? e.message : "the inference call failed");
+const failure = (e: unknown): string => {
+  if (e instanceof ValidationError) return e.issues.map((i) => (i.field === "text" ? i.message : `${i.field}: ${i.message}`)).join("; ");
+  return isKnownError(e) ? e.message : "the inference call failed";
+};
+/** The caller's mistake (a 4xx from the model or the parser) is a 422 with the form; anything else is a 502. */
+const statusOf = (e: unknown): 422 | 502 => (isKnownError(e) && e.status >= 400 && e.status < 500 ? 422 : 502);
 
 export function playgroundRoutes(deps: UiDeps, airflow: boolean): Hono {
   const app = new Hono();
@@ -93,18 +101,20 @@ export function playgroundRoutes(deps: UiDeps, airflow: boolean): Hono {
     if (!text) return render(c, name, form, { text: ["describe the input in words"] }, { error: "Nothing to send." }, 422);
     try {
       const r = await deps.inference.inferText(name, text);
-      return render(c, name, form, {}, { prediction: JSON.stringify(r.predictions), request: r.request, response: r.response });
+      const decoded = probabilitiesFromDecoded(r.predictions);
+      return render(c, name, form, {}, { prediction: decoded.label ?? JSON.stringify(r.predictions), probabilities: decoded.probs, request: r.request, response: r.response });
     } catch (e) {
-      return render(c, name, form, {}, { error: failure(e) }, 502);
+      return render(c, name, form, statusOf(e) === 422 ? { text: [failure(e)] } : {}, { error: failure(e) }, statusOf(e));
     }
   });
 
   const call = async (c: Context, name: string, form: FormBody, meta: V2ModelMetadata | undefined, request: V2InferRequest): Promise<Response> => {
     try {
       const response = await deps.inference.inferV2(name, request);
-      return render(c, name, form, {}, { prediction: describePrediction(response, meta ? labelsOf(meta) : undefined), request, response });
+      const labels = meta ? labelsOf(meta) : undefined;
+      return render(c, name, form, {}, { prediction: describePrediction(response, labels), probabilities: classProbabilities(response, labels), request, response });
     } catch (e) {
-      return render(c, name, form, {}, { error: failure(e), request }, 502);
+      return render(c, name, form, {}, { error: failure(e), request }, statusOf(e));
     }
   };
 
@@ -157,7 +167,22 @@ const Result: FC<{ outcome: Outcome | undefined }> = ({ outcome }) => (
     {!outcome ? <p class="muted">The prediction and the exact V2 request and response appear here.</p> : null}
     {outcome?.error ? <p class="error" role="alert">{outcome.error}</p> : null}
     {outcome?.prediction !== undefined ? <p>Prediction: <span class="prediction" id="prediction">{outcome.prediction}</span></p> : null}
-    {outcome?.request !== undefined ? <><h2>V2 request</h2><pre id="v2-request">{JSON.stringify(outcome.request, null, 2)}</pre></> : null}
-    {outcome?.response !== undefined ? <><h2>V2 response</h2><pre id="v2-response">{JSON.stringify(outcome.response, null, 2)}</pre></> : null}
+    {outcome?.probabilities?.length ? (
+      <table class="proba" id="probabilities">
+        <caption class="sr-only">Class probabilities</caption>
+        <thead><tr><th scope="col">Class</th><th scope="col" class="num">Probability</th><th scope="col"><span class="sr-only">Bar</span></th></tr></thead>
+        <tbody>
+          {outcome.probabilities.map((p, i) => (
+            <tr class={i === 0 ? "top" : undefined} data-class={p.label}>
+              <td>{p.label}</td>
+              <td class="num">{(p.p * 100).toFixed(1)}%</td>
+              <td class="bar"><span class="fill" style={`width:${Math.max(0, Math.min(100, p.p * 100)).toFixed(1)}%`}></span></td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    ) : null}
+    {outcome?.request !== undefined ? <details><summary>V2 request</summary><pre id="v2-request" tabindex={0}>{JSON.stringify(outcome.request, null, 2)}</pre></details> : null}
+    {outcome?.response !== undefined ? <details><summary>V2 response</summary><pre id="v2-response" tabindex={0}>{JSON.stringify(outcome.response, null, 2)}</pre></details> : null}
   </div>
 );

@@ -94,3 +94,34 @@ export function describePrediction(res: V2InferResponse, labels: readonly string
   }
   return flat.map((x) => (typeof x === "number" && Number.isInteger(x) && labels?.[x] !== undefined ? labels[x] : String(x))).join(", ");
 }
+
+export interface ClassProbability {
+  readonly label: string;
+  readonly p: number;
+}
+
+/** The first row's class probabilities (a float output as wide as the classes), most likely first; [] when none. */
+export function classProbabilities(res: V2InferResponse, labels: readonly string[] | undefined): ClassProbability[] {
+  const out = res.outputs.find((o) => o.datatype.startsWith("FP") && (o.shape[o.shape.length - 1] ?? 1) > 1 && (!labels || o.shape[o.shape.length - 1] === labels.length));
+  if (!out) return [];
+  const width = out.shape[out.shape.length - 1] ?? 1;
+  const row = out.data.flat(Infinity).slice(0, width).map(Number);
+  if (!row.every(Number.isFinite)) return [];
+  return row.map((p, i) => ({ label: labels?.[i] ?? `class ${i}`, p })).sort((a, b) => b.p - a.p);
+}
+
+/** The same from the infer function's decoded predictions ([{label: "setosa", probabilities: {setosa: 0.9, ...}}]). */
+export function probabilitiesFromDecoded(predictions: unknown): { label: string | undefined; probs: ClassProbability[] } {
+  const first: unknown = Array.isArray(predictions) ? predictions[0] : predictions;
+  if (!first || typeof first !== "object") return { label: typeof first === "string" ? first : undefined, probs: [] };
+  let label: string | undefined;
+  let probs: ClassProbability[] = [];
+  for (const v of Object.values(first)) {
+    if (typeof v === "string" && label === undefined) label = v;
+    else if (v && typeof v === "object" && !Array.isArray(v)) {
+      const entries = Object.entries(v).filter((e): e is [string, number] => typeof e[1] === "number");
+      if (entries.length > 1) probs = entries.map(([l, p]) => ({ label: l, p })).sort((a, b) => b.p - a.p);
+    }
+  }
+  return { label: label ?? probs[0]?.label, probs };
+}

@@ -1,47 +1,26 @@
-// Registered models -> versions with aliases, lineage and gate result; promote and roll back by moving aliases.
+// Registered models -> versions with aliases and gate verdict; promote and roll back (confirmed when risky), live.
 import { Hono } from "hono";
 import type { Context } from "hono";
 import type { FC } from "hono/jsx";
-import { GateResultSchema } from "../../platform/events/catalogue.ts";
-import type { EventData } from "../../platform/events/catalogue.ts";
 import { buildEvent } from "../../platform/events/envelope.ts";
 import { ALIAS, TAG } from "../../platform/lineage.ts";
 import { errorFields } from "../../platform/log.ts";
 import type { ModelVersionInfo } from "../../platform/ports.ts";
-import { Badge, Csrf, KeyValues, fmtTime } from "../components.tsx";
+import { Badge, Csrf, fmtNum, fmtTime } from "../components.tsx";
 import type { UiDeps } from "../deps.ts";
 import { readForm } from "../forms.ts";
-import { navigate, page, pageContext } from "../layout.tsx";
+import { isHtmx, navigate, page, pageContext } from "../layout.tsx";
 import { UI_SOURCE } from "../training/routes.tsx";
-
-/** Pretty JSON of a tag that holds JSON; the raw text when it does not parse. */
-function jsonTag(tags: Readonly<Record<string, string>>, key: string): string | undefined {
-  const raw = tags[key];
-  if (raw === undefined) return undefined;
-  try {
-    return JSON.stringify(JSON.parse(raw), null, 2);
-  } catch {
-    return raw;
-  }
-}
-
-type Gate = EventData<"model.promoted">["gate"] & {};
-function gateOf(v: ModelVersionInfo): Gate | undefined {
-  const raw = v.tags[TAG.gate];
-  if (!raw) return undefined;
-  try {
-    const g = GateResultSchema.safeParse(JSON.parse(raw));
-    return g.success ? g.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
+import { VerdictDetail, VerdictSummary, pickVerdict, verdictFromTags, verdictsFromEvents } from "./gate.tsx";
+import type { Verdict } from "./gate.tsx";
+import { versionRoutes } from "./version.tsx";
 
 const byVersionDesc = (a: ModelVersionInfo, b: ModelVersionInfo): number => Number(b.version) - Number(a.version);
 
 export function modelRoutes(deps: UiDeps, airflow: boolean): Hono {
   const app = new Hono();
   const { requireRole, csrf } = deps.auth;
+  const now = deps.now ?? Date.now;
 
   app.get("/models", requireRole("viewer"), async (c) => {
     const ctx = pageContext(c, airflow);
@@ -72,93 +51,90 @@ export function modelRoutes(deps: UiDeps, airflow: boolean): Hono {
   app.get("/models/:name", requireRole("viewer"), async (c) => {
     const ctx = pageContext(c, airflow);
     const name = c.req.param("name");
-    const versions = [...(await deps.models.searchModelVersions(name))].sort(byVersionDesc);
+    const [list, fromEvents] = await Promise.all([deps.models.searchModelVersions(name), verdictsFromEvents(deps, name)]);
+    const versions = [...list].sort(byVersionDesc);
     const requested = c.req.query("requested");
-    return page(c, ctx, `Model ${name}`, "models", <>
-      <h1>Model {name}</h1>
-      {requested ? <p class="flash">{requested} requested; aliases move once the registry has processed it.</p> : null}
-      <form method="post" action={`/models/${encodeURIComponent(name)}/rollback`} class="card row">
-        <Csrf token={ctx.csrf} />
-        <span>Roll back moves <code>champion</code> to the previous champion.</span>
-        <button type="submit" class="secondary shrink" id="rollback">Roll back</button>
-      </form>
-      <table id="versions">
-        <thead><tr><th>Version</th><th>Aliases</th><th>Status</th><th>Created</th><th>Gate</th><th>Trigger</th><th></th></tr></thead>
-        <tbody>
-          {versions.map((v) => {
-            const gate = gateOf(v);
-            return (
-              <tr data-version={v.version}>
-                <td><a href={`/models/${encodeURIComponent(name)}/versions/${encodeURIComponent(v.version)}`}>v{v.version}</a></td>
-                <td>{v.aliases.map((a) => <span class="badge">{a}</span>)}</td>
-                <td><Badge value={v.status} /></td>
-                <td>{fmtTime(v.creationTimestamp)}</td>
-                <td>{gate ? <GateSummary gate={gate} /> : <span class="muted">—</span>}</td>
-                <td>{triggerReason(v)}</td>
-                <td>
-                  {v.aliases.includes(ALIAS.champion) ? null : (
-                    <form method="post" action={`/models/${encodeURIComponent(name)}/promote`}>
-                      <Csrf token={ctx.csrf} />
-                      <input type="hidden" name="version" value={v.version} />
-                      <button type="submit" class="small">Promote</button>
-                    </form>
-                  )}
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </>);
-  });
-
-  app.get("/models/:name/versions/:version", requireRole("viewer"), async (c) => {
-    const ctx = pageContext(c, airflow);
-    const { name, version } = c.req.param();
-    const v = await deps.models.getModelVersion(name, version);
-    const gate = gateOf(v);
-    const spec = jsonTag(v.tags, TAG.trainingSpec);
-    const trigger = jsonTag(v.tags, TAG.trigger);
-    const jobId = v.tags[TAG.jobId];
-    return page(c, ctx, `${name} v${version}`, "models", <>
-      <h1>{name} <span class="muted">v{version}</span></h1>
-      <p>
-        <a class="button" id="deploy-version" href={`/deployments/new?kind=model&model=${encodeURIComponent(name)}&version=${encodeURIComponent(version)}`}>Deploy this version</a>
-      </p>
-      <div class="two">
-        <div class="card">
-          <KeyValues entries={[
-            ["Aliases", <>{v.aliases.map((a) => <span class="badge">{a}</span>)}</>],
-            ["Status", <Badge value={v.status} />],
-            ["Created", fmtTime(v.creationTimestamp)],
-            ["Run", v.runId ? <a href={`/registry/runs/${encodeURIComponent(v.runId)}`} class="mono">{v.runId}</a> : "—"],
-            ["Source", <span class="mono">{v.source}</span>],
-            ["Job", jobId ? <a href={`/training/jobs/${encodeURIComponent(jobId)}`} class="mono">{jobId}</a> : "—"],
-            ["Dataset", v.tags[TAG.dataset] ?? "—"],
-            ["Code version", v.tags[TAG.codeVersion] ?? "—"],
-            ["Flavor", v.tags[TAG.flavor] ?? "—"],
-          ]} />
-          <h2>Gate</h2>
-          {gate ? <GateSummary gate={gate} full /> : <p class="muted">No gate result recorded.</p>}
-        </div>
-        <div class="card">
-          <h2>Lineage: trigger</h2>
-          {trigger ? <pre>{trigger}</pre> : <p class="muted">Unknown.</p>}
-          <h2>Lineage: training spec</h2>
-          {spec ? <pre id="training-spec">{spec}</pre> : <p class="muted">Unknown.</p>}
-          {v.tags[TAG.signature] ? <><h2>Signature</h2><pre>{jsonTag(v.tags, TAG.signature)}</pre></> : null}
+    const expect = c.req.query("expect");
+    const until = Number(c.req.query("until") ?? "0");
+    const champion = versions.find((v) => v.aliases.includes(ALIAS.champion));
+    // After Promote / Roll back the table polls until the champion alias sits where it was asked to, for a minute.
+    const waiting = Boolean(expect && champion?.version !== expect && now() < until);
+    const self = `/models/${encodeURIComponent(name)}?${new URLSearchParams({ requested: requested ?? "", expect: expect ?? "", until: String(until) }).toString()}`;
+    const table = (
+      <div id="versions-live" data-champion={champion?.version ?? ""} {...(waiting ? { "hx-get": self, "hx-trigger": "every 1s", "hx-swap": "outerHTML" } : {})}>
+        {requested ? (
+          waiting ? <p class="flash pending" role="status">{requested} requested; waiting for the registry to move the <code>champion</code> alias…</p>
+          : expect && champion?.version === expect ? <p class="flash" role="status">{requested} done: <code>champion</code> is now v{expect}.</p>
+          : expect ? <p class="errors" role="alert">{requested} has not taken effect yet. See <a href={`/activity?type=model.promoted`}>recent promotions</a> and the dead letters on the <a href="/activity">activity page</a>.</p>
+          : <p class="flash" role="status">{requested} requested.</p>
+        ) : null}
+        <div class="scroll">
+          <table id="versions">
+            <thead><tr><th>Version</th><th>Aliases</th><th>Status</th><th>Created</th><th>Gate</th><th>Trigger</th><th><span class="sr-only">Actions</span></th></tr></thead>
+            <tbody>
+              {versions.map((v) => {
+                const gate = pickVerdict(verdictFromTags(v), fromEvents.get(`${name}/${v.version}`));
+                return (
+                  <tr data-version={v.version}>
+                    <td><a href={`/models/${encodeURIComponent(name)}/versions/${encodeURIComponent(v.version)}`}>v{v.version}</a></td>
+                    <td>{v.aliases.map((a) => <span class="badge">{a}</span>)}</td>
+                    <td><Badge value={v.status} /></td>
+                    <td>{fmtTime(v.creationTimestamp)}</td>
+                    <td>{gate ? <VerdictSummary v={gate} /> : <span class="muted">not evaluated</span>}</td>
+                    <td>{triggerReason(v)}</td>
+                    <td>
+                      {v.aliases.includes(ALIAS.champion) ? <span class="muted">in production</span> : (
+                        <form method="post" action={`/models/${encodeURIComponent(name)}/promote`}>
+                          <Csrf token={ctx.csrf} />
+                          <input type="hidden" name="version" value={v.version} />
+                          <button type="submit" class="small" aria-label={`Promote v${v.version}`}>Promote</button>
+                        </form>
+                      )}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
         </div>
       </div>
-    </>);
+    );
+    if (isHtmx(c)) return c.html(table);
+    return page(c, ctx, `Model ${name}`, "models", <>
+      <h1>Model {name}</h1>
+      <p class="muted">The version with the <code>champion</code> alias serves production. A new version is promoted by the evaluation gate when it beats the champion; you can promote or roll back by hand.</p>
+      {previousChampion(versions) ? (
+        <form method="post" action={`/models/${encodeURIComponent(name)}/rollback`} class="card row">
+          <Csrf token={ctx.csrf} />
+          <span>Roll back moves <code>champion</code> from v{champion?.version ?? "?"} back to the previous champion, v{previousChampion(versions)}.</span>
+          <button type="submit" class="secondary shrink" id="rollback">Roll back…</button>
+        </form>
+      ) : null}
+      {table}
+    </>, { refreshWithoutJs: waiting ? 2 : undefined });
   });
+
+  app.route("/", versionRoutes(deps, airflow));
 
   const requestPromotion = (action: "promote" | "rollback") =>
     async (c: Context): Promise<Response> => {
       const name = c.req.param("name") ?? "";
+      const ctx = pageContext(c, airflow);
       const form = await readForm(c);
       const version = form.version?.trim();
       if (action === "promote" && !(version && /^[0-9]+$/.test(version))) return c.text("version must be a registry version number", 400);
-      const user = pageContext(c, airflow).principal?.name;
+      const versions = [...(await deps.models.searchModelVersions(name))];
+      const champion = versions.find((v) => v.aliases.includes(ALIAS.champion));
+      const target = action === "promote" ? version : previousChampion(versions);
+      if (form.confirm !== "yes") {
+        const fromEvents = await verdictsFromEvents(deps, name);
+        const verdict = (v: ModelVersionInfo | undefined): Verdict | undefined => (v ? pickVerdict(verdictFromTags(v), fromEvents.get(`${name}/${v.version}`)) : undefined);
+        const candidate = versions.find((v) => v.version === target);
+        const risky = action === "rollback" || isWorse(verdict(candidate), verdict(champion));
+        // A better version is promoted straight away; a worse one, or any rollback, is shown side by side first.
+        if (risky) return page(c, ctx, action === "promote" ? `Promote v${version ?? ""}?` : "Roll back?", "models", <ConfirmPromotion name={name} action={action} candidate={candidate} champion={champion} cv={verdict(candidate)} hv={verdict(champion)} csrf={ctx.csrf} />);
+      }
+      const user = ctx.principal?.name;
       const event = buildEvent("model.promotion.requested", { model: name, action, ...(version ? { version } : {}), ...(user ? { user } : {}) }, { source: UI_SOURCE, subject: name });
       try {
         await deps.bus.emit(event);
@@ -167,7 +143,8 @@ export function modelRoutes(deps: UiDeps, airflow: boolean): Hono {
         return c.text("The broker did not accept the request; try again.", 502);
       }
       const what = action === "promote" ? `Promotion of v${version ?? ""}` : "Rollback";
-      return navigate(c, `/models/${encodeURIComponent(name)}?requested=${encodeURIComponent(what)}`);
+      const q = new URLSearchParams({ requested: what, ...(target ? { expect: target } : {}), until: String(now() + 60_000) });
+      return navigate(c, `/models/${encodeURIComponent(name)}?${q.toString()}`);
     };
   app.post("/models/:name/promote", csrf, requireRole("mlops-engineer"), requestPromotion("promote"));
   app.post("/models/:name/rollback", csrf, requireRole("mlops-engineer"), requestPromotion("rollback"));
@@ -185,9 +162,44 @@ function triggerReason(v: ModelVersionInfo): string {
   }
 }
 
-const GateSummary: FC<{ gate: Gate; full?: boolean }> = ({ gate, full }) => (
-  <span class="gate">
-    {`${gate.metric}: ${gate.candidate ?? "—"} vs champion ${gate.champion ?? "—"}`}
-    {full && gate.reasons.length ? <ul>{gate.reasons.map((r) => <li>{r}</li>)}</ul> : null}
-  </span>
-);
+
+const previousChampion = (versions: readonly ModelVersionInfo[]): string | undefined => versions.find((v) => v.aliases.includes(ALIAS.previousChampion))?.version;
+
+/** The candidate scores worse than the champion on the gate's metric, or the gate rejected it. */
+export function isWorse(candidate: Verdict | undefined, champion: Verdict | undefined): boolean {
+  if (candidate?.passed === false) return true;
+  const a = candidate?.candidate;
+  const b = champion?.candidate;
+  if (a === undefined || b === undefined || candidate?.metric !== champion?.metric) return false;
+  return (candidate?.direction === "minimize") ? a > b : a < b;
+}
+
+const ConfirmPromotion: FC<{ name: string; action: "promote" | "rollback"; candidate: ModelVersionInfo | undefined; champion: ModelVersionInfo | undefined; cv: Verdict | undefined; hv: Verdict | undefined; csrf: string }> = (p) => {
+  const metric = p.cv?.metric ?? p.hv?.metric;
+  return (
+    <div class="card" id="confirm-promotion">
+      <h1>{p.action === "promote" ? `Promote ${p.name} v${p.candidate?.version ?? "?"} to champion?` : `Roll ${p.name} back to v${p.candidate?.version ?? "?"}?`}</h1>
+      <p>
+        {p.action === "promote"
+          ? p.cv?.passed === false ? "The evaluation gate rejected this version. Promoting it sends it to production anyway." : "This version scores worse than the current champion."
+          : "Rolling back moves production traffic to the previous champion."}
+      </p>
+      <table class="compare">
+        <thead><tr><th></th><th scope="col">{p.action === "promote" ? "This version" : "Previous champion"} (v{p.candidate?.version ?? "?"})</th><th scope="col">Champion now (v{p.champion?.version ?? "none"})</th></tr></thead>
+        <tbody>
+          {metric ? <tr><th scope="row">{metric}</th><td class="num">{fmtNum(p.cv?.candidate)}</td><td class="num">{fmtNum(p.hv?.candidate)}</td></tr> : null}
+          <tr><th scope="row">Gate</th><td>{p.cv ? <VerdictSummary v={p.cv} /> : "not evaluated"}</td><td>{p.hv ? <VerdictSummary v={p.hv} /> : "not evaluated"}</td></tr>
+          <tr><th scope="row">Created</th><td>{fmtTime(p.candidate?.creationTimestamp)}</td><td>{fmtTime(p.champion?.creationTimestamp)}</td></tr>
+        </tbody>
+      </table>
+      {p.cv ? <details><summary>Gate details of v{p.candidate?.version}</summary><VerdictDetail v={p.cv} /></details> : null}
+      <form method="post" action={`/models/${encodeURIComponent(p.name)}/${p.action}`} class="row">
+        <Csrf token={p.csrf} />
+        <input type="hidden" name="confirm" value="yes" />
+        {p.action === "promote" ? <input type="hidden" name="version" value={p.candidate?.version ?? ""} /> : null}
+        <button type="submit" class="danger shrink" id="confirm">{p.action === "promote" ? `Yes, promote v${p.candidate?.version ?? ""}` : `Yes, roll back to v${p.candidate?.version ?? ""}`}</button>
+        <a class="button secondary shrink" href={`/models/${encodeURIComponent(p.name)}`}>No, keep v{p.champion?.version ?? ""}</a>
+      </form>
+    </div>
+  );
+};

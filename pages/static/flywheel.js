@@ -77,5 +77,42 @@
   document.addEventListener("change", function (e) {
     if (e.target instanceof HTMLElement && e.target.id === "rank") startLogs();
   });
+
+  // Show only the fields of the chosen kind / source (the server renders the same choice without JavaScript).
+  function showOnly(attr, value) {
+    document.querySelectorAll("[" + attr + "]").forEach(function (f) {
+      var on = f.getAttribute(attr) === value;
+      f.hidden = !on;
+      f.disabled = !on;
+    });
+  }
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if (!(t instanceof HTMLElement)) return;
+    if (t.id === "kind" && t.closest("#training-form")) showOnly("data-when-kind", t.value);
+    if (t.getAttribute("name") === "sourceKind" && t.checked) showOnly("data-when-source", t.value);
+  });
   document.addEventListener("DOMContentLoaded", startLogs);
+
+  // No htmx failure goes unseen: error answers are swapped into their target (layout.tsx's responseHandling); an
+  // answer without a body, a network failure or a timeout is shown in the page's alert box instead.
+  function showError(msg) {
+    var box = document.getElementById("htmx-error");
+    if (!box) return;
+    box.textContent = msg;
+    box.hidden = false;
+  }
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var xhr = e.detail.xhr;
+    // A session that expired: log in again rather than swapping the login page into a fragment.
+    if (xhr.status === 401) { e.detail.shouldSwap = false; window.location.href = "/login?next=" + encodeURIComponent(window.location.pathname + window.location.search); }
+  });
+  document.addEventListener("htmx:responseError", function (e) {
+    var xhr = e.detail.xhr;
+    if (!xhr.responseText || !xhr.responseText.trim()) showError("The server answered " + xhr.status + " " + (xhr.statusText || "") + " with no details.");
+    else if (!/^\s*</.test(xhr.responseText)) showError(xhr.responseText);
+  });
+  document.addEventListener("htmx:sendError", function () { showError("The server could not be reached; check your connection and try again."); });
+  document.addEventListener("htmx:timeout", function () { showError("The server took too long to answer; try again."); });
+  document.addEventListener("htmx:beforeRequest", function () { var box = document.getElementById("htmx-error"); if (box) box.hidden = true; });
 })();

@@ -1,5 +1,5 @@
 // The training launch form: its state, parsing into a TrainingSpec (validated by TrainingSpecSchema), and rendering.
-import type { FC } from "hono/jsx";
+import type { Child, FC } from "hono/jsx";
 import { TRAINING_KINDS, TrainingSpecSchema } from "../../platform/specs/training.ts";
 import type { TrainingKind, TrainingSpec, TrainingSpecInput } from "../../platform/specs/training.ts";
 import { Csrf, Field, FormErrors } from "../components.tsx";
@@ -73,8 +73,8 @@ export function readTrainingForm(form: FormBody): TrainingFormState {
     sourceRef: s("sourceRef"),
     sourceEntry: s("sourceEntry"),
     params: readRows(form, "param", ["key", "value"]).map((r) => ({ key: r.get("key") ?? "", value: r.get("value") ?? "" })),
-    replicas: s("replicas"),
-    procsPerReplica: s("procsPerReplica"),
+    replicas: s("replicas") || "1",
+    procsPerReplica: s("procsPerReplica") || "1",
     executors: s("executors"),
     cpu: s("cpu"),
     memory: s("memory"),
@@ -86,7 +86,7 @@ export function readTrainingForm(form: FormBody): TrainingFormState {
 
 /** Add/remove param rows (no-JS path). True when the op was a row edit rather than a launch. */
 export const applyTrainingRowOp = (op: string | undefined, st: TrainingFormState): boolean =>
-  applyRowOp(op, "param", st.params, () => ({ key: "", value: "" }));
+  op === "show" || applyRowOp(op, "param", st.params, () => ({ key: "", value: "" }));
 
 // Field names in the form for spec paths the schema reports.
 const FIELD_OF: Record<string, string> = { "source.git": "sourceGit", "source.ref": "sourceRef", "source.entry": "sourceEntry", "source.path": "sourcePath", source: "sourceKind", "resources.cpu": "cpu", "resources.memory": "memory", "resources.gpu": "gpu", resources: "cpu" };
@@ -172,20 +172,24 @@ export const TrainingForm: FC<{ st: TrainingFormState; errors: FieldErrors; csrf
         ))}
       </div>
       <FieldErrorBlock errors={errors} name="sourceKind" />
-      <Field errors={errors} name="command" label="Command (one argument per line)">
-        <textarea name="command" id="command" rows={3}>{st.command}</textarea>
-      </Field>
+      <noscript><p><button type="submit" class="secondary small" name="_op" value="show" formnovalidate>Show the fields for this kind and source</button></p></noscript>
+      <Only when="source" value="command" current={st.sourceKind}>
+        <Field errors={errors} name="command" label="Command (one argument per line)">
+          <textarea name="command" id="command" rows={3}>{st.command}</textarea>
+        </Field>
+        <Field errors={errors} name="image" label="Image (Kubernetes only; leave empty to run here)">
+          <input type="text" name="image" id="image" value={st.image} />
+        </Field>
+      </Only>
       <Field errors={errors} name="args" label="Arguments (one per line)">
         <textarea name="args" id="args" rows={2}>{st.args}</textarea>
       </Field>
-      <div class="row">
-        <Field errors={errors} name="image" label="Image (Kubernetes)">
-          <input type="text" name="image" id="image" value={st.image} />
-        </Field>
+      <Only when="source" value="path" current={st.sourceKind}>
         <Field errors={errors} name="sourcePath" label="Path">
           <input type="text" name="sourcePath" id="sourcePath" value={st.sourcePath} />
         </Field>
-      </div>
+      </Only>
+      <Only when="source" value="git" current={st.sourceKind}>
       <div class="row">
         <Field errors={errors} name="sourceGit" label="Git URL">
           <input type="text" name="sourceGit" id="sourceGit" value={st.sourceGit} placeholder="https://..." />
@@ -197,6 +201,7 @@ export const TrainingForm: FC<{ st: TrainingFormState; errors: FieldErrors; csrf
           <input type="text" name="sourceEntry" id="sourceEntry" value={st.sourceEntry} placeholder="train.py" />
         </Field>
       </div>
+      </Only>
     </fieldset>
     <fieldset>
       <legend>Parameters</legend>
@@ -213,17 +218,21 @@ export const TrainingForm: FC<{ st: TrainingFormState; errors: FieldErrors; csrf
       </button>
       <FieldErrorBlock errors={errors} name="params" />
     </fieldset>
-    <div class="row">
-      <Field errors={errors} name="replicas" label="Replicas (ddp)">
-        <input type="number" name="replicas" id="replicas" value={st.replicas} min="1" />
-      </Field>
-      <Field errors={errors} name="procsPerReplica" label="Processes per replica (ddp)">
-        <input type="number" name="procsPerReplica" id="procsPerReplica" value={st.procsPerReplica} min="1" />
-      </Field>
-      <Field errors={errors} name="executors" label="Executors (spark)">
+    <Only when="kind" value="ddp" current={st.kind}>
+      <div class="row">
+        <Field errors={errors} name="replicas" label="Replicas">
+          <input type="number" name="replicas" id="replicas" value={st.replicas} min="1" />
+        </Field>
+        <Field errors={errors} name="procsPerReplica" label="Processes per replica">
+          <input type="number" name="procsPerReplica" id="procsPerReplica" value={st.procsPerReplica} min="1" />
+        </Field>
+      </div>
+    </Only>
+    <Only when="kind" value="spark" current={st.kind}>
+      <Field errors={errors} name="executors" label="Executors">
         <input type="number" name="executors" id="executors" value={st.executors} min="1" />
       </Field>
-    </div>
+    </Only>
     <div class="row">
       <Field errors={errors} name="cpu" label="CPU">
         <input type="text" name="cpu" id="cpu" value={st.cpu} placeholder="500m" />
@@ -247,6 +256,14 @@ export const TrainingForm: FC<{ st: TrainingFormState; errors: FieldErrors; csrf
       </button>
     </p>
   </form>
+);
+
+/**
+ * Fields that belong to one kind (or source): hidden and disabled otherwise, so they are neither shown nor sent.
+ * flywheel.js flips them as the choice changes; without JavaScript the "Show the fields" button re-renders the form.
+ */
+const Only: FC<{ when: "kind" | "source"; value: string; current: string; children?: Child }> = ({ when, value, current, children }) => (
+  <fieldset class="only" {...{ [`data-when-${when}`]: value }} hidden={value !== current} disabled={value !== current}>{children}</fieldset>
 );
 
 const FieldErrorBlock: FC<{ errors: FieldErrors; name: string }> = ({ errors, name }) => (

@@ -11,9 +11,13 @@ import { Badge, Csrf, KeyValues, fmtDuration, fmtTime, intParam } from "../compo
 import type { ProgressPoint, UiDeps } from "../deps.ts";
 import { readForm } from "../forms.ts";
 import { isHtmx, navigate, page, pageContext } from "../layout.tsx";
+import { TAG } from "../../platform/lineage.ts";
 
 const TAIL_LINES = 200;
 const PENDING_POLL_MS = 500;
+
+/** Metrics that live on 0..1 and read as "higher is better" go on the right axis when a loss-like one is there too. */
+const RATIO = /acc|precision|recall|f1|auc|iou/i;
 
 export function progressSeries(points: readonly ProgressPoint[]): Series[] {
   const by = new Map<string, { x: number; y: number }[]>();
@@ -23,7 +27,42 @@ export function progressSeries(points: readonly ProgressPoint[]): Series[] {
     if (!list) by.set(p.metric, (list = []));
     list.push({ x: p.step, y: p.value });
   }
-  return [...by].map(([name, pts]) => ({ name, points: pts }));
+  const names = [...by.keys()];
+  const split = names.some((n) => RATIO.test(n)) && names.some((n) => !RATIO.test(n));
+  return [...by].map(([name, pts]) => ({ name, points: pts, right: split && RATIO.test(name) }));
+}
+
+/** Steps the job will run, from its params (epochs, steps, max_steps, ...), when it says. */
+export function totalSteps(job: JobRecord): number | undefined {
+  const params: Readonly<Record<string, unknown>> = job.spec.params;
+  for (const k of ["epochs", "num_epochs", "max_epochs", "steps", "max_steps", "iterations"]) {
+    const n = Number(params[k]);
+    if (Number.isInteger(n) && n > 0) return n;
+  }
+  return undefined;
+}
+
+export interface Eta {
+  readonly done: number;
+  readonly total: number;
+  readonly percent: number;
+  /** seconds left, when the job is running and the points carry times */
+  readonly etaSeconds?: number | undefined;
+}
+
+/** % done from the last step against the total; ETA from the pace so far (first to last progress point). */
+export function etaOf(job: JobRecord, points: readonly ProgressPoint[]): Eta | undefined {
+  const total = totalSteps(job);
+  if (!total || !points.length) return undefined;
+  const steps = points.map((p) => p.step);
+  const first = Math.min(...steps);
+  const done = Math.min(total, Math.max(...steps) + (first === 0 ? 1 : 0));
+  const timed = points.filter((p) => p.time !== undefined);
+  const t0 = timed[0]?.time;
+  const t1 = timed[timed.length - 1]?.time;
+  const pace = t0 !== undefined && t1 !== undefined && done > 1 ? (t1 - t0) / 1000 / (done - 1) : undefined;
+  const running = !isTerminal(job.state);
+  return { done, total, percent: Math.round((100 * done) / total), etaSeconds: running && pace !== undefined ? Math.max(0, Math.round(pace * (total - done))) : undefined };
 }
 
 export function jobRoutes(deps: UiDeps, airflow: boolean): Hono {
@@ -42,9 +81,9 @@ export function jobRoutes(deps: UiDeps, airflow: boolean): Hono {
       </div>, { refreshAlways: 1 });
     }
     if (!job) return page(c, ctx, "Job not found", "jobs", <p class="error">No job {c.req.param("id")}.</p>, { status: 404 });
-    const progress = await deps.training.progress(job.id);
+    const [progress, produced] = await Promise.all([deps.training.progress(job.id), producedBy(deps, job)]);
     const rank = intParam(c.req.query("rank"), 0, 0, Math.max(0, job.ranks - 1));
-    const live = <JobLive job={job} progress={progress} csrf={ctx.csrf} />;
+    const live = <JobLive job={job} progress={progress} csrf={ctx.csrf} produced={produced} />;
     if (isHtmx(c)) return c.html(live);
     const tail: string[] = [];
     try {
@@ -56,7 +95,9 @@ export function jobRoutes(deps: UiDeps, airflow: boolean): Hono {
       deps.log.warn("job logs unavailable", { jobId: job.id, ...errorFields(e) });
     }
     return page(c, ctx, `Job ${job.id}`, "jobs", <>
+      <p class="crumbs"><a href="/training/jobs">Jobs</a> › <span class="mono">{job.id}</span></p>
       <h1>Job <span class="mono">{job.id}</span></h1>
+      <JobActions job={job} csrf={ctx.csrf} />
       {live}
       <h2>Logs</h2>
       <form method="get" action={`/training/jobs/${encodeURIComponent(job.id)}`} class="row">
@@ -70,7 +111,7 @@ export function jobRoutes(deps: UiDeps, airflow: boolean): Hono {
         </label>
         <noscript><button type="submit" class="shrink secondary">Show</button></noscript>
       </form>
-      <pre id="logs" data-log-stream={`/training/jobs/${encodeURIComponent(job.id)}/logs/stream`}>{tail.join("\n")}</pre>
+      <pre id="logs" tabindex={0} data-log-stream={`/training/jobs/${encodeURIComponent(job.id)}/logs/stream`}>{tail.join("\n")}</pre>
     </>, { refreshWithoutJs: isTerminal(job.state) ? undefined : 3 });
   });
 
@@ -123,8 +164,9 @@ export function jobRoutes(deps: UiDeps, airflow: boolean): Hono {
 }
 
 /** Status, timeline and progress chart; polls itself every 2 s until the job ends. */
-export const JobLive: FC<{ job: JobRecord; progress: readonly ProgressPoint[]; csrf: string }> = ({ job, progress, csrf }) => {
+export const JobLive: FC<{ job: JobRecord; progress: readonly ProgressPoint[]; csrf: string; produced: Produced | undefined }> = ({ job, progress, csrf, produced }) => {
   const live = !isTerminal(job.state);
+  const eta = etaOf(job, progress);
   const url = `/training/jobs/${encodeURIComponent(job.id)}`;
   return (
     <div id="job-live" data-state={job.state} {...(live ? { "hx-get": url, "hx-trigger": "every 2s", "hx-swap": "outerHTML" } : {})}>
@@ -139,6 +181,8 @@ export const JobLive: FC<{ job: JobRecord; progress: readonly ProgressPoint[]; c
           <KeyValues entries={[
             ["State", <Badge value={job.state} />],
             ["Model", <a href={`/models/${encodeURIComponent(job.model)}`}>{job.model}</a>],
+            ["Run", produced?.runId ? <a href={`/registry/runs/${encodeURIComponent(produced.runId)}`} class="mono" id="job-run">{produced.runId}</a> : <span class="muted">{job.state === "succeeded" ? "being registered…" : "after the job succeeds"}</span>],
+            ["Model version", produced ? <a href={`/models/${encodeURIComponent(job.model)}/versions/${encodeURIComponent(produced.version)}`} id="job-version">{job.model} v{produced.version}</a> : <span class="muted">{job.state === "succeeded" ? "being registered…" : "after the job succeeds"}</span>],
             ["Kind", `${job.kind} on ${job.backend}`],
             ["Trigger", job.trigger.reason + (job.trigger.user ? ` by ${job.trigger.user}` : "")],
             ["Created", fmtTime(job.createdAt)],
@@ -158,8 +202,49 @@ export const JobLive: FC<{ job: JobRecord; progress: readonly ProgressPoint[]; c
       </div>
       <div class="card">
         <h2>Progress</h2>
-        <LineChart series={progressSeries(progress)} title="Progress metrics" id="progress-chart" />
+        {eta ? (
+          <p id="job-eta">
+            <progress max={100} value={eta.percent} aria-label="Training progress">{eta.percent}%</progress>{" "}
+            <strong>{eta.percent}% done</strong> (step {eta.done} of {eta.total})
+            {eta.etaSeconds !== undefined ? <>, about {fmtSeconds(eta.etaSeconds)} left</> : null}
+          </p>
+        ) : null}
+        <LineChart series={progressSeries(progress)} title="Progress metrics" id="progress-chart" xLabel="step" yLabel={yLabels(progress).left} y2Label={yLabels(progress).right} />
       </div>
     </div>
   );
 };
+
+function yLabels(points: readonly ProgressPoint[]): { left: string; right: string } {
+  const series = progressSeries(points);
+  return { left: series.filter((s) => !s.right).map((s) => s.name).join(", "), right: series.filter((s) => s.right).map((s) => s.name).join(", ") };
+}
+
+const fmtSeconds = (s: number): string => (s < 90 ? `${s} s` : s < 5400 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`);
+
+interface Produced {
+  readonly version: string;
+  readonly runId: string | undefined;
+}
+
+/** The model version log-model registered from this job (tagged with its id), and the version's run. */
+async function producedBy(deps: UiDeps, job: JobRecord): Promise<Produced | undefined> {
+  if (job.state !== "succeeded") return undefined;
+  try {
+    const v = (await deps.models.searchModelVersions(job.model)).find((x) => x.tags[TAG.jobId] === job.id);
+    return v ? { version: v.version, runId: v.runId } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Re-run the same spec now, or open the launch form filled with it (clone). */
+const JobActions: FC<{ job: JobRecord; csrf: string }> = ({ job, csrf }) => (
+  <div class="row actions">
+    <form method="post" action={`/training/jobs/${encodeURIComponent(job.id)}/rerun`} class="shrink">
+      <Csrf token={csrf} />
+      <button type="submit" class="secondary" id="rerun">Re-run</button>
+    </form>
+    <a class="button secondary shrink" id="clone" href={`/training?clone=${encodeURIComponent(job.id)}`}>Clone and edit</a>
+  </div>
+);

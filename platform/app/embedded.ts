@@ -10,7 +10,7 @@ import { DEFAULT_TRIGGERS_FILE, loadTriggerFile } from "../eventing/triggers.ts"
 import { deadLetter, deadLetterCounter } from "../eventing/dead-letter.ts";
 import { FUNCTION_TARGETS, TARGETS } from "../knative/targets.ts";
 import { createFunctionMetrics, type InvocationOutcome } from "../telemetry/metrics.ts";
-import { toHttpError, ValidationError } from "../errors.ts";
+import { toHttpError, UpstreamError, ValidationError } from "../errors.ts";
 import { cloudEventRoute } from "../fn/hono.ts";
 import { createDeliver, EmbeddedBroker } from "../local/broker/index.ts";
 import { errorFields, type Logger } from "../log.ts";
@@ -271,11 +271,20 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
         inferText: async (deployment, text) => {
           const res = await inProcessFetch(`${selfUrl}/infer/${encodeURIComponent(deployment)}`, { method: "POST", headers: { "content-type": "text/plain" }, body: text });
           const body: unknown = await res.json();
+          // The caller's sentence is at fault only on a 4xx; a 5xx is the function's or the model's failure.
+          if (res.status >= 500) throw new UpstreamError(errorMessage(body), false, { status: res.status });
           if (!res.ok) throw new ValidationError([{ field: "text", message: errorMessage(body) }]);
           return body as { predictions: unknown };
         },
         drift,
         checks,
+        traffic: {
+          stats: async (name) => serving.stats(name),
+          canary: (name) => {
+            const c = deployDeps.canaries.get(name);
+            return c && { stable: c.stable, candidate: c.candidate, percent: c.percent, startedAt: c.startedAt, decideAfterRequests: c.policy.decideAfterRequests, decideAfterMinutes: c.policy.decideAfterMinutes };
+          },
+        },
         config,
         log,
       }),

@@ -51,7 +51,19 @@ interface VersionState {
   drifted: boolean;
   scores: Record<string, number>;
   lastSeen: number;
+  /** Scores over time (oldest first, bounded): the UI's drift history chart. */
+  history: DriftPoint[];
 }
+
+/** One scoring of a version: when, and each feature's score then. */
+export interface DriftPoint {
+  /** epoch ms */
+  readonly at: number;
+  readonly scores: Readonly<Record<string, number>>;
+}
+
+/** Scorings kept per version for the history chart (at the default 1 s interval, the last ~8 min of change). */
+const HISTORY_POINTS = 500;
 
 export interface DriftSnapshot {
   readonly model: string;
@@ -167,6 +179,11 @@ export class DriftMonitor implements DriftObserver {
     };
   }
 
+  /** The version's scorings over time, oldest first ([] when it is not watched). */
+  history(model: string, version: string): readonly DriftPoint[] {
+    return [...(this.#versions.get(key(model, version))?.history ?? [])];
+  }
+
   get dropped(): number {
     return this.#queue.dropped;
   }
@@ -188,7 +205,7 @@ export class DriftMonitor implements DriftObserver {
       const k = key(obs.model, obs.version);
       let st = this.#versions.get(k);
       if (!st) {
-        st = { model: obs.model, version: obs.version, window: new VersionWindow(this.#o.windowSize), baseline: undefined, drifted: false, scores: {}, lastSeen: 0 };
+        st = { model: obs.model, version: obs.version, window: new VersionWindow(this.#o.windowSize), baseline: undefined, drifted: false, scores: {}, lastSeen: 0, history: [] };
         this.#versions.set(k, st);
       }
       st.lastSeen = this.#o.now();
@@ -247,6 +264,10 @@ export class DriftMonitor implements DriftObserver {
     }
     for (const [feature, value] of Object.entries(scores)) this.#score.set({ model, version, feature }, value);
     st.scores = scores;
+    if (Object.keys(scores).length) {
+      st.history.push({ at: this.#o.now(), scores });
+      if (st.history.length > HISTORY_POINTS) st.history.shift();
+    }
     const drifted = Object.values(scores).some((s) => s > this.#o.threshold);
     if (drifted && !st.drifted) {
       this.#detected.inc({ model, version });

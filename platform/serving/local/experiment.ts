@@ -41,7 +41,7 @@ class Tally {
   stats(): CandidateStats {
     const sorted = [...this.latencies].sort((a, b) => a - b);
     const q = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
-    return { requests: this.requests, errors: this.errors, p50Ms: q(0.5), p95Ms: q(0.95) };
+    return { requests: this.requests, errors: this.errors, p50Ms: q(0.5), p95Ms: q(0.95), p99Ms: q(0.99) };
   }
 }
 

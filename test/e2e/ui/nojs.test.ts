@@ -64,6 +64,23 @@ describe("the UI flow without JavaScript", () => {
     await page.waitForSelector("#prediction");
     expect(await page.locator("#prediction").textContent()).toBe("virginica");
     expect(await page.locator("#v2-response").textContent()).toContain('"model_name": "iris"');
+    expect(await page.locator("#probabilities tr.top td").first().textContent()).toBe("virginica");
     await b.shot("nojs-03-prediction");
+
+    // A sentence the parser cannot read: the page comes back with the reason at the field (a 4xx, never a blank).
+    await page.fill("#text", "a pretty flower");
+    await page.click('button:has-text("Ask")');
+    await page.waitForSelector('#result [role="alert"]');
+    expect(await page.locator('.field-error[data-field="text"]').count()).toBe(1);
+    await b.shot("nojs-04-nl-error");
+
+    // The launch form shows the fields of the chosen kind once asked (no script to do it live).
+    await page.goto(`${p.url}/training`);
+    expect(await page.locator("#replicas").isVisible()).toBe(false);
+    await page.selectOption("#kind", "ddp");
+    await page.click('button:has-text("Show the fields for this kind")');
+    await page.waitForSelector("#replicas");
+    expect(await page.locator("#replicas").isVisible()).toBe(true);
+    await b.shot("nojs-05-ddp-fields");
   }, 150_000);
 });

@@ -29,14 +29,34 @@ describe("deployments list and detail", () => {
 
   it("shows status conditions and the spec", async () => {
     const html = await (await ops.get("/deployments/iris")).text();
-    expect(html).toContain("<td>Ready</td><td><span class=\"badge True\">True</span></td><td>Loaded</td>");
+    expect(html).toContain("<td>Ready</td><td><span class=\"badge true\">true</span></td><td>Loaded</td>");
     expect(html).toContain("&quot;version&quot;: &quot;2&quot;");
   });
 
-  it("waits for a requested deployment the backend does not know yet", async () => {
+  it("waits for a requested deployment the backend does not know yet, and lists it as pending", async () => {
+    await ops.post("/deployments", { kind: "model", name: "new-one", model: "iris", ref: "alias", alias: "champion" });
     const html = await (await ops.get("/deployments/new-one")).text();
     expect(html).toContain('data-state="requested"');
     expect(html).toContain('hx-trigger="every 2s"');
+    const list = await (await ops.get("/deployments")).text();
+    expect(list).toContain('data-deployment="new-one" data-state="requested"');
+  });
+
+  it("shows a deployment that failed before it existed, with the reason from its event, and stops waiting", async () => {
+    await ops.post("/deployments", { kind: "pipeline", name: "chain", step_name_0: "missing-model", step_inputs_0: "", step_join_0: "inner" });
+    h.fakes.stored.push({ id: "f1", source: "/flywheel/functions/deploy-model", type: "dev.flywheel.deployment.failed", subject: "chain", receivedAt: Date.now() + 1, event: { data: { name: "chain", kind: "pipeline", backend: "local", revision: "r1", reason: "ModelNotFound", message: "registered model missing-model not found", warnings: [] } } });
+    const res = await ops.get("/deployments/chain");
+    const html = await res.text();
+    expect(html).toContain('data-state="failed"');
+    expect(html).toContain("<strong>ModelNotFound</strong>: registered model missing-model not found");
+    expect(html).not.toContain("hx-trigger");
+    const list = await (await ops.get("/deployments")).text();
+    expect(list).toContain('data-deployment="chain" data-state="failed"');
+    expect(list).toContain("ModelNotFound: registered model missing-model not found");
+  });
+
+  it("404s a deployment nobody asked for", async () => {
+    expect((await ops.get("/deployments/never")).status).toBe(404);
   });
 });
 
@@ -45,7 +65,8 @@ describe("model deployment form", () => {
     const html = await (await ops.get("/deployments/new?kind=model&model=iris&version=2")).text();
     expect(html).toContain('name="model" id="model" value="iris"');
     expect(html).toContain('name="version" id="version" value="2"');
-    expect(html).toContain('name="name" id="name" value="iris"');
+    // Not "iris": that is the production deployment, which deploying this version would silently replace.
+    expect(html).toContain('name="name" id="name" value="iris-v2"');
   });
 
   it("emits deployment.requested and opens the deployment", async () => {
@@ -65,7 +86,7 @@ describe("model deployment form", () => {
     expect(res.status).toBe(422);
     const html = await res.text();
     expect(fieldErrors(html, "name")).toEqual(["must be lowercase alphanumeric or '-', starting and ending alphanumeric"]);
-    expect(fieldErrors(html, "model")).toEqual(["Too small: expected string to have >=1 characters"]);
+    expect(fieldErrors(html, "model")).toEqual(["is required"]);
     expect(fieldErrors(html, "version")).toEqual(["must be a registry version number as a string"]);
   });
 

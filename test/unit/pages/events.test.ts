@@ -45,7 +45,7 @@ describe("events and drift", () => {
     expect(html).toContain("<strong>ModelDriftDetected</strong> firing");
     expect(html).toContain("cooldown (&lt;b&gt;last retrain 5m ago&lt;/b&gt;)");
     expect(html).toContain('data-drift="iris/2"');
-    expect(html).toContain('aria-label="Drift of iris v2"');
+    expect(html).toContain('aria-label="Drift scores of iris v2 now');
     expect(html).toContain("<text x=\"4\" y=\"20\">petal_length</text>");
     expect(html).toContain('fill="#c62828"');
   });

@@ -5,7 +5,7 @@ import { createLogger } from "../../../platform/log.ts";
 import { isJobState } from "../../../platform/ports.ts";
 import type { DeploymentStatus, JobFilter, JobRecord, JobState, LogOptions, ModelVersionInfo } from "../../../platform/ports.ts";
 import { NotFoundError, ValidationError } from "../../../platform/errors.ts";
-import type { Paged, ProgressPoint, UiDeadLetter, UiDeps, UiExperiment, UiRun, UiStoredEvent, V2InferRequest, V2InferResponse, V2ModelMetadata } from "../../../pages/deps.ts";
+import type { Paged, ProgressPoint, UiArtifact, UiDeadLetter, UiDeps, UiExperiment, UiRun, UiStoredEvent, V2InferRequest, V2InferResponse, V2ModelMetadata } from "../../../pages/deps.ts";
 
 export const IRIS_META: V2ModelMetadata = {
   name: "iris",
@@ -38,6 +38,8 @@ export function job(i: number, state: JobState = "succeeded", extra: Partial<Job
 export interface Fakes {
   deps: UiDeps;
   emitted: AnyCloudEvent[];
+  /** What the broker keeps (recentEvents): the seeded events, then every emitted one, as the embedded broker does. */
+  stored: UiStoredEvent[];
   jobs: JobRecord[];
   runs: UiRun[];
   infers: V2InferRequest[];
@@ -45,7 +47,7 @@ export interface Fakes {
   discarded: string[];
   cancelled: string[];
   deployments: DeploymentStatus[];
-  searchRunsCalls: { orderBy: readonly string[]; pageToken: string | undefined; maxResults: number }[];
+  searchRunsCalls: { orderBy: readonly string[]; pageToken: string | undefined; maxResults: number; filter?: string | undefined }[];
 }
 
 export function makeFakes(opts: { jobs?: number; runs?: number; airflowUrl?: string; fetch?: UiDeps["fetch"] } = {}): Fakes {
@@ -92,7 +94,7 @@ export function makeFakes(opts: { jobs?: number; runs?: number; airflowUrl?: str
     { id: "e2", source: "/flywheel/functions/retrain-on-drift", type: "dev.flywheel.retrain.decided", subject: "iris", receivedAt: 1_700_000_001_000, event: { data: { model: "iris", decision: "skipped", reason: "cooldown", message: "<b>last retrain 5m ago</b>" } } },
     { id: "e3", source: "/flywheel/triggers/alertmanager", type: "dev.flywheel.alert.firing", subject: "iris", receivedAt: 1_700_000_002_000, event: { data: { alertname: "ModelDriftDetected", status: "firing", labels: { model: "iris" } } } },
   ];
-  const dead: UiDeadLetter[] = [{ id: "dl1", eventId: "e9", source: "/x", type: "dev.flywheel.training.requested", trigger: "launch-training", errorDest: "http://launch-training", errorCode: 500, reason: "data.kind: invalid option", attempts: 3, state: "dead", count: 1, lastAt: 1_700_000_000_000 }];
+  const dead: UiDeadLetter[] = [{ id: "dl1", eventId: "e9", source: "/x", type: "dev.flywheel.training.requested", trigger: "launch-training", errorDest: "http://launch-training", errorCode: 500, reason: "spec.model: must be lowercase", attempts: 3, state: "dead", count: 1, lastAt: 1_700_000_000_000, errorData: Buffer.from('{"error":"spec.model: must be lowercase"}').toString("base64") }];
 
   const filterJobs = (f: JobFilter = {}): JobRecord[] => jobs.filter((j) => (!f.state || j.state === f.state) && (!f.model || j.model === f.model));
   const metricOf = (r: UiRun, key: string): number | string => {
@@ -105,7 +107,12 @@ export function makeFakes(opts: { jobs?: number; runs?: number; airflowUrl?: str
 
   const deps: UiDeps = {
     auth: { requireRole: () => async (_c, next) => next(), csrf: async (_c, next) => next() },
-    bus: { emit: async (e) => void emitted.push(e) },
+    bus: {
+      emit: async (e) => {
+        emitted.push(e);
+        stored.push({ id: e.id, source: e.source, type: e.type, subject: e.subject, receivedAt: Date.now(), event: { ...e } });
+      },
+    },
     events: {
       recentEvents: async (q) => stored.filter((e) => !q.type || e.type === q.type).slice(q.offset, q.offset + q.limit),
       deadLetters: async (q) => dead.slice(q.offset, q.offset + q.limit),
@@ -136,7 +143,9 @@ export function makeFakes(opts: { jobs?: number; runs?: number; airflowUrl?: str
         return e;
       },
       searchRuns: async (q): Promise<Paged<UiRun>> => {
-        searchRunsCalls.push({ orderBy: q.orderBy, pageToken: q.pageToken, maxResults: q.maxResults });
+        searchRunsCalls.push({ orderBy: q.orderBy, pageToken: q.pageToken, maxResults: q.maxResults, filter: q.filter });
+        // The registry's answer to a filter it cannot parse (MLflow: 400 INVALID_PARAMETER_VALUE).
+        if (q.filter?.includes("!!")) throw new ValidationError([{ field: "filter", message: "Invalid filter: unexpected '!!'" }]);
         const [key = "attributes.start_time", dir = "DESC"] = (q.orderBy[0] ?? "").split(" ");
         const sorted = [...runs].sort((a, b) => {
           const x = metricOf(a, key.replace(/`/g, ""));
@@ -152,6 +161,26 @@ export function makeFakes(opts: { jobs?: number; runs?: number; airflowUrl?: str
         const r = runs.find((x) => x.runId === id);
         if (!r) throw new NotFoundError(`run ${id} does not exist`);
         return r;
+      },
+      listArtifacts: async (_runId, p) => {
+        const files: Record<string, UiArtifact[]> = {
+          "": [{ path: "metrics.json", isDir: false, size: 30 }, { path: "data.csv", isDir: false, size: 40 }, { path: "model", isDir: true }],
+          model: [{ path: "model/MLmodel", isDir: false, size: 12 }, { path: "model/model.onnx", isDir: false, size: 4 }],
+        };
+        const list = files[p];
+        if (!list) throw new NotFoundError(`no artifacts under ${p}`);
+        return list;
+      },
+      getArtifact: async (_runId, p) => {
+        const bodies: Record<string, Buffer> = {
+          "metrics.json": Buffer.from('{"accuracy":0.97,"loss":0.08}'),
+          "data.csv": Buffer.from('a,b\n1,"x, y"\n2,<script>\n'),
+          "model/MLmodel": Buffer.from("flavors: {}\n"),
+          "model/model.onnx": Buffer.from([0, 1, 2, 0]),
+        };
+        const b = bodies[p];
+        if (!b) throw new NotFoundError(`artifact ${p} does not exist`);
+        return b;
       },
       getMetricHistory: async (_id, key) => [0, 1, 2].map((s) => ({ step: s, value: key === "loss" ? 1 / (s + 1) : s / 3, timestamp: s })),
       searchRegisteredModels: async () => ({ items: [{ name: "iris", aliases: [{ alias: "champion", version: "2" }], latestVersion: "2", lastUpdatedTimestamp: 1_700_000_000_000 }] }),
@@ -176,10 +205,18 @@ export function makeFakes(opts: { jobs?: number; runs?: number; airflowUrl?: str
         const petal = Number(row[2]);
         if (!Number.isFinite(petal)) throw new ValidationError([{ field: "inputs[0].data", message: "must hold 4 numbers" }]);
         const label = petal < 2.5 ? 0 : petal < 5 ? 1 : 2;
-        return { model_name: name, model_version: "2", id: req.id, outputs: [{ name: "label", shape: [1], datatype: "INT64", data: [label] }] };
+        const probabilities = [0, 1, 2].map((i) => (i === label ? 0.8 : 0.1));
+        return { model_name: name, model_version: "2", id: req.id, outputs: [{ name: "probabilities", shape: [1, 3], datatype: "FP32", data: probabilities }, { name: "label", shape: [1], datatype: "INT64", data: [label] }] };
       },
     },
-    drift: { threshold: 0.2, snapshots: () => [{ model: "iris", version: "2", samples: 500, drifted: true, scores: { petal_length: 0.35, sepal_width: 0.05 } }] },
+    drift: {
+      threshold: 0.2,
+      alerting: { prometheus: true, alertmanager: false },
+      snapshots: () => [{
+        model: "iris", version: "2", samples: 500, drifted: true, scores: { petal_length: 0.35, sepal_width: 0.05 },
+        history: [0, 1, 2].map((i) => ({ at: Date.now() - (3 - i) * 60_000, scores: { petal_length: 0.1 + i * 0.125, sepal_width: 0.05 } })),
+      }],
+    },
     health: { check: async () => [{ name: "broker", ok: true }, { name: "registry", ok: true }, { name: "serving", ok: false, detail: "model iris loading" }] },
     config: {
       links: { prometheus: "http://prom.example:9090", alertmanager: undefined, grafana: undefined, airflow: opts.airflowUrl, mlflow: undefined, tracing: "http://jaeger.example" },
@@ -188,5 +225,5 @@ export function makeFakes(opts: { jobs?: number; runs?: number; airflowUrl?: str
     log: createLogger("silent"),
     fetch: opts.fetch,
   };
-  return { deps, emitted, jobs, runs, infers, replayed, discarded, cancelled, deployments, searchRunsCalls };
+  return { deps, emitted, stored, jobs, runs, infers, replayed, discarded, cancelled, deployments, searchRunsCalls };
 }

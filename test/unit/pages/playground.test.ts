@@ -30,7 +30,14 @@ describe("inference playground", () => {
     const req: unknown = JSON.parse(unescapeHtml(byId(html, "v2-request") ?? ""));
     expect(req).toEqual(h.fakes.infers.at(-1));
     expect(req).toMatchObject({ inputs: [{ name: "input", shape: [1, 4], datatype: "FP32", data: [5.1, 3.5, 1.4, 0.2] }] });
-    expect(JSON.parse(unescapeHtml(byId(html, "v2-response") ?? ""))).toMatchObject({ model_name: "iris", outputs: [{ name: "label", data: [0] }] });
+    expect(JSON.parse(unescapeHtml(byId(html, "v2-response") ?? ""))).toMatchObject({ model_name: "iris", outputs: [{ name: "probabilities" }, { name: "label", data: [0] }] });
+  });
+
+  it("shows the label and the class probabilities as a table, most likely first", async () => {
+    const html = await (await ds.post("/playground/infer", { deployment: "iris", f_0: "6.7", f_1: "3.0", f_2: "5.2", f_3: "2.3" })).text();
+    expect(byId(html, "prediction")).toBe("virginica");
+    const rows = [...html.matchAll(/<tr[^>]*data-class="([^"]+)"><td>[^<]*<\/td><td class="num">([^<]+)<\/td>/g)].map((m) => [m[1], m[2]]);
+    expect(rows).toEqual([["virginica", "80.0%"], ["setosa", "10.0%"], ["versicolor", "10.0%"]]);
   });
 
   it("answers htmx with just the result panel", async () => {
@@ -62,8 +69,9 @@ describe("inference playground", () => {
   it("shows the server's validation message (not a crash) when the model refuses the input", async () => {
     const raw = JSON.stringify({ inputs: [{ name: "input", shape: [1, 4], datatype: "FP32", data: ["a", "b"] }] });
     const res = await ds.post("/playground/raw", { deployment: "iris", raw });
-    expect(res.status).toBe(502);
-    expect(await res.text()).toContain("invalid input: inputs[0].data: must hold 4 numbers");
+    // The caller's mistake: a 4xx (htmx swaps it), with the model's reason.
+    expect(res.status).toBe(422);
+    expect(await res.text()).toContain("inputs[0].data: must hold 4 numbers");
   });
 
   it("says natural language is not configured when it is not", async () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseEventAs } from "../../../platform/events/envelope.ts";
-import { uiHarness } from "./harness.ts";
+import { fieldErrors, uiHarness } from "./harness.ts";
 import type { Session, UiHarness } from "./harness.ts";
 
 let h: UiHarness;
@@ -50,8 +50,11 @@ describe("experiments and runs", () => {
 
   it("shows a run with params, tags and a chart per metric", async () => {
     const html = await (await viewer.get("/registry/runs/run00003")).text();
-    expect(html).toContain('aria-label="accuracy"');
-    expect(html).toContain('aria-label="loss"');
+    expect(html).toContain('aria-label="accuracy per step"');
+    expect(html).toContain('aria-label="loss per step"');
+    // Drawn from the history: three steps, real axes, the final value in the legend.
+    expect(html).toContain('data-series="loss" data-drawn="3" data-final="0.3333333333333333"');
+    expect(html).toContain('<text class="axis-label" x="320" y="254" text-anchor="middle">step</text>');
     expect(html).toContain("<th>lr</th>");
   });
 
@@ -71,13 +74,13 @@ describe("models, versions, promotion", () => {
   it("lists versions newest first with aliases, gate and trigger", async () => {
     const html = await (await viewer.get("/models/iris")).text();
     expect(html.indexOf('data-version="2"')).toBeLessThan(html.indexOf('data-version="1"'));
-    expect(html).toContain("accuracy: 0.92 vs champion 0.91");
+    expect(html).toContain("accuracy 0.92 vs champion 0.91");
     expect(html).toContain("<td>drift</td>");
   });
 
   it("shows a version's lineage, gate reasons and a deploy link", async () => {
     const html = await (await viewer.get("/models/iris/versions/2")).text();
-    expect(html).toContain('href="/deployments/new?kind=model&amp;model=iris&amp;version=2"');
+    expect(html).toContain('href="/deployments/new?kind=model&amp;model=iris&amp;version=2&amp;name=iris-v2"');
     expect(html).toContain("accuracy 0.92 beats champion 0.91");
     expect(html).toContain("&quot;reason&quot;: &quot;drift&quot;");
     expect(html).toContain('href="/training/jobs/job-00002"');
@@ -85,11 +88,22 @@ describe("models, versions, promotion", () => {
 
   it("promotes and rolls back through model.promotion.requested (mlops-engineer only)", async () => {
     const ops = await h.as("mlops-engineer");
-    const res = await ops.post("/models/iris/promote", { version: "1" });
+    // v1 scores worse than the champion (0.91 < 0.92): the comparison is shown and nothing is emitted until confirmed.
+    const before = h.fakes.emitted.length;
+    const ask = await ops.post("/models/iris/promote", { version: "1" });
+    expect(ask.status).toBe(200);
+    const askHtml = await ask.text();
+    expect(askHtml).toContain('id="confirm-promotion"');
+    expect(askHtml).toMatch(/<th scope="row">accuracy<\/th><td class="num">0.91<\/td><td class="num">0.92<\/td>/);
+    expect(h.fakes.emitted.length).toBe(before);
+    const res = await ops.post("/models/iris/promote", { version: "1", confirm: "yes" });
     expect(res.status).toBe(303);
+    expect(res.headers.get("location")).toMatch(/^\/models\/iris\?requested=Promotion\+of\+v1&expect=1&until=\d+$/);
     const ev = h.fakes.emitted.at(-1);
     expect(ev && parseEventAs("model.promotion.requested", ev).data).toEqual({ model: "iris", action: "promote", version: "1", user: "mo" });
-    await ops.post("/models/iris/rollback", {});
+    // Rollback always asks first.
+    expect(await (await ops.post("/models/iris/rollback", {})).text()).toContain("Yes, roll back to v1");
+    await ops.post("/models/iris/rollback", { confirm: "yes" });
     const rb = h.fakes.emitted.at(-1);
     expect(rb && parseEventAs("model.promotion.requested", rb).data).toEqual({ model: "iris", action: "rollback", user: "mo" });
     const n = h.fakes.emitted.length;
@@ -97,5 +111,42 @@ describe("models, versions, promotion", () => {
     expect((await (await h.as("data-scientist")).post("/models/iris/rollback", {})).status).toBe(403);
     expect((await ops.post("/models/iris/promote", { version: "x" })).status).toBe(400);
     expect(h.fakes.emitted.length).toBe(n);
+  });
+});
+
+describe("runs search, columns, comparison", () => {
+  it("passes an MLflow filter to the registry and keeps it in the links", async () => {
+    const html = await (await viewer.get("/registry/experiments/1?filter=metrics.accuracy+%3E+0.5")).text();
+    expect(h.fakes.searchRunsCalls.at(-1)?.filter).toBe("metrics.accuracy > 0.5");
+    expect(html).toContain('value="metrics.accuracy &gt; 0.5"');
+    expect(html).toMatch(/href="[^"]*filter=metrics.accuracy\+%3E\+0.5/);
+  });
+
+  it("shows a filter the registry refuses at the search box, not as an error page", async () => {
+    const res = await viewer.get("/registry/experiments/1?filter=metrics.x+!!+1");
+    expect(res.status).toBe(200);
+    expect(fieldErrors(await res.text(), "filter")).toEqual(["invalid input: filter: Invalid filter: unexpected '!!'"]);
+  });
+
+  it("shows only the chosen columns", async () => {
+    const html = await (await viewer.get("/registry/experiments/1?col=params.lr")).text();
+    expect(html).toContain(">lr<");
+    expect(html).not.toContain(">accuracy<");
+    expect(html).toContain('<input type="checkbox" name="col" value="metrics.accuracy"/>');
+    expect(html).toContain('<input type="checkbox" name="col" value="params.lr" checked=""/>');
+  });
+
+  it("compares runs side by side with a parallel-coordinates chart", async () => {
+    const html = await (await viewer.get("/registry/compare?runs=run00001&runs=run00002")).text();
+    expect(html).toContain('id="parallel"');
+    expect((html.match(/<path [^>]*data-run="run0000[12]"/g) ?? []).length).toBe(2);
+    expect(html).toContain('data-axis="params.lr"');
+    expect(html).toContain('data-axis="metrics.accuracy"');
+    expect(html).toMatch(/<tr data-metric="accuracy"><th scope="row">accuracy<\/th><td class="num">0.01<\/td><td class="num best">0.02<\/td><\/tr>/);
+    expect(html).toContain('<tr data-param="lr" class="differs">');
+  });
+
+  it("asks for two runs", async () => {
+    expect((await viewer.get("/registry/compare?runs=run00001")).status).toBe(400);
   });
 });

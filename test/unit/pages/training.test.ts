@@ -80,7 +80,7 @@ describe("launch form", () => {
 
   it.each([
     [{ kind: "single", replicas: "2" }, "replicas", "replicas and procsPerReplica apply to kind ddp only"],
-    [{ kind: "ddp", replicas: "0" }, "replicas", "Too small: expected number to be >=1"],
+    [{ kind: "ddp", replicas: "0" }, "replicas", "must be a positive whole number"],
     [{ kind: "ddp", procsPerReplica: "2.5" }, "procsPerReplica", "must be a whole number"],
     [{ sourceKind: "command", command: "" }, "command", "give the command to run, one argument per line"],
     [{ sourceKind: "git", command: "", sourceGit: "ftp://x", sourceEntry: "t.py" }, "sourceGit", "must be an https, ssh or git@ URL"],
@@ -151,8 +151,8 @@ describe("job page", () => {
     const html = await (await ds.get("/training/jobs/job-00000?rank=1")).text();
     expect(html).toContain('data-state="running"');
     expect(html).toContain('hx-trigger="every 2s"');
-    expect(html).toContain('<g data-series="loss">');
-    expect(html).toContain('<g data-series="accuracy">');
+    expect(html).toContain('<g data-series="loss" data-drawn=');
+    expect(html).toContain('<g data-series="accuracy" data-drawn=');
     expect(html).toContain('data-points="6"');
     expect(html).toContain('<option value="1" selected="">rank 1</option>');
     expect(html).toContain("rank 1 line 2 of job-00000 &lt;script&gt;x&lt;/script&gt;");
