@@ -49,6 +49,8 @@ import { uiDepsFrom } from "../../pages/adapters.ts";
 import { accessControl, accessRules } from "./access.ts";
 import { registryBaselineLoader } from "./baseline.ts";
 import { eventsApi } from "./events-api.ts";
+import { createInferenceLogging } from "./inference-log.ts";
+import { feedbackRoutes } from "../../functions/feedback/routes.ts";
 import { healthRoutes, type HealthCheck } from "./health.ts";
 
 const DEFAULT_SCHEDULES_FILE = fileURLToPath(new URL("../../triggers/cron/schedules.yaml", import.meta.url));
@@ -154,8 +156,10 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
     canaryStats: { stats: async (name) => serving.stats(name) },
   });
   services["deploy-model"] = cloudEventRoute("deploy-model", deployModelHandler, deployDeps);
+  const logging = await createInferenceLogging({ config, policies, metrics, bus, registry, log: fnLog("feedback"), now });
   // infer calls the V2 server in-process: same handlers and status codes, no socket per prediction.
   const inferDeps = {
+    inferenceLog: logging.logger,
     backend: serving,
     client: httpV2Client((url, init) => inProcessFetch(url, init)),
     registry,
@@ -163,7 +167,7 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
     llm: config.llm,
     log: fnLog("infer"),
   };
-  services.infer = cloudEventRoute("infer", inferHandler, { ...inferDeps, bus, now, cache: new ModelInfoCache() });
+  services.infer = cloudEventRoute("infer", inferHandler, { ...inferDeps, bus, now, cache: new ModelInfoCache(), feedback: logging.feedback, logStore: logging.store });
   services["dead-letter"] = cloudEventRoute("dead-letter", deadLetter, { bus, log: fnLog("dead-letter"), now, store: broker.deadLetterStore });
 
   const cron = new CronScheduler({
@@ -207,6 +211,8 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
   app.route("/v2", v2Routes(v2));
   app.route("/hooks/alertmanager", alertmanagerRoutes({ bus, token: config.alertmanagerToken ?? auth.token ?? "", log: log.child({ component: "alertmanager" }) }));
   app.route("/infer", inferRoutes(inferDeps));
+  app.route("/feedback", feedbackRoutes(logging.feedback));
+  app.route("/api/v1/inference-logs", logging.api);
   app.route("/api/v1/jobs", jobsApi({ backend: training, bus, log: log.child({ component: "jobs-api" }) }));
   app.route("/api/v1/deployments", deploymentsApi({ bus, log: log.child({ component: "deployments-api" }), now, backends, defaultBackend: "local", registry, renderers: renderOnlyBackends(config.kubernetes.namespace) }));
   app.route("/api/v1/schedules", schedulesApi(cron));
@@ -262,12 +268,14 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
       cron.start();
       // Canary experiments promote or roll back on their own once they have enough traffic or time.
       stopCanaries = startCanaryLoop(deployDeps);
+      logging.start();
       // A broker that is down must not keep the platform from starting: the bridge retries on its own.
       kafka?.start().catch((e: unknown) => log.error("kafka bridge failed to start", errorFields(e)));
     },
     async stop() {
       cron.stop();
       stopCanaries?.();
+      logging.stop();
       await kafka?.stop();
       drift.close();
       await training.close();
