@@ -17,6 +17,8 @@ export interface RetrainDeps extends BaseDeps {
   readonly source: string;
   /** Deliveries of the same event being handled right now in this process (concurrent duplicates wait for the first). */
   readonly pending: Map<string, Promise<HandlerOutcome>>;
+  /** Labelled feedback rows of a model that arrived after `since` (epoch ms); absent = the new-data check is off. */
+  readonly labelledSince?: ((model: string, since: number) => number) | undefined;
 }
 
 export interface RetrainDepsOptions {
@@ -30,6 +32,7 @@ export interface RetrainDepsOptions {
   readonly dataDir?: string | undefined;
   readonly now?: (() => number) | undefined;
   readonly source?: string | undefined;
+  readonly labelledSince?: ((model: string, since: number) => number) | undefined;
 }
 
 export function createRetrainDeps(o: RetrainDepsOptions): RetrainDeps {
@@ -45,5 +48,6 @@ export function createRetrainDeps(o: RetrainDepsOptions): RetrainDeps {
     now: o.now ?? Date.now,
     source: o.source ?? RETRAIN_SOURCE,
     pending: new Map(),
+    labelledSince: o.labelledSince,
   };
 }

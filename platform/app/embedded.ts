@@ -50,6 +50,7 @@ import { accessControl, accessRules } from "./access.ts";
 import { registryBaselineLoader } from "./baseline.ts";
 import { eventsApi } from "./events-api.ts";
 import { createInferenceLogging } from "./inference-log.ts";
+import { FileDataWindows } from "../datasets/window.ts";
 import { feedbackRoutes } from "../../functions/feedback/routes.ts";
 import { healthRoutes, type HealthCheck } from "./health.ts";
 
@@ -136,12 +137,14 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
   const drift = new DriftMonitor({ registry: metrics, loadBaseline: registryBaselineLoader(registry, mlflow), log: log.child({ component: "drift" }), now });
 
   const fnLog = (name: string) => log.child({ function: name });
-  services["launch-training"] = cloudEventRoute("launch-training", launchTraining, createLaunchTraining({ bus, backend: training, log: fnLog("launch-training"), now }));
+  const logging = await createInferenceLogging({ config, policies, metrics, bus, registry, log: fnLog("feedback"), now });
+  const windows = new FileDataWindows({ store: logging.store, dir: path.join(config.inferenceLog.dir, "datasets") });
+  services["launch-training"] = cloudEventRoute("launch-training", launchTraining, createLaunchTraining({ bus, backend: training, log: fnLog("launch-training"), now, windows }));
   services["log-model"] = cloudEventRoute("log-model", logModelHandler, createLogModelDeps({ bus, log: fnLog("log-model"), now, mlflow, policies }));
   services["retrain-on-drift"] = cloudEventRoute(
     "retrain-on-drift",
     retrainOnDrift,
-    createRetrainDeps({ bus, registry, log: fnLog("retrain-on-drift"), policies, dataDir: path.join(dataDir, "retrain"), now }),
+    createRetrainDeps({ bus, registry, log: fnLog("retrain-on-drift"), policies, dataDir: path.join(dataDir, "retrain"), now, labelledSince: (m, since) => logging.store.labelledSince(m, since) }),
   );
   const backends = { local: serving } as const;
   const deployDeps = createDeployModelDeps({
@@ -156,7 +159,6 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
     canaryStats: { stats: async (name) => serving.stats(name) },
   });
   services["deploy-model"] = cloudEventRoute("deploy-model", deployModelHandler, deployDeps);
-  const logging = await createInferenceLogging({ config, policies, metrics, bus, registry, log: fnLog("feedback"), now });
   // infer calls the V2 server in-process: same handlers and status codes, no socket per prediction.
   const inferDeps = {
     inferenceLog: logging.logger,
