@@ -86,6 +86,23 @@ export const ModelLoggedSchema = ModelVersionRef.extend({
   trigger: TriggerRefSchema,
 }).strict();
 
+/** The fair comparison behind a gate decision: both versions scored on the same labelled holdout. */
+export const GateEvaluationSchema = z
+  .object({
+    metric: z.string(),
+    /** How the scores were computed: onnxruntime, or command:<name> for a pluggable evaluation step. */
+    method: z.string(),
+    /** Which data: the recent labelled feedback window's holdout, or the base dataset's. */
+    dataset: z.string(),
+    source: z.string(),
+    rows: z.number().int().nonnegative(),
+    candidate: z.number(),
+    champion: z.number().nullable(),
+    championVersion: z.string().nullable(),
+  })
+  .strict();
+export type GateEvaluation = z.output<typeof GateEvaluationSchema>;
+
 export const GateResultSchema = z
   .object({
     metric: z.string(),
@@ -95,6 +112,7 @@ export const GateResultSchema = z
     minImprovement: z.number(),
     floors: z.record(z.string(), z.number()).default({}),
     reasons: z.array(z.string()),
+    evaluation: GateEvaluationSchema.optional(),
   })
   .strict();
 
