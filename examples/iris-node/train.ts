@@ -13,7 +13,7 @@ export interface IrisParams {
   readonly lr: number;
   readonly seed: number;
   readonly testFraction: number;
-  /** Share of the base dataset kept (seeded), so recent feedback can outweigh old data. */
+  /** Share of the base dataset kept (seeded) when there is feedback data, so recent data can outweigh old data. */
   readonly baseFraction: number;
   /** Share of the feedback window held out: the recent labelled holdout the gate scores on. */
   readonly holdoutFraction: number;
@@ -77,7 +77,7 @@ const csvOf = (rows: readonly Sample[]): string => [[...FEATURES, "label"].join(
  * holdout.csv (what the gate scores champion and candidate on) and data.json (the exact data used, for lineage).
  */
 export function run(params: IrisParams, outDir: string, now: () => Date = () => new Date(), data: IrisData = { base: loadIris(), baseUri: IRIS_CSV, window: [], windowInfo: undefined }): TrainResult {
-  const base = subsample(data.base, params.baseFraction, params.seed);
+  const base = data.window.length ? subsample(data.base, params.baseFraction, params.seed) : [...data.base];
   const { train: baseTrain, test: baseTest } = split(base, params.seed, params.testFraction);
   const recent = data.window.length ? split(data.window, params.seed, params.holdoutFraction) : { train: [], test: [] };
   const trainSet = [...baseTrain, ...recent.train];

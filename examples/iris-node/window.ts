@@ -18,6 +18,8 @@ const toPath = (uri: string): string => (uri.startsWith("file:") ? fileURLToPath
 /** Rows of a window CSV; rows whose features are not numbers (e.g. hashed by a personal-data policy) are skipped. */
 export function parseWindow(text: string): Sample[] {
   const [head, ...lines] = text.split(/\r?\n/).filter((l) => l.trim());
+  // An empty window (no feedback yet) is a header alone: nothing to add.
+  if (lines.length === 0) return [];
   const cols = (head ?? "").split(",").map((s) => s.trim());
   const at = FEATURES.map((f) => cols.indexOf(f));
   const label = cols.indexOf("label");
