@@ -12,6 +12,7 @@ import { Badge, Csrf, KeyValues, fmtTime } from "../components.tsx";
 import type { UiDeps } from "../deps.ts";
 import { readForm } from "../forms.ts";
 import { navigate, page, pageContext } from "../layout.tsx";
+import { z } from "zod";
 import { UI_SOURCE } from "../training/routes.tsx";
 
 /** Pretty JSON of a tag that holds JSON; the raw text when it does not parse. */
@@ -25,12 +26,14 @@ function jsonTag(tags: Readonly<Record<string, string>>, key: string): string | 
   }
 }
 
-type Gate = EventData<"model.promoted">["gate"] & {};
+type Gate = EventData<"model.promoted">["gate"] & { passed?: boolean | undefined };
+// log-model writes the verdict as {passed, ...gate result}.
+const GateTagSchema = GateResultSchema.extend({ passed: z.boolean().optional() });
 function gateOf(v: ModelVersionInfo): Gate | undefined {
   const raw = v.tags[TAG.gate];
   if (!raw) return undefined;
   try {
-    const g = GateResultSchema.safeParse(JSON.parse(raw));
+    const g = GateTagSchema.safeParse(JSON.parse(raw));
     return g.success ? g.data : undefined;
   } catch {
     return undefined;
@@ -185,9 +188,13 @@ function triggerReason(v: ModelVersionInfo): string {
   }
 }
 
+const score = (n: number | null | undefined): string => (n === null || n === undefined ? "—" : String(Number(n.toFixed(4))));
 const GateSummary: FC<{ gate: Gate; full?: boolean }> = ({ gate, full }) => (
   <span class="gate">
-    {`${gate.metric}: ${gate.candidate ?? "—"} vs champion ${gate.champion ?? "—"}`}
+    {gate.passed === undefined ? null : <strong>{gate.passed ? "promoted: " : "rejected: "}</strong>}
+    {`${gate.metric}: ${score(gate.candidate)} vs champion ${score(gate.champion)}`}
+    {gate.evaluation ? ` on ${gate.evaluation.dataset} (${gate.evaluation.rows} rows, ${gate.evaluation.method})` : null}
+    {!full && gate.passed === false && gate.reasons.length ? <span class="muted">{` — ${gate.reasons.at(-1) ?? ""}`}</span> : null}
     {full && gate.reasons.length ? <ul>{gate.reasons.map((r) => <li>{r}</li>)}</ul> : null}
   </span>
 );
