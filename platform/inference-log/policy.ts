@@ -3,17 +3,23 @@
 import { createHmac } from "node:crypto";
 import { z } from "zod";
 
+const fields = {
+  /** Share of requests written to the log (0 = none, 1 = every request). */
+  sampleRate: z.number().min(0).max(1),
+  /** Days a partition is kept; older ones are deleted by the retention sweep. */
+  retentionDays: z.number().int().min(1).max(3650),
+  /** Input fields never written. */
+  drop: z.array(z.string().min(1)),
+  /** Input fields written only as a keyed hash (joins still work, the value is gone). */
+  hash: z.array(z.string().min(1)),
+};
+
 export const LoggingPolicySchema = z
-  .object({
-    /** Share of requests written to the log (0 = none, 1 = every request). */
-    sampleRate: z.number().min(0).max(1).default(1),
-    /** Days a partition is kept; older ones are deleted by the retention sweep. */
-    retentionDays: z.number().int().min(1).max(3650).default(30),
-    /** Input fields never written. */
-    drop: z.array(z.string().min(1)).default([]),
-    /** Input fields written only as a keyed hash (joins still work, the value is gone). */
-    hash: z.array(z.string().min(1)).default([]),
-  })
+  .object({ sampleRate: fields.sampleRate.default(1), retentionDays: fields.retentionDays.default(30), drop: fields.drop.default([]), hash: fields.hash.default([]) })
+  .strict();
+/** One layer of the policies file: only what it sets (no defaults, so a layer never resets the one below). */
+export const LoggingOverridesSchema = z
+  .object({ sampleRate: fields.sampleRate.optional(), retentionDays: fields.retentionDays.optional(), drop: fields.drop.optional(), hash: fields.hash.optional() })
   .strict();
 export type LoggingPolicy = z.output<typeof LoggingPolicySchema>;
 

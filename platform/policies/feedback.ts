@@ -12,3 +12,8 @@ export const FeedbackPolicySchema = z
   })
   .strict();
 export type FeedbackPolicy = z.output<typeof FeedbackPolicySchema>;
+
+/** One layer of the policies file: only what it sets (no defaults, so a layer never resets the one below). */
+export const FeedbackOverridesSchema = z
+  .object({ rollbackOnAccuracyDrop: z.boolean().optional(), minSamples: z.number().int().min(1).optional(), margin: z.number().min(0).max(1).optional() })
+  .strict();

@@ -3,8 +3,8 @@ import fs from "node:fs";
 import YAML from "yaml";
 import { z } from "zod";
 import { ConfigError } from "../errors.ts";
-import { LoggingPolicySchema, type LoggingPolicy } from "../inference-log/policy.ts";
-import { FeedbackPolicySchema, type FeedbackPolicy } from "./feedback.ts";
+import { LoggingOverridesSchema, LoggingPolicySchema, type LoggingPolicy } from "../inference-log/policy.ts";
+import { FeedbackOverridesSchema, FeedbackPolicySchema, type FeedbackPolicy } from "./feedback.ts";
 import { GatePolicySchema, type GatePolicy } from "./gate.ts";
 import { RetrainPolicySchema, type RetrainPolicy } from "./retrain.ts";
 import { RolloutPolicySchema, type RolloutPolicy } from "./rollout.ts";
@@ -14,9 +14,9 @@ const SectionSchema = z
     gate: GatePolicySchema.partial().optional(),
     rollout: RolloutPolicySchema.partial().optional(),
     retrain: RetrainPolicySchema.partial().optional(),
-    feedback: FeedbackPolicySchema.partial().optional(),
+    feedback: FeedbackOverridesSchema.optional(),
     /** Inference logging; the `deployments` section overrides it per deployment. */
-    logging: LoggingPolicySchema.partial().optional(),
+    logging: LoggingOverridesSchema.optional(),
   })
   .strict();
 
@@ -24,7 +24,7 @@ export const PoliciesFileSchema = z
   .object({
     defaults: SectionSchema.default({}),
     models: z.record(z.string(), SectionSchema).default({}),
-    deployments: z.record(z.string(), z.object({ logging: LoggingPolicySchema.partial().optional() }).strict()).default({}),
+    deployments: z.record(z.string(), z.object({ logging: LoggingOverridesSchema.optional() }).strict()).default({}),
   })
   .strict();
 
