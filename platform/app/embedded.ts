@@ -210,6 +210,11 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
   app.route("/", auth.routes);
   app.route("/events", broker.routes());
   app.route(REGISTRY_MOUNT_PATH, registryServer.routes);
+  // V2 answers carry a signed request id too (the model name is the deployment name on the embedded server).
+  app.use("/v2/models/:name/*", async (c, next) => {
+    await next();
+    if (c.req.method === "POST" && !c.res.headers.has("x-request-id")) c.res.headers.set("x-request-id", logging.logger.issue(c.req.param("name")));
+  });
   app.route("/v2", v2Routes(v2));
   app.route("/hooks/alertmanager", alertmanagerRoutes({ bus, token: config.alertmanagerToken ?? auth.token ?? "", log: log.child({ component: "alertmanager" }) }));
   app.route("/infer", inferRoutes(inferDeps));

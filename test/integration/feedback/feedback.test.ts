@@ -55,6 +55,10 @@ describe("inference logging", () => {
     const v2 = await infer({ id: "client-42", inputs: [{ name: "input", shape: [1, 4], datatype: "FP32", data: [5.1, 3.5, 1.4, 0.2] }] });
     expect((v2.body.response as { id: string }).id).toBe("client-42");
     expect(v2.id).not.toBe("client-42");
+    const raw = await p.api.raw("POST", "/v2/models/iris/infer", { id: "client-43", inputs: [{ name: "input", shape: [1, 4], datatype: "FP32", data: [5.1, 3.5, 1.4, 0.2] }] });
+    expect(raw.status).toBe(200);
+    expect(((await raw.json()) as { id: string }).id).toBe("client-43");
+    expect(raw.headers.get("x-request-id")).toMatch(/\.[A-Za-z0-9_-]{22}$/);
     const bad = await p.api.raw("POST", "/infer/iris", { nope: 1 });
     expect(bad.status).toBe(400);
     expect(bad.headers.get("x-request-id")).toBeTruthy();
