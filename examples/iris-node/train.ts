@@ -3,20 +3,25 @@ import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { baseline, writeModelDir } from "./artifacts.ts";
-import { LABELS, loadIris, split } from "./data.ts";
+import { FEATURES, IRIS_CSV, LABELS, loadIris, rng, split, type Sample } from "./data.ts";
 import { accuracy, crossEntropy, train, type LinearModel } from "./model.ts";
 import { toOnnx } from "./onnx.ts";
 import { logRun } from "./registry.ts";
 import type { EpochPoint } from "./registry.ts";
+import { loadData, type IrisData } from "./window.ts";
 
 export interface IrisParams {
   readonly epochs: number;
   readonly lr: number;
   readonly seed: number;
   readonly testFraction: number;
+  /** Share of the base dataset kept (seeded) when there is feedback data, so recent data can outweigh old data. */
+  readonly baseFraction: number;
+  /** Share of the feedback window held out: the recent labelled holdout the gate scores on. */
+  readonly holdoutFraction: number;
 }
 
-export const DEFAULT_PARAMS: IrisParams = { epochs: 300, lr: 0.5, seed: 42, testFraction: 0.2 };
+export const DEFAULT_PARAMS: IrisParams = { epochs: 300, lr: 0.5, seed: 42, testFraction: 0.2, baseFraction: 1, holdoutFraction: 0.3 };
 
 type Env = Record<string, string | undefined>;
 
@@ -39,25 +44,50 @@ export function paramsFromEnv(env: Env): IrisParams {
     lr: pick("lr", "LR"),
     seed: Math.trunc(pick("seed", "SEED")),
     testFraction: pick("testFraction", "TEST_FRACTION"),
+    baseFraction: pick("baseFraction", "BASE_FRACTION"),
+    holdoutFraction: pick("holdoutFraction", "HOLDOUT_FRACTION"),
   };
   if (p.epochs < 1 || p.lr <= 0 || p.testFraction <= 0 || p.testFraction >= 1) {
     throw new Error("params: epochs >= 1, lr > 0 and 0 < testFraction < 1 are required");
+  }
+  if (p.baseFraction <= 0 || p.baseFraction > 1 || p.holdoutFraction <= 0 || p.holdoutFraction >= 1) {
+    throw new Error("params: 0 < baseFraction <= 1 and 0 < holdoutFraction < 1 are required");
   }
   return p;
 }
 
 export interface TrainResult {
   readonly model: LinearModel;
-  readonly metrics: { accuracy: number; loss: number; train_accuracy: number; train_loss: number };
+  readonly metrics: { accuracy: number; loss: number; train_accuracy: number; train_loss: number; base_accuracy: number };
   readonly outDir: string;
   /** Every epoch's training loss and accuracy, for the run's metric history. */
   readonly epochs: readonly EpochPoint[];
 }
 
-/** Train, evaluate on the held-out split and write every artifact under outDir. */
-export function run(params: IrisParams, outDir: string, now: () => Date = () => new Date()): TrainResult {
-  const samples = loadIris();
-  const { train: trainSet, test } = split(samples, params.seed, params.testFraction);
+const MIN_WINDOW_HOLDOUT = 10;
+
+/** A seeded subset of `share` of the samples (all of them at 1). */
+function subsample(samples: readonly Sample[], share: number, seed: number): Sample[] {
+  if (share >= 1) return [...samples];
+  const rand = rng(seed ^ 0x5eed);
+  return samples.filter(() => rand() < share);
+}
+
+const csvOf = (rows: readonly Sample[]): string => [[...FEATURES, "label"].join(","), ...rows.map((s) => [...s.x, LABELS[s.y]].join(","))].join("\n") + "\n";
+
+/**
+ * Train on the base data (a seeded share of it) plus the feedback window's training part, and evaluate on the recent
+ * labelled holdout when the window has one (else on the base split). Writes every artifact under outDir, including
+ * holdout.csv (what the gate scores champion and candidate on) and data.json (the exact data used, for lineage).
+ */
+export function run(params: IrisParams, outDir: string, now: () => Date = () => new Date(), data: IrisData = { base: loadIris(), baseUri: IRIS_CSV, window: [], windowInfo: undefined }): TrainResult {
+  const base = data.window.length ? subsample(data.base, params.baseFraction, params.seed) : [...data.base];
+  const { train: baseTrain, test: baseTest } = split(base, params.seed, params.testFraction);
+  const recent = data.window.length ? split(data.window, params.seed, params.holdoutFraction) : { train: [], test: [] };
+  const trainSet = [...baseTrain, ...recent.train];
+  const onWindow = recent.test.length >= MIN_WINDOW_HOLDOUT;
+  const test = onWindow ? recent.test : baseTest;
+  const samples = [...base, ...data.window];
   fs.mkdirSync(outDir, { recursive: true });
   const progress = fs.openSync(path.join(outDir, "progress.jsonl"), "w");
   const epochs: EpochPoint[] = [];
@@ -79,7 +109,16 @@ export function run(params: IrisParams, outDir: string, now: () => Date = () => 
     loss: crossEntropy(model, test),
     train_accuracy: accuracy(model, trainSet),
     train_loss: crossEntropy(model, trainSet),
+    base_accuracy: accuracy(model, baseTest),
   };
+  fs.writeFileSync(path.join(outDir, "holdout.csv"), csvOf(test));
+  const used = {
+    base: { uri: data.baseUri, rows: base.length, of: data.base.length },
+    ...(data.windowInfo ? { window: { ...data.windowInfo, rows: data.window.length } } : {}),
+    train: { rows: trainSet.length, base: baseTrain.length, window: recent.train.length },
+    holdout: { rows: test.length, source: onWindow ? "window" : "base", file: "holdout.csv" },
+  };
+  fs.writeFileSync(path.join(outDir, "data.json"), JSON.stringify(used, null, 2) + "\n");
   const onnx = toOnnx(model, { metadata: { labels: JSON.stringify(LABELS) } });
   writeModelDir(path.join(outDir, "model"), onnx, now());
   fs.writeFileSync(path.join(outDir, "metrics.json"), JSON.stringify(metrics, null, 2) + "\n");
@@ -91,7 +130,9 @@ async function main(): Promise<void> {
   const outDir = path.resolve(process.env.FLYWHEEL_ARTIFACT_DIR || "./out");
   const params = paramsFromEnv(process.env);
   console.log(`training iris: epochs=${params.epochs} lr=${params.lr} seed=${params.seed} -> ${outDir}`);
-  const { metrics, epochs } = run(params, outDir);
+  const data = loadData(process.env);
+  if (data.windowInfo) console.log(`data: ${data.base.length} base rows (keeping ${params.baseFraction}) + ${data.window.length} labelled feedback rows`);
+  const { metrics, epochs } = run(params, outDir, () => new Date(), data);
   console.log(`held-out accuracy=${metrics.accuracy.toFixed(4)} loss=${metrics.loss.toFixed(4)}`);
   try {
     const runId = await logRun(process.env, outDir, { ...params }, epochs, metrics, Date.now());

@@ -24,9 +24,11 @@ export interface InferResult {
   readonly parsedAs: string;
   /** The V2 response, only when a raw V2 request was sent. */
   readonly response?: InferResponse | undefined;
+  /** The server-generated request id (also the x-request-id header): feedback refers to it. */
+  readonly requestId?: string | undefined;
 }
 
-export async function inferDeployment(deps: InferDeps, cache: ModelInfoCache, deployment: string, input: InferInput, parsedAs: string): Promise<InferResult> {
+export async function inferDeployment(deps: InferDeps, cache: ModelInfoCache, deployment: string, input: InferInput, parsedAs: string, requestId?: string): Promise<InferResult> {
   const status = await deps.backend.get(deployment);
   if (!status) {
     const deployed = (await deps.backend.list()).map((d) => d.name);
@@ -79,7 +81,11 @@ export async function inferDeployment(deps: InferDeps, cache: ModelInfoCache, de
   deps.candidates?.record(deployment, route ?? deployment, "success", (performance.now() - started) / 1000);
   const answered = route && route !== deployment ? ((await deps.backend.get(route)) ?? status) : status;
   const predictions = decodeOutputs(response, info.labels);
-  if (deps.drift && answered.model) observe(deps, answered.model, response.model_version ?? answered.version ?? "", features, predictedClasses(response, info.labels));
+  const classes = deps.drift || deps.inferenceLog ? predictedClasses(response, info.labels) : [];
+  if (deps.drift && answered.model) observe(deps, answered.model, response.model_version ?? answered.version ?? "", features, classes);
+  if (deps.inferenceLog && requestId) {
+    deps.inferenceLog.record({ requestId, deployment, model: answered.model, version: response.model_version ?? answered.version, rows: rowsOf(features, classes.length), predictions: classes, classes: info.labels });
+  }
   return {
     deployment,
     model: answered.model,
@@ -89,7 +95,13 @@ export async function inferDeployment(deps: InferDeps, cache: ModelInfoCache, de
     ...(single ? { prediction: predictions[0] } : {}),
     parsedAs: how,
     ...(input.kind === "v2" ? { response } : {}),
+    ...(requestId ? { requestId } : {}),
   };
+}
+
+/** Column-wise features back to one record per row, for the inference log. */
+function rowsOf(features: Record<string, number[]>, n: number): Record<string, unknown>[] {
+  return Array.from({ length: n }, (_, r) => Object.fromEntries(Object.entries(features).map(([k, v]) => [k, v[r]])));
 }
 
 /** Off the critical path: scheduled after the response, and a failing observer never reaches the caller. */

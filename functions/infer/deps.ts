@@ -1,4 +1,5 @@
 // What infer needs injected: the serving backend(s), a V2 client, and optional registry, drift observer and LLM.
+import type { InferenceLogger } from "../../platform/inference-log/logger.ts";
 import type { Logger } from "../../platform/log.ts";
 import type { DriftObserver, ModelRegistry, ServingBackend } from "../../platform/ports.ts";
 import type { CandidateMetrics } from "./candidates.ts";
@@ -20,6 +21,8 @@ export interface InferDeps {
   /** fetch used for the LLM endpoint. */
   readonly fetch?: typeof fetch | undefined;
   readonly log: Logger;
+  /** Issues the signed request id of every answer and writes sampled records (feedback joins on them). */
+  readonly inferenceLog?: InferenceLogger | undefined;
   /** Max request body in bytes (default 1 MiB). */
   readonly maxBodyBytes?: number | undefined;
 }

@@ -11,6 +11,9 @@ import { DriftCounters } from "../../platform/drift/counters.ts";
 import { functionRegistry } from "../../platform/knative/registry.ts";
 import { createLogger } from "../../platform/log.ts";
 import { MlflowModelRegistry } from "../../platform/mlflow/index.ts";
+import { CloudEventLogSink, FileInferenceLog, InferenceLogger, LiveAccuracy, requestIds } from "../../platform/inference-log/index.ts";
+import { loadPolicies } from "../../platform/policies/index.ts";
+import { feedbackRoutes } from "../feedback/routes.ts";
 import { clusterServingBackend } from "../../platform/serving/cluster.ts";
 import { createCandidateMetrics } from "./candidates.ts";
 import { httpV2Client } from "./client.ts";
@@ -47,6 +50,17 @@ export async function inferDepsFromEnv(env: Record<string, string | undefined> =
     ? MlflowModelRegistry.fromConfig(config, config.registry.trackingUri)
     : undefined;
   const metrics = functionRegistry(FUNCTION_TARGET, config);
+  const bus = new HttpEventBus({ url: config.knative.brokerUrl, token: config.auth.token });
+  // Every replica must verify every other replica's ids: the signing key comes from the (shared) Secret, never a pod.
+  const secret = config.inferenceLog.secret;
+  const policies = loadPolicies(config.files.policies);
+  const ids = secret ? requestIds(secret) : undefined;
+  // Sampled records leave as KServe-convention CloudEvents; the sink (this same function, via a Trigger) writes them
+  // into the day-partitioned log under FLYWHEEL_INFERENCE_LOG_DIR (the artifact store's volume).
+  const store = new FileInferenceLog(config.inferenceLog.dir);
+  const sink = new CloudEventLogSink({ bus, namespace: config.kubernetes.namespace, source: `/apis/v1/namespaces/${config.kubernetes.namespace}/services/infer` });
+  const inferenceLog = ids && secret ? new InferenceLogger({ ids, sink, policyFor: (d) => policies.loggingFor(d), hashKey: secret, log, now: Date.now }) : undefined;
+  if (!ids) log.warn("infer: FLYWHEEL_REQUEST_ID_SECRET is not set; answers carry no request id and feedback is off");
   return {
     backend: await clusterServingBackend(config.serving.backend, config.kubernetes.namespace, log),
     client: httpV2Client(),
@@ -55,9 +69,14 @@ export async function inferDepsFromEnv(env: Record<string, string | undefined> =
     drift: registry ? new DriftCounters({ registry: metrics, loadBaseline: registryBaselineLoader(registry, registry.client), log: log.child({ component: "drift" }) }) : undefined,
     llm: config.llm,
     log,
-    bus: new HttpEventBus({ url: config.knative.brokerUrl, token: config.auth.token }),
+    bus,
     now: Date.now,
     cache: new ModelInfoCache(),
+    inferenceLog,
+    logStore: store,
+    feedback: ids
+      ? { bus, log, now: Date.now, store, ids, accuracy: new LiveAccuracy(metrics), policies, registry }
+      : undefined,
   };
 }
 
@@ -66,6 +85,8 @@ export function knativeInferApp(deps: InferEventDeps): Hono {
   const events = cloudEventRoute("infer", inferHandler, deps);
   const http = inferRoutes(deps);
   const app = new Hono();
+  // Feedback over HTTP too; the function's ingress (Knative auth) guards it like the rest of the service.
+  if (deps.feedback) app.route("/feedback", feedbackRoutes(deps.feedback));
   app.post("/:deployment?", async (c) => {
     const isEvent = Boolean(c.req.header("ce-specversion")) || (c.req.header("content-type") ?? "").startsWith("application/cloudevents");
     if (isEvent) return events.fetch(new Request(new URL("/", c.req.url), c.req.raw));

@@ -10,6 +10,7 @@ import { parseBody } from "./input.ts";
 import { ModelInfoCache } from "./model-info.ts";
 
 export const MAX_INFER_BODY = 1024 * 1024;
+export const REQUEST_ID_HEADER = "x-request-id";
 
 export function errorResponse(c: Context, e: unknown, deps: Pick<InferDeps, "log">): Response {
   const { status, body } = toHttpError(e);
@@ -28,11 +29,14 @@ export function inferRoutes(deps: InferDeps): Hono {
   const cache = new ModelInfoCache();
   const max = deps.maxBodyBytes ?? MAX_INFER_BODY;
   app.post("/:deployment", async (c) => {
+    // Every answer, errors included, carries the id; a V2 client's own `id` stays untouched in `response.id`.
+    const requestId = deps.inferenceLog?.issue(c.req.param("deployment"));
+    if (requestId) c.header(REQUEST_ID_HEADER, requestId);
     try {
       const ct = c.req.header("content-type") ?? "application/json";
       const input = parseBody(ct, await readLimited(c, max));
       const parsedAs = input.kind === "v2" ? "v2" : input.kind === "text" ? "text" : describe(ct) === "csv" ? "csv" : input.single ? "record" : "records";
-      return c.json(await inferDeployment(deps, cache, c.req.param("deployment"), input, parsedAs));
+      return c.json(await inferDeployment(deps, cache, c.req.param("deployment"), input, parsedAs, requestId));
     } catch (e) {
       return errorResponse(c, e, deps);
     }

@@ -1,4 +1,5 @@
 // What launch-training needs injected, and the factory the embedded platform and the Knative entry both use.
+import type { DataWindows } from "../../platform/datasets/window.ts";
 import type { BaseDeps } from "../../platform/fn/types.ts";
 import type { Logger } from "../../platform/log.ts";
 import type { EventBus, TrainingBackend } from "../../platform/ports.ts";
@@ -8,6 +9,8 @@ export interface LaunchTrainingDeps extends BaseDeps {
   readonly backend: TrainingBackend;
   /** Knative mode: the Kubernetes backend, to turn ApiServerSource events (sunk into this function) into status events. */
   readonly status?: StatusSource | undefined;
+  /** Turns a spec's dataWindow into a concrete dataset the job reads (absent: windows are not resolved). */
+  readonly windows?: DataWindows | undefined;
 }
 
 export interface LaunchTrainingOptions {
@@ -16,6 +19,7 @@ export interface LaunchTrainingOptions {
   readonly log: Logger;
   readonly now?: (() => number) | undefined;
   readonly status?: StatusSource | undefined;
+  readonly windows?: DataWindows | undefined;
 }
 
 /**
@@ -23,5 +27,5 @@ export interface LaunchTrainingOptions {
  * built: the handler only launches, and training.started/succeeded/failed come from the backend as the job moves.
  */
 export function createLaunchTraining(o: LaunchTrainingOptions): LaunchTrainingDeps {
-  return { bus: o.bus, backend: o.backend, log: o.log, now: o.now ?? Date.now, status: o.status };
+  return { bus: o.bus, backend: o.backend, log: o.log, now: o.now ?? Date.now, status: o.status, windows: o.windows };
 }

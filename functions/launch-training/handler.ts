@@ -1,6 +1,7 @@
 // launch-training: training.requested -> a job on the TrainingBackend, idempotent on the request event's id.
 import { parseEventAs, type AnyCloudEvent } from "../../platform/events/envelope.ts";
 import type { HandlerOutcome } from "../../platform/fn/types.ts";
+import { windowEnv } from "../../platform/datasets/window.ts";
 import { TrainingSpecSchema } from "../../platform/specs/training.ts";
 import { jobIdFor } from "../../platform/training/updates.ts";
 import { isApiServerEvent, kubernetesStatusTrigger } from "../../triggers/kubernetes/status.ts";
@@ -12,8 +13,13 @@ export async function launchTraining(event: AnyCloudEvent, deps: LaunchTrainingD
   const ev = parseEventAs("training.requested", event);
   const { trigger, ...rest } = ev.data;
   // The event schema already validated the spec; parsing again gives the spec type without the trigger.
-  const spec = TrainingSpecSchema.parse(rest);
-  const jobId = jobIdFor(spec.model, ev.id);
+  const parsed = TrainingSpecSchema.parse(rest);
+  const jobId = jobIdFor(parsed.model, ev.id);
+  // The window ends at the request's own time, so a redelivery resolves the same rows (and reuses the same file).
+  const window = deps.windows?.materialize(parsed, jobId, Date.parse(ev.time ?? "") || deps.now());
+  const { FLYWHEEL_WINDOW_DATASET: _w, FLYWHEEL_DATA_WINDOW: _d, ...ownEnv } = parsed.env;
+  const spec = window ? { ...parsed, env: { ...ownEnv, ...windowEnv(parsed, window) } } : parsed;
+  if (window) deps.log.info("training data window", { jobId, model: window.model, days: window.days, rows: window.rows });
   const { job, created } = await deps.backend.launch({
     jobId,
     spec,

@@ -1,5 +1,5 @@
 // The evaluation gate, as a pure function: floors first, then the candidate against the champion on the policy metric.
-import type { EventData } from "../../platform/events/index.ts";
+import type { EventData, GateEvaluation } from "../../platform/events/index.ts";
 import type { GatePolicy } from "../../platform/policies/gate.ts";
 
 export type GateResult = EventData<"model.rejected">["gate"];
@@ -19,11 +19,22 @@ const fmt = (n: number): string => String(Number(n.toPrecision(6)));
  */
 export function evaluateGate(
   policy: GatePolicy,
-  candidate: Readonly<Record<string, number>>,
-  champion: Readonly<Record<string, number>> | undefined,
+  recordedCandidate: Readonly<Record<string, number>>,
+  recordedChampion: Readonly<Record<string, number>> | undefined,
+  evaluation?: GateEvaluation,
 ): GateDecision {
   const reasons: string[] = [];
   let passed = true;
+  // Scores on one shared holdout replace the recorded metrics, which each version measured on its own data.
+  const fair = evaluation && evaluation.metric === policy.metric ? evaluation : undefined;
+  const candidate = fair ? { ...recordedCandidate, [policy.metric]: fair.candidate } : recordedCandidate;
+  const champion = fair && recordedChampion && fair.champion !== null ? { ...recordedChampion, [policy.metric]: fair.champion } : recordedChampion;
+  if (fair) reasons.push(`scored on the same holdout: ${fair.dataset}, ${fair.rows} rows, by ${fair.method}`);
+  else if (recordedChampion) reasons.push("compared recorded metrics (no shared holdout for this flavor)");
+  if (fair && recordedChampion && fair.champion === null) {
+    passed = false;
+    reasons.push("the champion could not be scored on the holdout, so no fair comparison was possible");
+  }
   const cand = candidate[policy.metric];
   const champ = champion?.[policy.metric];
 
@@ -51,7 +62,11 @@ export function evaluateGate(
   } else {
     const gain = policy.direction === "maximize" ? cand - champ : champ - cand;
     // A tiny epsilon so that 0.9 - 0.8 >= 0.1 holds despite floating point.
-    if (gain + 1e-12 >= policy.minImprovement) {
+    const tie = Math.abs(gain) <= 1e-12;
+    if (tie && !policy.allowTie) {
+      passed = false;
+      reasons.push(`${policy.metric} ${fmt(cand)} vs champion ${fmt(champ)}: a tie does not promote (allowTie: false)`);
+    } else if (gain + 1e-12 >= policy.minImprovement) {
       reasons.push(`${policy.metric} ${fmt(cand)} vs champion ${fmt(champ)}: improvement ${fmt(gain)} >= ${fmt(policy.minImprovement)}`);
     } else {
       passed = false;
@@ -69,6 +84,7 @@ export function evaluateGate(
       minImprovement: policy.minImprovement,
       floors: { ...policy.floors },
       reasons,
+      ...(fair ? { evaluation: fair } : {}),
     },
   };
 }

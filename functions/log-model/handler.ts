@@ -6,6 +6,8 @@ import type { LogModelDeps } from "./deps.ts";
 import { localDir, readOutputs, type TrainingOutputs } from "./outputs.ts";
 import { applyGate, applyPromotion, SOURCE } from "./promote.ts";
 import { register } from "./register.ts";
+import { fairScores } from "./fair.ts";
+import { logDataLineage } from "./data-lineage.ts";
 
 async function onSucceeded(ev: FlywheelEvent<"training.succeeded">, deps: LogModelDeps): Promise<HandlerOutcome> {
   const d = ev.data;
@@ -18,6 +20,7 @@ async function onSucceeded(ev: FlywheelEvent<"training.succeeded">, deps: LogMod
   // One delivery of an event at a time in this process; duplicates in other processes are reconciled in register().
   return deps.locks.run(`event:${ev.id}`, async () => {
     const reg = await register(deps, ev, out, metrics);
+    if (reg.created && out && reg.run) await logDataLineage(deps, d.model, reg.version.version, reg.run.info.run_id, out.dir);
     const logged = buildEvent("model.logged", {
       model: d.model, version: reg.version.version, runId: reg.run?.info.run_id ?? "", experimentId: reg.experimentId,
       source: reg.version.source, flavor: out?.flavor ?? "unknown", metrics, jobId: d.jobId, trigger: d.trigger,
@@ -26,7 +29,7 @@ async function onSucceeded(ev: FlywheelEvent<"training.succeeded">, deps: LogMod
     await deps.bus.emit(logged);
     const gate = await deps.locks.run(`model:${d.model}`, async () => {
       const fresh = await deps.mlflow.getModelVersion(d.model, reg.version.version);
-      return applyGate(deps, { id: ev.id, traceparent: ev.traceparent }, fresh, metrics, d.trigger);
+      return applyGate(deps, { id: ev.id, traceparent: ev.traceparent }, fresh, metrics, d.trigger, (champion) => fairScores(deps, d.model, out, champion));
     });
     const emitted: AnyCloudEvent[] = [logged, ...gate.emitted];
     return {

@@ -1,5 +1,5 @@
 // Alias moves: the gate's outcome (champion / challenger / previous-champion) and manual promote or rollback.
-import { buildEvent, deriveId, type AnyCloudEvent, type FlywheelEvent, type TriggerRef } from "../../platform/events/index.ts";
+import { buildEvent, deriveId, type AnyCloudEvent, type FlywheelEvent, type GateEvaluation, type TriggerRef } from "../../platform/events/index.ts";
 import { ValidationError } from "../../platform/errors.ts";
 import { ALIAS, TAG } from "../../platform/lineage.ts";
 import { isNotFound, tagsOf, type ModelVersion } from "../../platform/mlflow/index.ts";
@@ -51,6 +51,8 @@ export async function applyGate(
   version: ModelVersion,
   metrics: Readonly<Record<string, number>>,
   trigger: TriggerRef,
+  /** Scores champion and candidate on the candidate's holdout (the fair comparison), when the flavor allows. */
+  evaluate?: (champion: { version: string; flavor: string | undefined } | undefined) => Promise<GateEvaluation | undefined>,
 ): Promise<GateOutcome> {
   const model = version.name;
   const policy = deps.policies.forModel(model).gate;
@@ -59,9 +61,10 @@ export async function applyGate(
   // Replay after the aliases moved but before the gate tag was written: the decision was "promote".
   const already = champion?.version === version.version;
   const championMetrics = champion && !already ? await versionMetrics(deps, champion, policy.metric) : undefined;
+  const fair = recorded || already || !evaluate ? undefined : await evaluate(champion ? { version: champion.version, flavor: tagsOf(champion.tags)[TAG.flavor] } : undefined);
   const decision = already
     ? evaluateGate(policy, metrics, undefined)
-    : evaluateGate(policy, metrics, champion ? championMetrics : undefined);
+    : evaluateGate(policy, metrics, champion ? championMetrics : undefined, fair);
   if (recorded) return { decision, emitted: [], duplicate: true };
 
   const emitted: AnyCloudEvent[] = [];

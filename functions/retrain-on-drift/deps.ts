@@ -19,6 +19,8 @@ export interface RetrainDeps extends BaseDeps {
   readonly metrics?: RetrainMetrics | undefined;
   /** Deliveries of the same event being handled right now in this process (concurrent duplicates wait for the first). */
   readonly pending: Map<string, Promise<HandlerOutcome>>;
+  /** Labelled feedback rows of a model that arrived after `since` (epoch ms); absent = the new-data check is off. */
+  readonly labelledSince?: ((model: string, since: number) => number) | undefined;
 }
 
 export interface RetrainDepsOptions {
@@ -33,6 +35,7 @@ export interface RetrainDepsOptions {
   readonly source?: string | undefined;
   /** Registry the retrain counters go on. */
   readonly metrics?: Registry | undefined;
+  readonly labelledSince?: ((model: string, since: number) => number) | undefined;
 }
 
 export function createRetrainDeps(o: RetrainDepsOptions): RetrainDeps {
@@ -46,5 +49,6 @@ export function createRetrainDeps(o: RetrainDepsOptions): RetrainDeps {
     source: o.source ?? RETRAIN_SOURCE,
     pending: new Map(),
     metrics: o.metrics ? createRetrainMetrics(o.metrics) : undefined,
+    labelledSince: o.labelledSince,
   };
 }

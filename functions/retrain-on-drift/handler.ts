@@ -9,6 +9,7 @@ import { causeOf, decideSkip, decideStart, replay, type Cause } from "./decide.t
 import type { RetrainDeps } from "./deps.ts";
 import { checkGuards, historyWindowMs } from "./guards.ts";
 import { championSpec, requestedData } from "./lineage.ts";
+import { newDataCheck } from "./fresh-data.ts";
 
 const ENDED = {
   [eventType("training.succeeded")]: "succeeded",
@@ -63,9 +64,12 @@ async function onFiring(ce: AnyCloudEvent, cause: Cause, deps: RetrainDeps): Pro
     eventId: ce.id,
     alert: { alertname: alert.alertname, fingerprint: alert.fingerprint, startsAt: alert.startsAt, labels: alert.labels },
   };
+  const fresh = newDataCheck(deps, policy, model, champion);
+  if (!fresh.ok) return decideSkip(cause, deps, { model, reason: "no-new-data", message: fresh.message, alert });
   let request;
   try {
-    request = requestedData(champion.spec, {}, model, trigger);
+    // A retrain sees the recent labelled feedback: the champion's own window, or the policy's default one.
+    request = requestedData(champion.spec, champion.spec.dataWindow || !deps.labelledSince ? {} : { dataWindow: { days: policy.windowDays } }, model, trigger);
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
     return decideSkip(cause, deps, { model, reason: "no-lineage", message: `champion ${champion.version}'s spec is not usable: ${e.message}`, alert });

@@ -6,7 +6,7 @@ import type { ModelRegistry } from "../../platform/ports.ts";
 import { TrainingSpecSchema, type TrainingSpec } from "../../platform/specs/training.ts";
 
 export type ChampionSpec =
-  | { readonly ok: true; readonly version: string; readonly spec: TrainingSpec }
+  | { readonly ok: true; readonly version: string; readonly spec: TrainingSpec; readonly createdAt: number }
   | { readonly ok: false; readonly reason: "no-champion" | "no-lineage"; readonly message: string };
 
 /**
@@ -28,7 +28,7 @@ export async function championSpec(registry: ModelRegistry, model: string): Prom
   if (!parsed.success) {
     return { ok: false, reason: "no-lineage", message: `${TAG.trainingSpec} of ${model} version ${version.version} is not a valid spec: ${zodIssues(parsed.error).map((i) => `${i.field}: ${i.message}`).join("; ")}` };
   }
-  return { ok: true, version: version.version, spec: parsed.data };
+  return { ok: true, version: version.version, spec: parsed.data, createdAt: version.creationTimestamp };
 }
 
 const asRecord = (v: unknown): Record<string, unknown> => (typeof v === "object" && v !== null && !Array.isArray(v) ? { ...v } : {});

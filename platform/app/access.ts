@@ -25,6 +25,10 @@ export function accessRules(opts: { protectInference: boolean }): readonly Rule[
     { prefix: "/v2", methods: READ, role: opts.protectInference ? "viewer" : "public" },
     { prefix: "/v2", role: inference },
     { prefix: "/infer", role: opts.protectInference ? "data-scientist" : "public" },
+    // Labels become training data: only people allowed to train may send them.
+    { prefix: "/feedback", role: "data-scientist" },
+    // Sampled production inputs: reading or deleting them is a data-scientist's call.
+    { prefix: "/api/v1/inference-logs", role: "data-scientist" },
     // Posting arbitrary events can start trainings and deployments.
     { prefix: "/events", role: "mlops-engineer" },
     { prefix: "/api/2.0", methods: READ, role: "viewer" },

@@ -57,6 +57,9 @@ import { uiDepsFrom } from "../../pages/adapters.ts";
 import { accessControl, accessRules, anonymousBodyLimit } from "./access.ts";
 import { registryBaselineLoader } from "./baseline.ts";
 import { eventsApi } from "./events-api.ts";
+import { createInferenceLogging } from "./inference-log.ts";
+import { FileDataWindows } from "../datasets/window.ts";
+import { feedbackRoutes } from "../../functions/feedback/routes.ts";
 import { healthRoutes, type HealthCheck } from "./health.ts";
 
 const DEFAULT_SCHEDULES_FILE = fileURLToPath(new URL("../../triggers/cron/schedules.yaml", import.meta.url));
@@ -161,16 +164,18 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
   const driftCounters = new DriftCounters({ registry: metrics, loadBaseline, log: log.child({ component: "drift" }), now });
 
   const fnLog = (name: string) => log.child({ function: name });
+  const logging = await createInferenceLogging({ config, policies, metrics, bus, registry, log: fnLog("feedback"), now });
+  const windows = new FileDataWindows({ store: logging.store, dir: path.join(config.inferenceLog.dir, "datasets") });
   // Same series as a Knative function process (function = its FUNCTION_TARGET), so one dashboard serves both modes.
   const fnMetrics = createFunctionMetrics(metrics);
   const targetOf = new Map(FUNCTION_TARGETS.map((t) => [TARGETS[t].service, t]));
   const fnTelemetry = { metrics: { ...fnMetrics, observe: (fn: string, outcome: InvocationOutcome, seconds: number) => fnMetrics.observe(targetOf.get(fn) ?? fn, outcome, seconds) } };
-  services["launch-training"] = cloudEventRoute("launch-training", launchTraining, createLaunchTraining({ bus, backend: training, log: fnLog("launch-training"), now }), fnTelemetry);
+  services["launch-training"] = cloudEventRoute("launch-training", launchTraining, createLaunchTraining({ bus, backend: training, log: fnLog("launch-training"), now, windows }), fnTelemetry);
   services["log-model"] = cloudEventRoute("log-model", logModelHandler, createLogModelDeps({ bus, log: fnLog("log-model"), now, mlflow, policies }), fnTelemetry);
   services["retrain-on-drift"] = cloudEventRoute(
     "retrain-on-drift",
     retrainOnDrift,
-    createRetrainDeps({ bus, registry, log: fnLog("retrain-on-drift"), policies, store: new StateRetrainStore(state), now, metrics }),
+    createRetrainDeps({ bus, registry, log: fnLog("retrain-on-drift"), policies, store: new StateRetrainStore(state), now, metrics, labelledSince: (m, since) => logging.store.labelledSince(m, since) }),
     fnTelemetry,
   );
   const backends = { local: serving } as const;
@@ -191,6 +196,7 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
   services["deploy-model"] = cloudEventRoute("deploy-model", deployModelHandler, deployDeps, fnTelemetry);
   // infer calls the V2 server in-process: same handlers and status codes, no socket per prediction.
   const inferDeps = {
+    inferenceLog: logging.logger,
     backend: serving,
     client: httpV2Client((url, init) => inProcessFetch(url, init)),
     registry,
@@ -199,7 +205,7 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
     llm: config.llm,
     log: fnLog("infer"),
   };
-  services.infer = cloudEventRoute("infer", inferHandler, { ...inferDeps, bus, now, cache: new ModelInfoCache() }, fnTelemetry);
+  services.infer = cloudEventRoute("infer", inferHandler, { ...inferDeps, bus, now, cache: new ModelInfoCache(), feedback: logging.feedback, logStore: logging.store }, fnTelemetry);
   services["dead-letter"] = cloudEventRoute("dead-letter", deadLetter, { bus, log: fnLog("dead-letter"), now, store: broker.deadLetterStore, deadLetters: deadLetterCounter(metrics) }, fnTelemetry);
 
   const cron = new CronScheduler({
@@ -248,9 +254,16 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
   app.route("/", auth.routes);
   app.route("/events", broker.routes());
   app.route("/", registryServer.app);
+  // V2 answers carry a signed request id too (the model name is the deployment name on the embedded server).
+  app.use("/v2/models/:name/*", async (c, next) => {
+    await next();
+    if (c.req.method === "POST" && !c.res.headers.has("x-request-id")) c.res.headers.set("x-request-id", logging.logger.issue(c.req.param("name")));
+  });
   app.route("/v2", v2Routes(v2));
   app.route("/hooks/alertmanager", alertmanagerRoutes({ bus, token: config.alertmanagerToken ?? auth.token ?? "", log: log.child({ component: "alertmanager" }) }));
   app.route("/infer", inferRoutes(inferDeps));
+  app.route("/feedback", feedbackRoutes(logging.feedback));
+  app.route("/api/v1/inference-logs", logging.api);
   app.route("/api/v1/jobs", jobsApi({ backend: training, bus, log: log.child({ component: "jobs-api" }) }));
   app.route("/api/v1/deployments", deploymentsApi({ bus, log: log.child({ component: "deployments-api" }), now, backends, defaultBackend: "local", registry, renderers: renderOnlyBackends(config.kubernetes.namespace) }));
   app.route("/api/v1/schedules", schedulesApi(cron));
@@ -315,12 +328,14 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
       cron.start();
       // Canary experiments promote or roll back on their own once they have enough traffic or time.
       stopCanaries = startCanaryLoop(deployDeps);
+      logging.start();
       // A broker that is down must not keep the platform from starting: the bridge retries on its own.
       kafka?.start().catch((e: unknown) => log.error("kafka bridge failed to start", errorFields(e)));
     },
     async stop() {
       cron.stop();
       stopCanaries?.();
+      logging.stop();
       await kafka?.stop();
       drift.close();
       await training.close();

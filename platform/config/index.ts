@@ -53,6 +53,10 @@ const EnvSchema = z.object({
   FLYWHEEL_TRIGGERS_FILE: z.string().optional(),
   FLYWHEEL_SCHEDULES_FILE: z.string().optional(),
   FLYWHEEL_POLICIES_FILE: z.string().optional(),
+  /** Key that signs request ids (shared by every infer replica); embedded mode keeps one under the data dir. */
+  FLYWHEEL_REQUEST_ID_SECRET: z.string().min(16, "at least 16 characters").optional(),
+  /** Root of the inference log and labelled data (default <data dir>/inference-log). */
+  FLYWHEEL_INFERENCE_LOG_DIR: z.string().optional(),
   FLYWHEEL_KAFKA_BROKERS: z.string().optional(),
   FLYWHEEL_KAFKA_TOPIC: z.string().default("flywheel.training.requests"),
   FLYWHEEL_KAFKA_GROUP: z.string().default("flywheel-training-requests"),
@@ -132,6 +136,7 @@ export interface Config {
     | { readonly brokers: readonly string[]; readonly topic: string; readonly groupId: string }
     | undefined;
   readonly kafkaTopic: string;
+  readonly inferenceLog: { readonly secret: string | undefined; readonly dir: string };
   readonly alertmanagerToken: string | undefined;
   readonly links: {
     readonly prometheus: string | undefined;
@@ -224,6 +229,7 @@ export function parseConfig(env: Env = process.env, overrides: ConfigOverrides =
         }
       : undefined,
     kafkaTopic: e.FLYWHEEL_KAFKA_TOPIC,
+    inferenceLog: { secret: e.FLYWHEEL_REQUEST_ID_SECRET, dir: path.resolve(e.FLYWHEEL_INFERENCE_LOG_DIR ?? path.join(overrides.dataDir ?? e.FLYWHEEL_DATA_DIR, "inference-log")) },
     alertmanagerToken: e.FLYWHEEL_ALERTMANAGER_TOKEN,
     links: {
       prometheus: e.FLYWHEEL_PROMETHEUS_URL,

@@ -86,6 +86,23 @@ export const ModelLoggedSchema = ModelVersionRef.extend({
   trigger: TriggerRefSchema,
 }).strict();
 
+/** The fair comparison behind a gate decision: both versions scored on the same labelled holdout. */
+export const GateEvaluationSchema = z
+  .object({
+    metric: z.string(),
+    /** How the scores were computed: onnxruntime, or command:<name> for a pluggable evaluation step. */
+    method: z.string(),
+    /** Which data: the recent labelled feedback window's holdout, or the base dataset's. */
+    dataset: z.string(),
+    source: z.string(),
+    rows: z.number().int().nonnegative(),
+    candidate: z.number(),
+    champion: z.number().nullable(),
+    championVersion: z.string().nullable(),
+  })
+  .strict();
+export type GateEvaluation = z.output<typeof GateEvaluationSchema>;
+
 export const GateResultSchema = z
   .object({
     metric: z.string(),
@@ -95,6 +112,7 @@ export const GateResultSchema = z
     minImprovement: z.number(),
     floors: z.record(z.string(), z.number()).default({}),
     reasons: z.array(z.string()),
+    evaluation: GateEvaluationSchema.optional(),
   })
   .strict();
 
@@ -210,6 +228,21 @@ export const InferenceCompletedSchema = z
   })
   .strict();
 
+/** One true label (a single-row request) or one per row, for a request id infer issued. */
+export const FeedbackItemSchema = z
+  .object({
+    requestId: z.string().min(1).max(200),
+    label: z.union([z.string().min(1).max(500), z.number()]).optional(),
+    labels: z.array(z.union([z.string().min(1).max(500), z.number()])).min(1).max(10_000).optional(),
+  })
+  .strict()
+  .refine((f) => (f.label === undefined) !== (f.labels === undefined), { message: "give exactly one of label or labels", path: ["label"] });
+
+/** inference.feedback: true labels for earlier predictions (POST /feedback/{deployment} takes the same items). */
+export const InferenceFeedbackSchema = z
+  .object({ deployment: z.string().min(1), feedback: z.array(FeedbackItemSchema).min(1).max(10_000) })
+  .strict();
+
 /** The catalogue. Key = type suffix after "dev.flywheel.". */
 export const CATALOGUE = {
   "training.requested": { schema: TrainingRequestedDataSchema, version: "1.0" },
@@ -232,6 +265,7 @@ export const CATALOGUE = {
   "retrain.decided": { schema: RetrainDecisionSchema, version: "1.0" },
   "inference.requested": { schema: InferenceRequestedSchema, version: "1.0" },
   "inference.completed": { schema: InferenceCompletedSchema, version: "1.0" },
+  "inference.feedback": { schema: InferenceFeedbackSchema, version: "1.0" },
 } as const satisfies Record<string, { schema: z.ZodType; version: string }>;
 
 export type EventName = keyof typeof CATALOGUE;

@@ -2,6 +2,8 @@
 import fs from "node:fs";
 import { z } from "zod";
 import { ConfigError } from "../errors.ts";
+import { LoggingOverridesSchema, LoggingPolicySchema, type LoggingPolicy } from "../inference-log/policy.ts";
+import { FeedbackOverridesSchema, FeedbackPolicySchema, type FeedbackPolicy } from "./feedback.ts";
 import { GatePolicySchema, type GatePolicy } from "./gate.ts";
 import { RetrainPolicySchema, type RetrainPolicy } from "./retrain.ts";
 import { RolloutPolicySchema, type RolloutPolicy } from "./rollout.ts";
@@ -12,6 +14,9 @@ const SectionSchema = z
     gate: GatePolicySchema.partial().optional(),
     rollout: RolloutPolicySchema.partial().optional(),
     retrain: RetrainPolicySchema.partial().optional(),
+    feedback: FeedbackOverridesSchema.optional(),
+    /** Inference logging; the `deployments` section overrides it per deployment. */
+    logging: LoggingOverridesSchema.optional(),
   })
   .strict();
 
@@ -19,6 +24,7 @@ export const PoliciesFileSchema = z
   .object({
     defaults: SectionSchema.default({}),
     models: z.record(z.string(), SectionSchema).default({}),
+    deployments: z.record(z.string(), z.object({ logging: LoggingOverridesSchema.optional() }).strict()).default({}),
   })
   .strict();
 
@@ -26,10 +32,13 @@ export interface ModelPolicies {
   readonly gate: GatePolicy;
   readonly rollout: RolloutPolicy;
   readonly retrain: RetrainPolicy;
+  readonly feedback: FeedbackPolicy;
 }
 
 export interface Policies {
   forModel(model: string): ModelPolicies;
+  /** Inference logging of a deployment: defaults, then the model of the same name, then the deployment's own. */
+  loggingFor(deployment: string): LoggingPolicy;
 }
 
 /** Defaults: accuracy gate with a 0.8 floor, replace rollout, 1 retrain in flight, 60 min cooldown, 3 a day. */
@@ -52,7 +61,11 @@ export function parsePolicies(yamlText: string): Policies {
         gate: GatePolicySchema.parse({ ...file.defaults.gate, ...own.gate }),
         rollout: RolloutPolicySchema.parse({ ...file.defaults.rollout, ...own.rollout }),
         retrain: RetrainPolicySchema.parse({ ...file.defaults.retrain, ...own.retrain }),
+        feedback: FeedbackPolicySchema.parse({ ...file.defaults.feedback, ...own.feedback }),
       };
+    },
+    loggingFor(deployment) {
+      return LoggingPolicySchema.parse({ ...file.defaults.logging, ...file.models[deployment]?.logging, ...file.deployments[deployment]?.logging });
     },
   };
 }

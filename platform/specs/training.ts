@@ -57,6 +57,8 @@ export const TrainingSpecBase = z
     timeoutSeconds: z.number().int().min(1).max(7 * 24 * 3600).default(3600),
     /** Registry lineage: where the training data came from and which code built the model. */
     dataset: z.string().optional(),
+    /** Fresh data on top of `dataset`: the last `days` of labelled feedback of `model` (default: this spec's model). */
+    dataWindow: z.object({ days: z.number().int().min(1).max(365), model: dnsName.optional() }).strict().optional(),
     codeVersion: z.string().optional(),
   })
   .strict();

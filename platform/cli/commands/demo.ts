@@ -24,14 +24,14 @@ export function irisSpec(repoRoot: string): Record<string, unknown> {
   };
 }
 
-interface EventRow {
+export interface EventRow {
   id: string;
   type: string;
   time: string;
   data: Record<string, unknown>;
 }
 
-async function waitForEvent(api: ApiClient, type: string, match: (data: Record<string, unknown>) => boolean, timeoutMs: number): Promise<EventRow> {
+export async function waitForEvent(api: ApiClient, type: string, match: (data: Record<string, unknown>) => boolean, timeoutMs: number): Promise<EventRow> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const res = await api.request<{ events: EventRow[] }>("GET", `/api/v1/events?type=${encodeURIComponent(type)}&limit=100`);
@@ -84,8 +84,12 @@ function predictionLabel(p: unknown): string {
 }
 
 export async function demo(argv: string[], env: NodeJS.ProcessEnv, out: Out, repoRoot: string): Promise<number> {
-  const { values } = parseCommand(argv, { "data-dir": { type: "string" } });
+  const { values } = parseCommand(argv, { "data-dir": { type: "string" }, drift: { type: "boolean" } });
   const c = common(values, env);
+  if (values.drift) {
+    const { driftDemo } = await import("./demo-drift/index.ts");
+    return driftDemo({ url: c.url, token: c.token, json: c.json, dataDir: values["data-dir"] }, env, out, repoRoot);
+  }
   if (c.url) {
     const result = await runDemo(new ApiClient({ url: c.url, token: c.token }), repoRoot, out, c.json);
     if (c.json) out.json(result);

@@ -29,7 +29,11 @@ let am: Server | undefined;
 beforeAll(async () => {
   const tokenFile = path.join(dir, "am-token");
   fs.writeFileSync(tokenFile, token, { mode: 0o600 });
-  p = await startTestPlatform({ FLYWHEEL_ALERTMANAGER_TOKEN: token }, path.join(dir, "data"));
+  // Only the drift alert retrains here, so the assertions below follow one cause (the feedback sent with the drifting
+  // traffic would also fire ModelAccuracyDropped).
+  const policies = path.join(dir, "policies.yaml");
+  fs.writeFileSync(policies, "defaults:\n  gate: {metric: accuracy, floors: {accuracy: 0.8}}\n  retrain: {alertnames: [ModelDriftDetected]}\n");
+  p = await startTestPlatform({ FLYWHEEL_ALERTMANAGER_TOKEN: token, FLYWHEEL_POLICIES_FILE: policies }, path.join(dir, "data"));
   const demo = await runDemo(p.api, repoRoot, quiet, true);
   expect(demo.prediction).toBe("setosa");
   const target = new URL(p.url).host;
@@ -75,11 +79,16 @@ function driftingBatch(n: number, offset: number): Record<string, number>[] {
 describe("drift -> alert -> retrain -> redeploy", () => {
   it("closes the loop on real Prometheus and Alertmanager", async () => {
     if (!p || !prom || !am) throw new Error("servers not started");
-    // 1. Drifting traffic through the infer function (the DriftMonitor observes every answered row).
+    // 1. Drifting traffic through the infer function (the DriftMonitor observes every answered row), and its true
+    //    labels through POST /feedback: new labelled data, so the retrain is not skipped and can learn them.
+    const feedback: { requestId: string; labels: string[] }[] = [];
     for (let i = 0; i < 4; i++) {
       const r = await p.api.raw("POST", "/infer/iris", JSON.stringify(driftingBatch(50, i * 50)), { "content-type": "application/json" });
       expect(r.status).toBe(200);
+      feedback.push({ requestId: String(((await r.json()) as { requestId: string }).requestId), labels: Array.from({ length: 50 }, () => "setosa") });
     }
+    const fb = await p.api.raw("POST", "/feedback/iris", { feedback });
+    expect(fb.status).toBe(202);
 
     // 2. Prometheus sees the drift score of iris version 1 above the rule's threshold.
     const scores = await until("drift score in Prometheus", async () => {

@@ -1,5 +1,7 @@
 // One trace per cause, on the full embedded platform: after the Iris loop is up, one drift alert through the
 // Alertmanager webhook yields a retrain whose spans (alert -> training -> registry -> deployment) share one trace id.
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { SpanKind } from "@opentelemetry/api";
@@ -18,7 +20,10 @@ let p: TestPlatform;
 beforeAll(async () => {
   // Started before the platform: the global tracer provider is what cloudEventRoute and the buses use.
   telemetry = await createTelemetry({ functionName: "flywheel", exporter, instrumentFetch: false });
-  p = await startTestPlatform();
+  // This test follows one retrain's trace, not its data: the new-data policy is off (no feedback is sent here).
+  const policies = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "loop-trace-")), "policies.yaml");
+  fs.writeFileSync(policies, "defaults:\n  retrain: {requireNewData: false}\n");
+  p = await startTestPlatform({ FLYWHEEL_POLICIES_FILE: policies });
   await runDemo(p.api, repoRoot, quiet, true);
   await p.platform.broker.idle();
 }, 180_000);

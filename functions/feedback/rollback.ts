@@ -1,0 +1,39 @@
+// The accuracy rollback policy: when the champion's live accuracy falls below the previous champion's, ask log-model
+// to roll the alias back now, before any retrain finishes. The request id is derived from the champion version, so
+// repeated checks (and redeliveries) ask once.
+import { NotFoundError } from "../../platform/errors.ts";
+import { buildEvent, deriveId } from "../../platform/events/index.ts";
+import { ALIAS } from "../../platform/lineage.ts";
+import type { FeedbackDeps } from "./deps.ts";
+
+const SOURCE = "/flywheel/functions/feedback";
+const asked = new Set<string>();
+
+async function alias(deps: FeedbackDeps, model: string, name: string): Promise<string | undefined> {
+  try {
+    return (await deps.registry?.getModelVersionByAlias(model, name))?.version;
+  } catch (e) {
+    if (e instanceof NotFoundError) return undefined;
+    throw e;
+  }
+}
+
+/** Returns the id of the rollback request it emitted, if any. */
+export async function checkRollback(deps: FeedbackDeps, model: string, version: string): Promise<string | undefined> {
+  const policy = deps.policies.forModel(model).feedback;
+  if (!policy.rollbackOnAccuracyDrop || !deps.registry) return undefined;
+  const now = deps.accuracy.get(model, version);
+  if (!now || now.samples < policy.minSamples) return undefined;
+  const champion = await alias(deps, model, ALIAS.champion);
+  if (champion !== version) return undefined;
+  const previous = await alias(deps, model, ALIAS.previousChampion);
+  const before = previous ? deps.accuracy.get(model, previous) : undefined;
+  if (!previous || !before || before.samples < policy.minSamples) return undefined;
+  if (now.accuracy >= before.accuracy - policy.margin) return undefined;
+  const id = deriveId(`${model}/${version}`, "accuracy-rollback");
+  if (asked.has(id)) return undefined;
+  asked.add(id);
+  deps.log.warn("feedback: champion less accurate than the previous champion; rolling back", { model, champion: version, accuracy: now.accuracy, previous, previousAccuracy: before.accuracy });
+  await deps.bus.emit(buildEvent("model.promotion.requested", { model, action: "rollback", user: "policy:rollbackOnAccuracyDrop" }, { source: SOURCE, id, subject: model }));
+  return id;
+}

@@ -1,0 +1,55 @@
+// The exact data a version was trained and judged on, from the job's data.json: MLflow dataset inputs on the run
+// (runs/log-inputs, contexts training / evaluation) and a version tag with the window and row counts.
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { errorFields } from "../../platform/log.ts";
+import type { LogModelDeps } from "./deps.ts";
+
+export const DATA_TAG = "flywheel.data";
+
+interface Used {
+  base?: { uri?: string; rows?: number; of?: number };
+  window?: { uri?: string; rows?: number; from?: string; to?: string; days?: number; model?: string };
+  train?: { rows?: number; base?: number; window?: number };
+  holdout?: { rows?: number; source?: string; file?: string };
+}
+
+function digest(uri: string | undefined, dir: string): string {
+  const h = createHash("sha256");
+  try {
+    const p = uri?.startsWith("file:") ? fileURLToPath(uri) : uri && path.isAbsolute(uri) ? uri : path.join(dir, uri ?? "");
+    h.update(fs.readFileSync(p));
+  } catch {
+    h.update(uri ?? "");
+  }
+  return h.digest("hex").slice(0, 8);
+}
+
+const dataset = (name: string, source: string, d: string, profile: Record<string, unknown>, context: string) => ({
+  dataset: { name, digest: d, source_type: source.startsWith("file:") || source.startsWith("/") ? "local" : "external", source: JSON.stringify({ uri: source }), profile: JSON.stringify(profile) },
+  tags: [{ key: "mlflow.data.context", value: context }],
+});
+
+/** Best effort: lineage never blocks registration, but a failure is logged. */
+export async function logDataLineage(deps: LogModelDeps, model: string, version: string, runId: string, dir: string): Promise<void> {
+  let used: Used;
+  try {
+    used = JSON.parse(fs.readFileSync(path.join(dir, "data.json"), "utf8")) as Used;
+  } catch {
+    return;
+  }
+  const datasets = [];
+  if (used.base?.uri) datasets.push(dataset(`${model}-base`, used.base.uri, digest(used.base.uri, dir), { rows: used.base.rows, of: used.base.of, trainRows: used.train?.base }, "training"));
+  if (used.window?.uri) {
+    datasets.push(dataset(`${model}-feedback-window`, used.window.uri, digest(used.window.uri, dir), { from: used.window.from, to: used.window.to, days: used.window.days, rows: used.window.rows, trainRows: used.train?.window }, "training"));
+  }
+  if (used.holdout?.file) datasets.push(dataset(`${model}-holdout`, used.holdout.file, digest(used.holdout.file, dir), { rows: used.holdout.rows, from: used.holdout.source }, "evaluation"));
+  try {
+    if (datasets.length) await deps.mlflow.call("POST", "mlflow/runs/log-inputs", { run_id: runId, datasets });
+    await deps.mlflow.setModelVersionTag(model, version, DATA_TAG, JSON.stringify(used));
+  } catch (e) {
+    deps.log.warn("log-model: data lineage not recorded", { model, version, ...errorFields(e) });
+  }
+}

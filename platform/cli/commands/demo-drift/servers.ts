@@ -1,0 +1,101 @@
+// Real Prometheus and Alertmanager for `flywheel demo --drift` (Debian prometheus, prometheus-alertmanager): the
+// shipped rules and Alertmanager config with demo timings, scraping the platform and calling its webhook.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import YAML from "yaml";
+
+export interface Server {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+export const installed = (cmd: string): boolean => !spawnSync(cmd, ["--version"], { stdio: "ignore" }).error;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === "object" && a ? a.port : 0));
+    });
+  });
+}
+
+async function start(cmd: string, args: string[], url: string, readyPath: string): Promise<Server> {
+  const child: ChildProcess = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  child.stderr?.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+  const stop = () =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      const t = setTimeout(() => child.kill("SIGKILL"), 5000);
+      child.once("exit", () => {
+        clearTimeout(t);
+        resolve();
+      });
+      child.kill("SIGTERM");
+    });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${cmd} exited ${child.exitCode}: ${err.slice(-1000)}`);
+    const ok = await fetch(`${url}${readyPath}`).then((r) => r.ok, () => false);
+    if (ok) return { url, stop };
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`${cmd} not ready after 30 s: ${err.slice(-1000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Both servers, with `for` and grouping shortened to a second so the story fits in a minute. */
+export async function startMonitoring(o: { dir: string; repoRoot: string; target: string; webhook: string; token: string }): Promise<{ prometheus: Server; alertmanager: Server }> {
+  const rules = YAML.parse(fs.readFileSync(path.join(o.repoRoot, "manifests/prometheus/rules.yml"), "utf8")) as { groups: { rules: { for?: string }[] }[] };
+  for (const g of rules.groups) for (const r of g.rules) r.for = "1s";
+  const rulesFile = path.join(o.dir, "rules.yml");
+  fs.writeFileSync(rulesFile, YAML.stringify(rules));
+  const tokenFile = path.join(o.dir, "am-token");
+  fs.writeFileSync(tokenFile, o.token, { mode: 0o600 });
+  const am = YAML.parse(fs.readFileSync(path.join(o.repoRoot, "manifests/prometheus/alertmanager.yml"), "utf8")) as {
+    route: Record<string, unknown>;
+    receivers: { webhook_configs: { url: string; http_config: { authorization: { credentials_file: string } } }[] }[];
+  };
+  Object.assign(am.route, { group_wait: "1s", group_interval: "1s", repeat_interval: "1h" });
+  for (const r of am.receivers) {
+    for (const w of r.webhook_configs) {
+      w.url = o.webhook;
+      w.http_config.authorization.credentials_file = tokenFile;
+    }
+  }
+  fs.writeFileSync(path.join(o.dir, "alertmanager.yml"), YAML.stringify(am));
+  const amPort = await freePort();
+  const alertmanager = await start(
+    "prometheus-alertmanager",
+    [`--config.file=${path.join(o.dir, "alertmanager.yml")}`, `--web.listen-address=127.0.0.1:${amPort}`, `--storage.path=${path.join(o.dir, "am")}`, "--cluster.listen-address="],
+    `http://127.0.0.1:${amPort}`,
+    "/-/ready",
+  );
+  const promPort = await freePort();
+  const config = {
+    global: { scrape_interval: "1s", evaluation_interval: "1s" },
+    rule_files: [rulesFile],
+    alerting: { alertmanagers: [{ static_configs: [{ targets: [`127.0.0.1:${amPort}`] }] }] },
+    scrape_configs: [{ job_name: "flywheel", metrics_path: "/metrics", static_configs: [{ targets: [o.target] }] }],
+  };
+  fs.writeFileSync(path.join(o.dir, "prometheus.yml"), YAML.stringify(config));
+  try {
+    const prometheus = await start(
+      "prometheus",
+      [`--config.file=${path.join(o.dir, "prometheus.yml")}`, `--web.listen-address=127.0.0.1:${promPort}`, `--storage.tsdb.path=${path.join(o.dir, "tsdb")}`],
+      `http://127.0.0.1:${promPort}`,
+      "/-/ready",
+    );
+    return { prometheus, alertmanager };
+  } catch (e) {
+    await alertmanager.stop();
+    throw e;
+  }
+}
