@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import type { FC } from "hono/jsx";
-import { isKnownError } from "../../platform/errors.ts";
+import { isKnownError, toHttpError } from "../../platform/errors.ts";
 import { Csrf, Field, FormErrors } from "../components.tsx";
 import type { FieldErrors } from "../components.tsx";
 import type { UiDeps, V2InferRequest, V2ModelMetadata } from "../deps.ts";
@@ -20,20 +20,28 @@ interface Outcome {
 
 /** A safe message for a failed call: our own error taxonomy's message, never an upstream body. */
 const failure = (e: unknown): string => (isKnownError(e) ? e.message : "the inference call failed");
+type Status = 200 | 400 | 404 | 409 | 422 | 502;
+const CLIENT_STATUSES: readonly Status[] = [400, 404, 409, 422];
+/** The caller's mistake (unknown deployment, bad input) keeps its 4xx; only a failing upstream is a 502. */
+const failureStatus = (e: unknown): Status => CLIENT_STATUSES.find((s) => s === toHttpError(e).status) ?? 502;
 
 export function playgroundRoutes(deps: UiDeps, airflow: boolean): Hono {
   const app = new Hono();
   const { requireRole, csrf } = deps.auth;
 
   const metadataOf = async (name: string): Promise<V2ModelMetadata | string> => {
+    const m = await metadataOrFailure(name);
+    return m.meta ?? m.error ?? failure(undefined);
+  };
+  const metadataOrFailure = async (name: string): Promise<{ meta?: V2ModelMetadata; error?: string; status: Status }> => {
     try {
-      return await deps.inference.metadata(name);
+      return { meta: await deps.inference.metadata(name), status: 200 };
     } catch (e) {
-      return failure(e);
+      return { error: failure(e), status: failureStatus(e) };
     }
   };
 
-  const render = async (c: Context, name: string, form: FormBody, errors: FieldErrors, outcome: Outcome | undefined, status: 200 | 422 | 502 = 200): Promise<Response> => {
+  const render = async (c: Context, name: string, form: FormBody, errors: FieldErrors, outcome: Outcome | undefined, status: Status = 200): Promise<Response> => {
     const ctx = pageContext(c, airflow);
     const result = <Result outcome={outcome} />;
     if (isHtmx(c)) return c.html(result, status);
@@ -62,8 +70,9 @@ export function playgroundRoutes(deps: UiDeps, airflow: boolean): Hono {
   app.post("/playground/infer", csrf, requireRole("data-scientist"), async (c) => {
     const form = await readForm(c);
     const name = form.deployment ?? "";
-    const meta = await metadataOf(name);
-    if (typeof meta === "string") return render(c, name, form, {}, { error: meta }, 502);
+    const found = await metadataOrFailure(name);
+    const meta = found.meta;
+    if (!meta) return render(c, name, form, {}, { error: found.error }, found.status);
     const built = buildRequest(meta, form);
     // The messages also go in the result panel: an htmx swap replaces only that panel, not the form.
     if ("errors" in built) return render(c, name, form, built.errors.value, { error: Object.values(built.errors.value).flat().join("; ") }, 422);
@@ -95,7 +104,7 @@ export function playgroundRoutes(deps: UiDeps, airflow: boolean): Hono {
       const r = await deps.inference.inferText(name, text);
       return render(c, name, form, {}, { prediction: JSON.stringify(r.predictions), request: r.request, response: r.response });
     } catch (e) {
-      return render(c, name, form, {}, { error: failure(e) }, 502);
+      return render(c, name, form, {}, { error: failure(e) }, failureStatus(e));
     }
   });
 
@@ -104,7 +113,7 @@ export function playgroundRoutes(deps: UiDeps, airflow: boolean): Hono {
       const response = await deps.inference.inferV2(name, request);
       return render(c, name, form, {}, { prediction: describePrediction(response, meta ? labelsOf(meta) : undefined), request, response });
     } catch (e) {
-      return render(c, name, form, {}, { error: failure(e), request }, 502);
+      return render(c, name, form, {}, { error: failure(e), request }, failureStatus(e));
     }
   };
 
