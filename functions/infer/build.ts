@@ -49,7 +49,8 @@ export function buildRequest(records: readonly Row[], info: ModelInfo, id?: stri
   records.forEach((rec, r) => {
     const seen = new Set<string>();
     for (const [key, raw] of Object.entries(rec)) {
-      const name = key in columns ? key : byNorm.get(normalise(key));
+      // Own keys only: "toString" or "__proto__" in a record must not find Object.prototype members.
+      const name = Object.hasOwn(columns, key) ? key : byNorm.get(normalise(key));
       if (!name) {
         issues.push({ field: `records[${r}].${key}`, message: "is not an input of this model" });
         continue;

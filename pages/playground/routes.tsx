@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import type { FC } from "hono/jsx";
-import { ValidationError, isKnownError } from "../../platform/errors.ts";
+import { ValidationError, isKnownError, toHttpError } from "../../platform/errors.ts";
 import { Csrf, Field, FormErrors } from "../components.tsx";
 import type { FieldErrors } from "../components.tsx";
 import type { UiDeps, V2InferRequest, V2ModelMetadata } from "../deps.ts";
@@ -26,22 +26,28 @@ const failure = (e: unknown): string => {
   if (e instanceof ValidationError) return e.issues.map((i) => (i.field === "text" ? i.message : `${i.field}: ${i.message}`)).join("; ");
   return isKnownError(e) ? e.message : "the inference call failed";
 };
-/** The caller's mistake (a 4xx from the model or the parser) is a 422 with the form; anything else is a 502. */
-const statusOf = (e: unknown): 422 | 502 => (isKnownError(e) && e.status >= 400 && e.status < 500 ? 422 : 502);
+type Status = 200 | 400 | 404 | 409 | 422 | 502;
+const CLIENT_STATUSES: readonly Status[] = [400, 404, 409, 422];
+/** The caller's mistake (unknown deployment, bad input) keeps its 4xx (htmx swaps it); only a failing upstream is a 502. */
+const failureStatus = (e: unknown): Status => CLIENT_STATUSES.find((s) => s === toHttpError(e).status) ?? 502;
 
 export function playgroundRoutes(deps: UiDeps, airflow: boolean): Hono {
   const app = new Hono();
   const { requireRole, csrf } = deps.auth;
 
   const metadataOf = async (name: string): Promise<V2ModelMetadata | string> => {
+    const m = await metadataOrFailure(name);
+    return m.meta ?? m.error ?? failure(undefined);
+  };
+  const metadataOrFailure = async (name: string): Promise<{ meta?: V2ModelMetadata; error?: string; status: Status }> => {
     try {
-      return await deps.inference.metadata(name);
+      return { meta: await deps.inference.metadata(name), status: 200 };
     } catch (e) {
-      return failure(e);
+      return { error: failure(e), status: failureStatus(e) };
     }
   };
 
-  const render = async (c: Context, name: string, form: FormBody, errors: FieldErrors, outcome: Outcome | undefined, status: 200 | 422 | 502 = 200): Promise<Response> => {
+  const render = async (c: Context, name: string, form: FormBody, errors: FieldErrors, outcome: Outcome | undefined, status: Status = 200): Promise<Response> => {
     const ctx = pageContext(c, airflow);
     const result = <Result outcome={outcome} />;
     if (isHtmx(c)) return c.html(result, status);
@@ -70,8 +76,9 @@ export function playgroundRoutes(deps: UiDeps, airflow: boolean): Hono {
   app.post("/playground/infer", csrf, requireRole("data-scientist"), async (c) => {
     const form = await readForm(c);
     const name = form.deployment ?? "";
-    const meta = await metadataOf(name);
-    if (typeof meta === "string") return render(c, name, form, {}, { error: meta }, 502);
+    const found = await metadataOrFailure(name);
+    const meta = found.meta;
+    if (!meta) return render(c, name, form, {}, { error: found.error }, found.status);
     const built = buildRequest(meta, form);
     // The messages also go in the result panel: an htmx swap replaces only that panel, not the form.
     if ("errors" in built) return render(c, name, form, built.errors.value, { error: Object.values(built.errors.value).flat().join("; ") }, 422);
@@ -104,7 +111,8 @@ export function playgroundRoutes(deps: UiDeps, airflow: boolean): Hono {
       const decoded = probabilitiesFromDecoded(r.predictions);
       return render(c, name, form, {}, { prediction: decoded.label ?? JSON.stringify(r.predictions), probabilities: decoded.probs, request: r.request, response: r.response });
     } catch (e) {
-      return render(c, name, form, statusOf(e) === 422 ? { text: [failure(e)] } : {}, { error: failure(e) }, statusOf(e));
+      const status = failureStatus(e);
+      return render(c, name, form, status < 500 ? { text: [failure(e)] } : {}, { error: failure(e) }, status);
     }
   });
 
@@ -114,7 +122,7 @@ export function playgroundRoutes(deps: UiDeps, airflow: boolean): Hono {
       const labels = meta ? labelsOf(meta) : undefined;
       return render(c, name, form, {}, { prediction: describePrediction(response, labels), probabilities: classProbabilities(response, labels), request, response });
     } catch (e) {
-      return render(c, name, form, {}, { error: failure(e), request }, statusOf(e));
+      return render(c, name, form, {}, { error: failure(e), request }, failureStatus(e));
     }
   };
 

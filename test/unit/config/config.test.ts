@@ -43,6 +43,12 @@ describe("parseConfig", () => {
     throw new Error("expected ConfigError");
   });
 
+  it("parses FLYWHEEL_ARTIFACT_ROOTS (absolute, :-separated) and refuses a relative root", () => {
+    expect(parseConfig({}).registry.artifactRoots).toEqual([]);
+    expect(parseConfig({ FLYWHEEL_ARTIFACT_ROOTS: "/srv/a:/srv/b/" }).registry.artifactRoots).toEqual(["/srv/a", "/srv/b"]);
+    expect(() => parseConfig({ FLYWHEEL_ARTIFACT_ROOTS: "/srv/a:relative" })).toThrow(ConfigError);
+  });
+
   it("parses Kafka brokers and the OIDC role map", () => {
     const c = parseConfig({
       FLYWHEEL_KAFKA_BROKERS: "a:9092, b:9092",

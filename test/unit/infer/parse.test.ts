@@ -97,6 +97,12 @@ describe("request building", () => {
     ]);
   });
 
+  it("refuses keys that are Object.prototype members (toString, __proto__) as unknown inputs, not a crash", () => {
+    for (const rec of [{ toString: 1 }, JSON.parse('{"__proto__": 1}') as Record<string, unknown>, { constructor: "5.1", hasOwnProperty: 2 }]) {
+      expect(() => buildRequest([rec], info)).toThrow(InputMismatchError);
+    }
+  });
+
   it("lists expected inputs and every problem", () => {
     const err = (() => {
       try {

@@ -69,9 +69,17 @@ describe("inference playground", () => {
   it("shows the server's validation message (not a crash) when the model refuses the input", async () => {
     const raw = JSON.stringify({ inputs: [{ name: "input", shape: [1, 4], datatype: "FP32", data: ["a", "b"] }] });
     const res = await ds.post("/playground/raw", { deployment: "iris", raw });
-    // The caller's mistake: a 4xx (htmx swaps it), with the model's reason.
-    expect(res.status).toBe(422);
+    // The caller's input was refused: a 4xx (htmx swaps it), never a 502 (issue 17's fuzzing), with the model's reason.
+    expect(res.status).toBe(400);
     expect(await res.text()).toContain("inputs[0].data: must hold 4 numbers");
+  });
+
+  it("answers 404 (not 502) for a deployment that does not exist, or none chosen", async () => {
+    for (const deployment of ["no-such-deployment", ""]) {
+      const res = await ds.post("/playground/infer", { deployment, sepal_length: "1" });
+      expect(res.status).toBe(404);
+      expect(await res.text()).toContain("does not exist");
+    }
   });
 
   it("says natural language is not configured when it is not", async () => {
