@@ -14,6 +14,8 @@ export interface Verdict {
   readonly champion: number | undefined;
   readonly direction: string | undefined;
   readonly reasons: readonly string[];
+  /** The holdout the champion and the candidate were both scored on (the fair gate), when the verdict names one. */
+  readonly evaluation: { readonly dataset: string; readonly rows: number | undefined; readonly method: string | undefined } | undefined;
   /** Every other scalar field of the verdict (floors, sample counts, confidence, ...), flattened. */
   readonly extra: readonly (readonly [string, string])[];
   readonly from: "tag" | "event";
@@ -43,6 +45,9 @@ export function verdictFrom(raw: unknown, passed: boolean | undefined, from: Ver
     champion: num(raw.champion),
     direction: typeof raw.direction === "string" ? raw.direction : undefined,
     reasons,
+    evaluation: isRecord(raw.evaluation) && typeof raw.evaluation.dataset === "string"
+      ? { dataset: raw.evaluation.dataset, rows: num(raw.evaluation.rows), method: typeof raw.evaluation.method === "string" ? raw.evaluation.method : undefined }
+      : undefined,
     extra: extra.filter(([k]) => k !== "reason"),
     from,
   };
@@ -94,7 +99,9 @@ export const VerdictSummary: FC<{ v: Verdict }> = ({ v }) => (
   <span class="gate">
     <VerdictBadge v={v} />{" "}
     {v.metric ? `${v.metric} ${v.candidate !== undefined ? fmtNum(v.candidate) : "—"} vs champion ${v.champion !== undefined ? fmtNum(v.champion) : "none"}` : ""}
-    {v.reasons[0] ? <span class="muted"> — {v.reasons[0]}</span> : null}
+    {v.evaluation ? ` on ${v.evaluation.dataset} (${[v.evaluation.rows !== undefined ? `${v.evaluation.rows} rows` : "", v.evaluation.method ?? ""].filter(Boolean).join(", ")})` : ""}
+    {/* A rejection is explained by its deciding (last) reason; a pass by its first. */}
+    {(v.passed === false ? v.reasons.at(-1) : v.reasons[0]) ? <span class="muted"> — {v.passed === false ? v.reasons.at(-1) : v.reasons[0]}</span> : null}
   </span>
 );
 

@@ -40,8 +40,8 @@ afterAll(() => h.close());
 describe("gate verdict", () => {
   it("the versions list says rejected, with both scores, the holdout and the deciding reason", async () => {
     const html = await (await viewer.get("/models/iris")).text();
-    expect(html).toContain("rejected: ");
-    expect(html).toContain("accuracy: 0.9 vs champion 0.9 on labelled feedback 2026-12-01 .. 2026-12-06 (96 rows, onnxruntime)");
+    expect(html).toContain('<span class="badge failed">rejected</span>');
+    expect(html).toContain("accuracy 0.9 vs champion 0.9 on labelled feedback 2026-12-01 .. 2026-12-06 (96 rows, onnxruntime)");
     expect(html).toContain("a tie does not promote (allowTie: false)");
   });
 
