@@ -2,7 +2,7 @@
 // chart over the numeric params and the metrics, server-rendered SVG.
 import { Hono } from "hono";
 import type { FC } from "hono/jsx";
-import { COLORS, fmtTick } from "../chart.tsx";
+import { COLORS, extent, fmtTick } from "../chart.tsx";
 import { fmtNum } from "../components.tsx";
 import type { UiDeps, UiRun } from "../deps.ts";
 import { page, pageContext } from "../layout.tsx";
@@ -68,10 +68,8 @@ export const ParallelCoordinates: FC<{ runs: readonly UiRun[]; params: readonly 
   if (axes.length < 2) return <p class="muted">Fewer than two numeric params and metrics: nothing to plot.</p>;
   const x = (i: number): number => PAD.l + (i * (W - PAD.l - PAD.r)) / (axes.length - 1);
   const ranges = axes.map((a) => {
-    const vals = runs.map(a.get).filter((v): v is number => v !== undefined && Number.isFinite(v));
-    const lo = Math.min(...vals);
-    const hi = Math.max(...vals);
-    return vals.length ? (lo === hi ? [lo - 1, hi + 1] : [lo, hi]) : [0, 1];
+    // The same axis rule as the line charts: a constant value gets a range around it that stays honest (0..1 for 0.2).
+    return extent(runs.map(a.get).filter((v): v is number => v !== undefined && Number.isFinite(v)));
   });
   const y = (i: number, v: number): number => {
     const [lo = 0, hi = 1] = ranges[i] ?? [];

@@ -185,7 +185,7 @@ const ConfirmPromotion: FC<{ name: string; action: "promote" | "rollback"; candi
           : "Rolling back moves production traffic to the previous champion."}
       </p>
       <table class="compare">
-        <thead><tr><th></th><th scope="col">{p.action === "promote" ? "This version" : "Previous champion"} (v{p.candidate?.version ?? "?"})</th><th scope="col">Champion now (v{p.champion?.version ?? "none"})</th></tr></thead>
+        <thead><tr><th scope="col">Compared</th><th scope="col">{p.action === "promote" ? "This version" : "Previous champion"} (v{p.candidate?.version ?? "?"})</th><th scope="col">Champion now (v{p.champion?.version ?? "none"})</th></tr></thead>
         <tbody>
           {metric ? <tr><th scope="row">{metric}</th><td class="num">{fmtNum(p.cv?.candidate)}</td><td class="num">{fmtNum(p.hv?.candidate)}</td></tr> : null}
           <tr><th scope="row">Gate</th><td>{p.cv ? <VerdictSummary v={p.cv} /> : "not evaluated"}</td><td>{p.hv ? <VerdictSummary v={p.hv} /> : "not evaluated"}</td></tr>

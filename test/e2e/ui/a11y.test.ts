@@ -85,7 +85,10 @@ describe("accessibility", () => {
         await page.waitForLoadState("domcontentloaded");
         if (!(await page.locator("#confirm-promotion").count())) {
           // Not worse than the champion, so promoted straight away: a rollback always asks first.
-          await page.waitForSelector("#rollback", { timeout: 30_000 });
+          for (let i = 0; i < 60 && !(await page.locator("#rollback").count()); i++) {
+            await page.waitForTimeout(500);
+            await page.goto(`${p.url}/models/iris`);
+          }
           await page.click("#rollback");
         }
         await page.waitForSelector("#confirm-promotion");

@@ -63,8 +63,18 @@ describe("UI pages over the embedded registry", () => {
     const runId = /href="\/registry\/runs\/([0-9a-f]+)"/.exec(page.html)?.[1] ?? "";
     const run = await get(`/registry/runs/${runId}`);
     expect(run.status).toBe(200);
-    expect(run.html).toContain('aria-label="accuracy"');
+    expect(run.html).toContain('aria-label="accuracy per step"');
     expect(run.html).toMatch(/data-points="2"/);
+  });
+
+  it("searches runs with MLflow's filter syntax in the registry, and shows a filter it refuses at the box", async () => {
+    const hit = await get(`/registry/experiments/${expId}?filter=${encodeURIComponent("metrics.accuracy >= 0.5 and params.lr != '0'")}&limit=100`);
+    expect(hit.status).toBe(200);
+    // accuracy is a permutation of 0/60..59/60: 30 runs are >= 0.5, none of which is run 0 (accuracy 0).
+    expect([...hit.html.matchAll(/href="\/registry\/runs\/[0-9a-f]+">r-\d+<\/a>/g)]).toHaveLength(30);
+    const bad = await get(`/registry/experiments/${expId}?filter=${encodeURIComponent("metrics.accuracy >>> 1")}`);
+    expect(bad.status).toBe(200);
+    expect(bad.html).toMatch(/<p class="field-error" data-field="filter">[^<]+<\/p>/);
   });
 
   it("shows the registry's 404 for a missing run as a page", async () => {

@@ -50,7 +50,7 @@ export interface Fakes {
   searchRunsCalls: { orderBy: readonly string[]; pageToken: string | undefined; maxResults: number; filter?: string | undefined }[];
 }
 
-export function makeFakes(opts: { jobs?: number; runs?: number; airflowUrl?: string; fetch?: UiDeps["fetch"] } = {}): Fakes {
+export function makeFakes(opts: { jobs?: number; runs?: number; airflowUrl?: string; fetch?: UiDeps["fetch"]; traffic?: UiDeps["traffic"]; now?: UiDeps["now"]; extraDeployments?: DeploymentStatus[] } = {}): Fakes {
   const emitted: AnyCloudEvent[] = [];
   const jobs: JobRecord[] = Array.from({ length: opts.jobs ?? 3 }, (_, i) => job(i, i === 0 ? "running" : "succeeded"));
   const experiments: UiExperiment[] = [{ experimentId: "1", name: "iris", lastUpdateTime: 1_700_000_000_000 }];
@@ -89,6 +89,7 @@ export function makeFakes(opts: { jobs?: number; runs?: number; airflowUrl?: str
     name: "iris", kind: "model", backend: "local", model: "iris", version: "2", revision: "r-abc123", warnings: [],
     state: "ready", conditions: [{ type: "Ready", status: "True", reason: "Loaded" }], spec: { kind: "model", name: "iris", model: "iris", version: "2" }, updatedAt: 1_700_000_000_000,
   }];
+  deployments.push(...(opts.extraDeployments ?? []));
   const stored: UiStoredEvent[] = [
     { id: "e1", source: "/flywheel/functions/log-model", type: "dev.flywheel.model.logged", subject: "iris", receivedAt: 1_700_000_000_000, event: { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", data: {} } },
     { id: "e2", source: "/flywheel/functions/retrain-on-drift", type: "dev.flywheel.retrain.decided", subject: "iris", receivedAt: 1_700_000_001_000, event: { data: { model: "iris", decision: "skipped", reason: "cooldown", message: "<b>last retrain 5m ago</b>" } } },
@@ -224,6 +225,8 @@ export function makeFakes(opts: { jobs?: number; runs?: number; airflowUrl?: str
     },
     log: createLogger("silent"),
     fetch: opts.fetch,
+    traffic: opts.traffic,
+    now: opts.now,
   };
   return { deps, emitted, stored, jobs, runs, infers, replayed, discarded, cancelled, deployments, searchRunsCalls };
 }

@@ -115,3 +115,24 @@ describe("events, drift and artifacts", () => {
     expect((await viewer.get("/registry/runs/run00001/artifacts/view?path=../x")).status).toBe(400);
   });
 });
+
+describe("deployment traffic", () => {
+  it("shows requests, error rate and p50/p99 per arm, and a canary's progress to its decision", async () => {
+    const now = Date.now();
+    const t = await uiHarness({
+      now: () => now,
+      extraDeployments: [{
+        name: "iris-canary", kind: "experiment", backend: "local", revision: "r2", warnings: [], state: "ready", conditions: [], updatedAt: now,
+        spec: { kind: "experiment", name: "iris-canary", resourceType: "model", candidates: [{ name: "iris-v1", weight: 90 }, { name: "iris-v2", weight: 10 }] },
+      }],
+      traffic: {
+        stats: async () => ({ "iris-v1": { requests: 180, errors: 0, p50Ms: 2.1, p95Ms: 4, p99Ms: 7.5 }, "iris-v2": { requests: 20, errors: 1, p50Ms: 2.4, p95Ms: 5, p99Ms: 9 } }),
+        canary: () => ({ stable: { deployment: "iris-v1", version: "1" }, candidate: { deployment: "iris-v2", version: "2" }, percent: 10, startedAt: now - 3 * 60_000, decideAfterRequests: 100, decideAfterMinutes: 30 }),
+      },
+    });
+    const html = await (await (await t.as("viewer")).get("/deployments/iris-canary")).text();
+    expect(html).toMatch(/<tr data-candidate="iris-v2">.*?<td class="num">10%<\/td><td class="num">20<\/td><td class="num">10.0%<\/td><td class="num">5.0%<\/td><td class="num">2.4 ms<\/td><td class="num">9 ms<\/td><\/tr>/);
+    expect(html).toContain("Progress to the decision: 20% (20/100 requests, 3.0/30 min)");
+    await t.close();
+  });
+});
