@@ -5,7 +5,7 @@ import path from "node:path";
 import YAML from "yaml";
 import { FEATURES, LABELS, type Sample } from "./data.ts";
 import { predict, type LinearModel } from "./model.ts";
-import { ONNX_NAMES } from "./onnx.ts";
+import { ONNX_IR_VERSION, ONNX_NAMES, ONNX_OPSET } from "./onnx.ts";
 
 const BINS = 10;
 
@@ -20,43 +20,43 @@ export function signature(): { inputs: string; outputs: string } {
   };
 }
 
+/**
+ * The MLmodel, claiming only what is true (docs/artifacts.md, "The Iris model's MLmodel"): this Node trainer wrote it,
+ * not MLflow, so there is no mlflow_version; it encodes the ONNX graph itself, so there is no onnx_version; no Python
+ * ran, so there is no python_version and no pinned Python environment.
+ */
 export function mlmodel(now: Date, runId: string | undefined): Record<string, unknown> {
   return {
     artifact_path: "model",
     flavors: {
-      onnx: { code: null, data: "model.onnx", onnx_version: "1.12.0", providers: ["CPUExecutionProvider"] },
-      python_function: {
-        data: "model.onnx",
-        env: { conda: "conda.yaml", virtualenv: "python_env.yaml" },
-        loader_module: "mlflow.onnx",
-        python_version: "3.11.2",
-      },
+      onnx: { code: null, data: "model.onnx", providers: ["CPUExecutionProvider"] },
+      python_function: { data: "model.onnx", loader_module: "mlflow.onnx" },
     },
-    mlflow_version: "2.9.2",
     model_uuid: randomUUID().replaceAll("-", ""),
     ...(runId ? { run_id: runId } : {}),
     signature: signature(),
     utc_time_created: now.toISOString().replace("T", " ").replace("Z", ""),
-    metadata: { labels: [...LABELS] },
+    metadata: {
+      labels: [...LABELS],
+      written_by: "flywheel examples/iris-node (Node.js, no MLflow library)",
+      onnx_ir_version: ONNX_IR_VERSION,
+      onnx_opset: ONNX_OPSET,
+    },
   };
 }
 
-/** The pip requirements a Python server needs to load the pyfunc flavor of this model. */
-export const REQUIREMENTS = ["mlflow==2.9.2", "onnx==1.12.0", "onnxruntime==1.16.3"] as const;
+/**
+ * What a Python server needs to load the pyfunc flavor: lower bounds that follow from the file, not a pinned
+ * environment nobody tested. mlflow.onnx with the MLmodel format of MLflow 2; onnx and onnxruntime that read
+ * IR version 7 / opset 13 (ONNX 1.8, onnxruntime 1.6).
+ */
+export const REQUIREMENTS = ["mlflow>=2.0", "onnx>=1.8", "onnxruntime>=1.6"] as const;
 
 export function writeModelDir(dir: string, onnx: Uint8Array, now: Date, runId?: string): void {
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, "model.onnx"), onnx);
   fs.writeFileSync(path.join(dir, "MLmodel"), YAML.stringify(mlmodel(now, runId)));
   fs.writeFileSync(path.join(dir, "requirements.txt"), REQUIREMENTS.join("\n") + "\n");
-  fs.writeFileSync(
-    path.join(dir, "python_env.yaml"),
-    YAML.stringify({ python: "3.11.2", build_dependencies: ["pip"], dependencies: ["-r requirements.txt"] }),
-  );
-  fs.writeFileSync(
-    path.join(dir, "conda.yaml"),
-    YAML.stringify({ channels: ["conda-forge"], dependencies: ["python=3.11.2", "pip", { pip: [...REQUIREMENTS] }], name: "mlflow-env" }),
-  );
 }
 
 const round = (v: number, digits = 6): number => Number(v.toFixed(digits));

@@ -10,6 +10,9 @@ const ATTR_INT = 2;
 /** IR version 7 is the one that introduced opset 13 (ONNX 1.8). */
 const IR_VERSION = 7;
 const OPSET = 13;
+/** Written into the MLmodel's metadata: the model file's own format versions. */
+export const ONNX_IR_VERSION = IR_VERSION;
+export const ONNX_OPSET = OPSET;
 
 export const ONNX_NAMES = { input: "input", probabilities: "probabilities", label: "label" } as const;
 

@@ -21,6 +21,8 @@ export interface TrainingOutputs {
   readonly baselinePath: string | undefined;
   readonly metricsPath: string | undefined;
   readonly run: { runId?: string | undefined; experimentId?: string | undefined } | undefined;
+  /** source.json: the git source the runner cloned and the commit it checked out. */
+  readonly source: { git: string; ref: string; commit: string } | undefined;
 }
 
 /** file:// URI or absolute path -> local directory; undefined for remote URIs. */
@@ -133,8 +135,13 @@ export function readOutputs(dir: string): TrainingOutputs {
         experimentId: typeof runJson.experiment_id === "string" ? runJson.experiment_id : undefined,
       }
     : undefined;
+  const sourceFile = at("source.json");
+  const src = sourceFile ? readJson(sourceFile) : undefined;
+  const source = isRecord(src) && typeof src.git === "string" && typeof src.commit === "string" && /^[0-9a-f]{7,64}$/.test(src.commit)
+    ? { git: src.git, ref: typeof src.ref === "string" ? src.ref : "", commit: src.commit }
+    : undefined;
   return {
     dir, modelDir, modelFiles, mlmodel, flavors, flavor: primaryFlavor(flavors), signature, labels, metrics,
-    baselinePath: at("baseline.json"), metricsPath, run,
+    baselinePath: at("baseline.json"), metricsPath, run, source,
   };
 }

@@ -5,6 +5,7 @@ import { ALIAS, TAG } from "../../platform/lineage.ts";
 import { isNotFound, tagsOf, type ModelVersion } from "../../platform/mlflow/index.ts";
 import type { LogModelDeps } from "./deps.ts";
 import { evaluateGate, type GateDecision } from "./gate.ts";
+import { crown } from "./champion.ts";
 
 export const SOURCE = "/flywheel/functions/log-model";
 /** Registered-model tag holding the id of the last promotion request applied (makes rollback replays no-ops). */
@@ -68,12 +69,17 @@ export async function applyGate(
   if (recorded) return { decision, emitted: [], duplicate: true };
 
   const emitted: AnyCloudEvent[] = [];
-  if (decision.passed || already) {
-    const previous = already ? (await aliasVersion(deps, model, ALIAS.previousChampion))?.version : champion?.version;
-    if (!already) {
-      await deps.mlflow.setAlias(model, ALIAS.champion, version.version);
-      if (champion) await deps.mlflow.setAlias(model, ALIAS.previousChampion, champion.version);
-    }
+  let previous = already ? (await aliasVersion(deps, model, ALIAS.previousChampion))?.version : champion?.version;
+  let lostTo: string | undefined;
+  if (decision.passed && !already) {
+    // Another replica may be crowning a candidate of this model at the same time: crown() repairs a lost race.
+    const settled = await crown(deps.mlflow, {
+      model, version: version.version, against: champion?.version, value: metrics[policy.metric] ?? Number.NaN, direction: policy.direction, now: deps.now(),
+    });
+    previous = settled.previous;
+    if (settled.champion !== version.version) lostTo = settled.champion;
+  }
+  if ((decision.passed || already) && !lostTo) {
     emitted.push(
       buildEvent("model.promoted", {
         model, version: version.version, cause: "gate", gate: decision.result, trigger,
@@ -82,15 +88,16 @@ export async function applyGate(
     );
   } else {
     await deps.mlflow.setAlias(model, ALIAS.challenger, version.version);
+    const championVersion = lostTo ?? champion?.version;
     emitted.push(
       buildEvent("model.rejected", {
         model, version: version.version, gate: decision.result, trigger,
-        ...(champion ? { championVersion: champion.version } : {}),
+        ...(championVersion ? { championVersion } : {}),
       }, { source: SOURCE, causedBy: cause, id: deriveId(cause.id, "model.rejected"), subject: model }),
     );
   }
   for (const e of emitted) await deps.bus.emit(e);
-  await deps.mlflow.setModelVersionTag(model, version.version, TAG.gate, JSON.stringify({ passed: decision.passed || already, ...decision.result }));
+  await deps.mlflow.setModelVersionTag(model, version.version, TAG.gate, JSON.stringify({ passed: (decision.passed || already) && !lostTo, ...decision.result }));
   return { decision, emitted, duplicate: false };
 }
 

@@ -6,6 +6,7 @@ import { isAlreadyExists, isConnectionError, isNotFound, proxyPathOf, quote, ide
 import type { LogModelDeps } from "./deps.ts";
 import type { TrainingOutputs } from "./outputs.ts";
 import { trimTrailingSlashes } from "../../platform/slashes.ts";
+import { datasetInput } from "./dataset.ts";
 
 export interface Registered {
   readonly version: ModelVersion;
@@ -70,6 +71,20 @@ async function logRunData(deps: LogModelDeps, ev: Succeeded, run: Run, metrics: 
   if (params.length || metricList.length) await deps.mlflow.logBatch(run.info.run_id, { params, metrics: metricList });
 }
 
+/** The training dataset as an MLflow dataset (runs/log-inputs), and the git commit as MLflow's source tags. */
+async function logLineage(deps: LogModelDeps, ev: Succeeded, run: Run, out: TrainingOutputs | undefined): Promise<void> {
+  const uri = ev.data.spec.dataset;
+  if (uri) {
+    const input = datasetInput(uri, out);
+    // Replays must not log it twice: MLflow keeps one input per (name, digest) only in its SQL store.
+    const logged = (run.inputs?.dataset_inputs ?? []).some((x) => JSON.stringify(x).includes(`"digest":"${input.dataset.digest}"`));
+    if (!logged) await deps.mlflow.logInputs(run.info.run_id, [input]);
+  }
+  if (out?.source) {
+    await deps.mlflow.logBatch(run.info.run_id, { tags: { "mlflow.source.git.commit": out.source.commit, "mlflow.source.git.repoURL": out.source.git } });
+  }
+}
+
 async function upload(deps: LogModelDeps, run: Run, out: TrainingOutputs): Promise<void> {
   const root = proxyPathOf(run.info.artifact_uri);
   if (out.modelDir) {
@@ -91,7 +106,9 @@ export function lineageTags(ev: Succeeded, out: TrainingOutputs | undefined): Re
     [TAG.flavor]: out?.flavor ?? "unknown",
   };
   if (d.spec.dataset) tags[TAG.dataset] = d.spec.dataset;
-  if (d.spec.codeVersion) tags[TAG.codeVersion] = d.spec.codeVersion;
+  // The commit a git source checked out is the code version; a codeVersion given in the spec is kept as it is.
+  const codeVersion = d.spec.codeVersion ?? out?.source?.commit;
+  if (codeVersion) tags[TAG.codeVersion] = codeVersion;
   if (out?.baselinePath) tags[TAG.baseline] = "baseline.json";
   if (out?.signature) tags[TAG.signature] = JSON.stringify(out.signature);
   if (out?.labels) tags[TAG.labels] = JSON.stringify(out.labels);
@@ -110,6 +127,7 @@ export async function register(deps: LogModelDeps, ev: Succeeded, out: TrainingO
   const { run, experimentId, ours } = await findOrCreateRun(deps, ev, out);
   const runId = run.info.run_id;
   await logRunData(deps, ev, run, metrics);
+  await logLineage(deps, ev, run, out);
   const proxied = run.info.artifact_uri.startsWith(ARTIFACT_SCHEME);
   if (out && proxied) await upload(deps, run, out);
   else if (out) deps.log.warn("log-model: run artifacts are not behind the MLflow artifacts proxy; expecting the job to have uploaded model/", { runId });

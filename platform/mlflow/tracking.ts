@@ -46,6 +46,19 @@ export function chunkBatch(metrics: readonly MetricInput[], params: readonly Key
 
 const isKvList = (v: readonly KeyValue[] | Record<string, string>): v is readonly KeyValue[] => Array.isArray(v);
 
+/** One dataset input of runs/log-inputs, as MLflow's Dataset message: source, schema and profile are JSON strings. */
+export interface DatasetInput {
+  readonly tags?: readonly KeyValue[];
+  readonly dataset: {
+    readonly name: string;
+    readonly digest: string;
+    readonly source_type: string;
+    readonly source: string;
+    readonly schema?: string;
+    readonly profile?: string;
+  };
+}
+
 export class TrackingClient extends MlflowTransport {
   // ---- experiments
   async createExperiment(name: string, opts: { artifactLocation?: string; tags?: Record<string, string> } = {}): Promise<string> {
@@ -152,6 +165,11 @@ export class TrackingClient extends MlflowTransport {
 
   async deleteTag(runId: string, key: string): Promise<void> {
     await this.call("POST", "mlflow/runs/delete-tag", { run_id: runId, key });
+  }
+
+  /** runs/log-inputs: MLflow datasets (name, digest, source_type, source, schema, profile) with their input tags. */
+  async logInputs(runId: string, datasets: readonly DatasetInput[]): Promise<void> {
+    await this.call("POST", "mlflow/runs/log-inputs", { run_id: runId, datasets });
   }
 
   /** Log any number of metrics, params and tags, in as many log-batch requests as the limits need. */

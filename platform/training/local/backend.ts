@@ -1,4 +1,5 @@
 // LocalTrainingBackend: training as child processes on this machine (single, ddp, spark-submit local), state in SQLite.
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
@@ -123,6 +124,8 @@ export class LocalTrainingBackend implements TrainingBackend {
       prepare: resolved.clone
         ? { argv: ["git", "clone", "--depth", "1", "--branch", resolved.clone.ref, "--", resolved.clone.url, resolved.cwd], env: { ...baseEnv, GIT_TERMINAL_PROMPT: "0" } }
         : undefined,
+      // The code version is the commit the clone checked out (a branch name moves): log-model records it as lineage.
+      onPrepared: resolved.clone ? () => this.#recordSource(artifactDir, resolved.cwd, resolved.clone) : undefined,
     });
     this.#runs.set(req.jobId, run);
     fs.writeFileSync(path.join(dir, "pids.json"), JSON.stringify(run.pids()));
@@ -133,6 +136,17 @@ export class LocalTrainingBackend implements TrainingBackend {
       (e: unknown) => this.#finish(req.jobId, { state: "failed", reason: "LaunchFailed", message: e instanceof Error ? e.message : String(e), logTail: "" }),
     );
     return { job: this.#mustGet(req.jobId), created: true };
+  }
+
+  /** source.json in the artifact dir (docs/artifacts.md): the git URL, the ref asked for and the commit checked out. */
+  #recordSource(artifactDir: string, cwd: string, clone: { readonly url: string; readonly ref: string } | undefined): void {
+    if (!clone) return;
+    try {
+      const commit = execFileSync("git", ["-C", cwd, "rev-parse", "HEAD"], { encoding: "utf8", timeout: 10_000 }).trim();
+      fs.writeFileSync(path.join(artifactDir, "source.json"), JSON.stringify({ git: clone.url, ref: clone.ref, commit }));
+    } catch (e) {
+      this.#log.warn("training: could not read the cloned commit", { cwd, error: e instanceof Error ? e.message : String(e) });
+    }
   }
 
   async get(jobId: string): Promise<JobRecord | undefined> {

@@ -29,6 +29,8 @@ export interface RunOptions {
   readonly killGraceMs: number;
   /** Runs before the ranks (e.g. git clone); a non-zero exit fails the job with reason SourceFetchFailed. */
   readonly prepare?: { readonly argv: readonly string[]; readonly env: Record<string, string | undefined> } | undefined;
+  /** Called once the prepare step (the source fetch) succeeded, before any rank starts. */
+  readonly onPrepared?: (() => void) | undefined;
 }
 
 export interface RunHandle {
@@ -65,6 +67,7 @@ export function startRun(o: RunOptions): RunHandle {
       if (res.code !== 0) {
         return { state: "failed", reason: "SourceFetchFailed", message: `fetching the source failed with exit code ${res.code}`, exitCode: res.code, rank: 0, logTail: tailFile(rank0Log) };
       }
+      o.onPrepared?.();
     }
     fs.mkdirSync(o.cwd, { recursive: true });
     procs = o.ranks.map((r) => spawnRank({ rank: r.rank, argv: r.argv, cwd: o.cwd, env: r.env, logFile: r.logFile }));

@@ -41,6 +41,17 @@ describe("iris trainer", () => {
     const ml = YAML.parse(fs.readFileSync(path.join(out, "model", "MLmodel"), "utf8"));
     expect(Object.keys(ml.flavors).sort()).toEqual(["onnx", "python_function"]);
     expect(ml.metadata.labels).toEqual([...LABELS]);
+    // Only true claims: no MLflow wrote this (no mlflow_version), no Python ran (no python_version, no pinned env), and
+    // the ONNX versions named are the model file's own (ModelProto field 1, ir_version, is its first bytes).
+    expect(ml.mlflow_version).toBeUndefined();
+    expect(ml.flavors.python_function.python_version).toBeUndefined();
+    expect(ml.flavors.onnx.onnx_version).toBeUndefined();
+    const onnxBytes = fs.readFileSync(path.join(out, "model", "model.onnx"));
+    expect([onnxBytes[0], onnxBytes[1]]).toEqual([0x08, ml.metadata.onnx_ir_version]);
+    expect(ml.metadata.onnx_opset).toBe(13);
+    const reqs = fs.readFileSync(path.join(out, "model", "requirements.txt"), "utf8").trim().split("\n");
+    expect(reqs.some((r) => r.includes("=="))).toBe(false);
+    expect(fs.existsSync(path.join(out, "model", "python_env.yaml"))).toBe(false);
     expect(JSON.parse(ml.signature.inputs).map((c: { name: string }) => c.name)).toEqual([...FEATURES]);
     expect(JSON.parse(ml.signature.outputs).map((c: { name: string }) => c.name)).toEqual(["probabilities", "label"]);
     const metrics = JSON.parse(fs.readFileSync(path.join(out, "metrics.json"), "utf8"));

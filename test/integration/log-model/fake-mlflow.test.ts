@@ -11,6 +11,9 @@ import { createLogger } from "../../../platform/log.ts";
 import { MlflowClient } from "../../../platform/mlflow/index.ts";
 import { parsePolicies } from "../../../platform/policies/index.ts";
 import { startFakeMlflow, type FakeMlflow } from "../../support/fake-mlflow/index.ts";
+import { createHash } from "node:crypto";
+import { fromStructured, toStructured } from "../../../platform/events/index.ts";
+import { tagsOf } from "../../../platform/mlflow/index.ts";
 import { POLICIES, succeeded, typesOf, writeOutputs } from "./setup.ts";
 
 let fake: FakeMlflow;
@@ -65,5 +68,36 @@ describe("log-model against the fake MLflow", () => {
       { alias: "previous-champion", version: "1" },
     ]);
     expect(fake.requests.filter((r) => r.method === "GET" && r.path.endsWith("/registered-models/alias"))).toEqual([]);
+  });
+
+  it("lineage: the dataset through runs/log-inputs (digest of the file, source, schema, profile) once, and the git commit", async () => {
+    const csv = path.join(tmp, "iris.csv");
+    fs.writeFileSync(csv, "sepal_length,sepal_width,petal_length,petal_width,label\n5.1,3.5,1.4,0.2,setosa\n");
+    const dir = writeOutputs(tmp, { accuracy: 0.9 });
+    const commit = "0123456789abcdef0123456789abcdef01234567";
+    fs.writeFileSync(path.join(dir, "source.json"), JSON.stringify({ git: "https://git.example/iris.git", ref: "main", commit }));
+    const raw = toStructured(succeeded("lin-1", dir));
+    const data = Object(raw.data);
+    const ev = fromStructured({ ...raw, data: { ...data, spec: { ...Object(data.spec), dataset: `file://${csv}`, codeVersion: undefined } } });
+    expect((await logModelHandler(ev, deps)).status).toBe("done");
+    expect((await logModelHandler(ev, deps)).status).toBe("duplicate"); // a replay logs nothing twice
+
+    const v = await client.getModelVersion("iris", "1");
+    expect(tagsOf(v.tags)[TAG.codeVersion]).toBe(commit);
+    const run = await client.getRun(v.run_id ?? "");
+    expect(tagsOf(run.data.tags)["mlflow.source.git.commit"]).toBe(commit);
+    expect(tagsOf(run.data.tags)["mlflow.source.git.repoURL"]).toBe("https://git.example/iris.git");
+    const inputs = run.inputs?.dataset_inputs ?? [];
+    expect(inputs).toHaveLength(1);
+    const ds = Object(Object(inputs[0]).dataset);
+    expect(ds).toMatchObject({
+      name: "iris",
+      digest: createHash("sha256").update(fs.readFileSync(csv)).digest("hex").slice(0, 16),
+      source_type: "local",
+      source: JSON.stringify({ uri: `file://${csv}` }),
+      profile: JSON.stringify({ num_rows: 150 }),
+    });
+    expect(JSON.parse(String(ds.schema)).mlflow_colspec[0]).toMatchObject({ type: "tensor" });
+    expect(Object(inputs[0]).tags).toEqual([{ key: "mlflow.data.context", value: "training" }]);
   });
 });

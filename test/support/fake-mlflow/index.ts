@@ -39,6 +39,11 @@ export interface FakeMlflow {
   drop(pathPrefix: string, times: number): void;
   /** Handle the next `times` requests matching pathPrefix, then drop the connection instead of answering. */
   dropAfter(pathPrefix: string, times: number): void;
+  /**
+   * Hold the next `times` requests that `match` for `ms`, or until `until()` holds (polled) and then `ms` more, before
+   * handling them: orders racing clients deterministically.
+   */
+  delay(match: (r: RecordedRequest) => boolean, ms: number, times?: number, until?: () => boolean): void;
   /** Make the server unreachable (connections refused on the same port) or reachable again. */
   setReachable(reachable: boolean): Promise<void>;
   close(): Promise<void>;
@@ -85,6 +90,7 @@ export async function startFakeMlflow(opts: FakeOptions = {}): Promise<FakeMlflo
   const requests: RecordedRequest[] = [];
   const faults: { prefix: string; fault: Fault }[] = [];
   const drops: { prefix: string; left: number; after: boolean }[] = [];
+  const delays: { match: (r: RecordedRequest) => boolean; ms: number; left: number; until?: (() => boolean) | undefined }[] = [];
 
   const delegate = async (method: string, url: URL, headers: http.IncomingHttpHeaders, body: Buffer): Promise<Reply> => {
     const h = new Headers();
@@ -131,7 +137,15 @@ export async function startFakeMlflow(opts: FakeOptions = {}): Promise<FakeMlflo
         const body = Buffer.concat(chunks);
         const text = body.toString("utf8");
         const method = req.method ?? "GET";
-        requests.push({ method, path: url.pathname, query: url.searchParams, headers: req.headers, body: text, json: parseJson(text) });
+        const recorded: RecordedRequest = { method, path: url.pathname, query: url.searchParams, headers: req.headers, body: text, json: parseJson(text) };
+        requests.push(recorded);
+        const held = delays.find((d) => d.left > 0 && d.match(recorded));
+        if (held) {
+          held.left--;
+          const deadline = Date.now() + 30_000;
+          while (held.until && !held.until() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+          await new Promise((r) => setTimeout(r, held.ms));
+        }
         const rel = url.pathname.replace(/^\/api\/2\.0\//, "");
         const drop = drops.find((d) => d.left > 0 && rel.startsWith(d.prefix));
         if (drop) drop.left--;
@@ -181,6 +195,9 @@ export async function startFakeMlflow(opts: FakeOptions = {}): Promise<FakeMlflo
     },
     drop(prefix, times) {
       drops.push({ prefix, left: times, after: false });
+    },
+    delay(match, ms, times = 1, until) {
+      delays.push({ match, ms, left: times, until });
     },
     dropAfter(prefix, times) {
       drops.push({ prefix, left: times, after: true });
