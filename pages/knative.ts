@@ -1,5 +1,6 @@
 // FUNCTION_TARGET=ui: the web UI as its own Knative Service, over the cluster's registry, training and serving.
 import { createAuth } from "../platform/auth/index.ts";
+import { StateRevocations } from "../platform/auth/revocations.ts";
 import { HttpEventBus } from "../platform/bus/http.ts";
 import { parseConfig } from "../platform/config/index.ts";
 import { ConfigError, toHttpError } from "../platform/errors.ts";
@@ -30,10 +31,11 @@ export async function knativeUi(env: Record<string, string | undefined> = proces
   if (!config.knative.brokerUrl) problems.push("K_SINK or FLYWHEEL_BROKER_URL: required to request trainings and deployments");
   if (config.serving.backend === "local") problems.push("FLYWHEEL_SERVING_BACKEND: must be seldon or kserve in Knative mode");
   if (!config.state.databaseUrl) problems.push("FLYWHEEL_DATABASE_URL: required for events, dead letters and sessions shared by every replica");
+  if (!config.auth.sessionKey) problems.push("FLYWHEEL_SESSION_KEY: required, every UI replica must sign sessions, CSRF tokens and OIDC state with the same key");
   if (problems.length || !config.registry.trackingUri || !config.knative.brokerUrl || config.serving.backend === "local" || !config.state.databaseUrl) throw new ConfigError(problems);
   const state = await openPostgresState(config.state.databaseUrl);
   const log = createLogger(config.logLevel, { function: "ui" });
-  const auth = await createAuth({ config, log });
+  const auth = await createAuth({ config, log, revocations: new StateRevocations(state) });
   const mlflow = MlflowClient.fromConfig(config, config.registry.trackingUri);
   const bus = new HttpEventBus({ url: config.knative.brokerUrl, token: config.auth.token });
   const events = knativeEvents(state, { bus, log, now: Date.now });
