@@ -17,6 +17,9 @@ import { accessControl, accessRules } from "../platform/app/access.ts";
 import { eventsApi } from "../platform/app/events-api.ts";
 import { knativeEvents } from "../platform/eventing/knative-events.ts";
 import { openPostgresState } from "../platform/state/index.ts";
+import { knativeServiceChecks } from "../platform/knative/health.ts";
+import { TARGETS } from "../platform/knative/targets.ts";
+import { loadKubeConfig } from "../platform/training/kubernetes/client.ts";
 
 export const FUNCTION_TARGET = "ui";
 
@@ -50,7 +53,11 @@ export async function knativeUi(env: Record<string, string | undefined> = proces
     serving,
     v2: httpV2Client(),
     drift: { snapshot: () => undefined },
-    checks: [{ name: "registry", check: async () => ((await mlflow.searchExperiments({ maxResults: 1 })) ? true : "registry not answering") }],
+    checks: [
+      { name: "registry", check: async () => ((await mlflow.searchExperiments({ maxResults: 1 })) ? true : "registry not answering") },
+      { name: "state store", check: async () => ((await state.db.selectFrom("flywheel_schema").select("version").limit(1).execute()) ? true : "no answer") },
+      ...knativeServiceChecks(loadKubeConfig(env), config.kubernetes.namespace, Object.values(TARGETS).map((t) => t.service)),
+    ],
     config,
     log,
   });
