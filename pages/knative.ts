@@ -1,6 +1,7 @@
 // FUNCTION_TARGET=ui: the web UI as its own Knative Service, over the cluster's registry, training and serving.
 import { anonymousBodyLimit } from "../platform/app/access.ts";
 import { createAuth } from "../platform/auth/index.ts";
+import { StateRevocations } from "../platform/auth/revocations.ts";
 import { HttpEventBus } from "../platform/bus/http.ts";
 import { parseConfig } from "../platform/config/index.ts";
 import { ConfigError, toHttpError } from "../platform/errors.ts";
@@ -17,6 +18,9 @@ import { accessControl, accessRules } from "../platform/app/access.ts";
 import { eventsApi } from "../platform/app/events-api.ts";
 import { knativeEvents } from "../platform/eventing/knative-events.ts";
 import { openPostgresState } from "../platform/state/index.ts";
+import { knativeServiceChecks } from "../platform/knative/health.ts";
+import { TARGETS } from "../platform/knative/targets.ts";
+import { loadKubeConfig } from "../platform/training/kubernetes/client.ts";
 
 export const FUNCTION_TARGET = "ui";
 
@@ -31,10 +35,11 @@ export async function knativeUi(env: Record<string, string | undefined> = proces
   if (!config.knative.brokerUrl) problems.push("K_SINK or FLYWHEEL_BROKER_URL: required to request trainings and deployments");
   if (config.serving.backend === "local") problems.push("FLYWHEEL_SERVING_BACKEND: must be seldon or kserve in Knative mode");
   if (!config.state.databaseUrl) problems.push("FLYWHEEL_DATABASE_URL: required for events, dead letters and sessions shared by every replica");
+  if (!config.auth.sessionKey) problems.push("FLYWHEEL_SESSION_KEY: required, every UI replica must sign sessions, CSRF tokens and OIDC state with the same key");
   if (problems.length || !config.registry.trackingUri || !config.knative.brokerUrl || config.serving.backend === "local" || !config.state.databaseUrl) throw new ConfigError(problems);
   const state = await openPostgresState(config.state.databaseUrl);
   const log = createLogger(config.logLevel, { function: "ui" });
-  const auth = await createAuth({ config, log });
+  const auth = await createAuth({ config, log, revocations: new StateRevocations(state) });
   const mlflow = MlflowClient.fromConfig(config, config.registry.trackingUri);
   const bus = new HttpEventBus({ url: config.knative.brokerUrl, token: config.auth.token });
   const events = knativeEvents(state, { bus, log, now: Date.now });
@@ -49,7 +54,11 @@ export async function knativeUi(env: Record<string, string | undefined> = proces
     serving,
     v2: httpV2Client(),
     drift: { snapshot: () => undefined },
-    checks: [{ name: "registry", check: async () => ((await mlflow.searchExperiments({ maxResults: 1 })) ? true : "registry not answering") }],
+    checks: [
+      { name: "registry", check: async () => ((await mlflow.searchExperiments({ maxResults: 1 })) ? true : "registry not answering") },
+      { name: "state store", check: async () => ((await state.db.selectFrom("flywheel_schema").select("version").limit(1).execute()) ? true : "no answer") },
+      ...knativeServiceChecks(loadKubeConfig(env), config.kubernetes.namespace, Object.values(TARGETS).map((t) => t.service)),
+    ],
     config,
     log,
   });

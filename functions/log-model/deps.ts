@@ -3,17 +3,21 @@ import type { BaseDeps } from "../../platform/fn/types.ts";
 import type { MlflowClient } from "../../platform/mlflow/index.ts";
 import type { Policies } from "../../platform/policies/index.ts";
 import { KeyedLock } from "../../platform/keyed-lock.ts";
+import type { KeyLock } from "../../platform/state/lock.ts";
 
 export { KeyedLock };
 
 export interface LogModelDeps extends BaseDeps {
   readonly mlflow: MlflowClient;
   readonly policies: Policies;
-  /** Per-model and per-event serialisation (gate decisions, duplicate deliveries in flight). */
-  readonly locks: KeyedLock;
+  /**
+   * Per-model and per-event serialisation (gate decisions, duplicate deliveries in flight). In Knative mode the
+   * `model:` keys are held in the StateStore, so replicas promote one at a time (StateKeyedLock).
+   */
+  readonly locks: KeyLock;
 }
 
-export type LogModelDepsInput = Omit<LogModelDeps, "locks"> & { readonly locks?: KeyedLock };
+export type LogModelDepsInput = Omit<LogModelDeps, "locks"> & { readonly locks?: KeyLock };
 
 /** Build log-model's deps: { bus, log, now, mlflow, policies } plus its own lock. */
 export function createLogModelDeps(input: LogModelDepsInput): LogModelDeps {

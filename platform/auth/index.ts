@@ -11,13 +11,14 @@ import { roleAtLeast } from "./roles.ts";
 import type { Principal, Role } from "./roles.ts";
 import { JOB_TOKEN_PREFIX, JobTokens } from "./job-tokens.ts";
 import { loadOrCreateSecret, randomToken, safeEqual } from "./secrets.ts";
-import { CSRF_COOKIE, SESSION_COOKIE, Signer } from "./session.ts";
+import { CSRF_COOKIE, SESSION_COOKIE, Signer, type SessionRevocations } from "./session.ts";
 import { trustedProxyList } from "./proxies.ts";
 import { authRoutes } from "./routes.tsx";
 
 export { ROLES, isRole, roleAtLeast } from "./roles.ts";
 export type { Role, Principal } from "./roles.ts";
 export { JOB_TOKEN_PREFIX, JOB_TOKEN_SCOPE, JobTokens } from "./job-tokens.ts";
+export type { SessionRevocations } from "./session.ts";
 
 export interface AuthVariables {
   principal: Principal | undefined;
@@ -52,6 +53,8 @@ export interface CreateAuthOptions {
   /** Used for OIDC discovery and the token exchange (JWKS uses the global fetch). */
   readonly fetch?: FetchFn | undefined;
   readonly now?: (() => number) | undefined;
+  /** Logouts shared by every replica (Knative: the StateStore); default: this process only. */
+  readonly revocations?: SessionRevocations | undefined;
 }
 
 const principals = new WeakMap<Request, Principal>();
@@ -82,7 +85,9 @@ export async function createAuth(opts: CreateAuthOptions): Promise<Auth> {
     token = s.value;
     generated = s.created;
   }
-  const signer = new Signer((await loadOrCreateSecret(dataDir, "session-key", () => randomToken(32))).value);
+  // Knative: FLYWHEEL_SESSION_KEY (a Secret every UI replica mounts); embedded: a key kept in the data dir.
+  const sessionKey = config.auth.sessionKey ?? (await loadOrCreateSecret(dataDir, "session-key", () => randomToken(32))).value;
+  const signer = new Signer(sessionKey, opts.revocations);
   const oidc = config.auth.oidc ? new OidcClient(config.auth.oidc, opts.fetch) : undefined;
   const publicUrl = config.publicUrl;
   const jobTokens = new JobTokens(opts.now);
@@ -124,7 +129,7 @@ export async function createAuth(opts: CreateAuthOptions): Promise<Auth> {
     else if (authz) principal = await resolveBearer(authz);
     else {
       const s = signer.readSession(getCookie(c, SESSION_COOKIE));
-      if (s) principal = { name: s.name, role: s.role, via: "session" };
+      if (s && !(await signer.revokedElsewhere(s))) principal = { name: s.name, role: s.role, via: "session" };
     }
     if (principal) principals.set(c.req.raw, principal);
     c.set("principal", principal);

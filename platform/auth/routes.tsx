@@ -89,9 +89,9 @@ export function authRoutes(d: AuthRouteDeps): Hono {
     return startSession(c, "admin", "mlops-engineer", next);
   });
 
-  app.post("/logout", d.csrf, (c) => {
+  app.post("/logout", d.csrf, async (c) => {
     const s = d.signer.readSession(getCookie(c, SESSION_COOKIE));
-    if (s) d.signer.revoke(s);
+    if (s) await d.signer.revoke(s);
     d.clearSession(c);
     if (c.req.header("hx-request")) {
       c.header("HX-Redirect", "/login");

@@ -18,10 +18,19 @@ const SessionSchema = z.object({
 });
 export type Session = z.infer<typeof SessionSchema>;
 
+/** Where logouts are kept: this process's memory (embedded) or the StateStore, shared by every UI replica. */
+export interface SessionRevocations {
+  revoke(sid: string, expiresAtS: number): Promise<void>;
+  isRevoked(sid: string): Promise<boolean>;
+}
+
 export class Signer {
-  /** sid -> expiry (epoch s) of sessions ended by logout; pruned as they expire. */
+  /** sid -> expiry (epoch s) of sessions ended by logout here; pruned as they expire. */
   private readonly revoked = new Map<string, number>();
-  constructor(private readonly key: string) {}
+  constructor(
+    private readonly key: string,
+    private readonly shared?: SessionRevocations,
+  ) {}
 
   mac(purpose: string, value: string): string {
     return createHmac("sha256", this.key).update(purpose).update("\0").update(value).digest("base64url");
@@ -58,9 +67,16 @@ export class Signer {
     return parsed.data;
   }
 
-  revoke(session: Session, nowS = Math.floor(Date.now() / 1000)): void {
+  /** Ends the session here and, when shared, for every replica (awaited, so a logout is final when it answers). */
+  async revoke(session: Session, nowS = Math.floor(Date.now() / 1000)): Promise<void> {
     for (const [sid, exp] of this.revoked) if (exp <= nowS) this.revoked.delete(sid);
     this.revoked.set(session.sid, session.exp);
+    await this.shared?.revoke(session.sid, session.exp);
+  }
+
+  /** A valid cookie's session ended by a logout on another replica. */
+  async revokedElsewhere(session: Session): Promise<boolean> {
+    return this.shared ? this.shared.isRevoked(session.sid) : false;
   }
 
   /** The CSRF token for a browser: a MAC over its random csrf cookie (signed double-submit). */

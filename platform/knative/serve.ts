@@ -17,8 +17,12 @@ export interface Served {
 const PROBE_PATHS = new Set(["/healthz", "/readyz"]);
 
 /**
- * `target` must already be registered (its module imported). functions-framework's own server handles the request:
- * its exported getTestServer builds exactly that server without listening; this wrapper listens and adds the rest.
+ * `target` must already be registered (its module imported). functions-framework's own server handles the request.
+ * Why getTestServer: functions-framework 5.0.5 exports its server factory only through its CLI (which parses argv,
+ * owns process signals and listens itself) and `./testing`. getTestServer builds exactly the production server
+ * (same middleware, CloudEvent parsing and error handling) without listening, so this wrapper can own the socket and
+ * add what Knative needs around it: /healthz and /readyz probes, /metrics, SERVER spans, and a graceful drain
+ * (runTarget: on SIGTERM, stop accepting and finish the requests in flight before exiting).
  */
 export async function serveTarget(target: string, config: Config): Promise<Served> {
   const telemetry = await createTelemetry(telemetryOptions(config, target));

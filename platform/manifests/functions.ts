@@ -72,7 +72,7 @@ function extraEnv(target: FunctionTarget): unknown[] {
     case "alertmanagerTrigger":
       return [secretEnv("FLYWHEEL_ALERTMANAGER_TOKEN", SECRETS.alertmanagerToken)];
     case "ui":
-      return [secretEnv("FLYWHEEL_AUTH_TOKEN", SECRETS.adminToken)];
+      return [secretEnv("FLYWHEEL_AUTH_TOKEN", SECRETS.adminToken), secretEnv("FLYWHEEL_SESSION_KEY", SECRETS.sessionKey)];
     default:
       return [];
   }

@@ -56,7 +56,12 @@ export function baseRoles(): RoleDecl[] {
       rules: [trainingRule(TRAINING_KINDS_K8S.Job.plural), trainingRule(TRAINING_KINDS_K8S.SparkApplication.plural), ...POD_LOGS],
     },
     // The UI lists jobs and streams their logs; it never creates or deletes them.
-    { name: "ui", serviceAccount: "ui", rules: [kind("Job", READ), kind("SparkApplication", READ), ...POD_LOGS] },
+    // ...and shows each function's health from its Knative Service's Ready condition (get and list only).
+    {
+      name: "ui",
+      serviceAccount: "ui",
+      rules: [kind("Job", READ), kind("SparkApplication", READ), ...POD_LOGS, { apiGroups: ["serving.knative.dev"], resources: ["services"], verbs: ["get", "list"] }],
+    },
     // ApiServerSource in Resource mode needs get/list/watch on what it watches (the training kinds and their pods).
     {
       name: "training-status-source",

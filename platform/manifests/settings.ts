@@ -19,6 +19,8 @@ export const SECRETS = {
   alertmanagerToken: { name: "flywheel-alertmanager-token", key: "token" },
   adminToken: { name: "flywheel-auth", key: "token" },
   oidcClientSecret: { name: "flywheel-oidc", key: "client-secret" },
+  /** Signs UI sessions, CSRF tokens and OIDC state; one key for every UI replica. */
+  sessionKey: { name: "flywheel-session", key: "key" },
 } as const;
 
 export interface FunctionSettings {

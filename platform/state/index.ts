@@ -4,3 +4,5 @@ export type { StateDialect, StateStore, StateTx } from "./store.ts";
 export { migrate, MIGRATIONS } from "./migrations.ts";
 export type { MigrateResult, Migration } from "./migrations.ts";
 export type { StateTables } from "./schema.ts";
+export { StateKeyedLock } from "./lock.ts";
+export type { KeyLock } from "./lock.ts";

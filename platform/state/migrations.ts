@@ -76,7 +76,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 3,
-    name: "event log and sessions",
+    name: "event log and revoked sessions",
     up: async (db) => {
       await db.schema
         .createTable("event_log")
@@ -92,15 +92,10 @@ export const MIGRATIONS: readonly Migration[] = [
         .execute();
       await db.schema.createIndex("event_log_received").ifNotExists().on("event_log").columns(["received_at"]).execute();
       await db.schema
-        .createTable("sessions")
+        .createTable("revoked_sessions")
         .ifNotExists()
-        .addColumn("id", "text", (c) => c.primaryKey())
-        .addColumn("subject", "text", (c) => c.notNull())
-        .addColumn("role", "text", (c) => c.notNull())
-        .addColumn("csrf", "text", (c) => c.notNull())
-        .addColumn("created_at", "bigint", (c) => c.notNull())
+        .addColumn("sid", "text", (c) => c.primaryKey())
         .addColumn("expires_at", "bigint", (c) => c.notNull())
-        .addColumn("revoked_at", "bigint")
         .execute();
     },
   },

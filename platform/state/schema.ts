@@ -58,14 +58,11 @@ export interface EventLogTable {
   event: string;
 }
 
-export interface SessionsTable {
-  id: string;
-  subject: string;
-  role: string;
-  csrf: string;
-  created_at: number;
+/** Sessions are signed cookies; a logout records the session id here until the cookie would have expired anyway. */
+export interface RevokedSessionsTable {
+  sid: string;
+  /** epoch s, the session's own expiry */
   expires_at: number;
-  revoked_at: number | null;
 }
 
 export interface StateTables {
@@ -74,5 +71,5 @@ export interface StateTables {
   retrain_trainings: RetrainTrainingsTable;
   dead_letters: DeadLettersTable;
   event_log: EventLogTable;
-  sessions: SessionsTable;
+  revoked_sessions: RevokedSessionsTable;
 }

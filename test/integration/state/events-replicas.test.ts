@@ -1,5 +1,6 @@
-// Knative mode's events and dead letters across real processes sharing one PostgreSQL: the dead-letter function stores,
-// a UI replica lists and replays (to the Broker ingress), another UI replica sees the outcome; event-log feeds both.
+// Knative mode across real processes sharing one PostgreSQL: the dead-letter function stores, a UI replica lists and
+// replays (to the Broker ingress), another sees the outcome; event-log feeds both; a session and its CSRF token made on
+// one UI replica work on the other, and a logout on one ends it on both.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -28,6 +29,7 @@ beforeAll(async () => {
     K_SINK: sink.url,
     MLFLOW_TRACKING_URI: mlflow.url,
     FLYWHEEL_AUTH_TOKEN: TOKEN,
+    FLYWHEEL_SESSION_KEY: "a-session-key-every-ui-replica-shares-0123",
     FLYWHEEL_SERVING_BACKEND: "kserve",
     FLYWHEEL_TRAINING_BACKEND: "kubernetes",
     KUBECONFIG: kubeconfig,
@@ -113,4 +115,54 @@ it("events recorded by the event-log function show on every UI replica's activit
   const page = await fetch(new URL("/activity", uiA.url), { headers: { authorization: `Bearer ${TOKEN}` } });
   expect(page.status).toBe(200);
   expect(await page.text()).toContain(original.id);
+});
+
+/** A browser's cookie jar, enough for fw_session and fw_csrf. */
+class Jar {
+  readonly cookies = new Map<string, string>();
+  take(res: Response): void {
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(";");
+      const eq = pair?.indexOf("=") ?? -1;
+      if (pair && eq > 0) this.cookies.set(pair.slice(0, eq), pair.slice(eq + 1));
+    }
+  }
+  header(): string {
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+  }
+}
+
+it("a UI session and its CSRF token made on one replica work on another; a logout on one ends it on both", async () => {
+  const { uiA, uiB } = running();
+  const jar = new Jar();
+  const loginPage = await fetch(new URL("/login", uiA.url));
+  jar.take(loginPage);
+  const csrf = /name="_csrf" value="([^"]+)"/.exec(await loginPage.text())?.[1] ?? "";
+  expect(csrf).not.toBe("");
+  const origin = new URL(uiA.url).origin;
+  const login = await fetch(new URL("/login", uiA.url), {
+    method: "POST",
+    redirect: "manual",
+    headers: { cookie: jar.header(), origin, "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ _csrf: csrf, next: "/activity", token: TOKEN }),
+  });
+  expect(login.status).toBe(303);
+  jar.take(login);
+  expect(jar.cookies.has("fw_session")).toBe(true);
+
+  // The session cookie from replica A is a valid session on replica B.
+  const page = await fetch(new URL("/activity", uiB.url), { redirect: "manual", headers: { cookie: jar.header() } });
+  expect(page.status).toBe(200);
+  // A's CSRF token passes B's check on a mutation (an unknown dead letter: 404, not 403); a wrong one is refused.
+  const mutate = (token: string) =>
+    fetch(new URL("/activity/dead-letters/nope/discard", uiB.url), { method: "POST", redirect: "manual", headers: { cookie: jar.header(), origin, "x-csrf-token": token } });
+  expect((await mutate(csrf)).status).not.toBe(403);
+  expect((await mutate("forged")).status).toBe(403);
+
+  // Logout on B; the same cookie is refused on A.
+  const logout = await fetch(new URL("/logout", uiB.url), { method: "POST", redirect: "manual", headers: { cookie: jar.header(), origin, "x-csrf-token": csrf } });
+  expect(logout.status).toBe(303);
+  const after = await fetch(new URL("/activity", uiA.url), { redirect: "manual", headers: { cookie: jar.header() } });
+  expect(after.status).toBe(302);
+  expect(after.headers.get("location")).toMatch(/^\/login/);
 });

@@ -164,6 +164,6 @@ describe("Knative function bundle", () => {
 
   it("lists which repo functions exist to bundle", () => {
     const { present, missing } = presentTargets();
-    expect(present.length + missing.length).toBe(8);
+    expect(present.length + missing.length).toBe(9);
   });
 });
