@@ -1,5 +1,5 @@
 // MLflow search filter and order_by syntax (mlflow/utils/search_utils.py): parse, then evaluate against entities in memory.
-import { invalid } from "./errors.ts";
+import { MlflowApiError, invalid } from "./errors.ts";
 
 export const ENTITY_TYPES = ["metric", "param", "tag", "attribute", "dataset"] as const;
 export type EntityType = (typeof ENTITY_TYPES)[number];
@@ -140,7 +140,8 @@ export function parseFilter(filter: string | undefined, spec: FilterSpec): Claus
     const numeric = type === "metric" || (type === "attribute" && spec.numericAttributes.includes(key));
     let value: Clause["value"];
     if (cmp === "IN" || cmp === "NOT IN") {
-      if (next()?.kind !== "lparen") throw invalid(`Invalid filter '${filter}': expected '(' after ${cmp}`);
+      // MLflow hands this to SQLAlchemy, which rejects it as a BAD_REQUEST (not INVALID_PARAMETER_VALUE).
+      if (next()?.kind !== "lparen") throw new MlflowApiError("BAD_REQUEST", `Invalid filter '${filter}': expected '(' after ${cmp}`);
       const list: string[] = [];
       for (;;) {
         const t = next();

@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import type { Hono } from "hono";
 import type { Handle } from "./app.ts";
 import { invalid, notFound } from "./errors.ts";
-import { activeExperiment, experimentRow, viewType } from "./experiments.ts";
+import { activeExperiment, experimentRow, viewType, type ViewType } from "./experiments.ts";
 import { parseFilter, parseOrderBy, type FilterSpec } from "./filter.ts";
 import { decodeToken, maxResults } from "./paging.ts";
 import { searchRunRows } from "./run-search.ts";
@@ -116,6 +116,15 @@ const SEARCH: FilterSpec = {
   types: ["metric", "param", "tag", "dataset"],
 };
 
+/** runs/search ignores an unknown run_view_type (MLflow reads it as ACTIVE_ONLY), unlike experiments/search. */
+function runViewType(m: Msg): ViewType {
+  try {
+    return viewType(m, "run_view_type");
+  } catch {
+    return "ACTIVE_ONLY";
+  }
+}
+
 export function registerRuns(app: Hono, handle: Handle, db: Db, now: () => number): void {
   handle(app, "POST", "/mlflow/runs/create", (m) => {
     const experimentId = m.str("experiment_id") || DEFAULT_EXPERIMENT_ID;
@@ -195,8 +204,12 @@ export function registerRuns(app: Hono, handle: Handle, db: Db, now: () => numbe
     ids.forEach((id) => experimentRow(db, id));
     const limit = maxResults(m.int("max_results"), 1000, 50000);
     const offset = decodeToken(m.str("page_token"));
-    const view = viewType(m, "run_view_type");
+    const view = runViewType(m);
     const clauses = parseFilter(m.str("filter"), SEARCH);
+    // As MLflow's SearchUtils: of the attributes, only run_id takes a list.
+    if (clauses.some((c) => Array.isArray(c.value) && !(c.type === "attribute" && c.key === "run_id") && c.type !== "dataset")) {
+      throw invalid("Only the 'run_id' attribute supports comparison with a list of quoted string values.");
+    }
     const order = parseOrderBy(m.strList("order_by"), SEARCH);
     const p = searchRunRows(db, { experimentIds: ids, view, clauses, order, limit, offset });
     return compact({ runs: runsJson(db, p.items), next_page_token: p.next });
