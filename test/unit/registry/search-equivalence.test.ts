@@ -202,3 +202,27 @@ describe("runs/search in SQL equals MLflow's order and filters evaluated in memo
     expect(res.json.next_page_token).toBeUndefined();
   });
 });
+
+describe("search answers MLflow gives (golden transcript)", () => {
+  it("runs/search: only run_id takes IN; an unknown run_view_type reads as ACTIVE_ONLY", async () => {
+    const bad = await h.call("POST", "/mlflow/runs/search", { experiment_ids: [exp], filter: "attributes.status IN ('FINISHED', 'FAILED')" });
+    expect([bad.status, bad.json.error_code]).toEqual([400, "INVALID_PARAMETER_VALUE"]);
+    const noList = await h.call("POST", "/mlflow/runs/search", { experiment_ids: [exp], filter: "attributes.run_id IN 'x'" });
+    expect([noList.status, noList.json.error_code]).toEqual([400, "BAD_REQUEST"]);
+    const bogus = await h.call("POST", "/mlflow/runs/search", { experiment_ids: [exp], run_view_type: "BOGUS", max_results: 1000 });
+    expect(bogus.status).toBe(200);
+    expect(list(bogus.json, "runs").map((r) => String(get(r, "info", "run_id")))).toEqual(reference("ACTIVE_ONLY", undefined, []));
+  });
+
+  it("registered-models/search: max_results=0 gives no models and a token at the same offset; tags filter and name order in SQL", async () => {
+    for (const [name, team] of [["m-b", "x"], ["m-a", "y"], ["m-c", "x"]]) {
+      expect((await h.call("POST", "/mlflow/registered-models/create", { name, tags: [{ key: "team", value: team }] })).status).toBe(200);
+    }
+    const zero = await h.call("GET", "/mlflow/registered-models/search?max_results=0");
+    expect(zero.json).toEqual({ next_page_token: Buffer.from(JSON.stringify({ offset: 0 })).toString("base64") });
+    const names = async (qs: string): Promise<string[]> => list((await h.call("GET", `/mlflow/registered-models/search?${qs}`)).json, "registered_models").map((m) => String(get(m, "name")));
+    expect(await names("")).toEqual(["m-a", "m-b", "m-c"]);
+    expect(await names(new URLSearchParams({ filter: "tags.team = 'x'", order_by: "name DESC" }).toString())).toEqual(["m-c", "m-b"]);
+    expect(await names(new URLSearchParams({ filter: "name LIKE 'm-_'", max_results: "1", page_token: Buffer.from(JSON.stringify({ offset: 2 })).toString("base64") }).toString())).toEqual(["m-c"]);
+  });
+});
