@@ -67,7 +67,7 @@ describe("parseFilter + matches", () => {
   it("rejects IN without a parenthesised list with BAD_REQUEST, as MLflow's SQL layer does", () => {
     let caught: unknown;
     try {
-      parseFilter("attributes.run_id IN 'x'", RUNS);
+      parseFilter("attributes.status IN 'x'", RUNS);
     } catch (e) {
       caught = e;
     }
