@@ -20,25 +20,35 @@ const MODELS = 500;
 const BASE = REGISTRY_MOUNT_PATH;
 
 interface Case { name: string; method: "GET" | "POST"; path: string; body?: unknown; expect?: (body: string) => boolean }
-interface Result { p50: number; p95: number; n: number; ratioP50: number; ratioP95: number }
+interface Timing { p50: number; p95: number; cpuP50: number; cpuP95: number; n: number }
+interface Result extends Timing { ratioP50: number; ratioP95: number; cpuRatioP50: number }
 
 const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
 const mib = (b: number): number => Math.round((b / 1048576) * 10) / 10;
 
-async function measure(c: RestClient, k: Case): Promise<{ p50: number; p95: number; n: number }> {
+/** Wall time, and this process's CPU time (client and server both live here): the CPU figure holds up on a busy machine. */
+async function measure(c: RestClient, k: Case): Promise<Timing> {
   const times: number[] = [];
+  const cpu: number[] = [];
   const began = performance.now();
   for (let i = 0; i < ITER + 3; i++) {
     const t = performance.now();
+    const c0 = process.cpuUsage();
     const r = await c.call(k.method, k.path, k.body);
+    const used = process.cpuUsage(c0);
     const dt = performance.now() - t;
     if (r.status !== 200 && !k.name.startsWith("floor: 404")) throw new Error(`${k.name}: HTTP ${r.status} ${r.body.slice(0, 300)}`);
     if (k.expect && !k.expect(r.body)) throw new Error(`${k.name}: unexpected answer ${r.body.slice(0, 300)}`);
-    if (i >= 3) times.push(dt); // the first calls warm the JIT and SQLite's page cache
+    if (i >= 3) {
+      // the first calls warm the JIT and SQLite's page cache
+      times.push(dt);
+      cpu.push((used.user + used.system) / 1000);
+    }
     if (performance.now() - began > BUDGET_MS && times.length >= 3) break;
   }
   times.sort((a, b) => a - b);
-  return { p50: pct(times, 0.5), p95: pct(times, 0.95), n: times.length };
+  cpu.sort((a, b) => a - b);
+  return { p50: pct(times, 0.5), p95: pct(times, 0.95), cpuP50: pct(cpu, 0.5), cpuP95: pct(cpu, 0.95), n: times.length };
 }
 
 const runsOf = (body: string): number => (JSON.parse(body) as { runs?: unknown[] }).runs?.length ?? 0;
@@ -74,20 +84,21 @@ async function atSize(n: number): Promise<Record<string, unknown>> {
       { name: "registered-models/search last page", method: "GET", path: `${BASE}/mlflow/registered-models/search?${new URLSearchParams({ max_results: "100", page_token: encodeToken(MODELS - 100) })}` },
     ];
     const memBefore = process.memoryUsage();
-    const raw = new Map<string, { p50: number; p95: number; n: number }>();
+    const raw = new Map<string, Timing>();
     for (const k of cases) raw.set(k.name, await measure(c, k));
     const memAfter = process.memoryUsage();
-    const floor = raw.get("floor: runs/get") ?? { p50: NaN, p95: NaN, n: 0 };
+    const floor = raw.get("floor: runs/get") ?? { p50: NaN, p95: NaN, cpuP50: NaN, cpuP95: NaN, n: 0 };
     const results: Record<string, Result> = {};
-    for (const [name, r] of raw) results[name] = { ...r, ratioP50: r.p50 / floor.p50, ratioP95: r.p95 / floor.p95 };
+    for (const [name, r] of raw) results[name] = { ...r, ratioP50: r.p50 / floor.p50, ratioP95: r.p95 / floor.p95, cpuRatioP50: r.cpuP50 / floor.cpuP50 };
     const memory = {
       rssMiB: [mib(memBefore.rss), mib(memAfter.rss)],
       heapUsedMiB: [mib(memBefore.heapUsed), mib(memAfter.heapUsed)],
     };
-    console.log(`\nregistry with ${n} runs, ${MODELS} models (seeded over REST in ${seedSeconds.toFixed(1)} s), up to ${ITER} calls per case (ms)`);
-    console.log("case".padEnd(60), "p50".padStart(9), "p95".padStart(9), "p50/floor".padStart(10), "p95/floor".padStart(10), "n".padStart(4));
+    console.log(`\nload average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}; registry with ${n} runs, ${MODELS} models (seeded over REST in ${seedSeconds.toFixed(1)} s), up to ${ITER} calls per case (ms)`);
+    console.log("case".padEnd(60), "p50".padStart(9), "p95".padStart(9), "p50/floor".padStart(10), "p95/floor".padStart(10), "cpu p50".padStart(9), "cpu p95".padStart(9), "cpu/floor".padStart(10), "n".padStart(4));
     for (const [name, r] of Object.entries(results)) {
-      console.log(name.padEnd(60), r.p50.toFixed(2).padStart(9), r.p95.toFixed(2).padStart(9), r.ratioP50.toFixed(1).padStart(10), r.ratioP95.toFixed(1).padStart(10), String(r.n).padStart(4));
+      console.log(name.padEnd(60), r.p50.toFixed(2).padStart(9), r.p95.toFixed(2).padStart(9), r.ratioP50.toFixed(1).padStart(10), r.ratioP95.toFixed(1).padStart(10),
+        r.cpuP50.toFixed(2).padStart(9), r.cpuP95.toFixed(2).padStart(9), r.cpuRatioP50.toFixed(1).padStart(10), String(r.n).padStart(4));
     }
     console.log(`memory before/after the searches: rss ${memory.rssMiB.join(" -> ")} MiB, heap used ${memory.heapUsedMiB.join(" -> ")} MiB`);
     return { runs: n, models: MODELS, seedSeconds, results, memory };

@@ -2,8 +2,9 @@
 import type { Hono } from "hono";
 import type { Handle } from "./app.ts";
 import { exists, invalid, notFound } from "./errors.ts";
-import { matches, memoize, parseFilter, parseOrderBy, sortBy, type Clause, type FilterSpec, type Lookup } from "./filter.ts";
-import { decodeToken, maxResults, page } from "./paging.ts";
+import { parseFilter, parseOrderBy, type FilterSpec } from "./filter.ts";
+import { decodeToken, encodeToken, maxResults } from "./paging.ts";
+import { compileWhere, pageOf, rowsByIds, searchIds, type SqlSchema } from "./sql-search.ts";
 import { compact, type Msg } from "./request.ts";
 import { all, col, kv, one, run, type Db, type Row } from "./store.ts";
 import { versionJson } from "./versions.ts";
@@ -50,16 +51,16 @@ export function modelJson(db: Db, row: Row): Record<string, unknown> {
   });
 }
 
-/**
- * A model without the tag matches `tag.x != 'v'`, as MLflow answers it: every 3.x client adds
- * ``tag.`mlflow.prompt.is_prompt` != 'true'`` to search_registered_models().
- */
-function modelMatches(clauses: readonly Clause[], lookup: Lookup): boolean {
-  return clauses.every((c) =>
-    c.type === "tag" && c.comparator === "!=" && lookup("tag", c.key) === undefined ? true : matches([c], lookup));
-}
-
 const SEARCH: FilterSpec = { attributes: ["name"], numericAttributes: [], types: ["tag"] };
+/** Registered models in SQL: name and timestamps; tags as a key/value table. */
+const MODEL_SQL: SqlSchema = {
+  attributes: { name: "m.name", last_updated_timestamp: "m.last_updated_timestamp", creation_timestamp: "m.creation_timestamp", timestamp: "m.last_updated_timestamp" },
+  children: { tag: { table: "registered_model_tags", join: (a) => `${a}.name = m.name` } },
+  notNull: ["m.name", "m.last_updated_timestamp", "m.creation_timestamp"],
+  // A model without the tag matches `tag.x != 'v'`, as MLflow answers it: every 3.x client adds
+  // ``tag.`mlflow.prompt.is_prompt` != 'true'`` to search_registered_models().
+  absentMatchesNotEqual: ["tag"],
+};
 const ORDER: FilterSpec = { attributes: ["name", "last_updated_timestamp", "creation_timestamp", "timestamp"], numericAttributes: [], types: [] };
 
 export function registerModels(app: Hono, handle: Handle, db: Db, now: () => number): void {
@@ -117,24 +118,25 @@ export function registerModels(app: Hono, handle: Handle, db: Db, now: () => num
   });
 
   const search = (m: Msg): Record<string, unknown> => {
-    // max_results=0 is accepted by MLflow: no models, and a token for the first page.
-    const limit = m.int("max_results") === 0 ? 0 : maxResults(m.int("max_results"), 100, 1000);
     const offset = decodeToken(m.str("page_token"));
+    // MLflow answers max_results=0 with no models and a page token at the same offset.
+    if (m.int("max_results") === 0) return { next_page_token: encodeToken(offset) };
+    const limit = maxResults(m.int("max_results"), 100, 1000);
     const clauses = parseFilter(m.str("filter"), SEARCH);
     const order = parseOrderBy(m.strList("order_by"), ORDER);
-    const lookup = memoize((r: Row): Lookup => (type, key) => {
-      if (type === "tag") {
-        const t = one(db, "SELECT value FROM registered_model_tags WHERE name = ? AND key = ?", col.str(r, "name"), key);
-        return t ? col.str(t, "value") : undefined;
-      }
-      if (key === "timestamp") return col.num(r, "last_updated_timestamp");
-      return key === "name" ? col.str(r, "name") : col.num(r, key);
+    const ids = searchIds(db, {
+      schema: MODEL_SQL,
+      from: "registered_models m",
+      id: "m.name",
+      where: compileWhere(clauses, MODEL_SQL),
+      terms: order,
+      tiebreak: order.some((t) => t.key === "name") ? [] : ["m.name"],
+      limit,
+      offset,
     });
-    const sorted = all(db, "SELECT * FROM registered_models")
-      .filter((r) => modelMatches(clauses, lookup(r)))
-      .sort(sortBy(order, lookup, (a, b) => col.str(a, "name").localeCompare(col.str(b, "name"))));
-    const p = page(sorted, offset, limit);
-    return compact({ registered_models: p.items.map((r) => modelJson(db, r)), next_page_token: p.next });
+    const p = pageOf(ids, offset, limit, encodeToken);
+    const rows = rowsByIds(db, "registered_models", "name", p.items);
+    return compact({ registered_models: rows.map((r) => modelJson(db, r)), next_page_token: p.next });
   };
   // GET only, as in MLflow 2.17 (a POST is 405).
   handle(app, "GET", "/mlflow/registered-models/search", search);

@@ -2,8 +2,8 @@
 import type { ViewType } from "./experiments.ts";
 import type { Clause, OrderTerm } from "./filter.ts";
 import { encodeToken } from "./paging.ts";
-import { compileWhere, pageOf, searchIds, type Fragment, type SqlSchema } from "./sql-search.ts";
-import { RUN_IDS_IN, all, col, type Db, type Row } from "./store.ts";
+import { compileWhere, pageOf, rowsByIds, searchIds, type Fragment, type SqlSchema } from "./sql-search.ts";
+import type { Db, Row } from "./store.ts";
 
 /** Runs as MLflow's SQL store searches them (attribute columns; metrics, params and tags as key/value tables). */
 export const RUN_SQL: SqlSchema = {
@@ -26,6 +26,7 @@ export interface RunSearch {
   readonly order: readonly OrderTerm[];
   readonly limit: number;
   readonly offset: number;
+  readonly deep?: number;
 }
 
 /** One page of runs/search, filtered, ordered and paged in SQL; only the page's rows are read. */
@@ -46,13 +47,9 @@ export function searchRunRows(db: Db, q: RunSearch): { items: Row[]; next?: stri
     tiebreak: [...(byStart ? [] : ["r.start_time DESC"]), "r.run_uuid"],
     limit: q.limit,
     offset: q.offset,
+    deep: q.deep,
   });
   const page = pageOf(ids, q.offset, q.limit, encodeToken);
-  const rows = new Map(all(db, `SELECT * FROM runs WHERE ${RUN_IDS_IN}`, JSON.stringify(page.items)).map((r) => [col.str(r, "run_uuid"), r]));
-  const items: Row[] = [];
-  for (const id of page.items) {
-    const row = rows.get(id);
-    if (row) items.push(row);
-  }
+  const items = rowsByIds(db, "runs", "run_uuid", page.items);
   return page.next ? { items, next: page.next } : { items };
 }

@@ -119,9 +119,10 @@ const SEARCH: FilterSpec = {
   inAttributes: ["run_id"],
 };
 
-function lenientViewType(m: Msg, field: string): ViewType {
+/** runs/search ignores an unknown run_view_type (MLflow reads it as ACTIVE_ONLY), unlike experiments/search. */
+function runViewType(m: Msg): ViewType {
   try {
-    return viewType(m, field);
+    return viewType(m, "run_view_type");
   } catch {
     return "ACTIVE_ONLY";
   }
@@ -208,8 +209,7 @@ export function registerRuns(app: Hono, handle: Handle, db: Db, now: () => numbe
     ids.forEach((id) => experimentRow(db, id));
     const limit = maxResults(m.int("max_results"), 1000, 50000);
     const offset = decodeToken(m.str("page_token"));
-    // An unknown run_view_type is ignored by MLflow 2.17 (active runs are searched).
-    const view = lenientViewType(m, "run_view_type");
+    const view = runViewType(m);
     const clauses = parseFilter(m.str("filter"), SEARCH);
     const order = parseOrderBy(m.strList("order_by"), SEARCH);
     const p = searchRunRows(db, { experimentIds: ids, view, clauses, order, limit, offset });

@@ -1,7 +1,7 @@
 // Compile parsed MLflow filters and order_by terms (filter.ts) to SQLite WHERE/JOIN/ORDER BY fragments, with MLflow's
 // SQL-store semantics (mlflow/store/tracking/sqlalchemy_store.py): filters and sorting run in SQL, on indexes.
 import type { Clause, EntityType, OrderTerm } from "./filter.ts";
-import { all, one, type Db } from "./store.ts";
+import { all, one, type Db, type Row } from "./store.ts";
 
 /** How one searchable entity maps to SQL. */
 export interface SqlSchema {
@@ -11,6 +11,8 @@ export interface SqlSchema {
   readonly children: Partial<Record<EntityType, { readonly table: string; readonly join: (alias: string) => string }>>;
   /** Attribute columns declared NOT NULL: their sort needs no presence rank, so an index can serve it. */
   readonly notNull?: readonly string[];
+  /** Child types where `key != v` also matches an owner without the key (MLflow's registered-model tag filter). */
+  readonly absentMatchesNotEqual?: readonly EntityType[];
 }
 
 export interface Fragment {
@@ -50,6 +52,9 @@ export function compileWhere(clauses: readonly Clause[], schema: SqlSchema): Fra
     // Dataset filters are not stored in a searchable form: they match nothing (as before this compiler).
     if (!child) return { sql: "0", args: [] };
     const a = `f${i}`;
+    if (c.comparator === "!=" && !Array.isArray(c.value) && schema.absentMatchesNotEqual?.includes(c.type)) {
+      return { sql: `NOT EXISTS (SELECT 1 FROM ${child.table} ${a} WHERE ${child.join(a)} AND ${a}.key = ? AND ${a}.value = ?)`, args: [c.key, c.value] };
+    }
     const cmp = comparison(`${a}.value`, c);
     return { sql: `EXISTS (SELECT 1 FROM ${child.table} ${a} WHERE ${child.join(a)} AND ${a}.key = ? AND ${cmp.sql})`, args: [c.key, ...cmp.args] };
   });
@@ -117,6 +122,8 @@ export function searchIds(db: Db, q: {
   tiebreak: readonly string[];
   limit: number;
   offset: number;
+  /** Offset from which a part is counted before it is read (tests lower it). */
+  deep?: number;
 }): string[] {
   const [first, ...others] = q.terms;
   const child = first && first.type !== "attribute" ? q.schema.children[first.type] : undefined;
@@ -159,7 +166,7 @@ export function searchIds(db: Db, q: {
   for (const { part, joinArgs } of parts) {
     if (ids.length >= want) break;
     // Far past the top, counting a part first saves walking it twice when the page lies beyond it.
-    if (skip >= DEEP && parts.length > 1) {
+    if (skip >= (q.deep ?? DEEP) && parts.length > 1) {
       const n = count(part, joinArgs);
       if (n <= skip) {
         skip -= n;
@@ -181,4 +188,17 @@ export function searchIds(db: Db, q: {
 /** MLflow's page: the rows and a next_page_token when rows remain past it. */
 export function pageOf<T>(rows: readonly T[], offset: number, limit: number, encode: (offset: number) => string): { items: T[]; next?: string } {
   return rows.length > limit ? { items: rows.slice(0, limit), next: encode(offset + limit) } : { items: [...rows] };
+}
+
+/** The rows of `table` with these ids, in the order of `ids` (the page's sorted order). */
+export function rowsByIds(db: Db, table: string, idColumn: string, ids: readonly (string | number)[]): Row[] {
+  if (!ids.length) return [];
+  const rows = all(db, `SELECT *, ${idColumn} AS search_id FROM ${table} WHERE ${idColumn} IN (SELECT value FROM json_each(?))`, JSON.stringify(ids));
+  const byId = new Map(rows.map((r) => [String(r.search_id), r]));
+  const out: Row[] = [];
+  for (const id of ids) {
+    const row = byId.get(String(id));
+    if (row) out.push(row);
+  }
+  return out;
 }

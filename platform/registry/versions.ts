@@ -3,11 +3,12 @@ import path from "node:path";
 import type { Hono } from "hono";
 import type { Handle } from "./app.ts";
 import { invalid, notFound } from "./errors.ts";
-import { matches, memoize, parseFilter, parseOrderBy, sortBy, type FilterSpec, type Lookup } from "./filter.ts";
+import { parseFilter, parseOrderBy, type FilterSpec } from "./filter.ts";
 import { locate, type ArtifactRoots } from "./locations.ts";
 import { modelRow } from "./models.ts";
 import { checkRelative } from "./paths.ts";
-import { decodeToken, maxResults, page } from "./paging.ts";
+import { decodeToken, encodeToken, maxResults } from "./paging.ts";
+import { compileWhere, pageOf, rowsByIds, searchIds, type SqlSchema } from "./sql-search.ts";
 import { compact, type Msg } from "./request.ts";
 import { runRow } from "./runs.ts";
 import { all, col, kv, one, run, type Db, type Row } from "./store.ts";
@@ -120,6 +121,15 @@ const SEARCH: FilterSpec = {
   numericAttributes: ["version_number"],
   types: ["tag"],
 };
+/** Model versions in SQL; `version` filters as text (MLflow compares it as a string), version_number as a number. */
+const VERSION_SQL: SqlSchema = {
+  attributes: {
+    name: "v.name", version_number: "v.version", version: "CAST(v.version AS TEXT)", run_id: "v.run_id", source_path: "v.source",
+    creation_timestamp: "v.creation_timestamp", last_updated_timestamp: "v.last_updated_timestamp",
+  },
+  children: { tag: { table: "model_version_tags", join: (a) => `${a}.name = v.name AND ${a}.version = v.version` } },
+  notNull: ["v.name", "v.version", "CAST(v.version AS TEXT)", "v.creation_timestamp", "v.last_updated_timestamp"],
+};
 const ORDER: FilterSpec = {
   attributes: ["name", "version_number", "creation_timestamp", "last_updated_timestamp", "version"],
   numericAttributes: [],
@@ -199,26 +209,25 @@ export function registerVersions(app: Hono, handle: Handle, db: Db, roots: Artif
     const limit = maxResults(m.int("max_results"), 10000, 200000);
     const offset = decodeToken(m.str("page_token"));
     const clauses = parseFilter(m.str("filter"), SEARCH);
-    const order = parseOrderBy(m.strList("order_by"), ORDER);
-    const lookup = memoize((r: Row): Lookup => (type, key) => {
-      if (type === "tag") {
-        const t = one(db, "SELECT value FROM model_version_tags WHERE name = ? AND version = ? AND key = ?", col.str(r, "name"), col.num(r, "version"), key);
-        return t ? col.str(t, "value") : undefined;
-      }
-      switch (key) {
-        case "version_number": return col.num(r, "version");
-        case "version": return String(col.num(r, "version"));
-        case "source_path": return col.str(r, "source");
-        case "creation_timestamp": case "last_updated_timestamp": return col.num(r, key);
-        default: return col.optStr(r, key);
-      }
+    // Ordered by `version`, versions sort as numbers (version_number).
+    const order = parseOrderBy(m.strList("order_by"), ORDER).map((o) => (o.key === "version" ? { ...o, key: "version_number" } : o));
+    const ids = searchIds(db, {
+      schema: VERSION_SQL,
+      from: "model_versions v",
+      id: "v.rowid",
+      where: [{ sql: "v.current_stage != ?", args: [DELETED] }, ...compileWhere(clauses, VERSION_SQL)],
+      terms: order,
+      // MLflow's tie-break: name ASC, then version DESC, each unless ordered by it already.
+      tiebreak: [
+        ...(order.some((t) => t.key === "name") ? [] : ["v.name"]),
+        ...(order.some((t) => t.key === "version_number") ? [] : ["v.version DESC"]),
+      ],
+      limit,
+      offset,
     });
-    const sorted = all(db, "SELECT * FROM model_versions WHERE current_stage != ?", DELETED)
-      .filter((r) => matches(clauses, lookup(r)))
-      .sort(sortBy(order.map((o) => (o.key === "version" ? { ...o, key: "version_number" } : o)), lookup, (a, b) =>
-        col.str(a, "name").localeCompare(col.str(b, "name")) || col.num(b, "version") - col.num(a, "version")));
-    const p = page(sorted, offset, limit);
-    return compact({ model_versions: p.items.map((r) => versionJson(db, r)), next_page_token: p.next });
+    const p = pageOf(ids, offset, limit, encodeToken);
+    const rows = rowsByIds(db, "model_versions", "rowid", p.items.map(Number));
+    return compact({ model_versions: rows.map((r) => versionJson(db, r)), next_page_token: p.next });
   };
   handle(app, "GET", "/mlflow/model-versions/search", search);
   handle(app, "POST", "/mlflow/model-versions/search", search);

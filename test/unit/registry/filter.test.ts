@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { matches, parseFilter, parseOrderBy, type FilterSpec, type Lookup } from "../../../platform/registry/filter.ts";
 import { MlflowApiError } from "../../../platform/registry/errors.ts";
+import { likeToGlob } from "../../../platform/registry/sql-search.ts";
 
 const RUNS: FilterSpec = { attributes: ["run_name", "status", "start_time"], numericAttributes: ["start_time"], types: ["metric", "param", "tag"] };
 
@@ -63,6 +64,17 @@ describe("parseFilter + matches", () => {
     }
   });
 
+  it("rejects IN without a parenthesised list with BAD_REQUEST, as MLflow's SQL layer does", () => {
+    let caught: unknown;
+    try {
+      parseFilter("attributes.status IN 'x'", RUNS);
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(MlflowApiError);
+    if (caught instanceof MlflowApiError) expect([caught.errorCode, caught.status]).toEqual(["BAD_REQUEST", 400]);
+  });
+
   it("an empty filter matches everything", () => {
     expect(parseFilter("  ", RUNS)).toEqual([]);
   });
@@ -75,5 +87,18 @@ describe("parseOrderBy", () => {
       { type: "param", key: "lr", ascending: true },
       { type: "attribute", key: "start_time", ascending: true },
     ]);
+  });
+});
+
+describe("likeToGlob (MLflow's case-sensitive LIKE as SQLite GLOB)", () => {
+  it.each([
+    ["run-%", "run-*"],
+    ["a_c", "a?c"],
+    ["100*%", "100[*]*"],
+    ["what?", "what[?]"],
+    ["[x]%", "[[]x]*"],
+    ["back\\slash%", "back\\slash*"],
+  ])("%s -> %s", (like, glob) => {
+    expect(likeToGlob(like)).toBe(glob);
   });
 });
