@@ -9,6 +9,7 @@ import YAML from "yaml";
 import { describe, expect, it } from "vitest";
 import { createMetricsRegistry } from "../../../platform/metrics.ts";
 import { DASHBOARDS_DIR, renderDashboards } from "../../../platform/telemetry/dashboards/generate.ts";
+import { requireTool } from "../../support/require-binary.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const SOURCE_DIRS = ["platform", "functions", "triggers", "pages"];
@@ -144,15 +145,14 @@ describe("dashboards", () => {
   });
 
   it("parse as PromQL (promtool check rules)", () => {
-    const r0 = spawnSync("promtool", ["--version"]);
-    expect(r0.error, "promtool is needed: apt-get install prometheus").toBeUndefined();
+    const promtool = requireTool("promtool");
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "flywheel-dash-"));
     try {
       // Grafana variables are not PromQL: give them a value the way Grafana would.
       const rules = exprs.map((e, i) => ({ record: `flywheel:dashboard_check:${i}`, expr: e.expr.replaceAll("$", "").replace(/=~"(model|version|function|trigger)"/g, '=~".*"') }));
       const file = path.join(dir, "rules.yml");
       fs.writeFileSync(file, YAML.stringify({ groups: [{ name: "dashboards", rules }] }));
-      const r = spawnSync("promtool", ["check", "rules", file], { encoding: "utf8" });
+      const r = spawnSync(promtool, ["check", "rules", file], { encoding: "utf8" });
       expect(r.status, r.stdout + r.stderr).toBe(0);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
