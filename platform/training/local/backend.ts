@@ -14,6 +14,7 @@ import { ddpEnv, jobEnv, placements, type RegistryEnv } from "./env.ts";
 import { freePort, groupAlive, signalGroup } from "./procs.ts";
 import { startRun, type RankCommand, type RunHandle, type RunOutcome } from "./runner.ts";
 import { Notifier } from "./notifier.ts";
+import { JOB_MARKER_ENV, newJobMarker } from "./marker.ts";
 
 export interface LocalTrainingBackendOptions {
   /** Jobs live under `<dataDir>/jobs/<id>/` (rank-<n>.log, artifacts/) and in `<dataDir>/training.db`. */
@@ -86,6 +87,7 @@ export class LocalTrainingBackend implements TrainingBackend {
     this.#notifier.flush();
     const logFile = (rank: number): string => path.join(dir, `rank-${rank}.log`);
     const baseEnv = this.#o.env ?? process.env;
+    const marker = newJobMarker(req.jobId);
     let commands: RankCommand[];
     let resolved: ReturnType<typeof resolveCommand>;
     try {
@@ -96,7 +98,7 @@ export class LocalTrainingBackend implements TrainingBackend {
         pathVar: baseEnv.PATH,
         sparkHome: baseEnv.SPARK_HOME,
       });
-      const common = { ...baseEnv, ...jobEnv(req.jobId, spec, artifactDir, this.#o.registry ?? { trackingUri: undefined, token: undefined }) };
+      const common = { ...baseEnv, ...jobEnv(req.jobId, spec, artifactDir, this.#o.registry ?? { trackingUri: undefined, token: undefined }), [JOB_MARKER_ENV]: marker };
       const port = spec.kind === "ddp" ? await freePort() : 0;
       commands =
         spec.kind === "ddp"
@@ -117,8 +119,9 @@ export class LocalTrainingBackend implements TrainingBackend {
       cwd: resolved.cwd,
       timeoutMs: spec.timeoutSeconds * 1000,
       killGraceMs: this.#o.killGraceMs ?? 5000,
+      marker,
       prepare: resolved.clone
-        ? { argv: ["git", "clone", "--depth", "1", "--branch", resolved.clone.ref, "--", resolved.clone.url, resolved.cwd], env: { ...baseEnv, GIT_TERMINAL_PROMPT: "0" } }
+        ? { argv: ["git", "clone", "--depth", "1", "--branch", resolved.clone.ref, "--", resolved.clone.url, resolved.cwd], env: { ...baseEnv, GIT_TERMINAL_PROMPT: "0", [JOB_MARKER_ENV]: marker } }
         : undefined,
     });
     this.#runs.set(req.jobId, run);

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import { markedProcesses, signalMarked } from "./marker.ts";
 
 export interface RankProcess {
   readonly rank: number;
@@ -59,14 +60,23 @@ export function groupAlive(pid: number | undefined): boolean {
   }
 }
 
-/** SIGTERM every group, then SIGKILL whatever is still there after `graceMs`. Resolves when all groups are gone. */
-export async function killGroups(pids: readonly (number | undefined)[], graceMs: number): Promise<void> {
+/**
+ * SIGTERM every group (and every process carrying the job's marker, which finds those that left their group with
+ * setsid), then SIGKILL whatever is still there after `graceMs`. Resolves when all are gone.
+ */
+export async function killGroups(pids: readonly (number | undefined)[], graceMs: number, marker?: string): Promise<void> {
+  const anyAlive = (): boolean => pids.some(groupAlive) || (marker !== undefined && markedProcesses(marker).length > 0);
   for (const pid of pids) signalGroup(pid, "SIGTERM");
+  if (marker) signalMarked(marker, "SIGTERM");
   const deadline = Date.now() + graceMs;
-  while (pids.some(groupAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while (anyAlive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   for (const pid of pids) if (groupAlive(pid)) signalGroup(pid, "SIGKILL");
+  if (marker) signalMarked(marker, "SIGKILL");
   const hard = Date.now() + 2000;
-  while (pids.some(groupAlive) && Date.now() < hard) await new Promise((r) => setTimeout(r, 20));
+  while (anyAlive() && Date.now() < hard) {
+    if (marker) signalMarked(marker, "SIGKILL"); // one forked while we waited
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** A free TCP port on 127.0.0.1 (for MASTER_PORT). */
