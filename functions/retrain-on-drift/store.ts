@@ -1,6 +1,7 @@
 // retrain-on-drift's state: decisions by causing event (idempotency) and the trainings it requested (guards).
 import Database from "better-sqlite3";
 import type { TrainingReason } from "../../platform/specs/training.ts";
+import { privateFile } from "../../platform/private-files.ts";
 
 export interface TrainingRecord {
   /** id of the training.requested event we emitted. */
@@ -96,7 +97,7 @@ interface DecisionRow {
 export class SqliteRetrainStore implements RetrainStore {
   readonly #db: Database.Database;
   constructor(file: string) {
-    this.#db = new Database(file);
+    this.#db = new Database(privateFile(file));
     this.#db.pragma("journal_mode = WAL");
     this.#db.exec(`
       CREATE TABLE IF NOT EXISTS retrain_decisions (

@@ -1,5 +1,4 @@
 // The composition root of embedded mode: every component in one process, wired through the same ports as Knative.
-import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Hono } from "hono";
@@ -50,6 +49,7 @@ import { accessControl, accessRules, anonymousBodyLimit } from "./access.ts";
 import { registryBaselineLoader } from "./baseline.ts";
 import { eventsApi } from "./events-api.ts";
 import { healthRoutes, type HealthCheck } from "./health.ts";
+import { ensurePrivateDir } from "../private-files.ts";
 
 const DEFAULT_SCHEDULES_FILE = fileURLToPath(new URL("../../triggers/cron/schedules.yaml", import.meta.url));
 
@@ -87,7 +87,7 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
   const { config, log, selfUrl } = o;
   const now = o.now ?? Date.now;
   const dataDir = config.dataDir;
-  fs.mkdirSync(dataDir, { recursive: true });
+  ensurePrivateDir(dataDir);
   const metrics = createMetricsRegistry({ service: config.knative.service ?? "flywheel" });
   const auth = await createAuth({ config, dataDir, log: log.child({ component: "auth" }) });
   const policies = loadPolicies(config.files.policies);

@@ -107,7 +107,7 @@ export class LocalTrainingBackend implements TrainingBackend {
     } catch (e) {
       const reason = e instanceof LaunchError ? e.reason : "LaunchFailed";
       const message = e instanceof Error ? e.message : String(e);
-      fs.appendFileSync(logFile(0), `[flywheel] launch failed: ${message}\n`);
+      fs.appendFileSync(logFile(0), `[flywheel] launch failed: ${message}\n`, { mode: 0o600 });
       this.#finish(req.jobId, { state: "failed", reason, message, logTail: `[flywheel] launch failed: ${message}` });
       return { job: this.#mustGet(req.jobId), created: true };
     }

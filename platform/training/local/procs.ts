@@ -23,8 +23,9 @@ export interface SpawnRankOptions {
 const SIGNAL_CODES: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGSEGV: 11, SIGTERM: 15, SIGABRT: 6 };
 
 export function spawnRank(o: SpawnRankOptions): RankProcess {
-  fs.mkdirSync(path.dirname(o.logFile), { recursive: true });
-  const fd = fs.openSync(o.logFile, "a");
+  fs.mkdirSync(path.dirname(o.logFile), { recursive: true, mode: 0o700 });
+  // Logs can hold whatever training code prints (tokens included): owner-only, as the rest of the data directory.
+  const fd = fs.openSync(o.logFile, "a", 0o600);
   const [cmd, ...args] = o.argv;
   // detached = setsid(): the child leads a new process group, and -pid addresses everything it starts.
   const child = spawn(cmd ?? "", args, { cwd: o.cwd, env: o.env, stdio: ["ignore", fd, fd], detached: true, shell: false });
