@@ -151,7 +151,7 @@ export class LocalTrainingBackend implements TrainingBackend {
       const j = this.#store.get(jobId);
       return !j || isTerminal(j.state);
     };
-    return followFile(file, { follow: opts.follow ?? false, isDone, signal: opts.signal });
+    return followFile(file, { follow: opts.follow ?? false, isDone, signal: opts.signal, tail: opts.tail, offset: opts.offset, limit: opts.limit });
   }
 
   async cancel(jobId: string): Promise<JobRecord> {
