@@ -1,4 +1,5 @@
 // The composition root of embedded mode: every component in one process, wired through the same ports as Knative.
+import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Hono } from "hono";
@@ -187,8 +188,17 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
   const checks: HealthCheck[] = [
     { name: "broker", check: () => broker.ready() || "broker not started" },
     { name: "registry", check: async () => ((await inProcessFetch(`${selfUrl}/api/2.0/mlflow/experiments/get?experiment_id=0`, { headers: auth.token ? { authorization: `Bearer ${auth.token}` } : {} })).ok ? true : "registry not answering") },
-    { name: "serving", check: () => true },
-    { name: "training", check: () => true },
+    // The V2 server answers on this port (the same path KServe and MLServer probe).
+    { name: "serving", check: async () => ((await inProcessFetch(`${selfUrl}/v2/health/live`)).ok ? true : "the V2 inference server is not answering") },
+    // The job store answers a query and the data directory takes new job directories.
+    {
+      name: "training",
+      check: async (): Promise<true> => {
+        await training.list({ limit: 1 });
+        await fs.promises.access(dataDir, fs.constants.W_OK);
+        return true;
+      },
+    },
   ];
 
   app.onError((e, c) => {
