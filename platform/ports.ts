@@ -73,6 +73,12 @@ export interface LogOptions {
   /** Keep streaming until the job ends. */
   readonly follow?: boolean | undefined;
   readonly signal?: AbortSignal | undefined;
+  /** Only the last N lines (then follow, if asked). */
+  readonly tail?: number | undefined;
+  /** A byte range of the log: start here ... */
+  readonly offset?: number | undefined;
+  /** ... and read at most this many bytes. */
+  readonly limit?: number | undefined;
 }
 
 export interface TrainingBackend {

@@ -102,6 +102,7 @@ export function deploymentsApi(deps: DeploymentsApiDeps): Hono {
         for (const spec of specs) objects.push(...(r?.render(spec, { revision: "dry-run", models: await dryRunModels(deps, spec) }) ?? []));
         return c.body(objects.map((o) => YAML.stringify(o)).join("---\n"), 200, { "content-type": "application/yaml" });
       }
+      await checkModelsExist(deps, specs);
       const accepted = [];
       for (const spec of specs) {
         const eventId = await emit({ action: "deploy", spec, ...(backendName && backend ? { backend: backend.name } : {}) }, spec.name);
@@ -147,4 +148,29 @@ async function dryRunModels(deps: DeploymentsApiDeps, spec: DeploymentSpec): Pro
     : await deps.registry.getModelVersionByAlias(spec.model, spec.alias ?? "champion");
   const flavor = v.tags[TAG.flavor];
   return { [spec.name]: { model: spec.model, version: v.version, storageUri: spec.storageUri ?? v.source, flavors: spec.format ? [spec.format] : flavor ? [flavor] : [] } };
+}
+
+/**
+ * Refuse, at request time, a model spec whose registered model version or alias does not exist, so the caller gets a
+ * 400 naming the field instead of a 202 and a failed deployment later. Only a definite "not found" refuses: when the
+ * registry cannot be asked (none configured, or unreachable) the deployment goes ahead and deploy-model reports.
+ */
+async function checkModelsExist(deps: DeploymentsApiDeps, specs: readonly DeploymentSpec[]): Promise<void> {
+  const registry = deps.registry;
+  if (!registry) return;
+  const issues: FieldIssue[] = [];
+  for (const [i, spec] of specs.entries()) {
+    if (spec.kind !== "model" || spec.storageUri) continue;
+    const at = specs.length > 1 ? `documents[${i}].` : "";
+    try {
+      if (spec.version) await registry.getModelVersion(spec.model, spec.version);
+      else await registry.getModelVersionByAlias(spec.model, spec.alias ?? "champion");
+    } catch (e) {
+      if (!(e instanceof NotFoundError)) continue;
+      const field = spec.version ? "version" : "alias";
+      const what = spec.version ? `version ${spec.version}` : `alias ${spec.alias ?? "champion"}`;
+      issues.push({ field: `${at}${field}`, message: `registered model ${spec.model} has no ${what} (or does not exist)` });
+    }
+  }
+  if (issues.length) throw new ValidationError(issues);
 }

@@ -1,6 +1,7 @@
 // Deployments: list with status conditions, forms that emit deployment.requested, and undeploy.
 import { Hono } from "hono";
 import type { FC } from "hono/jsx";
+import { NotFoundError } from "../../platform/errors.ts";
 import { buildEvent } from "../../platform/events/envelope.ts";
 import { errorFields } from "../../platform/log.ts";
 import type { DeploymentStatus } from "../../platform/ports.ts";
@@ -67,6 +68,8 @@ export function deploymentRoutes(deps: UiDeps, airflow: boolean): Hono {
     if (applyDeployRowOp(form._op, st)) return render({}, 200);
     const result = validateDeployForm(st);
     if ("errors" in result) return render(result.errors, 422);
+    const missing = await missingModel(deps.models, result.spec);
+    if (missing) return render(missing, 422);
     // Deploying under a name that already serves something else replaces it: say what, and ask.
     const existing = await deps.serving.get(result.spec.name);
     if (existing && form.replace !== "yes" && replaces(existing, result.spec)) {
@@ -213,3 +216,23 @@ const DeploymentDetail: FC<{ d: DeploymentStatus; csrf: string; traffic: Traffic
     </div>
   </div>
 );
+
+/**
+ * The form's field error when the registry definitely lacks the model version or alias it names (a registry that
+ * cannot be asked blocks nothing: deploy-model reports then).
+ */
+async function missingModel(models: UiDeps["models"], spec: DeploymentSpec): Promise<Record<string, readonly string[]> | undefined> {
+  if (spec.kind !== "model" || spec.storageUri) return undefined;
+  try {
+    if (spec.version) {
+      await models.getModelVersion(spec.model, spec.version);
+      return undefined;
+    }
+    const alias = spec.alias ?? "champion";
+    const versions = await models.searchModelVersions(spec.model);
+    return versions.some((v) => v.aliases.includes(alias)) ? undefined : { alias: [`registered model ${spec.model} has no alias ${alias}`] };
+  } catch (e) {
+    if (!(e instanceof NotFoundError)) return undefined;
+    return spec.version ? { version: [`registered model ${spec.model} has no version ${spec.version}`] } : { alias: [`registered model ${spec.model} does not exist`] };
+  }
+}

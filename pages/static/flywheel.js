@@ -64,6 +64,8 @@
     source.addEventListener("log", function (ev) {
       var atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
       pre.appendChild(document.createTextNode(ev.data + "\n"));
+      // A bounded tail: the full log is a download away, the page never holds all of it.
+      while (pre.childNodes.length > 2000) pre.removeChild(pre.firstChild);
       if (atBottom) pre.scrollTop = pre.scrollHeight;
     });
     source.addEventListener("end", function (ev) {

@@ -14,6 +14,8 @@ import { isHtmx, navigate, page, pageContext } from "../layout.tsx";
 import { TAG } from "../../platform/lineage.ts";
 
 const TAIL_LINES = 200;
+/** A line longer than this is cut on the page (the download has it whole, up to the API's 64 KiB line cap). */
+const PAGE_LINE_CHARS = 2000;
 const PENDING_POLL_MS = 500;
 
 /** Metrics that live on 0..1 and read as "higher is better" go on the right axis when a loss-like one is there too. */
@@ -87,8 +89,9 @@ export function jobRoutes(deps: UiDeps, airflow: boolean): Hono {
     if (isHtmx(c)) return c.html(live);
     const tail: string[] = [];
     try {
-      for await (const line of deps.training.logs(job.id, { rank, follow: false })) {
-        tail.push(line);
+      // Only the tail is read (not the whole file), and each line is cut for the page: the full log is a download.
+      for await (const line of deps.training.logs(job.id, { rank, follow: false, tail: TAIL_LINES })) {
+        tail.push(line.length > PAGE_LINE_CHARS ? `${line.slice(0, PAGE_LINE_CHARS)} [… ${line.length - PAGE_LINE_CHARS} more characters in the full log]` : line);
         if (tail.length > TAIL_LINES) tail.shift();
       }
     } catch (e) {
@@ -111,11 +114,12 @@ export function jobRoutes(deps: UiDeps, airflow: boolean): Hono {
         </label>
         <noscript><button type="submit" class="shrink secondary">Show</button></noscript>
       </form>
+      <p class="muted">The last {TAIL_LINES} lines. <a href={`/api/v1/jobs/${encodeURIComponent(job.id)}/logs?rank=${rank}`} download={`${job.id}-rank-${rank}.log`}>Download the full log</a></p>
       <pre id="logs" tabindex={0} data-log-stream={`/training/jobs/${encodeURIComponent(job.id)}/logs/stream`}>{tail.join("\n")}</pre>
     </>, { refreshWithoutJs: isTerminal(job.state) ? undefined : 3 });
   });
 
-  // Server-Sent Events: every log line of one rank from the start, then an `end` event carrying the final state.
+  // Server-Sent Events: the last lines of one rank, then every new one, then an `end` event carrying the final state.
   app.get("/training/jobs/:id/logs/stream", requireRole("viewer"), async (c) => {
     const job = await load(c.req.param("id"));
     if (!job) return c.json({ error: "job not found", code: "NOT_FOUND" }, 404);
@@ -130,8 +134,9 @@ export function jobRoutes(deps: UiDeps, airflow: boolean): Hono {
         current = await load(job.id);
       }
       try {
-        for await (const line of deps.training.logs(job.id, { rank, follow: true, signal: ac.signal })) {
-          await stream.writeSSE({ event: "log", data: line.replace(/\r?\n/g, " ") });
+        for await (const line of deps.training.logs(job.id, { rank, follow: true, signal: ac.signal, tail: TAIL_LINES })) {
+          const shown = line.length > PAGE_LINE_CHARS ? `${line.slice(0, PAGE_LINE_CHARS)} [… ${line.length - PAGE_LINE_CHARS} more characters in the full log]` : line;
+          await stream.writeSSE({ event: "log", data: shown.replace(/\r?\n/g, " ") });
         }
       } catch (e) {
         if (!ac.signal.aborted) await stream.writeSSE({ event: "log", data: `[log stream ended: ${e instanceof Error ? e.message : "error"}]` });

@@ -61,6 +61,7 @@ import { createInferenceLogging } from "./inference-log.ts";
 import { FileDataWindows } from "../datasets/window.ts";
 import { feedbackRoutes } from "../../functions/feedback/routes.ts";
 import { healthRoutes, type HealthCheck } from "./health.ts";
+import { ensurePrivateDir } from "../private-files.ts";
 
 const DEFAULT_SCHEDULES_FILE = fileURLToPath(new URL("../../triggers/cron/schedules.yaml", import.meta.url));
 
@@ -98,7 +99,7 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
   const { config, log, selfUrl } = o;
   const now = o.now ?? Date.now;
   const dataDir = config.dataDir;
-  fs.mkdirSync(dataDir, { recursive: true });
+  ensurePrivateDir(dataDir);
   const metrics = createMetricsRegistry({ service: config.knative.service ?? "flywheel" });
   const auth = await createAuth({ config, dataDir, log: log.child({ component: "auth" }) });
   const policies = loadPolicies(config.files.policies);
@@ -235,8 +236,17 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
         ? () => mlflow.health()
         : async () => ((await inProcessFetch(`${selfUrl}/api/2.0/mlflow/experiments/get?experiment_id=0`, { headers: auth.token ? { authorization: `Bearer ${auth.token}` } : {} })).ok ? true : "registry not answering"),
     },
-    { name: "serving", check: () => true },
-    { name: "training", check: () => true },
+    // The V2 server answers on this port (the same path KServe and MLServer probe).
+    { name: "serving", check: async () => ((await inProcessFetch(`${selfUrl}/v2/health/live`)).ok ? true : "the V2 inference server is not answering") },
+    // The job store answers a query and the data directory takes new job directories.
+    {
+      name: "training",
+      check: async (): Promise<true> => {
+        await training.list({ limit: 1 });
+        await fs.promises.access(dataDir, fs.constants.W_OK);
+        return true;
+      },
+    },
   ];
 
   app.onError((e, c) => {

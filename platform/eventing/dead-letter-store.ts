@@ -5,6 +5,7 @@ import { NotFoundError } from "../errors.ts";
 import { fromStructured, type AnyCloudEvent } from "../events/envelope.ts";
 import { decodeErrorData, KNATIVE_ERROR_CODE, KNATIVE_ERROR_DATA, KNATIVE_ERROR_DEST } from "./delivery.ts";
 import { eventToJson } from "./serialize.ts";
+import { privateFile } from "../private-files.ts";
 
 export const DEAD_LETTER_STATES = ["dead", "replayed", "discarded"] as const;
 export type DeadLetterState = (typeof DEAD_LETTER_STATES)[number];
@@ -100,7 +101,7 @@ export class DeadLetterStore {
   }
 
   static open(file: string): DeadLetterStore {
-    const db = new Database(file);
+    const db = new Database(privateFile(file));
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = FULL");
     db.pragma("busy_timeout = 5000");

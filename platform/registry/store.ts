@@ -1,7 +1,7 @@
 // SQLite storage for the embedded MLflow server: schema, the default experiment, and small typed query helpers.
-import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
+import { ensurePrivateDir, privateFile } from "../private-files.ts";
 
 export type Db = Database.Database;
 export type Row = Record<string, unknown>;
@@ -98,8 +98,8 @@ export const DEFAULT_EXPERIMENT_NAME = "Default";
 export const ARTIFACT_SCHEME = "mlflow-artifacts:";
 
 export function openStore(dataDir: string): Db {
-  fs.mkdirSync(dataDir, { recursive: true });
-  const db = new Database(path.join(dataDir, "registry.sqlite"));
+  ensurePrivateDir(dataDir);
+  const db = new Database(privateFile(path.join(dataDir, "registry.sqlite")));
   db.pragma("journal_mode = WAL");
   db.pragma("busy_timeout = 5000");
   db.pragma("foreign_keys = OFF");

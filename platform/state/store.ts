@@ -5,6 +5,7 @@ import Database from "better-sqlite3";
 import { Kysely, PostgresDialect, sql, SqliteDialect, type Transaction } from "kysely";
 import pg from "pg";
 import type { Config } from "../config/index.ts";
+import { privateFile } from "../private-files.ts";
 import { migrate, type MigrateResult } from "./migrations.ts";
 import type { StateTables } from "./schema.ts";
 
@@ -62,8 +63,9 @@ class KyselyStateStore implements StateStore {
 
 /** SQLite file (WAL, synchronous=FULL so a decision survives a crash), migrated. */
 export async function openSqliteState(file: string): Promise<StateStore> {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const database = new Database(file);
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  // 0600 before SQLite opens it, so the WAL and SHM files it makes follow (the data dir is private).
+  const database = new Database(privateFile(file));
   // busy_timeout first: another process switching the file to WAL at the same moment must be waited for.
   database.pragma("busy_timeout = 10000");
   database.pragma("journal_mode = WAL");

@@ -11,6 +11,7 @@ import { jobIdFor } from "./updates.ts";
 
 export const JOBS_API_SOURCE = "/flywheel/api/jobs";
 const MAX_SPEC_BYTES = 256 * 1024;
+const MAX_TAIL_LINES = 100_000;
 
 export interface JobsApiOptions {
   readonly backend: TrainingBackend;
@@ -92,11 +93,16 @@ export function jobsApi(o: JobsApiOptions): Hono {
     try {
       const issues: FieldIssue[] = [];
       const rank = intParam(c.req.query("rank"), "rank", 0, 100_000, issues);
+      // tail, or a byte range (offset, limit): how a client reads a 100 MB log without taking all of it at once.
+      const tail = intParam(c.req.query("tail"), "tail", 0, MAX_TAIL_LINES, issues);
+      const offset = intParam(c.req.query("offset"), "offset", 0, Number.MAX_SAFE_INTEGER, issues);
+      const limit = intParam(c.req.query("limit"), "limit", 1, Number.MAX_SAFE_INTEGER, issues);
+      if (tail !== undefined && offset !== undefined) issues.push({ field: "tail", message: "cannot be combined with offset" });
       if (issues.length) throw new ValidationError(issues);
       const follow = ["1", "true", "yes"].includes(c.req.query("follow") ?? "");
       const job = await o.backend.get(id);
       if (!job) return c.json({ error: `job ${id} not found`, code: "NOT_FOUND" }, 404);
-      lines = o.backend.logs(id, { rank: rank ?? 0, follow, signal: abort.signal });
+      lines = o.backend.logs(id, { rank: rank ?? 0, follow, signal: abort.signal, tail, offset, limit });
     } catch (e) {
       return fail(c, e);
     }

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { TrainingSpecSchema } from "../specs/training.ts";
 import { TriggerRefSchema } from "../events/catalogue.ts";
 import { JOB_STATES, type JobFilter, type JobRecord, type JobState, type JobTransition } from "../ports.ts";
+import { privateFile } from "../private-files.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS jobs (
@@ -78,7 +79,7 @@ export class JobStore {
 
   constructor(file: string) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    this.#db = new Database(file);
+    this.#db = new Database(privateFile(file));
     this.#db.pragma("journal_mode = WAL");
     this.#db.pragma("foreign_keys = ON");
     this.#db.exec(SCHEMA);

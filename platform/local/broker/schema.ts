@@ -6,6 +6,7 @@ import { z } from "zod";
 import { BACKOFF_POLICIES, DELIVERY_FORMATS, DestinationSchema, type ResolvedDelivery } from "../../eventing/delivery.ts";
 import type { Subscriber } from "./types.ts";
 import { DELIVERY_STATES, type DeliveryInfo, type DeliveryKind, type DeliveryState } from "./types.ts";
+import { privateFile } from "../../private-files.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -98,7 +99,7 @@ export interface NewDelivery {
 
 export function openDatabase(file: string): Database.Database {
   if (file !== ":memory:" && file !== "") mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const db = new Database(file);
+  const db = new Database(privateFile(file));
   db.pragma("journal_mode = WAL");
   // FULL: a commit is on disk before the ingress answers 202 (WAL's NORMAL could lose it on power loss).
   db.pragma("synchronous = FULL");

@@ -15,6 +15,7 @@ import { ddpEnv, jobEnv, placements, type JobCredentials, type RegistryEnv } fro
 import { freePort, groupAlive, signalGroup } from "./procs.ts";
 import { startRun, type RankCommand, type RunHandle, type RunOutcome } from "./runner.ts";
 import { Notifier } from "./notifier.ts";
+import { JOB_MARKER_ENV, newJobMarker } from "./marker.ts";
 
 export interface LocalTrainingBackendOptions {
   /** Jobs live under `<dataDir>/jobs/<id>/` (rank-<n>.log, artifacts/) and in `<dataDir>/training.db`. */
@@ -87,6 +88,7 @@ export class LocalTrainingBackend implements TrainingBackend {
     this.#notifier.flush();
     const logFile = (rank: number): string => path.join(dir, `rank-${rank}.log`);
     const baseEnv = this.#o.env ?? process.env;
+    const marker = newJobMarker(req.jobId);
     let commands: RankCommand[];
     let resolved: ReturnType<typeof resolveCommand>;
     try {
@@ -97,7 +99,7 @@ export class LocalTrainingBackend implements TrainingBackend {
         pathVar: baseEnv.PATH,
         sparkHome: baseEnv.SPARK_HOME,
       });
-      const common = { ...baseEnv, ...jobEnv(req.jobId, spec, artifactDir, this.#registryEnv(req.jobId, spec.timeoutSeconds)) };
+      const common = { ...baseEnv, ...jobEnv(req.jobId, spec, artifactDir, this.#registryEnv(req.jobId, spec.timeoutSeconds)), [JOB_MARKER_ENV]: marker };
       const port = spec.kind === "ddp" ? await freePort() : 0;
       commands =
         spec.kind === "ddp"
@@ -106,7 +108,7 @@ export class LocalTrainingBackend implements TrainingBackend {
     } catch (e) {
       const reason = e instanceof LaunchError ? e.reason : "LaunchFailed";
       const message = e instanceof Error ? e.message : String(e);
-      fs.appendFileSync(logFile(0), `[flywheel] launch failed: ${message}\n`);
+      fs.appendFileSync(logFile(0), `[flywheel] launch failed: ${message}\n`, { mode: 0o600 });
       this.#finish(req.jobId, { state: "failed", reason, message, logTail: `[flywheel] launch failed: ${message}` });
       return { job: this.#mustGet(req.jobId), created: true };
     }
@@ -121,8 +123,9 @@ export class LocalTrainingBackend implements TrainingBackend {
       cwd: resolved.cwd,
       timeoutMs: spec.timeoutSeconds * 1000,
       killGraceMs: this.#o.killGraceMs ?? 5000,
+      marker,
       prepare: resolved.clone
-        ? { argv: ["git", "clone", "--depth", "1", "--branch", resolved.clone.ref, "--", resolved.clone.url, resolved.cwd], env: { ...baseEnv, GIT_TERMINAL_PROMPT: "0" } }
+        ? { argv: ["git", "clone", "--depth", "1", "--branch", resolved.clone.ref, "--", resolved.clone.url, resolved.cwd], env: { ...baseEnv, GIT_TERMINAL_PROMPT: "0", [JOB_MARKER_ENV]: marker } }
         : undefined,
       // The code version is the commit the clone checked out (a branch name moves): log-model records it as lineage.
       onPrepared: resolved.clone ? () => this.#recordSource(artifactDir, resolved.cwd, resolved.clone) : undefined,
@@ -165,7 +168,7 @@ export class LocalTrainingBackend implements TrainingBackend {
       const j = this.#store.get(jobId);
       return !j || isTerminal(j.state);
     };
-    return followFile(file, { follow: opts.follow ?? false, isDone, signal: opts.signal });
+    return followFile(file, { follow: opts.follow ?? false, isDone, signal: opts.signal, tail: opts.tail, offset: opts.offset, limit: opts.limit });
   }
 
   async cancel(jobId: string): Promise<JobRecord> {

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import { markedProcesses, signalMarked } from "./marker.ts";
 
 export interface RankProcess {
   readonly rank: number;
@@ -22,8 +23,9 @@ export interface SpawnRankOptions {
 const SIGNAL_CODES: Partial<Record<NodeJS.Signals, number>> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGSEGV: 11, SIGTERM: 15, SIGABRT: 6 };
 
 export function spawnRank(o: SpawnRankOptions): RankProcess {
-  fs.mkdirSync(path.dirname(o.logFile), { recursive: true });
-  const fd = fs.openSync(o.logFile, "a");
+  fs.mkdirSync(path.dirname(o.logFile), { recursive: true, mode: 0o700 });
+  // Logs can hold whatever training code prints (tokens included): owner-only, as the rest of the data directory.
+  const fd = fs.openSync(o.logFile, "a", 0o600);
   const [cmd, ...args] = o.argv;
   // detached = setsid(): the child leads a new process group, and -pid addresses everything it starts.
   const child = spawn(cmd ?? "", args, { cwd: o.cwd, env: o.env, stdio: ["ignore", fd, fd], detached: true, shell: false });
@@ -59,14 +61,23 @@ export function groupAlive(pid: number | undefined): boolean {
   }
 }
 
-/** SIGTERM every group, then SIGKILL whatever is still there after `graceMs`. Resolves when all groups are gone. */
-export async function killGroups(pids: readonly (number | undefined)[], graceMs: number): Promise<void> {
+/**
+ * SIGTERM every group (and every process carrying the job's marker, which finds those that left their group with
+ * setsid), then SIGKILL whatever is still there after `graceMs`. Resolves when all are gone.
+ */
+export async function killGroups(pids: readonly (number | undefined)[], graceMs: number, marker?: string): Promise<void> {
+  const anyAlive = (): boolean => pids.some(groupAlive) || (marker !== undefined && markedProcesses(marker).length > 0);
   for (const pid of pids) signalGroup(pid, "SIGTERM");
+  if (marker) signalMarked(marker, "SIGTERM");
   const deadline = Date.now() + graceMs;
-  while (pids.some(groupAlive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  while (anyAlive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   for (const pid of pids) if (groupAlive(pid)) signalGroup(pid, "SIGKILL");
+  if (marker) signalMarked(marker, "SIGKILL");
   const hard = Date.now() + 2000;
-  while (pids.some(groupAlive) && Date.now() < hard) await new Promise((r) => setTimeout(r, 20));
+  while (anyAlive() && Date.now() < hard) {
+    if (marker) signalMarked(marker, "SIGKILL"); // one forked while we waited
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 /** A free TCP port on 127.0.0.1 (for MASTER_PORT). */

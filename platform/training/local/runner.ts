@@ -1,6 +1,7 @@
 // Runs one local job's ranks to an outcome: first failing rank stops the rest; timeout and cancel kill every group.
 import fs from "node:fs";
 import { tailFile } from "../logs.ts";
+import { signalMarked } from "./marker.ts";
 import { killGroups, signalGroup, spawnRank, type RankProcess } from "./procs.ts";
 
 export interface RankCommand {
@@ -31,6 +32,8 @@ export interface RunOptions {
   readonly prepare?: { readonly argv: readonly string[]; readonly env: Record<string, string | undefined> } | undefined;
   /** Called once the prepare step (the source fetch) succeeded, before any rank starts. */
   readonly onPrepared?: (() => void) | undefined;
+  /** FLYWHEEL_JOB_MARKER value in every process's environment: how cancel and timeout find setsid escapees. */
+  readonly marker?: string | undefined;
 }
 
 export interface RunHandle {
@@ -48,7 +51,7 @@ export function startRun(o: RunOptions): RunHandle {
   let stopping: Promise<void> | undefined;
   const pids = (): number[] => procs.map((p) => p.child.pid).filter((p): p is number => typeof p === "number");
   const stopAll = (): void => {
-    stopping ??= killGroups(pids(), o.killGraceMs);
+    stopping ??= killGroups(pids(), o.killGraceMs, o.marker);
   };
   const settle = (out: RunOutcome): void => {
     if (outcome) return;
@@ -93,6 +96,7 @@ export function startRun(o: RunOptions): RunHandle {
     clearTimeout(timer);
     // Leaders have exited; anything they left behind in their groups goes too (no orphans on success either).
     for (const pid of pids()) signalGroup(pid, "SIGKILL");
+    if (o.marker) signalMarked(o.marker, "SIGKILL");
     await stopping;
     return outcome ?? { state: "succeeded" };
   };

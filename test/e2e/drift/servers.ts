@@ -5,6 +5,7 @@ import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import YAML from "yaml";
+import { requireTool } from "../../support/require-binary.ts";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 
@@ -26,8 +27,8 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-async function startProcess(cmd: string, args: string[], url: string, readyPath: string, timeoutMs = 30_000): Promise<Server> {
-  const child: ChildProcess = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
+async function startProcess(cmd: "prometheus" | "prometheus-alertmanager", args: string[], url: string, readyPath: string, timeoutMs = 30_000): Promise<Server> {
+  const child: ChildProcess = spawn(requireTool(cmd), args, { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout?.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
   child.stderr?.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));

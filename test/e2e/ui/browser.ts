@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import type { BrowserContext, Page } from "playwright-core";
+import { requireTool } from "../../support/require-binary.ts";
 
 export const SHOTS = path.resolve("test-results/ui");
 const FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
@@ -19,7 +20,7 @@ export async function openBrowser(opts: { javaScript: boolean }): Promise<Browse
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), "flywheel-chromium-"));
   fs.mkdirSync(SHOTS, { recursive: true });
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: "/usr/bin/chromium",
+    executablePath: requireTool("chromium"),
     headless: true,
     args: FLAGS,
     javaScriptEnabled: opts.javaScript,

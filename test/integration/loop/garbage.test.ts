@@ -44,13 +44,13 @@ describe("broker ingress rejects what is not a CloudEvent", () => {
     expect(res.status).toBe(401);
   });
 
-  it("accepts a well-formed event whose data is bad, and the function rejects it without retries", async () => {
+  it("refuses a known type whose data is bad with 400 and the field errors (never a 202 and a silent dead letter)", async () => {
     const res = await p.api.raw("POST", "/events", JSON.stringify({ model: "Bad Name" }), ce({ "content-type": "application/json", "ce-id": "bad-data-1" }));
-    expect(res.status).toBe(202);
+    expect(res.status).toBe(400);
+    expect(await res.text()).toContain('"field":"data.model"');
     await p.platform.broker.idle();
-    const dl = await p.api.request<{ deadLetters: { eventId: string; errorCode?: number }[] }>("GET", "/api/v1/dead-letters");
-    const mine = dl.deadLetters.find((d) => d.eventId === "bad-data-1");
-    expect(mine?.errorCode).toBe(400);
+    const dl = await p.api.request<{ deadLetters: { eventId: string }[] }>("GET", "/api/v1/dead-letters");
+    expect(dl.deadLetters.find((d) => d.eventId === "bad-data-1")).toBeUndefined();
   });
 });
 

@@ -4,6 +4,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startHttpRegistry, type HttpRegistry } from "./http-registry.ts";
+import { requirePythonModules } from "../../support/require-binary.ts";
 
 const run = promisify(execFile);
 let srv: HttpRegistry;
@@ -12,7 +13,7 @@ afterAll(async () => srv.close());
 
 it("session.py does an ordinary MLflow session with plain requests", async () => {
   const script = path.resolve("examples/mlflow-requests/session.py");
-  const { stdout } = await run("/usr/bin/python3", [script], {
+  const { stdout } = await run(requirePythonModules({ requests: "python3-requests" }), [script], {
     env: { PATH: process.env.PATH ?? "/usr/bin:/bin", MLFLOW_TRACKING_URI: srv.url, MODEL_NAME: "py-model" },
     timeout: 50_000,
   });

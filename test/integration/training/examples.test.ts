@@ -13,9 +13,9 @@ import { trainingEventsFromBackend } from "../../../platform/training/events.ts"
 import { LocalTrainingBackend } from "../../../platform/training/local/backend.ts";
 import { TrainingSpecSchema, type TrainingSpecInput } from "../../../platform/specs/training.ts";
 import type { JobRecord } from "../../../platform/ports.ts";
+import { PYTHON, requirePythonModules } from "../../support/require-binary.ts";
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
-const PYTHON = "/usr/bin/python3";
 const log = createLogger("silent");
 
 let dir: string;
@@ -70,6 +70,7 @@ async function mlflow(endpoint: string, query: Record<string, string>): Promise<
 
 describe("examples on the local backend", () => {
   it("torch-ddp: two gloo ranks all-reduce, rank 0 alone writes the model and logs the run", async () => {
+    requirePythonModules({ torch: "python3-torch" });
     const before = calls.length;
     const job = await run("ddp-1", {
       kind: "ddp",
@@ -100,6 +101,7 @@ describe("examples on the local backend", () => {
   });
 
   it("sklearn: trains, writes the MLflow sklearn layout and logs once", async () => {
+    requirePythonModules({ sklearn: "python3-sklearn" });
     const before = calls.length;
     const job = await run("sk-1", { model: "iris", experiment: "sk-it", command: [PYTHON, "examples/sklearn/train.py"], params: { C: "0.5" }, timeoutSeconds: 120 });
     expect(job.state, readLog("sk-1", 0)).toBe("succeeded");

@@ -6,16 +6,14 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 import { describe, expect, it } from "vitest";
+import { requireTool } from "../../support/require-binary.ts";
 
 const ANSIBLE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../ansible");
 const PLAYBOOKS = fs.readdirSync(ANSIBLE).filter((f) => f.endsWith(".yml") && f !== "ansible.cfg");
 const allYaml = (dir: string): string[] =>
   fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? allYaml(path.join(dir, e.name)) : e.name.endsWith(".yml") ? [path.join(dir, e.name)] : []));
 
-function need(bin: string): void {
-  const r = spawnSync(bin, ["--version"], { encoding: "utf8" });
-  if (r.error) throw new Error(`${bin} is not installed: apt-get install ansible-core ansible-lint (.ci/run installs them)`);
-}
+const need = (bin: "ansible-playbook" | "ansible-lint"): string => requireTool(bin);
 
 describe("ansible playbooks", () => {
   it("are deploy, build and undeploy", () => {

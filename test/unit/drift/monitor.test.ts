@@ -4,6 +4,7 @@ import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { parseBaseline, type Baseline } from "../../../platform/drift/baseline.ts";
 import { DriftMonitor, PREDICTION_FEATURE } from "../../../platform/drift/monitor.ts";
+import { requireTool } from "../../support/require-binary.ts";
 
 const baseline: Baseline = parseBaseline({
   version: 1,
@@ -154,7 +155,7 @@ describe("DriftMonitor", () => {
     const text = await registry.metrics();
     expect(text).toContain('flywheel_model_drift_score{model="iris",version="1",feature="x"}');
     expect(text).toContain('flywheel_model_drift_detected_total{model="iris",version="1"} 1');
-    const res = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+    const res = spawnSync(requireTool("promtool"), ["check", "metrics"], { input: text, encoding: "utf8" });
     expect(res.error).toBeUndefined();
     expect(`${res.stdout}${res.stderr}`.trim()).toBe("");
     expect(res.status).toBe(0);

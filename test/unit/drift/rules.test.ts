@@ -7,14 +7,15 @@ import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 import { afterAll, describe, expect, it } from "vitest";
 import { crdErrors } from "../../support/crds.ts";
+import { requireTool } from "../../support/require-binary.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const read = (p: string): unknown => YAML.parse(fs.readFileSync(path.join(root, p), "utf8"));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "flywheel-rules-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-function run(cmd: string, args: string[]): { status: number | null; out: string } {
-  const res = spawnSync(cmd, args, { encoding: "utf8", cwd: tmp });
+function run(cmd: "promtool" | "amtool", args: string[]): { status: number | null; out: string } {
+  const res = spawnSync(requireTool(cmd), args, { encoding: "utf8", cwd: tmp });
   if (res.error) throw res.error;
   return { status: res.status, out: `${res.stdout}${res.stderr}` };
 }

@@ -11,17 +11,12 @@ import { generate, MANIFESTS_DIR, staleFiles } from "../../../platform/manifests
 import { OVERLAYS, renderManifests, renderObjects, type K8sObject } from "../../../platform/manifests/index.ts";
 import { crdErrors, hasCrd } from "../../support/crds.ts";
 import { coreErrors } from "./core-schemas.ts";
+import { requireTool } from "../../support/require-binary.ts";
+
 
 const id = (o: K8sObject): string => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`;
 
-function kubectl(): string | undefined {
-  try {
-    execFileSync("kubectl", ["version", "--client"], { stdio: "ignore" });
-    return "kubectl";
-  } catch {
-    return undefined;
-  }
-}
+const kubectl = (): string => requireTool("kubectl");
 
 describe("generated manifests", () => {
   it("are committed exactly as platform/manifests/generate.ts writes them, with nothing stale", () => {
@@ -66,9 +61,7 @@ describe.each(OVERLAYS)("overlay %s", (overlay) => {
   });
 
   it("renders the same objects, in the same order, as kubectl kustomize", () => {
-    const bin = kubectl();
-    expect(bin, "kubectl (Debian package) is needed for the kustomize cross-check: apt-get install kubectl").toBeDefined();
-    const text = execFileSync(bin!, ["kustomize", path.join(MANIFESTS_DIR, "overlays", overlay)], { encoding: "utf8" });
+    const text = execFileSync(kubectl(), ["kustomize", path.join(MANIFESTS_DIR, "overlays", overlay)], { encoding: "utf8" });
     const theirs = YAML.parseAllDocuments(text).map((d) => d.toJS() as K8sObject);
     expect(objs.map(id)).toEqual(theirs.map(id));
     const byId = new Map(theirs.map((o) => [id(o), o]));

@@ -9,6 +9,7 @@ import {
 } from "../../../platform/mlflow/index.ts";
 import { ConflictError, NotFoundError, ValidationError } from "../../../platform/errors.ts";
 import { ERRORS, startFakeMlflow, type Fault, type FakeMlflow } from "../../support/fake-mlflow/index.ts";
+import { requireTool } from "../../support/require-binary.ts";
 
 let fake: FakeMlflow;
 const delays: number[] = [];
@@ -170,7 +171,7 @@ describe("connection options", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "flywheel-ca-"));
     const key = path.join(dir, "key.pem");
     const cert = path.join(dir, "cert.pem");
-    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+    execFileSync(requireTool("openssl"), ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
       "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"], { stdio: "ignore" });
     const tls = await startFakeMlflow({ tls: { key: fs.readFileSync(key, "utf8"), cert: fs.readFileSync(cert, "utf8") } });
     try {

@@ -81,6 +81,16 @@ describe("model deployment form", () => {
     expect(lastDeploy()).toEqual({ action: "deploy", spec: { kind: "model", name: "iris", model: "iris", alias: "champion" } });
   });
 
+  it("refuses a model version or alias the registry does not have, at the field", async () => {
+    const before = h.fakes.emitted.length;
+    const res = await ops.post("/deployments", { kind: "model", name: "iris-v9", model: "iris", ref: "version", version: "9" });
+    expect(res.status).toBe(422);
+    expect(fieldErrors(await res.text(), "version")).toEqual(["registered model iris has no version 9"]);
+    const alias = await ops.post("/deployments", { kind: "model", name: "iris-x", model: "iris", ref: "alias", alias: "nosuch" });
+    expect(fieldErrors(await alias.text(), "alias")).toEqual(["registered model iris has no alias nosuch"]);
+    expect(h.fakes.emitted.length).toBe(before);
+  });
+
   it("puts errors at the fields", async () => {
     const res = await ops.post("/deployments", { kind: "model", name: "Iris!", model: "", ref: "version", version: "v2" });
     expect(res.status).toBe(422);

@@ -126,6 +126,8 @@ export function makeFakes(opts: { jobs?: number; runs?: number; airflowUrl?: str
       count: async (f) => filterJobs({ state: isJobState(f.state) ? f.state : undefined, model: f.model }).length,
       logs: async function* (id: string, o?: LogOptions) {
         for (let i = 0; i < 3; i++) yield `rank ${o?.rank ?? 0} line ${i} of ${id} <script>x</script>`;
+        // What the page asked for, so a test can see it reads a bounded tail; then one overlong line.
+        if (o?.tail !== undefined) yield `tail=${o.tail} ${"L".repeat(5000)}`;
       },
       cancel: async (id) => {
         cancelled.push(id);

@@ -161,6 +161,14 @@ describe("job page", () => {
     expect(html).toContain('id="cancel"');
   });
 
+  it("shows a bounded tail, cuts overlong lines and links the full log", async () => {
+    const html = await (await ds.get("/training/jobs/job-00000?rank=1")).text();
+    expect(html).toContain(`tail=200 ${"L".repeat(1991)} [… 3009 more characters in the full log]`);
+    expect(html).not.toContain("L".repeat(2001));
+    expect(html).toContain('href="/api/v1/jobs/job-00000/logs?rank=1"');
+    expect(html).toContain("Download the full log");
+  });
+
   it("stops polling and hides cancel when the job has ended", async () => {
     const html = await (await ds.get("/training/jobs/job-00001")).text();
     expect(html).toContain('data-state="succeeded"');
