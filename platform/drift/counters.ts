@@ -29,9 +29,18 @@ export interface DriftCountersOptions {
   readonly now?: (() => number) | undefined;
 }
 
-interface Handle {
-  inc(n?: number): void;
+/**
+ * A bin's count since the last scrape. The request path only bumps a number; prom-client's own inc() hashes the label
+ * set on every call (~µs per value), so counts move into the counter when Prometheus scrapes (collect()).
+ */
+class Pending {
+  n = 0;
+  constructor(readonly labels: Readonly<Record<string, string>>) {}
+  inc(): void {
+    this.n++;
+  }
 }
+type Handle = Pending;
 
 interface ReadyFeature {
   readonly feature: string;
@@ -59,6 +68,7 @@ export class DriftCounters implements DriftObserver {
   readonly #bins: Counter<"model" | "version" | "feature" | "bin">;
   readonly #baseline: Gauge<"model" | "version" | "feature" | "bin">;
   readonly #outliers: Counter<"model" | "version" | "feature">;
+  readonly #pending = new Set<Pending>();
 
   constructor(opts: DriftCountersOptions) {
     this.#o = {
@@ -77,6 +87,7 @@ export class DriftCounters implements DriftObserver {
       help: `Served values per bin of the model version's drift baseline (numeric bins by index, categories by name, ${PREDICTION_FEATURE} = predictions). Recording rules turn them into PSI.`,
       labelNames: ["model", "version", "feature", "bin"],
       registers,
+      collect: () => this.#flush(),
     });
     this.#baseline = new Gauge({
       name: DRIFT_BASELINE_METRIC,
@@ -89,7 +100,18 @@ export class DriftCounters implements DriftObserver {
       help: "Served feature values outside the baseline: beyond its range or its z-score threshold.",
       labelNames: ["model", "version", "feature"],
       registers,
+      collect: () => this.#flush(),
     });
+  }
+
+  /** Move the counts gathered since the last scrape into the counters. */
+  #flush(): void {
+    for (const p of this.#pending) {
+      if (p.n === 0) continue;
+      if (p.labels.bin === undefined) this.#outliers.inc(p.labels, p.n);
+      else this.#bins.inc(p.labels, p.n);
+      p.n = 0;
+    }
   }
 
   /** Request path (infer schedules it after the response): a few map lookups and counter increments, never awaits. */
@@ -125,6 +147,10 @@ export class DriftCounters implements DriftObserver {
   forget(model: string, version: string): void {
     const st = this.#versions.get(key(model, version));
     if (!st) return;
+    for (const f of [...st.features.values(), ...(st.prediction ? [st.prediction] : [])]) {
+      for (const c of f.counters.values()) this.#pending.delete(c);
+      if (f.outlier) this.#pending.delete(f.outlier.counter);
+    }
     for (const l of st.labels) {
       this.#bins.remove({ model, version, ...l });
       this.#baseline.remove({ model, version, ...l });
@@ -170,8 +196,10 @@ export class DriftCounters implements DriftObserver {
       const counters = new Map<string, Handle>();
       b.labels.forEach((bin, i) => {
         // inc(0) creates every bin's series at once: the rules need zero bins to exist, not be absent.
-        const c = this.#bins.labels({ model, version, feature: b.feature, bin });
-        c.inc(0);
+        const labels = { model, version, feature: b.feature, bin };
+        this.#bins.inc(labels, 0);
+        const c = new Pending(labels);
+        this.#pending.add(c);
         counters.set(bin, c);
         this.#baseline.set({ model, version, feature: b.feature, bin }, b.expected[i] ?? 0);
         st.labels.push({ feature: b.feature, bin });
@@ -179,8 +207,10 @@ export class DriftCounters implements DriftObserver {
       const base = b.feature === PREDICTION_FEATURE ? undefined : baseline.features[b.feature];
       let outlier: ReadyFeature["outlier"];
       if (base?.type === "numeric") {
-        const counter = this.#outliers.labels({ model, version, feature: b.feature });
-        counter.inc(0);
+        const labels = { model, version, feature: b.feature };
+        this.#outliers.inc(labels, 0);
+        const counter = new Pending(labels);
+        this.#pending.add(counter);
         st.outlierFeatures.push(b.feature);
         outlier = { test: outlierTest(base, this.#o.outlierZ), counter };
       }
