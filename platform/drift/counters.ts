@@ -35,6 +35,8 @@ export interface DriftCountersOptions {
  */
 class Pending {
   n = 0;
+  /** Scraped at least once. A series' first scrape must show 0: increase() cannot count what a series starts with. */
+  exposed = false;
   constructor(readonly labels: Readonly<Record<string, string>>) {}
   inc(): void {
     this.n++;
@@ -107,6 +109,11 @@ export class DriftCounters implements DriftObserver {
   /** Move the counts gathered since the last scrape into the counters. */
   #flush(): void {
     for (const p of this.#pending) {
+      if (!p.exposed) {
+        // Its first scrape: export the zero; what came meanwhile moves in at the next one (one interval late).
+        p.exposed = true;
+        continue;
+      }
       if (p.n === 0) continue;
       if (p.labels.bin === undefined) this.#outliers.inc(p.labels, p.n);
       else this.#bins.inc(p.labels, p.n);
