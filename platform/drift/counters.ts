@@ -70,7 +70,9 @@ export class DriftCounters implements DriftObserver {
   readonly #bins: Counter<"model" | "version" | "feature" | "bin">;
   readonly #baseline: Gauge<"model" | "version" | "feature" | "bin">;
   readonly #outliers: Counter<"model" | "version" | "feature">;
-  readonly #pending = new Set<Pending>();
+  // One set per counter: each counter's collect() runs once per scrape, so "first scrape" means what it says.
+  readonly #pendingBins = new Set<Pending>();
+  readonly #pendingOutliers = new Set<Pending>();
 
   constructor(opts: DriftCountersOptions) {
     this.#o = {
@@ -89,7 +91,7 @@ export class DriftCounters implements DriftObserver {
       help: `Served values per bin of the model version's drift baseline (numeric bins by index, categories by name, ${PREDICTION_FEATURE} = predictions). Recording rules turn them into PSI.`,
       labelNames: ["model", "version", "feature", "bin"],
       registers,
-      collect: () => this.#flush(),
+      collect: () => this.#flush(this.#pendingBins, this.#bins),
     });
     this.#baseline = new Gauge({
       name: DRIFT_BASELINE_METRIC,
@@ -102,21 +104,20 @@ export class DriftCounters implements DriftObserver {
       help: "Served feature values outside the baseline: beyond its range or its z-score threshold.",
       labelNames: ["model", "version", "feature"],
       registers,
-      collect: () => this.#flush(),
+      collect: () => this.#flush(this.#pendingOutliers, this.#outliers),
     });
   }
 
   /** Move the counts gathered since the last scrape into the counters. */
-  #flush(): void {
-    for (const p of this.#pending) {
+  #flush(pending: ReadonlySet<Pending>, counter: Counter<string>): void {
+    for (const p of pending) {
       if (!p.exposed) {
         // Its first scrape: export the zero; what came meanwhile moves in at the next one (one interval late).
         p.exposed = true;
         continue;
       }
       if (p.n === 0) continue;
-      if (p.labels.bin === undefined) this.#outliers.inc(p.labels, p.n);
-      else this.#bins.inc(p.labels, p.n);
+      counter.inc(p.labels, p.n);
       p.n = 0;
     }
   }
@@ -155,8 +156,8 @@ export class DriftCounters implements DriftObserver {
     const st = this.#versions.get(key(model, version));
     if (!st) return;
     for (const f of [...st.features.values(), ...(st.prediction ? [st.prediction] : [])]) {
-      for (const c of f.counters.values()) this.#pending.delete(c);
-      if (f.outlier) this.#pending.delete(f.outlier.counter);
+      for (const c of f.counters.values()) this.#pendingBins.delete(c);
+      if (f.outlier) this.#pendingOutliers.delete(f.outlier.counter);
     }
     for (const l of st.labels) {
       this.#bins.remove({ model, version, ...l });
@@ -206,7 +207,7 @@ export class DriftCounters implements DriftObserver {
         const labels = { model, version, feature: b.feature, bin };
         this.#bins.inc(labels, 0);
         const c = new Pending(labels);
-        this.#pending.add(c);
+        this.#pendingBins.add(c);
         counters.set(bin, c);
         this.#baseline.set({ model, version, feature: b.feature, bin }, b.expected[i] ?? 0);
         st.labels.push({ feature: b.feature, bin });
@@ -217,7 +218,7 @@ export class DriftCounters implements DriftObserver {
         const labels = { model, version, feature: b.feature };
         this.#outliers.inc(labels, 0);
         const counter = new Pending(labels);
-        this.#pending.add(counter);
+        this.#pendingOutliers.add(counter);
         st.outlierFeatures.push(b.feature);
         outlier = { test: outlierTest(base, this.#o.outlierZ), counter };
       }
