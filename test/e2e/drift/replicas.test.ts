@@ -111,6 +111,16 @@ const drifted = (n: number): Record<string, number>[] => Array.from({ length: n 
 
 describe("drift across 3 infer replicas, one stopped halfway", () => {
   it("records PSI over all replicas, fires ModelDriftDetected once and starts exactly one retrain", async () => {
+    // One ordinary request per replica loads its baseline; wait until Prometheus scraped every replica's bins (at 0
+    // first: a series' first scrape shows 0 so increase() counts everything after it).
+    for (const r of replicas) {
+      const warm = await fetch(`${r.url}/iris`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 }) });
+      expect(warm.status).toBe(200);
+    }
+    await until("every replica scraped", async () => {
+      const n = await promQuery('count(count by (instance) (flywheel_drift_bin_observations_total{model="iris"}))');
+      return Number(n[0]?.value[1]) === 3 ? true : undefined;
+    }, 60_000, 250);
     for (let i = 0; i < 12; i++) {
       if (i === 6) await replicas[2]?.stop(); // scale-in halfway: its counts are already in Prometheus
       const r = await fetch(`${proxyUrl}/iris`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(drifted(20)) });
@@ -127,7 +137,7 @@ describe("drift across 3 infer replicas, one stopped halfway", () => {
     const psi = await until("recorded PSI above 0.2", async () => {
       const res = await promQuery(`max by (model, version) (${RECORDED.psi(WINDOW)}{model="iris"})`);
       return res.length && Number(res[0]?.value[1]) > 0.2 ? res : undefined;
-    }, 90_000, 500);
+    }, 120_000, 500);
     expect(psi[0]?.metric).toMatchObject({ model: "iris", version: "1" });
     const total = await promQuery(`sum(${RECORDED.observations(WINDOW)}{model="iris", feature="petal_length"})`);
     expect(Number(total[0]?.value[1])).toBeGreaterThan(100);
