@@ -1,7 +1,9 @@
-// Bench: what drift detection costs the infer path (observe() vs a no-op observer) and how fast windows are scored.
+// Bench: what drift detection costs the infer path: the counters every replica runs (DriftCounters, what Prometheus'
+// PSI rules read) and the embedded in-process monitor, each vs a no-op observer (the floor); how fast windows are
+// scored; and the series each model version exports.
 import { performance } from "node:perf_hooks";
 import { Registry } from "prom-client";
-import { DriftMonitor, parseBaseline } from "../../platform/drift/index.ts";
+import { DriftCounters, DriftMonitor, parseBaseline, seriesPerVersion } from "../../platform/drift/index.ts";
 import type { DriftObservation, DriftObserver } from "../../platform/ports.ts";
 
 const FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"] as const;
@@ -66,12 +68,24 @@ async function main(): Promise<void> {
   const monitor = new DriftMonitor({ registry: new Registry(), loadBaseline: async () => baseline, scoreIntervalMs: 1000 });
   await observeCost(noop, 20_000, burst, 1);
   await observeCost(monitor, 20_000, burst, 1);
+  const counters = new DriftCounters({ registry: new Registry(), loadBaseline: async () => baseline });
+  counters.observe(obs(1));
+  await counters.settled();
+  await observeCost(counters, 20_000, burst, 1);
   const floor = await observeCost(noop, requests, burst, 1);
+  const counted = await observeCost(counters, requests, burst, 1);
+  const counted32 = await observeCost(counters, requests / 10, burst, 32);
   const one = await observeCost(monitor, requests, burst, 1);
   const batch = await observeCost(monitor, requests / 10, burst, 32);
   await monitor.flush();
   monitor.close();
   results.noopNsPerObserve = floor.nsPerCall;
+  results.countersNsPerObserve1Row = counted.nsPerCall;
+  results.countersNsPerObserve32Rows = counted32.nsPerCall;
+  results.countersRatioVsNoop = counted.nsPerCall / floor.nsPerCall;
+  const series = seriesPerVersion(baseline);
+  results.seriesPerVersion = series.total;
+  results.binSeriesPerVersion = series.counters;
   results.monitorNsPerObserve1Row = one.nsPerCall;
   results.monitorNsPerObserve32Rows = batch.nsPerCall;
   results.observeOverheadNs = one.nsPerCall - floor.nsPerCall;
@@ -87,6 +101,9 @@ async function main(): Promise<void> {
 
   const rows: [string, string][] = [
     ["observe(), no-op observer (floor)", `${results.noopNsPerObserve.toFixed(0)} ns/call`],
+    ["observe(), DriftCounters (Prometheus PSI), 1 row", `${results.countersNsPerObserve1Row.toFixed(0)} ns/call (x${results.countersRatioVsNoop.toFixed(2)} floor)`],
+    ["observe(), DriftCounters, 32 rows", `${results.countersNsPerObserve32Rows.toFixed(0)} ns/call`],
+    ["series per model version and replica", `${results.seriesPerVersion} (${results.binSeriesPerVersion} bin counters + as many baseline gauges + ${series.outliers} outlier counters)`],
     ["observe(), DriftMonitor, 1 row", `${results.monitorNsPerObserve1Row.toFixed(0)} ns/call (x${results.observeRatioVsNoop.toFixed(2)} floor, +${results.observeOverheadNs.toFixed(0)} ns)`],
     ["observe(), DriftMonitor, 32 rows", `${results.monitorNsPerObserve32Rows.toFixed(0)} ns/call`],
     ["off-path windowing per request", `${results.offPathUsPerRequest.toFixed(2)} us`],

@@ -162,15 +162,20 @@ async function checkModelsExist(deps: DeploymentsApiDeps, specs: readonly Deploy
   for (const [i, spec] of specs.entries()) {
     if (spec.kind !== "model" || spec.storageUri) continue;
     const at = specs.length > 1 ? `documents[${i}].` : "";
+    let found: boolean;
     try {
-      if (spec.version) await registry.getModelVersion(spec.model, spec.version);
-      else await registry.getModelVersionByAlias(spec.model, spec.alias ?? "champion");
+      // A missing alias is decided from the model's aliases (MLflow answers it 400, like a malformed one), never an error.
+      found = spec.version
+        ? Boolean(await registry.getModelVersion(spec.model, spec.version))
+        : (await registry.findVersionByAlias(spec.model, spec.alias ?? "champion")) !== undefined;
     } catch (e) {
       if (!(e instanceof NotFoundError)) continue;
-      const field = spec.version ? "version" : "alias";
-      const what = spec.version ? `version ${spec.version}` : `alias ${spec.alias ?? "champion"}`;
-      issues.push({ field: `${at}${field}`, message: `registered model ${spec.model} has no ${what} (or does not exist)` });
+      found = false;
     }
+    if (found) continue;
+    const field = spec.version ? "version" : "alias";
+    const what = spec.version ? `version ${spec.version}` : `alias ${spec.alias ?? "champion"}`;
+    issues.push({ field: `${at}${field}`, message: `registered model ${spec.model} has no ${what} (or does not exist)` });
   }
   if (issues.length) throw new ValidationError(issues);
 }

@@ -29,9 +29,20 @@ export interface DriftCountersOptions {
   readonly now?: (() => number) | undefined;
 }
 
-interface Handle {
-  inc(n?: number): void;
+/**
+ * A bin's count since the last scrape. The request path only bumps a number; prom-client's own inc() hashes the label
+ * set on every call (~µs per value), so counts move into the counter when Prometheus scrapes (collect()).
+ */
+class Pending {
+  n = 0;
+  /** Scraped at least once. A series' first scrape must show 0: increase() cannot count what a series starts with. */
+  exposed = false;
+  constructor(readonly labels: Readonly<Record<string, string>>) {}
+  inc(): void {
+    this.n++;
+  }
 }
+type Handle = Pending;
 
 interface ReadyFeature {
   readonly feature: string;
@@ -59,6 +70,9 @@ export class DriftCounters implements DriftObserver {
   readonly #bins: Counter<"model" | "version" | "feature" | "bin">;
   readonly #baseline: Gauge<"model" | "version" | "feature" | "bin">;
   readonly #outliers: Counter<"model" | "version" | "feature">;
+  // One set per counter: each counter's collect() runs once per scrape, so "first scrape" means what it says.
+  readonly #pendingBins = new Set<Pending>();
+  readonly #pendingOutliers = new Set<Pending>();
 
   constructor(opts: DriftCountersOptions) {
     this.#o = {
@@ -77,6 +91,7 @@ export class DriftCounters implements DriftObserver {
       help: `Served values per bin of the model version's drift baseline (numeric bins by index, categories by name, ${PREDICTION_FEATURE} = predictions). Recording rules turn them into PSI.`,
       labelNames: ["model", "version", "feature", "bin"],
       registers,
+      collect: () => this.#flush(this.#pendingBins, this.#bins),
     });
     this.#baseline = new Gauge({
       name: DRIFT_BASELINE_METRIC,
@@ -89,7 +104,22 @@ export class DriftCounters implements DriftObserver {
       help: "Served feature values outside the baseline: beyond its range or its z-score threshold.",
       labelNames: ["model", "version", "feature"],
       registers,
+      collect: () => this.#flush(this.#pendingOutliers, this.#outliers),
     });
+  }
+
+  /** Move the counts gathered since the last scrape into the counters. */
+  #flush(pending: ReadonlySet<Pending>, counter: Counter<string>): void {
+    for (const p of pending) {
+      if (!p.exposed) {
+        // Its first scrape: export the zero; what came meanwhile moves in at the next one (one interval late).
+        p.exposed = true;
+        continue;
+      }
+      if (p.n === 0) continue;
+      counter.inc(p.labels, p.n);
+      p.n = 0;
+    }
   }
 
   /** Request path (infer schedules it after the response): a few map lookups and counter increments, never awaits. */
@@ -125,6 +155,10 @@ export class DriftCounters implements DriftObserver {
   forget(model: string, version: string): void {
     const st = this.#versions.get(key(model, version));
     if (!st) return;
+    for (const f of [...st.features.values(), ...(st.prediction ? [st.prediction] : [])]) {
+      for (const c of f.counters.values()) this.#pendingBins.delete(c);
+      if (f.outlier) this.#pendingOutliers.delete(f.outlier.counter);
+    }
     for (const l of st.labels) {
       this.#bins.remove({ model, version, ...l });
       this.#baseline.remove({ model, version, ...l });
@@ -170,8 +204,10 @@ export class DriftCounters implements DriftObserver {
       const counters = new Map<string, Handle>();
       b.labels.forEach((bin, i) => {
         // inc(0) creates every bin's series at once: the rules need zero bins to exist, not be absent.
-        const c = this.#bins.labels({ model, version, feature: b.feature, bin });
-        c.inc(0);
+        const labels = { model, version, feature: b.feature, bin };
+        this.#bins.inc(labels, 0);
+        const c = new Pending(labels);
+        this.#pendingBins.add(c);
         counters.set(bin, c);
         this.#baseline.set({ model, version, feature: b.feature, bin }, b.expected[i] ?? 0);
         st.labels.push({ feature: b.feature, bin });
@@ -179,8 +215,10 @@ export class DriftCounters implements DriftObserver {
       const base = b.feature === PREDICTION_FEATURE ? undefined : baseline.features[b.feature];
       let outlier: ReadyFeature["outlier"];
       if (base?.type === "numeric") {
-        const counter = this.#outliers.labels({ model, version, feature: b.feature });
-        counter.inc(0);
+        const labels = { model, version, feature: b.feature };
+        this.#outliers.inc(labels, 0);
+        const counter = new Pending(labels);
+        this.#pendingOutliers.add(counter);
         st.outlierFeatures.push(b.feature);
         outlier = { test: outlierTest(base, this.#o.outlierZ), counter };
       }

@@ -1,6 +1,7 @@
 // The one RBAC table: what each function's code calls on the Kubernetes API. Roles are generated from it and the
 // RBAC test checks the rendered Roles against it and it against the code's own kind tables.
 import { TRAINING_KINDS_K8S } from "../training/kubernetes/meta.ts";
+import { SERVING_RBAC } from "../serving/rbac.ts";
 import { TRAINING_RBAC } from "../training/kubernetes/rbac.ts";
 
 export interface PolicyRule {
@@ -85,9 +86,9 @@ export function trainingRoles(op: TrainingOperator): RoleDecl[] {
 export function servingRoles(backend: ClusterServingBackend): RoleDecl[] {
   const r = SERVING_RESOURCES[backend];
   return [
-    { name: `deploy-model-${backend}`, serviceAccount: "deploy-model", rules: [{ ...r, verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] }] },
+    // From the calls the backends make (platform/serving/rbac.ts); test/integration/serving/rbac-calls checks them.
+    { name: `deploy-model-${backend}`, serviceAccount: "deploy-model", rules: [{ ...r, verbs: [...SERVING_RBAC.deployModel] }] },
     { name: `ui-${backend}`, serviceAccount: "ui", rules: [{ ...r, verbs: READ }] },
-    // infer resolves a deployment's endpoint from the CR's status.
-    { name: `infer-${backend}`, serviceAccount: "infer", rules: [{ ...r, verbs: ["get"] }] },
+    { name: `infer-${backend}`, serviceAccount: "infer", rules: [{ ...r, verbs: [...SERVING_RBAC.infer] }] },
   ];
 }

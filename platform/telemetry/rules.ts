@@ -36,6 +36,10 @@ export interface RuleOptions {
   /** A retrain started longer ago than this and not finished is stuck. */
   readonly retrainStuckAfter: string;
   readonly retrainLookback: string;
+  /** Live accuracy (from feedback labels) below which ModelAccuracyDropped fires, over at least this many labels. */
+  readonly accuracyThreshold: number;
+  readonly accuracyMinSamples: number;
+  readonly accuracyFor: string;
 }
 
 export const DEFAULT_RULE_OPTIONS: RuleOptions = {
@@ -50,6 +54,9 @@ export const DEFAULT_RULE_OPTIONS: RuleOptions = {
   platformFor: "10m",
   retrainStuckAfter: "2h",
   retrainLookback: "12h",
+  accuracyThreshold: 0.8,
+  accuracyMinSamples: 20,
+  accuracyFor: "5m",
 };
 
 /** Recorded series names, so the dashboards, the canary queries and the tests say them once. */
@@ -184,6 +191,27 @@ export function platformRules(o: RuleOptions = DEFAULT_RULE_OPTIONS): RuleGroup 
   };
 }
 
+/** Live accuracy from feedback labels (platform/inference-log): routed to retrain-on-drift like drift. */
+export function accuracyRules(o: RuleOptions = DEFAULT_RULE_OPTIONS): RuleGroup {
+  return {
+    name: "flywheel-accuracy",
+    rules: [
+      {
+        alert: "ModelAccuracyDropped",
+        expr:
+          `(max by (model, version) (flywheel_model_live_accuracy) < ${o.accuracyThreshold}) ` +
+          `and on (model, version) (max by (model, version) (flywheel_model_live_accuracy_samples) >= ${o.accuracyMinSamples})`,
+        for: o.accuracyFor,
+        labels: { severity: "warning", flywheel_action: "retrain" },
+        annotations: {
+          summary: "Model {{ $labels.model }} version {{ $labels.version }} is less accurate on feedback",
+          description: `The live accuracy of {{ $labels.model }} version {{ $labels.version }} over its latest feedback labels has been below ${o.accuracyThreshold} for ${o.accuracyFor} (now {{ $value | printf "%.3f" }}). retrain-on-drift retrains it on the labelled feedback.`,
+        },
+      },
+    ],
+  };
+}
+
 export function ruleGroups(o: RuleOptions = DEFAULT_RULE_OPTIONS): RuleGroup[] {
-  return [driftRules(o), outlierRules(o), platformRules(o)];
+  return [driftRules(o), outlierRules(o), platformRules(o), accuracyRules(o)];
 }

@@ -12,7 +12,7 @@ import { Registry } from "prom-client";
 import YAML from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRetrainDeps, MemoryRetrainStore, retrainOnDrift } from "../../../functions/retrain-on-drift/index.ts";
-import { DriftMonitor, parseBaseline } from "../../../platform/drift/index.ts";
+import { DriftCounters, DriftMonitor, fanOut, parseBaseline } from "../../../platform/drift/index.ts";
 import { eventType, parseEventAs } from "../../../platform/events/index.ts";
 import { createLogger } from "../../../platform/log.ts";
 import { alertmanagerRoutes } from "../../../triggers/alertmanager/index.ts";
@@ -25,17 +25,15 @@ const token = `am-${randomUUID()}`;
 const bus = new MemoryBus();
 const registry = new FakeRegistry();
 const metrics = new Registry();
-const monitor = new DriftMonitor({
-  registry: metrics,
-  loadBaseline: async () =>
-    parseBaseline({
-      version: 1,
-      features: { petal_length: { type: "numeric", edges: [1, 2, 3, 4, 5, 6, 7], counts: [50, 10, 20, 30, 30, 10] } },
-      predictions: { type: "categorical", frequencies: { setosa: 1, versicolor: 1, virginica: 1 } },
-    }),
-  minSamples: 50,
-  scoreIntervalMs: 200,
-});
+const loadBaseline = async () =>
+  parseBaseline({
+    version: 1,
+    features: { petal_length: { type: "numeric", edges: [1, 2, 3, 4, 5, 6, 7], counts: [50, 10, 20, 30, 30, 10] } },
+    predictions: { type: "categorical", frequencies: { setosa: 1, versicolor: 1, virginica: 1 } },
+  });
+const inProcess = new DriftMonitor({ registry: metrics, loadBaseline, minSamples: 50, scoreIntervalMs: 200 });
+// What infer runs: the live view and the counters Prometheus' PSI rules read.
+const monitor = Object.assign(fanOut(inProcess, new DriftCounters({ registry: metrics, loadBaseline })), { close: () => inProcess.close() });
 const hooks: { status: number; at: number; ms: number }[] = [];
 let server: ServerType;
 let prom: Server | undefined;

@@ -6,6 +6,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 import { requireTool } from "../../support/require-binary.ts";
+import { DEFAULT_RULE_OPTIONS, ruleGroups, type RuleOptions } from "../../../platform/telemetry/rules.ts";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 
@@ -60,22 +61,21 @@ async function startProcess(cmd: "prometheus" | "prometheus-alertmanager", args:
   return { url, output: () => out, stop };
 }
 
-/** The shipped rules file, with `for` shortened for the test. */
-export function testRules(dir: string, forDuration: string): string {
-  const rules = YAML.parse(fs.readFileSync(path.join(repoRoot, "manifests/prometheus/rules.yml"), "utf8")) as { groups: { rules: { for?: string }[] }[] };
-  for (const g of rules.groups) for (const r of g.rules) r.for = forDuration;
+/** The shipped rules (platform/telemetry/rules.ts), as a test overlay: every `for` shortened, windows as given. */
+export function testRules(dir: string, forDuration: string, overlay: Partial<RuleOptions> = {}): string {
+  const groups = ruleGroups({ ...DEFAULT_RULE_OPTIONS, driftFor: forDuration, outlierFor: forDuration, platformFor: forDuration, ...overlay });
   const file = path.join(dir, "rules.yml");
-  fs.writeFileSync(file, YAML.stringify(rules));
+  fs.writeFileSync(file, YAML.stringify({ groups }, { lineWidth: 0 }));
   return file;
 }
 
-export async function startPrometheus(dir: string, o: { target: string; alertmanager: string; rules: string; interval: string }): Promise<Server> {
+export async function startPrometheus(dir: string, o: { target: string | readonly string[]; alertmanager: string; rules: string; interval: string }): Promise<Server> {
   const port = await freePort();
   const config = {
     global: { scrape_interval: o.interval, evaluation_interval: o.interval },
     rule_files: [o.rules],
     alerting: { alertmanagers: [{ static_configs: [{ targets: [o.alertmanager] }] }] },
-    scrape_configs: [{ job_name: "flywheel", metrics_path: "/metrics", static_configs: [{ targets: [o.target] }] }],
+    scrape_configs: [{ job_name: "flywheel", metrics_path: "/metrics", static_configs: [{ targets: typeof o.target === "string" ? [o.target] : [...o.target] }] }],
   };
   const file = path.join(dir, "prometheus.yml");
   fs.writeFileSync(file, YAML.stringify(config));

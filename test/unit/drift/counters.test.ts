@@ -17,8 +17,11 @@ const baseline = parseBaseline({
   predictions: { type: "categorical", frequencies: { a: 0.5, b: 0.5 } },
 });
 
-async function values(registry: Registry, name: string): Promise<{ labels: Partial<Record<string, string | number>>; value: number }[]> {
-  return (await registry.getSingleMetric(name)?.get())?.values ?? [];
+/** A scrape. Each new series shows 0 at its first scrape (else increase() would lose its first counts), so read twice. */
+async function values(registry: Registry, name: string, scrapes = 2): Promise<{ labels: Partial<Record<string, string | number>>; value: number }[]> {
+  let out: { labels: Partial<Record<string, string | number>>; value: number }[] = [];
+  for (let i = 0; i < scrapes; i++) out = (await registry.getSingleMetric(name)?.get())?.values ?? [];
+  return out;
 }
 
 function setup(loader = async (model: string) => (model === "iris" ? baseline : undefined)) {
@@ -33,6 +36,8 @@ describe("DriftCounters", () => {
     counters.observe({ model: "iris", version: "1", features: { x: [0.5, 3.5, 3.9, -7], colour: [1, 2, 9] }, predictions: ["a", "zzz"] });
     await counters.settled();
     counters.observe({ model: "iris", version: "1", features: { x: [2.5], unknown: [1] }, predictions: ["b"] });
+    // First scrape of a new series: every bin at 0, so Prometheus' increase() counts from there.
+    expect((await values(registry, DRIFT_BIN_METRIC, 1)).every((v) => v.value === 0)).toBe(true);
     const bins = await values(registry, DRIFT_BIN_METRIC);
     const get = (feature: string, bin: string) => bins.find((v) => v.labels.feature === feature && v.labels.bin === bin)?.value;
     expect([get("x", "0"), get("x", "1"), get("x", "2"), get("x", "3")]).toEqual([2, 0, 1, 2]);

@@ -38,7 +38,7 @@ describe("ModelAccuracyDropped", () => {
                   exp_annotations: {
                     summary: "Model iris version 1 is less accurate on feedback",
                     description:
-                      "The live accuracy of iris version 1 over its latest feedback labels has been below 0.8 for 5 minutes (now 0.500). retrain-on-drift retrains it on the labelled feedback.",
+                      "The live accuracy of iris version 1 over its latest feedback labels has been below 0.8 for 5m (now 0.500). retrain-on-drift retrains it on the labelled feedback.",
                   },
                 },
               ],
