@@ -16,6 +16,7 @@ import { freePort, groupAlive, signalGroup } from "./procs.ts";
 import { startRun, type RankCommand, type RunHandle, type RunOutcome } from "./runner.ts";
 import { Notifier } from "./notifier.ts";
 import { JOB_MARKER_ENV, newJobMarker } from "./marker.ts";
+import { cgroupParent, JobCgroup, type CgroupParent, type CgroupSetting } from "./cgroup.ts";
 
 export interface LocalTrainingBackendOptions {
   /** Jobs live under `<dataDir>/jobs/<id>/` (rank-<n>.log, artifacts/) and in `<dataDir>/training.db`. */
@@ -33,6 +34,8 @@ export interface LocalTrainingBackendOptions {
   readonly python?: string;
   /** Time between SIGTERM and SIGKILL on cancel/timeout/failure. Default 5 s. */
   readonly killGraceMs?: number;
+  /** Each job in a cgroup v2 of its own, so cancel/timeout reach every descendant (config FLYWHEEL_TRAINING_CGROUP). Default auto. */
+  readonly cgroup?: CgroupSetting;
   readonly now?: () => number;
 }
 
@@ -44,13 +47,15 @@ export class LocalTrainingBackend implements TrainingBackend {
   readonly #notifier: Notifier;
   readonly #log: Logger;
   readonly #now: () => number;
+  #cgroupParent: CgroupParent | undefined;
+  #cgroupWarned = false;
 
   /**
    * An external MLflow (MLFLOW_TRACKING_URI): jobs get its configured credentials. The embedded registry at registryUrl:
    * jobs get a token of their own from jobTokens, never the admin token.
    */
   static fromConfig(config: Config, opts: Omit<LocalTrainingBackendOptions, "dataDir" | "registry"> & { registryUrl?: string | undefined } = {}): LocalTrainingBackend {
-    return new LocalTrainingBackend({ ...opts, dataDir: config.dataDir, registry: registryEnvFor(config, opts.registryUrl) });
+    return new LocalTrainingBackend({ cgroup: config.training.cgroup, ...opts, dataDir: config.dataDir, registry: registryEnvFor(config, opts.registryUrl) });
   }
 
   constructor(o: LocalTrainingBackendOptions) {
@@ -118,8 +123,11 @@ export class LocalTrainingBackend implements TrainingBackend {
       this.#o.jobTokens?.revoke(req.jobId);
       return { job: this.#mustGet(req.jobId), created: true };
     }
+    const cgroup = this.#jobCgroup(marker);
     const run = startRun({
       ranks: commands,
+      cgroup,
+      onCgroupError: (message) => this.#cgroupWarn(`job ${req.jobId}: ${message}`),
       cwd: resolved.cwd,
       timeoutMs: spec.timeoutSeconds * 1000,
       killGraceMs: this.#o.killGraceMs ?? 5000,
@@ -139,6 +147,30 @@ export class LocalTrainingBackend implements TrainingBackend {
       (e: unknown) => this.#finish(req.jobId, { state: "failed", reason: "LaunchFailed", message: e instanceof Error ? e.message : String(e), logTail: "" }),
     );
     return { job: this.#mustGet(req.jobId), created: true };
+  }
+
+  /** A fresh cgroup for one run (named by its marker: unique per run), or undefined: the marker alone then covers it. */
+  #jobCgroup(marker: string): JobCgroup | undefined {
+    this.#cgroupParent ??= cgroupParent(this.#o.cgroup ?? { mode: "auto" });
+    const parent = this.#cgroupParent;
+    if (!parent.ok) {
+      this.#cgroupWarn(parent.why);
+      return undefined;
+    }
+    try {
+      return JobCgroup.create(parent.dir, marker);
+    } catch (e) {
+      this.#cgroupWarn(e instanceof Error ? e.message : String(e));
+      return undefined;
+    }
+  }
+
+  /** Said once per backend: without the cgroup, cancel and timeout find escapees by the environment marker only. */
+  #cgroupWarn(why: string): void {
+    if (this.#cgroupWarned) return;
+    this.#cgroupWarned = true;
+    const off = this.#o.cgroup?.mode === "off";
+    (off ? this.#log.info : this.#log.warn).call(this.#log, "training: jobs run without a cgroup; escaped processes are found by their environment marker", { why });
   }
 
   /** source.json in the artifact dir (docs/artifacts.md): the git URL, the ref asked for and the commit checked out. */
