@@ -16,7 +16,7 @@ import { freePort, groupAlive, signalGroup } from "./procs.ts";
 import { startRun, type RankCommand, type RunHandle, type RunOutcome } from "./runner.ts";
 import { Notifier } from "./notifier.ts";
 import { JOB_MARKER_ENV, newJobMarker } from "./marker.ts";
-import { cgroupParent, JobCgroup, type CgroupParent, type CgroupSetting } from "./cgroup.ts";
+import { cgroupParent, JobCgroup, recordCgroup, recordedCgroup, type CgroupParent, type CgroupSetting } from "./cgroup.ts";
 
 export interface LocalTrainingBackendOptions {
   /** Jobs live under `<dataDir>/jobs/<id>/` (rank-<n>.log, artifacts/) and in `<dataDir>/training.db`. */
@@ -124,6 +124,8 @@ export class LocalTrainingBackend implements TrainingBackend {
       return { job: this.#mustGet(req.jobId), created: true };
     }
     const cgroup = this.#jobCgroup(marker);
+    // Recorded so a restarted platform can kill what this run leaves behind if this process dies (#reconcileOrphans).
+    if (cgroup) recordCgroup(dir, cgroup);
     const run = startRun({
       ranks: commands,
       cgroup,
@@ -163,6 +165,17 @@ export class LocalTrainingBackend implements TrainingBackend {
       this.#cgroupWarn(e instanceof Error ? e.message : String(e));
       return undefined;
     }
+  }
+
+  /** The cgroup a dead platform's run of this job left behind: killed, then removed. */
+  #killOrphanCgroup(jobId: string): void {
+    const recorded = recordedCgroup(this.jobDir(jobId), jobId);
+    if (!recorded) return;
+    this.#cgroupParent ??= cgroupParent(this.#o.cgroup ?? { mode: "auto" });
+    // Only under today's parent: a recorded path is never followed anywhere else.
+    if (!this.#cgroupParent.ok || path.dirname(recorded.dir) !== this.#cgroupParent.dir) return;
+    recorded.kill();
+    void recorded.destroy().then((why) => why && this.#log.warn("training: could not remove an orphaned job cgroup", { jobId, why }));
   }
 
   /** Said once per backend: without the cgroup, cancel and timeout find escapees by the environment marker only. */
@@ -274,6 +287,7 @@ export class LocalTrainingBackend implements TrainingBackend {
         // Only a group whose leader still carries this job's id is ours; a reused pid belongs to someone else.
         if (groupAlive(pid) && ownsJob(pid, job.id)) signalGroup(pid, "SIGKILL");
       }
+      this.#killOrphanCgroup(job.id);
       const at = this.#now();
       const message = "the platform restarted while the job was running; its processes could not be re-attached";
       this.#store.transition(job.id, { state: "failed", at, reason: "Orphaned", message }, { finishedAt: at, failureReason: "Orphaned", message });

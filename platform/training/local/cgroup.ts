@@ -78,6 +78,9 @@ export function cgroupParent(setting: CgroupSetting): CgroupParent {
   return { ok: false, why: `no writable cgroup v2 directory (${reasons.join("; ")})` };
 }
 
+/** The directory name of a job cgroup: ids are validated upstream, but a path separator must never reach mkdir. */
+export const cgroupName = (name: string): string => name.replace(/[^A-Za-z0-9_.-]/g, "_").replace(/^\.+/, "_").slice(0, 200) || "job";
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** One job's cgroup: processes added to it stay in it with all their descendants, whatever session they start. */
@@ -90,10 +93,14 @@ export class JobCgroup {
 
   /** Create `<parent>/<name>` (name sanitized to a safe directory name). Throws when the kernel refuses. */
   static create(parent: string, name: string): JobCgroup {
-    const safe = name.replace(/[^A-Za-z0-9_.-]/g, "_").replace(/^\.+/, "_").slice(0, 200) || "job";
-    const dir = path.join(parent, safe);
+    const dir = path.join(parent, cgroupName(name));
     fs.mkdirSync(dir);
     return new JobCgroup(dir);
+  }
+
+  /** A job cgroup a previous platform process left behind (its dir recorded in the job's directory), if still there. */
+  static existing(dir: string): JobCgroup | undefined {
+    return fs.existsSync(path.join(dir, "cgroup.procs")) ? new JobCgroup(dir) : undefined;
   }
 
   /** Move a pid in; its later children are born inside. Returns the error message when the write failed. */
@@ -155,4 +162,22 @@ export class JobCgroup {
       await sleep(20);
     }
   }
+}
+
+/** `<jobDir>/cgroup.json`: where a run's cgroup is, for a restarted platform to kill what a dead one left. */
+export function recordCgroup(jobDir: string, cg: JobCgroup): void {
+  fs.writeFileSync(path.join(jobDir, "cgroup.json"), JSON.stringify({ dir: cg.dir }), { mode: 0o600 });
+}
+
+/** The recorded cgroup of a job, when it still exists and is named for this job (a run's marker starts with its id). */
+export function recordedCgroup(jobDir: string, jobId: string): JobCgroup | undefined {
+  let dir: unknown;
+  try {
+    const v: unknown = JSON.parse(fs.readFileSync(path.join(jobDir, "cgroup.json"), "utf8"));
+    dir = v && typeof v === "object" && "dir" in v ? v.dir : undefined;
+  } catch {
+    return undefined; // ran without a cgroup
+  }
+  if (typeof dir !== "string" || !path.isAbsolute(dir) || !path.basename(dir).startsWith(`${cgroupName(jobId)}.`)) return undefined;
+  return JobCgroup.existing(dir);
 }

@@ -1,5 +1,6 @@
 // Cancel, timeout and the job's end reach a setsid escapee that also wiped its environment (issue 17 item 10): only the
 // job's cgroup v2 holds it, the marker cannot see it. Real processes, a real cgroup; no writable cgroup v2 fails.
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -74,7 +75,7 @@ function setup() {
     expect(fs.readFileSync(path.join(cgroupDir, "cgroup.procs"), "utf8").split("\n")).toContain(String(pid));
     return { pid, cgroupDir };
   };
-  return { backend, launch, escapee, id };
+  return { backend, launch, escapee, id, dir, rank };
 }
 
 describe("a setsid escapee with a wiped environment, in the job's cgroup", () => {
@@ -105,6 +106,37 @@ describe("a setsid escapee with a wiped environment, in the job's cgroup", () =>
     const { job } = await t.launch(jobId, false);
     const { pid, cgroupDir } = await t.escapee(jobId);
     await expect.poll(async () => (await t.backend.get(job.id))?.state, { timeout: 15_000, interval: 100 }).toBe("succeeded");
+    await expect.poll(() => alive(pid), { timeout: 10_000, interval: 50 }).toBe(false);
+    await expect.poll(() => fs.existsSync(cgroupDir), { timeout: 10_000, interval: 50 }).toBe(false);
+  }, 30_000);
+
+  it("is killed by a restarted platform when the one that started it died (SIGKILL)", async () => {
+    const t = setup();
+    const jobId = t.id("orphan");
+    // The first platform is a real process that launches the job and is then SIGKILLed: nothing of it cleans up.
+    const entry = path.join(t.dir, "platform.mts");
+    const backendTs = path.resolve(import.meta.dirname, "../../../platform/training/local/backend.ts");
+    const specTs = path.resolve(import.meta.dirname, "../../../platform/specs/training.ts");
+    fs.writeFileSync(
+      entry,
+      `import { LocalTrainingBackend } from ${JSON.stringify(backendTs)};
+       import { TrainingSpecSchema } from ${JSON.stringify(specTs)};
+       const b = new LocalTrainingBackend({ dataDir: ${JSON.stringify(t.dir)}, workdir: ${JSON.stringify(t.dir)}, env: { PATH: process.env.PATH }, cgroup: { mode: "auto" } });
+       await b.launch({ jobId: ${JSON.stringify(jobId)}, spec: TrainingSpecSchema.parse({ model: "m", command: [process.execPath, "-e", ${JSON.stringify(t.rank(true))}] }), trigger: { reason: "manual" }, causeEventId: "ev" });
+       setInterval(() => {}, 1000);`,
+    );
+    const platform = spawn(process.execPath, ["--import", "tsx", entry], { stdio: "ignore" });
+    cleanups.push(() => {
+      platform.kill("SIGKILL");
+    });
+    const { pid, cgroupDir } = await t.escapee(jobId);
+    const exited = new Promise((r) => platform.once("exit", r));
+    platform.kill("SIGKILL");
+    await exited;
+    expect(alive(pid)).toBe(true);
+    const restarted = new LocalTrainingBackend({ dataDir: t.dir, env: {}, killGraceMs: 200, cgroup: { mode: "auto" } });
+    cleanups.push(() => restarted.close());
+    expect((await restarted.get(jobId))?.failureReason).toBe("Orphaned");
     await expect.poll(() => alive(pid), { timeout: 10_000, interval: 50 }).toBe(false);
     await expect.poll(() => fs.existsSync(cgroupDir), { timeout: 10_000, interval: 50 }).toBe(false);
   }, 30_000);
