@@ -16,7 +16,7 @@ import { freePort, groupAlive, signalGroup } from "./procs.ts";
 import { startRun, type RankCommand, type RunHandle, type RunOutcome } from "./runner.ts";
 import { Notifier } from "./notifier.ts";
 import { JOB_MARKER_ENV, newJobMarker } from "./marker.ts";
-import { cgroupParent, JobCgroup, recordCgroup, recordedCgroup, type CgroupParent, type CgroupSetting } from "./cgroup.ts";
+import { JobCgroups, type CgroupSetting } from "./cgroup.ts";
 
 export interface LocalTrainingBackendOptions {
   /** Jobs live under `<dataDir>/jobs/<id>/` (rank-<n>.log, artifacts/) and in `<dataDir>/training.db`. */
@@ -47,8 +47,7 @@ export class LocalTrainingBackend implements TrainingBackend {
   readonly #notifier: Notifier;
   readonly #log: Logger;
   readonly #now: () => number;
-  #cgroupParent: CgroupParent | undefined;
-  #cgroupWarned = false;
+  readonly #cgroups: JobCgroups;
 
   /**
    * An external MLflow (MLFLOW_TRACKING_URI): jobs get its configured credentials. The embedded registry at registryUrl:
@@ -62,6 +61,7 @@ export class LocalTrainingBackend implements TrainingBackend {
     this.#o = o;
     this.#log = o.log ?? createLogger("silent");
     this.#now = o.now ?? Date.now;
+    this.#cgroups = new JobCgroups(o.cgroup ?? { mode: "auto" }, this.#log);
     this.#store = new JobStore(path.join(o.dataDir, "training.db"));
     this.#notifier = new Notifier(this.#store, this.#log, o.onUpdate);
     this.#reconcileOrphans();
@@ -123,13 +123,11 @@ export class LocalTrainingBackend implements TrainingBackend {
       this.#o.jobTokens?.revoke(req.jobId);
       return { job: this.#mustGet(req.jobId), created: true };
     }
-    const cgroup = this.#jobCgroup(marker);
-    // Recorded so a restarted platform can kill what this run leaves behind if this process dies (#reconcileOrphans).
-    if (cgroup) recordCgroup(dir, cgroup);
+    const cgroup = this.#cgroups.forRun(dir, marker);
     const run = startRun({
       ranks: commands,
       cgroup,
-      onCgroupError: (message) => this.#cgroupWarn(`job ${req.jobId}: ${message}`),
+      onCgroupError: (message) => this.#cgroups.warn(`job ${req.jobId}: ${message}`),
       cwd: resolved.cwd,
       timeoutMs: spec.timeoutSeconds * 1000,
       killGraceMs: this.#o.killGraceMs ?? 5000,
@@ -149,41 +147,6 @@ export class LocalTrainingBackend implements TrainingBackend {
       (e: unknown) => this.#finish(req.jobId, { state: "failed", reason: "LaunchFailed", message: e instanceof Error ? e.message : String(e), logTail: "" }),
     );
     return { job: this.#mustGet(req.jobId), created: true };
-  }
-
-  /** A fresh cgroup for one run (named by its marker: unique per run), or undefined: the marker alone then covers it. */
-  #jobCgroup(marker: string): JobCgroup | undefined {
-    this.#cgroupParent ??= cgroupParent(this.#o.cgroup ?? { mode: "auto" });
-    const parent = this.#cgroupParent;
-    if (!parent.ok) {
-      this.#cgroupWarn(parent.why);
-      return undefined;
-    }
-    try {
-      return JobCgroup.create(parent.dir, marker);
-    } catch (e) {
-      this.#cgroupWarn(e instanceof Error ? e.message : String(e));
-      return undefined;
-    }
-  }
-
-  /** The cgroup a dead platform's run of this job left behind: killed, then removed. */
-  #killOrphanCgroup(jobId: string): void {
-    const recorded = recordedCgroup(this.jobDir(jobId), jobId);
-    if (!recorded) return;
-    this.#cgroupParent ??= cgroupParent(this.#o.cgroup ?? { mode: "auto" });
-    // Only under today's parent: a recorded path is never followed anywhere else.
-    if (!this.#cgroupParent.ok || path.dirname(recorded.dir) !== this.#cgroupParent.dir) return;
-    recorded.kill();
-    void recorded.destroy().then((why) => why && this.#log.warn("training: could not remove an orphaned job cgroup", { jobId, why }));
-  }
-
-  /** Said once per backend: without the cgroup, cancel and timeout find escapees by the environment marker only. */
-  #cgroupWarn(why: string): void {
-    if (this.#cgroupWarned) return;
-    this.#cgroupWarned = true;
-    const off = this.#o.cgroup?.mode === "off";
-    (off ? this.#log.info : this.#log.warn).call(this.#log, "training: jobs run without a cgroup; escaped processes are found by their environment marker", { why });
   }
 
   /** source.json in the artifact dir (docs/artifacts.md): the git URL, the ref asked for and the commit checked out. */
@@ -287,7 +250,7 @@ export class LocalTrainingBackend implements TrainingBackend {
         // Only a group whose leader still carries this job's id is ours; a reused pid belongs to someone else.
         if (groupAlive(pid) && ownsJob(pid, job.id)) signalGroup(pid, "SIGKILL");
       }
-      this.#killOrphanCgroup(job.id);
+      this.#cgroups.reclaim(this.jobDir(job.id), job.id);
       const at = this.#now();
       const message = "the platform restarted while the job was running; its processes could not be re-attached";
       this.#store.transition(job.id, { state: "failed", at, reason: "Orphaned", message }, { finishedAt: at, failureReason: "Orphaned", message });

@@ -2,6 +2,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { CgroupSetting } from "../../config/index.ts";
+import type { Logger } from "../../log.ts";
 
 export type { CgroupSetting };
 
@@ -180,4 +181,59 @@ export function recordedCgroup(jobDir: string, jobId: string): JobCgroup | undef
   }
   if (typeof dir !== "string" || !path.isAbsolute(dir) || !path.basename(dir).startsWith(`${cgroupName(jobId)}.`)) return undefined;
   return JobCgroup.existing(dir);
+}
+
+/** A backend's job cgroups: the parent found once, a cgroup per run, the reason it runs without one said once. */
+export class JobCgroups {
+  readonly #setting: CgroupSetting;
+  readonly #log: Logger;
+  #parent: CgroupParent | undefined;
+  #warned = false;
+
+  constructor(setting: CgroupSetting, log: Logger) {
+    this.#setting = setting;
+    this.#log = log;
+  }
+
+  #resolve(): CgroupParent {
+    this.#parent ??= cgroupParent(this.#setting);
+    return this.#parent;
+  }
+
+  /** A fresh cgroup for one run (named by its marker: unique per run), recorded in the job's dir; or undefined. */
+  forRun(jobDir: string, marker: string): JobCgroup | undefined {
+    const parent = this.#resolve();
+    if (!parent.ok) {
+      this.warn(parent.why);
+      return undefined;
+    }
+    try {
+      const cg = JobCgroup.create(parent.dir, marker);
+      // So a restarted platform can kill what this run leaves behind if this process dies (reclaim).
+      recordCgroup(jobDir, cg);
+      return cg;
+    } catch (e) {
+      this.warn(e instanceof Error ? e.message : String(e));
+      return undefined;
+    }
+  }
+
+  /** The cgroup a dead platform's run of this job left behind: killed, then removed. Only under today's parent. */
+  reclaim(jobDir: string, jobId: string): void {
+    const recorded = recordedCgroup(jobDir, jobId);
+    if (!recorded) return;
+    const parent = this.#resolve();
+    if (!parent.ok || path.dirname(recorded.dir) !== parent.dir) return;
+    recorded.kill();
+    void recorded.destroy().then((why) => why && this.#log.warn("training: could not remove an orphaned job cgroup", { jobId, why }));
+  }
+
+  /** Said once: without the cgroup, cancel and timeout find escapees by the environment marker only. */
+  warn(why: string): void {
+    if (this.#warned) return;
+    this.#warned = true;
+    const msg = "training: jobs run without a cgroup; escaped processes are found by their environment marker";
+    if (this.#setting.mode === "off") this.#log.info(msg, { why });
+    else this.#log.warn(msg, { why });
+  }
 }
