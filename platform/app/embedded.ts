@@ -153,6 +153,7 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
       ? { trackingUri: external, token: config.registry.token, username: config.registry.username, password: config.registry.password, caBundlePath: config.registry.caBundlePath }
       : { trackingUri: selfUrl, token: undefined },
     jobTokens: external ? undefined : auth.jobTokens,
+    cgroup: config.training.cgroup,
     log: log.child({ component: "training" }),
     now,
   });

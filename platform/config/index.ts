@@ -42,6 +42,11 @@ const EnvSchema = z.object({
     .refine((roots) => roots.every((r) => path.isAbsolute(r)), "every entry must be an absolute path"),
   FLYWHEEL_TRAINING_BACKEND: z.enum(["local", "kubernetes"]).default("local"),
   FLYWHEEL_DDP_OPERATOR: z.enum(["pytorchjob", "trainjob"]).default("pytorchjob"),
+  /** Local training: each job in a cgroup v2 of its own. `auto` finds a writable one, `off`, or an absolute cgroup2 directory. */
+  FLYWHEEL_TRAINING_CGROUP: z
+    .string()
+    .default("auto")
+    .refine((v) => v === "auto" || v === "off" || path.isAbsolute(v), "must be auto, off or an absolute path"),
   FLYWHEEL_SERVING_BACKEND: z.enum(["local", "seldon", "kserve"]).default("local"),
   FLYWHEEL_NAMESPACE: z.string().default("flywheel"),
   /** Knative mode: where functions emit events (the broker ingress); K_SINK wins when a SinkBinding sets it. */
@@ -118,7 +123,7 @@ export interface Config {
     /** Besides the embedded registry's own artifact root: where local (file:) artifact locations may point. */
     readonly artifactRoots: readonly string[];
   };
-  readonly training: { readonly backend: "local" | "kubernetes"; readonly ddpOperator: "pytorchjob" | "trainjob" };
+  readonly training: { readonly backend: "local" | "kubernetes"; readonly ddpOperator: "pytorchjob" | "trainjob"; readonly cgroup: CgroupSetting };
   readonly serving: { readonly backend: "local" | "seldon" | "kserve" };
   readonly kubernetes: { readonly namespace: string };
   readonly knative: {
@@ -160,6 +165,13 @@ export interface ConfigOverrides {
 }
 
 /** Parse the environment (and CLI overrides) into a frozen Config. Throws ConfigError naming each bad variable. */
+/** FLYWHEEL_TRAINING_CGROUP: `auto` (find a writable cgroup v2), `off`, or the cgroup v2 directory to put jobs under. */
+export type CgroupSetting = { readonly mode: "auto" } | { readonly mode: "off" } | { readonly mode: "path"; readonly path: string };
+
+function cgroupSetting(v: string): CgroupSetting {
+  return v === "auto" || v === "off" ? { mode: v } : { mode: "path", path: path.resolve(v) };
+}
+
 export function parseConfig(env: Env = process.env, overrides: ConfigOverrides = {}): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
   const parsed = EnvSchema.safeParse(cleaned);
@@ -207,7 +219,7 @@ export function parseConfig(env: Env = process.env, overrides: ConfigOverrides =
       caBundlePath: e.MLFLOW_TRACKING_SERVER_CERT_PATH,
       artifactRoots: e.FLYWHEEL_ARTIFACT_ROOTS.map((r) => path.resolve(r)),
     },
-    training: { backend: e.FLYWHEEL_TRAINING_BACKEND, ddpOperator: e.FLYWHEEL_DDP_OPERATOR },
+    training: { backend: e.FLYWHEEL_TRAINING_BACKEND, ddpOperator: e.FLYWHEEL_DDP_OPERATOR, cgroup: cgroupSetting(e.FLYWHEEL_TRAINING_CGROUP) },
     serving: { backend: e.FLYWHEEL_SERVING_BACKEND },
     kubernetes: { namespace: e.FLYWHEEL_NAMESPACE },
     knative: {

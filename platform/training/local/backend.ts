@@ -16,6 +16,7 @@ import { freePort, groupAlive, signalGroup } from "./procs.ts";
 import { startRun, type RankCommand, type RunHandle, type RunOutcome } from "./runner.ts";
 import { Notifier } from "./notifier.ts";
 import { JOB_MARKER_ENV, newJobMarker } from "./marker.ts";
+import { JobCgroups, type CgroupSetting } from "./cgroup.ts";
 
 export interface LocalTrainingBackendOptions {
   /** Jobs live under `<dataDir>/jobs/<id>/` (rank-<n>.log, artifacts/) and in `<dataDir>/training.db`. */
@@ -33,6 +34,8 @@ export interface LocalTrainingBackendOptions {
   readonly python?: string;
   /** Time between SIGTERM and SIGKILL on cancel/timeout/failure. Default 5 s. */
   readonly killGraceMs?: number;
+  /** Each job in a cgroup v2 of its own, so cancel/timeout reach every descendant (config FLYWHEEL_TRAINING_CGROUP). Default auto. */
+  readonly cgroup?: CgroupSetting;
   readonly now?: () => number;
 }
 
@@ -44,19 +47,21 @@ export class LocalTrainingBackend implements TrainingBackend {
   readonly #notifier: Notifier;
   readonly #log: Logger;
   readonly #now: () => number;
+  readonly #cgroups: JobCgroups;
 
   /**
    * An external MLflow (MLFLOW_TRACKING_URI): jobs get its configured credentials. The embedded registry at registryUrl:
    * jobs get a token of their own from jobTokens, never the admin token.
    */
   static fromConfig(config: Config, opts: Omit<LocalTrainingBackendOptions, "dataDir" | "registry"> & { registryUrl?: string | undefined } = {}): LocalTrainingBackend {
-    return new LocalTrainingBackend({ ...opts, dataDir: config.dataDir, registry: registryEnvFor(config, opts.registryUrl) });
+    return new LocalTrainingBackend({ cgroup: config.training.cgroup, ...opts, dataDir: config.dataDir, registry: registryEnvFor(config, opts.registryUrl) });
   }
 
   constructor(o: LocalTrainingBackendOptions) {
     this.#o = o;
     this.#log = o.log ?? createLogger("silent");
     this.#now = o.now ?? Date.now;
+    this.#cgroups = new JobCgroups(o.cgroup ?? { mode: "auto" }, this.#log);
     this.#store = new JobStore(path.join(o.dataDir, "training.db"));
     this.#notifier = new Notifier(this.#store, this.#log, o.onUpdate);
     this.#reconcileOrphans();
@@ -118,8 +123,11 @@ export class LocalTrainingBackend implements TrainingBackend {
       this.#o.jobTokens?.revoke(req.jobId);
       return { job: this.#mustGet(req.jobId), created: true };
     }
+    const cgroup = this.#cgroups.forRun(dir, marker);
     const run = startRun({
       ranks: commands,
+      cgroup,
+      onCgroupError: (message) => this.#cgroups.warn(`job ${req.jobId}: ${message}`),
       cwd: resolved.cwd,
       timeoutMs: spec.timeoutSeconds * 1000,
       killGraceMs: this.#o.killGraceMs ?? 5000,
@@ -242,6 +250,7 @@ export class LocalTrainingBackend implements TrainingBackend {
         // Only a group whose leader still carries this job's id is ours; a reused pid belongs to someone else.
         if (groupAlive(pid) && ownsJob(pid, job.id)) signalGroup(pid, "SIGKILL");
       }
+      this.#cgroups.reclaim(this.jobDir(job.id), job.id);
       const at = this.#now();
       const message = "the platform restarted while the job was running; its processes could not be re-attached";
       this.#store.transition(job.id, { state: "failed", at, reason: "Orphaned", message }, { finishedAt: at, failureReason: "Orphaned", message });

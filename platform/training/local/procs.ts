@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import path from "node:path";
+import type { JobCgroup } from "./cgroup.ts";
 import { markedProcesses, signalMarked } from "./marker.ts";
 
 export interface RankProcess {
@@ -62,20 +63,25 @@ export function groupAlive(pid: number | undefined): boolean {
 }
 
 /**
- * SIGTERM every group (and every process carrying the job's marker, which finds those that left their group with
- * setsid), then SIGKILL whatever is still there after `graceMs`. Resolves when all are gone.
+ * SIGTERM every group, every process in the job's cgroup and every process carrying the job's marker (the last two
+ * find those that left their group with setsid), then SIGKILL whatever is still there after `graceMs`. Resolves when
+ * all are gone.
  */
-export async function killGroups(pids: readonly (number | undefined)[], graceMs: number, marker?: string): Promise<void> {
-  const anyAlive = (): boolean => pids.some(groupAlive) || (marker !== undefined && markedProcesses(marker).length > 0);
+export async function killGroups(pids: readonly (number | undefined)[], graceMs: number, marker?: string, cgroup?: JobCgroup): Promise<void> {
+  const anyAlive = (): boolean =>
+    pids.some(groupAlive) || (marker !== undefined && markedProcesses(marker).length > 0) || (cgroup !== undefined && cgroup.pids().length > 0);
   for (const pid of pids) signalGroup(pid, "SIGTERM");
   if (marker) signalMarked(marker, "SIGTERM");
+  cgroup?.signal("SIGTERM");
   const deadline = Date.now() + graceMs;
   while (anyAlive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   for (const pid of pids) if (groupAlive(pid)) signalGroup(pid, "SIGKILL");
   if (marker) signalMarked(marker, "SIGKILL");
+  cgroup?.kill();
   const hard = Date.now() + 2000;
   while (anyAlive() && Date.now() < hard) {
     if (marker) signalMarked(marker, "SIGKILL"); // one forked while we waited
+    cgroup?.kill();
     await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -1,6 +1,7 @@
 // Runs one local job's ranks to an outcome: first failing rank stops the rest; timeout and cancel kill every group.
 import fs from "node:fs";
 import { tailFile } from "../logs.ts";
+import type { JobCgroup } from "./cgroup.ts";
 import { signalMarked } from "./marker.ts";
 import { killGroups, signalGroup, spawnRank, type RankProcess } from "./procs.ts";
 
@@ -34,6 +35,10 @@ export interface RunOptions {
   readonly onPrepared?: (() => void) | undefined;
   /** FLYWHEEL_JOB_MARKER value in every process's environment: how cancel and timeout find setsid escapees. */
   readonly marker?: string | undefined;
+  /** The job's own cgroup: every process is moved in right after spawn, and the whole cgroup is killed at the end. */
+  readonly cgroup?: JobCgroup | undefined;
+  /** A cgroup step failed (the marker still covers the job); told once per run. */
+  readonly onCgroupError?: ((message: string) => void) | undefined;
 }
 
 export interface RunHandle {
@@ -51,7 +56,18 @@ export function startRun(o: RunOptions): RunHandle {
   let stopping: Promise<void> | undefined;
   const pids = (): number[] => procs.map((p) => p.child.pid).filter((p): p is number => typeof p === "number");
   const stopAll = (): void => {
-    stopping ??= killGroups(pids(), o.killGraceMs, o.marker);
+    stopping ??= killGroups(pids(), o.killGraceMs, o.marker, o.cgroup);
+  };
+  let cgroupFailed = false;
+  const cgroupError = (message: string | undefined): void => {
+    if (!message || cgroupFailed) return;
+    cgroupFailed = true;
+    o.onCgroupError?.(message);
+  };
+  // Moved in right after spawn: a fork in the instant before this write escapes the cgroup (the marker still finds it).
+  const contain = (p: RankProcess): RankProcess => {
+    if (o.cgroup) cgroupError(o.cgroup.add(p.child.pid));
+    return p;
   };
   const settle = (out: RunOutcome): void => {
     if (outcome) return;
@@ -62,18 +78,18 @@ export function startRun(o: RunOptions): RunHandle {
   const run = async (): Promise<RunOutcome> => {
     const rank0Log = o.ranks[0]?.logFile ?? "";
     if (o.prepare) {
-      const prep = spawnRank({ rank: 0, argv: o.prepare.argv, cwd: process.cwd(), env: o.prepare.env, logFile: rank0Log });
+      const prep = contain(spawnRank({ rank: 0, argv: o.prepare.argv, cwd: process.cwd(), env: o.prepare.env, logFile: rank0Log }));
       procs = [prep];
       const res = await prep.exited;
       procs = [];
-      if (outcome) return outcome;
+      if (outcome) return await finish(outcome);
       if (res.code !== 0) {
-        return { state: "failed", reason: "SourceFetchFailed", message: `fetching the source failed with exit code ${res.code}`, exitCode: res.code, rank: 0, logTail: tailFile(rank0Log) };
+        return await finish({ state: "failed", reason: "SourceFetchFailed", message: `fetching the source failed with exit code ${res.code}`, exitCode: res.code, rank: 0, logTail: tailFile(rank0Log) });
       }
       o.onPrepared?.();
     }
     fs.mkdirSync(o.cwd, { recursive: true });
-    procs = o.ranks.map((r) => spawnRank({ rank: r.rank, argv: r.argv, cwd: o.cwd, env: r.env, logFile: r.logFile }));
+    procs = o.ranks.map((r) => contain(spawnRank({ rank: r.rank, argv: r.argv, cwd: o.cwd, env: r.env, logFile: r.logFile })));
     const timer = setTimeout(() => {
       settle({
         state: "failed",
@@ -97,12 +113,21 @@ export function startRun(o: RunOptions): RunHandle {
     // Leaders have exited; anything they left behind in their groups goes too (no orphans on success either).
     for (const pid of pids()) signalGroup(pid, "SIGKILL");
     if (o.marker) signalMarked(o.marker, "SIGKILL");
+    return await finish(outcome ?? { state: "succeeded" });
+  };
+  /** Whatever the outcome, nothing of the job outlives it, and its cgroup directory goes. */
+  const finish = async (out: RunOutcome): Promise<RunOutcome> => {
     await stopping;
-    return outcome ?? { state: "succeeded" };
+    if (o.cgroup) cgroupError(await o.cgroup.destroy());
+    return out;
   };
 
   return {
-    done: run(),
+    // Even when the run throws (e.g. the working directory cannot be made), the job's cgroup is emptied and removed.
+    done: run().catch(async (e: unknown) => {
+      await finish({ state: "succeeded" });
+      throw e;
+    }),
     pids,
     cancel: (by) => settle({ state: "cancelled", by }),
     abort: (reason, message) => settle({ state: "failed", reason, message, logTail: "" }),

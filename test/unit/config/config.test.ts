@@ -49,6 +49,13 @@ describe("parseConfig", () => {
     expect(() => parseConfig({ FLYWHEEL_ARTIFACT_ROOTS: "/srv/a:relative" })).toThrow(ConfigError);
   });
 
+  it("parses FLYWHEEL_TRAINING_CGROUP (auto, off, an absolute path) and refuses anything else naming it", () => {
+    expect(parseConfig({}).training.cgroup).toEqual({ mode: "auto" });
+    expect(parseConfig({ FLYWHEEL_TRAINING_CGROUP: "off" }).training.cgroup).toEqual({ mode: "off" });
+    expect(parseConfig({ FLYWHEEL_TRAINING_CGROUP: "/sys/fs/cgroup/jobs/" }).training.cgroup).toEqual({ mode: "path", path: "/sys/fs/cgroup/jobs" });
+    expect(() => parseConfig({ FLYWHEEL_TRAINING_CGROUP: "cgroup" })).toThrow(/FLYWHEEL_TRAINING_CGROUP/);
+  });
+
   it("parses Kafka brokers and the OIDC role map", () => {
     const c = parseConfig({
       FLYWHEEL_KAFKA_BROKERS: "a:9092, b:9092",

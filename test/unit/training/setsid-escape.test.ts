@@ -26,7 +26,8 @@ const sessionOf = (pid: number): number => Number(fs.readFileSync(`/proc/${pid}/
 
 function setup() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fw-setsid-"));
-  const backend = new LocalTrainingBackend({ dataDir: dir, workdir: dir, env: { PATH: process.env.PATH }, killGraceMs: 300 });
+  // The cgroup is off: this covers the fallback, the environment marker found through /proc.
+  const backend = new LocalTrainingBackend({ dataDir: dir, workdir: dir, env: { PATH: process.env.PATH }, killGraceMs: 300, cgroup: { mode: "off" } });
   cleanups.push(async () => {
     await backend.close();
     fs.rmSync(dir, { recursive: true, force: true });
