@@ -10,7 +10,7 @@ import type { InferInput } from "./input.ts";
 import { extractWithLlm } from "./llm.ts";
 import type { ModelInfoCache } from "./model-info.ts";
 import { parseNaturalLanguage } from "./nl.ts";
-import { DEFAULT_MAX_ROWS, tooManyRows } from "./pace.ts";
+import { DEFAULT_MAX_ROWS, forEachPaced, tooManyRows } from "./pace.ts";
 
 export interface InferResult {
   readonly deployment: string;
@@ -88,7 +88,7 @@ export async function inferDeployment(deps: InferDeps, cache: ModelInfoCache, de
   const classes = deps.drift || deps.inferenceLog ? predictedClasses(response, info.labels) : [];
   if (deps.drift && answered.model) observe(deps, answered.model, response.model_version ?? answered.version ?? "", features, classes);
   if (deps.inferenceLog && requestId) {
-    deps.inferenceLog.record({ requestId, deployment, model: answered.model, version: response.model_version ?? answered.version, rows: rowsOf(features, classes.length), predictions: classes, classes: info.labels });
+    deps.inferenceLog.record({ requestId, deployment, model: answered.model, version: response.model_version ?? answered.version, rows: await rowsOf(features, classes.length), predictions: classes, classes: info.labels });
   }
   return {
     deployment,
@@ -103,9 +103,12 @@ export async function inferDeployment(deps: InferDeps, cache: ModelInfoCache, de
   };
 }
 
-/** Column-wise features back to one record per row, for the inference log. */
-function rowsOf(features: Record<string, number[]>, n: number): Record<string, unknown>[] {
-  return Array.from({ length: n }, (_, r) => Object.fromEntries(Object.entries(features).map(([k, v]) => [k, v[r]])));
+/** Column-wise features back to one record per row, for the inference log (in chunks: a batch can be 10,000 rows). */
+async function rowsOf(features: Record<string, number[]>, n: number): Promise<Record<string, unknown>[]> {
+  const columns = Object.entries(features);
+  const rows: Record<string, unknown>[] = [];
+  await forEachPaced(Array.from({ length: n }, (_, r) => r), (r) => rows.push(Object.fromEntries(columns.map(([k, v]) => [k, v[r]]))));
+  return rows;
 }
 
 /** Off the critical path: scheduled after the response, and a failing observer never reaches the caller. */
