@@ -4,15 +4,17 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_MAX_ROWS } from "../../../functions/infer/index.ts";
+import { DEFAULT_MAX_ROWS, MAX_INFER_BODY } from "../../../functions/infer/index.ts";
 import type { ResolvedModel } from "../../../platform/ports.ts";
 import { DeploymentSpecSchema } from "../../../platform/specs/deployment.ts";
 import { scaleModel } from "../../unit/serving/onnx-fixtures.ts";
 import { startTestPlatform, type TestPlatform } from "../../support/platform.ts";
 
 const COLUMNS = ["sepal_length", "sepal_width", "petal_length", "petal_width"];
-/** A hang limit, not a speed goal (the same as the fuzz suite's): before the cap and chunking, four 20k-row CSVs held it for seconds. */
+/** A hang limit, not a speed goal (the same as the fuzz suite's): without the cap, four 1 MiB CSVs hold the event loop for seconds. */
 const HEALTH_LIMIT_MS = 2_000;
+/** The most 16-byte rows that fit the 1 MiB infer body limit with the header (~65k: what one request could carry before the cap). */
+const MAX_BODY_ROWS = Math.floor((MAX_INFER_BODY - COLUMNS.join(",").length - 1) / "5.1,3.5,1.4,0.2\n".length);
 const csv = (rows: number): string => `${COLUMNS.join(",")}\n${"5.1,3.5,1.4,0.2\n".repeat(rows)}`;
 
 let p: TestPlatform;
@@ -52,7 +54,7 @@ describe("infer row cap", () => {
     expect(out.issues[0]?.message).toMatch(/at most 10000 rows per request \(FLYWHEEL_INFER_MAX_ROWS\)/);
   });
 
-  it("answers four CSVs at the cap at once while /healthz keeps answering within the hang limit", async () => {
+  it("answers four CSVs at the cap, and refuses four at the 1 MiB body limit, at once while /healthz keeps answering within the hang limit", async () => {
     let polling = true;
     let worst = 0;
     let polls = 0;
@@ -67,13 +69,15 @@ describe("infer row cap", () => {
         await new Promise((r) => setTimeout(r, 20));
       }
     })();
-    const answers = await Promise.all(Array.from({ length: 4 }, () => infer(csv(DEFAULT_MAX_ROWS), "text/csv").then(async (r) => ({ status: r.status, body: (await r.json()) as { predictions: unknown[] } }))));
+    const send = (rows: number): Promise<{ status: number; body: { predictions?: unknown[] } }> => infer(csv(rows), "text/csv").then(async (r) => ({ status: r.status, body: (await r.json()) as { predictions?: unknown[] } }));
+    const [atCap, atBodyLimit] = await Promise.all([Promise.all([1, 2, 3, 4].map(() => send(DEFAULT_MAX_ROWS))), Promise.all([1, 2, 3, 4].map(() => send(MAX_BODY_ROWS)))]);
     polling = false;
     await poller;
-    for (const a of answers) {
+    for (const a of atCap) {
       expect(a.status).toBe(200);
       expect(a.body.predictions).toHaveLength(DEFAULT_MAX_ROWS);
     }
+    for (const a of atBodyLimit) expect(a.status).toBe(400);
     expect(polls).toBeGreaterThan(1);
     expect(worst, `worst /healthz ${Math.round(worst)} ms`).toBeLessThan(HEALTH_LIMIT_MS);
   }, 120_000);
