@@ -3,13 +3,14 @@
 import { NotFoundError } from "../../platform/errors.ts";
 import type { InferRequest, InferResponse } from "../../platform/serving/v2/types.ts";
 import { answeringCandidate, outcomeOfError } from "./candidates.ts";
-import { buildRequest, featureNames, InputMismatchError } from "./build.ts";
-import { decodeOutputs, predictedClasses, type Prediction } from "./decode.ts";
+import { buildRequestPaced, featureNames, InputMismatchError } from "./build.ts";
+import { decodeOutputsPaced, predictedClasses, type Prediction } from "./decode.ts";
 import type { InferDeps } from "./deps.ts";
 import type { InferInput } from "./input.ts";
 import { extractWithLlm } from "./llm.ts";
 import type { ModelInfoCache } from "./model-info.ts";
 import { parseNaturalLanguage } from "./nl.ts";
+import { DEFAULT_MAX_ROWS, forEachPaced, tooManyRows } from "./pace.ts";
 
 export interface InferResult {
   readonly deployment: string;
@@ -65,7 +66,10 @@ export async function inferDeployment(deps: InferDeps, cache: ModelInfoCache, de
         how = "text (parser)";
       }
     }
-    ({ request, features } = buildRequest(records, info));
+    // The CloudEvent path arrives here without readInput: the same cap on CPU per request.
+    const maxRows = deps.maxRows ?? DEFAULT_MAX_ROWS;
+    if (records.length > maxRows) throw tooManyRows("records", maxRows, records.length);
+    ({ request, features } = await buildRequestPaced(records, info));
   }
   const seen: { headers?: Record<string, string> } = {};
   const started = performance.now();
@@ -80,11 +84,11 @@ export async function inferDeployment(deps: InferDeps, cache: ModelInfoCache, de
   const route = answeringCandidate(headers) ?? (response.model_name !== target.model ? response.model_name : undefined);
   deps.candidates?.record(deployment, route ?? deployment, "success", (performance.now() - started) / 1000);
   const answered = route && route !== deployment ? ((await deps.backend.get(route)) ?? status) : status;
-  const predictions = decodeOutputs(response, info.labels);
+  const predictions = await decodeOutputsPaced(response, info.labels);
   const classes = deps.drift || deps.inferenceLog ? predictedClasses(response, info.labels) : [];
   if (deps.drift && answered.model) observe(deps, answered.model, response.model_version ?? answered.version ?? "", features, classes);
   if (deps.inferenceLog && requestId) {
-    deps.inferenceLog.record({ requestId, deployment, model: answered.model, version: response.model_version ?? answered.version, rows: rowsOf(features, classes.length), predictions: classes, classes: info.labels });
+    deps.inferenceLog.record({ requestId, deployment, model: answered.model, version: response.model_version ?? answered.version, rows: await rowsOf(features, classes.length), predictions: classes, classes: info.labels });
   }
   return {
     deployment,
@@ -99,9 +103,12 @@ export async function inferDeployment(deps: InferDeps, cache: ModelInfoCache, de
   };
 }
 
-/** Column-wise features back to one record per row, for the inference log. */
-function rowsOf(features: Record<string, number[]>, n: number): Record<string, unknown>[] {
-  return Array.from({ length: n }, (_, r) => Object.fromEntries(Object.entries(features).map(([k, v]) => [k, v[r]])));
+/** Column-wise features back to one record per row, for the inference log (in chunks: a batch can be 10,000 rows). */
+async function rowsOf(features: Record<string, number[]>, n: number): Promise<Record<string, unknown>[]> {
+  const columns = Object.entries(features);
+  const rows: Record<string, unknown>[] = [];
+  await forEachPaced(Array.from({ length: n }, (_, r) => r), (r) => rows.push(Object.fromEntries(columns.map(([k, v]) => [k, v[r]]))));
+  return rows;
 }
 
 /** Off the critical path: scheduled after the response, and a failing observer never reaches the caller. */

@@ -25,4 +25,6 @@ export interface InferDeps {
   readonly inferenceLog?: InferenceLogger | undefined;
   /** Max request body in bytes (default 1 MiB). */
   readonly maxBodyBytes?: number | undefined;
+  /** Max rows (CSV lines or records) per request (default 10,000; config infer.maxRows): bounds one request's CPU. */
+  readonly maxRows?: number | undefined;
 }

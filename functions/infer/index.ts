@@ -31,7 +31,8 @@ export { parseNaturalLanguage, normalise } from "./nl.ts";
 export { extractWithLlm, featureSchema, type LlmConfig } from "./llm.ts";
 export { buildRequest, featureNames, InputMismatchError, type ModelInfo } from "./build.ts";
 export { decodeOutputs, predictedClasses } from "./decode.ts";
-export { parseBody, parseCsv, fromJson, type InferInput } from "./input.ts";
+export { parseBody, parseCsv, parseCsvPaced, readInput, fromJson, type InferInput } from "./input.ts";
+export { DEFAULT_MAX_ROWS } from "./pace.ts";
 export { ModelInfoCache } from "./model-info.ts";
 export type { InferDeps } from "./deps.ts";
 
@@ -68,6 +69,7 @@ export async function inferDepsFromEnv(env: Record<string, string | undefined> =
     candidates: createCandidateMetrics(metrics),
     drift: registry ? new DriftCounters({ registry: metrics, loadBaseline: registryBaselineLoader(registry, registry.client), log: log.child({ component: "drift" }) }) : undefined,
     llm: config.llm,
+    maxRows: config.infer.maxRows,
     log,
     bus,
     now: Date.now,

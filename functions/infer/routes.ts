@@ -6,7 +6,7 @@ import { readLimited } from "../../platform/serving/v2/body.ts";
 import { InputMismatchError } from "./build.ts";
 import { inferDeployment } from "./core.ts";
 import type { InferDeps } from "./deps.ts";
-import { parseBody } from "./input.ts";
+import { readInput } from "./input.ts";
 import { ModelInfoCache } from "./model-info.ts";
 
 export const MAX_INFER_BODY = 1024 * 1024;
@@ -34,7 +34,7 @@ export function inferRoutes(deps: InferDeps): Hono {
     if (requestId) c.header(REQUEST_ID_HEADER, requestId);
     try {
       const ct = c.req.header("content-type") ?? "application/json";
-      const input = parseBody(ct, await readLimited(c, max));
+      const input = await readInput(ct, await readLimited(c, max), deps.maxRows);
       const parsedAs = input.kind === "v2" ? "v2" : input.kind === "text" ? "text" : describe(ct) === "csv" ? "csv" : input.single ? "record" : "records";
       return c.json(await inferDeployment(deps, cache, c.req.param("deployment"), input, parsedAs, requestId));
     } catch (e) {

@@ -205,6 +205,7 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
     drift: fanOut(drift, driftCounters),
     candidates: createCandidateMetrics(metrics),
     llm: config.llm,
+    maxRows: config.infer.maxRows,
     log: fnLog("infer"),
   };
   services.infer = cloudEventRoute("infer", inferHandler, { ...inferDeps, bus, now, cache: new ModelInfoCache(), feedback: logging.feedback, logStore: logging.store }, fnTelemetry);

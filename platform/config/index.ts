@@ -62,6 +62,8 @@ const EnvSchema = z.object({
   FLYWHEEL_REQUEST_ID_SECRET: z.string().min(16, "at least 16 characters").optional(),
   /** Root of the inference log and labelled data (default <data dir>/inference-log). */
   FLYWHEEL_INFERENCE_LOG_DIR: z.string().optional(),
+  /** Rows (CSV lines or records) one infer request may carry: bounds the CPU one request takes (issue 17). */
+  FLYWHEEL_INFER_MAX_ROWS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   FLYWHEEL_KAFKA_BROKERS: z.string().optional(),
   FLYWHEEL_KAFKA_TOPIC: z.string().default("flywheel.training.requests"),
   FLYWHEEL_KAFKA_GROUP: z.string().default("flywheel-training-requests"),
@@ -142,6 +144,7 @@ export interface Config {
     | undefined;
   readonly kafkaTopic: string;
   readonly inferenceLog: { readonly secret: string | undefined; readonly dir: string };
+  readonly infer: { readonly maxRows: number };
   readonly alertmanagerToken: string | undefined;
   readonly links: {
     readonly prometheus: string | undefined;
@@ -242,6 +245,7 @@ export function parseConfig(env: Env = process.env, overrides: ConfigOverrides =
       : undefined,
     kafkaTopic: e.FLYWHEEL_KAFKA_TOPIC,
     inferenceLog: { secret: e.FLYWHEEL_REQUEST_ID_SECRET, dir: path.resolve(e.FLYWHEEL_INFERENCE_LOG_DIR ?? path.join(overrides.dataDir ?? e.FLYWHEEL_DATA_DIR, "inference-log")) },
+    infer: { maxRows: e.FLYWHEEL_INFER_MAX_ROWS },
     alertmanagerToken: e.FLYWHEEL_ALERTMANAGER_TOKEN,
     links: {
       prometheus: e.FLYWHEEL_PROMETHEUS_URL,

@@ -56,6 +56,12 @@ describe("parseConfig", () => {
     expect(() => parseConfig({ FLYWHEEL_TRAINING_CGROUP: "cgroup" })).toThrow(/FLYWHEEL_TRAINING_CGROUP/);
   });
 
+  it("caps infer rows per request at 10,000 by default and refuses a non-positive or non-integer FLYWHEEL_INFER_MAX_ROWS", () => {
+    expect(parseConfig({}).infer.maxRows).toBe(10_000);
+    expect(parseConfig({ FLYWHEEL_INFER_MAX_ROWS: "500" }).infer.maxRows).toBe(500);
+    for (const bad of ["0", "-3", "1.5", "lots"]) expect(() => parseConfig({ FLYWHEEL_INFER_MAX_ROWS: bad })).toThrow(/FLYWHEEL_INFER_MAX_ROWS/);
+  });
+
   it("parses Kafka brokers and the OIDC role map", () => {
     const c = parseConfig({
       FLYWHEEL_KAFKA_BROKERS: "a:9092, b:9092",

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { buildRequest, InputMismatchError, type ModelInfo } from "../../../functions/infer/build.ts";
 import { decodeOutputs, predictedClasses } from "../../../functions/infer/decode.ts";
-import { parseBody, parseCsv } from "../../../functions/infer/input.ts";
+import { parseBody, parseCsv, parseCsvPaced } from "../../../functions/infer/input.ts";
 import { featureSchema } from "../../../functions/infer/llm.ts";
 import { parseNaturalLanguage } from "../../../functions/infer/nl.ts";
 import { UnsupportedMediaTypeError, ValidationError } from "../../../platform/errors.ts";
@@ -148,5 +148,21 @@ describe("decoding", () => {
 describe("LLM schema", () => {
   it("requires every feature as a number and nothing else", () => {
     expect(featureSchema(["a", "b"])).toEqual({ type: "object", properties: { a: { type: "number" }, b: { type: "number" } }, required: ["a", "b"], additionalProperties: false });
+  });
+});
+
+describe("CSV row cap (parseCsvPaced)", () => {
+  const body = (rows: number, line = "1,2"): string => `a,b\n${`${line}\n`.repeat(rows)}`;
+  it("accepts exactly the cap, with blank lines and a quoted field not counted as rows", async () => {
+    expect(await parseCsvPaced(body(3), 3)).toHaveLength(3);
+    expect(await parseCsvPaced(`a,b\n1,2\n\n , \n3,4\n,\n5,6\n`, 3)).toHaveLength(3);
+    expect(await parseCsvPaced(`a,b\n"x\ny",2\n3,4\n5,6\n`, 3)).toEqual([{ a: "x\ny", b: "2" }, { a: "3", b: "4" }, { a: "5", b: "6" }]);
+  });
+  it.each([
+    ["quote-free", body(4)],
+    ["with quotes", body(4, '"1",2')],
+    ["far over the cap", body(50_000)],
+  ])("refuses %s CSV over the cap with a 400 naming body and the limit", async (_name, text) => {
+    await expect(parseCsvPaced(text, 3)).rejects.toThrow(/body: has more than 3 rows; at most 3 rows per request \(FLYWHEEL_INFER_MAX_ROWS\)/);
   });
 });
