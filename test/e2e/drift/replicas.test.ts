@@ -54,7 +54,10 @@ function startProxy(): Promise<string> {
 beforeAll(async () => {
   const tokenFile = path.join(dir, "am-token");
   fs.writeFileSync(tokenFile, token, { mode: 0o600 });
-  p = await startTestPlatform({ FLYWHEEL_ALERTMANAGER_TOKEN: token }, path.join(dir, "data"));
+  // This test is about drift detection across replicas, not the data a retrain sees: the new-data policy is off.
+  const policies = path.join(dir, "policies.yaml");
+  fs.writeFileSync(policies, "defaults:\n  retrain: {requireNewData: false}\n");
+  p = await startTestPlatform({ FLYWHEEL_ALERTMANAGER_TOKEN: token, FLYWHEEL_POLICIES_FILE: policies }, path.join(dir, "data"));
   expect((await runDemo(p.api, repoRoot, quiet, true)).prediction).toBe("setosa");
   kube = await startFakeKube({ namespace: NS });
   standInInferenceService(kube, { name: "iris", namespace: NS, model: "iris", version: "1", url: p.url });
