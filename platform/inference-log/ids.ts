@@ -26,6 +26,9 @@ export function requestIds(secret: string): RequestIds {
       const given = Buffer.from(m[3] ?? "", "base64url");
       const want = mac(deployment, body);
       if (given.length !== want.length || !timingSafeEqual(given, want)) return undefined;
+      // Only the canonical encoding: base64url's last character has spare bits, so another spelling of the same MAC
+      // decodes equal and would make one id many (a duplicate feedback key that is not a duplicate string).
+      if (given.toString("base64url") !== m[3]) return undefined;
       const t = parseInt(m[1] ?? "", 36);
       return Number.isFinite(t) ? t : undefined;
     },
