@@ -3,8 +3,8 @@ import { NotFoundError } from "../errors.ts";
 import type { AnyCloudEvent } from "../events/envelope.ts";
 import type { StateStore } from "../state/index.ts";
 import type { DeadLettersTable } from "../state/schema.ts";
-import { decodeErrorData, KNATIVE_ERROR_CODE, KNATIVE_ERROR_DATA, KNATIVE_ERROR_DEST } from "./delivery.ts";
-import { clampInt, deadLetterId, isDeadLetterState, type DeadLetter, type DeadLetterQuery, type DeadLetterState } from "./dead-letter-store.ts";
+import { KNATIVE_ERROR_CODE, KNATIVE_ERROR_DATA, KNATIVE_ERROR_DEST } from "./delivery.ts";
+import { clampInt, deadLetterId, toDeadLetter, type DeadLetter, type DeadLetterQuery, type DeadLetterState } from "./dead-letter-store.ts";
 import { eventToJson } from "./serialize.ts";
 
 /** The same semantics as the embedded broker's SQLite DeadLetterStore, asynchronous and safe for many replicas. */
@@ -77,25 +77,4 @@ export class StateDeadLetters {
     const res = await this.#state.db.updateTable("dead_letters").set({ state, last_at: at }).where("id", "=", id).where("state", "=", "dead").executeTakeFirst();
     return Number(res.numUpdatedRows) > 0;
   }
-}
-
-function toDeadLetter(r: DeadLettersTable): DeadLetter {
-  const event: unknown = JSON.parse(r.event);
-  return {
-    id: r.id,
-    eventId: r.event_id,
-    source: r.source,
-    type: r.type,
-    trigger: r.trigger ?? undefined,
-    errorDest: r.error_dest,
-    errorCode: r.error_code ?? undefined,
-    errorData: r.error_data,
-    reason: decodeErrorData(r.error_data),
-    attempts: r.attempts ?? undefined,
-    state: isDeadLetterState(r.state) ? r.state : "dead",
-    count: r.count,
-    firstAt: r.first_at,
-    lastAt: r.last_at,
-    event: typeof event === "object" && event !== null && !Array.isArray(event) ? Object.fromEntries(Object.entries(event)) : {},
-  };
 }

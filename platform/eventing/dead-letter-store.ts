@@ -44,7 +44,8 @@ export interface DeadLetterQuery {
   readonly type?: string | undefined;
 }
 
-interface Row {
+/** A stored dead letter as a row, in either store (SQLite here, the StateStore's `dead_letters` table). */
+export interface DeadLetterRow {
   id: string;
   event_id: string;
   source: string;
@@ -121,7 +122,7 @@ export class DeadLetterStore {
     const data = typeof json[KNATIVE_ERROR_DATA] === "string" ? String(json[KNATIVE_ERROR_DATA]) : "";
     const id = deadLetterId(ev.source, ev.id, dest);
     const created = this.#db.transaction((): boolean => {
-      const existing = this.#db.prepare<[string], Row>("SELECT * FROM dead_letters WHERE id = ?").get(id);
+      const existing = this.#db.prepare<[string], DeadLetterRow>("SELECT * FROM dead_letters WHERE id = ?").get(id);
       if (!existing) {
         this.#db
           .prepare(
@@ -146,7 +147,7 @@ export class DeadLetterStore {
   }
 
   get(id: string): DeadLetter {
-    const row = this.#db.prepare<[string], Row>("SELECT * FROM dead_letters WHERE id = ?").get(id);
+    const row = this.#db.prepare<[string], DeadLetterRow>("SELECT * FROM dead_letters WHERE id = ?").get(id);
     if (!row) throw new NotFoundError(`dead letter ${id} not found`);
     return toDeadLetter(row);
   }
@@ -154,7 +155,7 @@ export class DeadLetterStore {
   list(q: DeadLetterQuery = {}): DeadLetter[] {
     const { where, args } = filterSql(q);
     const rows = this.#db
-      .prepare<unknown[], Row>(`SELECT * FROM dead_letters ${where} ORDER BY last_at DESC, id LIMIT ? OFFSET ?`)
+      .prepare<unknown[], DeadLetterRow>(`SELECT * FROM dead_letters ${where} ORDER BY last_at DESC, id LIMIT ? OFFSET ?`)
       .all(...args, clampInt(q.limit, 50, 1, 1000), clampInt(q.offset, 0, 0, Number.MAX_SAFE_INTEGER));
     return rows.map(toDeadLetter);
   }
@@ -197,7 +198,7 @@ export function clampInt(v: number | undefined, dflt: number, min: number, max: 
   return Math.min(max, Math.max(min, Math.trunc(v)));
 }
 
-function toDeadLetter(r: Row): DeadLetter {
+export function toDeadLetter(r: DeadLetterRow): DeadLetter {
   const event: unknown = JSON.parse(r.event);
   return {
     id: r.id,
