@@ -6,14 +6,15 @@ import { LoggingOverridesSchema, LoggingPolicySchema, type LoggingPolicy } from 
 import { FeedbackOverridesSchema, FeedbackPolicySchema, type FeedbackPolicy } from "./feedback.ts";
 import { GatePolicySchema, type GatePolicy } from "./gate.ts";
 import { RetrainPolicySchema, type RetrainPolicy } from "./retrain.ts";
+import { overridesOf } from "./overrides.ts";
 import { RolloutPolicySchema, type RolloutPolicy } from "./rollout.ts";
 import { parseYaml } from "../yaml.ts";
 
 const SectionSchema = z
   .object({
-    gate: GatePolicySchema.partial().optional(),
-    rollout: RolloutPolicySchema.partial().optional(),
-    retrain: RetrainPolicySchema.partial().optional(),
+    gate: overridesOf(GatePolicySchema).optional(),
+    rollout: overridesOf(RolloutPolicySchema).optional(),
+    retrain: overridesOf(RetrainPolicySchema).optional(),
     feedback: FeedbackOverridesSchema.optional(),
     /** Inference logging; the `deployments` section overrides it per deployment. */
     logging: LoggingOverridesSchema.optional(),
