@@ -25,9 +25,12 @@
 // - artifacts.ts: 190-217 (directories outlive their files: 208-210; a missing file is a 500 naming the server's path:
 //   199; a directory is the HTML 500: 200; `..` anywhere in the raw path is "Invalid path": 201-207, 212).
 // Not in the transcript, and therefore taken from MLflow's behaviour recorded elsewhere (each says so where it is
-// implemented): the filter grammar's corners (double-quoted keys, NOT IN, `tag.`/`attribute.` prefixes), and the
+// implemented): the filter grammar's corners (double-quoted keys, NOT IN, `tag.`/`attribute.` prefixes); the
 // registered-model `!=` tag filter matching a model without the tag, which the issue recorded from a real 3.x client
-// (``tag.`mlflow.prompt.is_prompt` != 'true'``). Logged models (`/logged-models`, MLflow 3.x) are not served: a 2.17.2
+// (``tag.`mlflow.prompt.is_prompt` != 'true'``); one input per (name, digest) per run however often log-inputs sends
+// it (the unique key of MLflow's inputs table); deleting or restoring an experiment doing the same to its runs; and
+// registered-models/search answering each model as registered-models/get does (the transcript searches only before
+// any version or alias exists). Logged models (`/logged-models`, MLflow 3.x) are not served: a 2.17.2
 // server answers them with the HTML 404, and so does this fake.
 import http from "node:http";
 import https from "node:https";
