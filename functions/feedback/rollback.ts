@@ -1,7 +1,6 @@
 // The accuracy rollback policy: when the champion's live accuracy falls below the previous champion's, ask log-model
 // to roll the alias back now, before any retrain finishes. The request id is derived from the champion version, so
 // repeated checks (and redeliveries) ask once.
-import { NotFoundError } from "../../platform/errors.ts";
 import { buildEvent, deriveId } from "../../platform/events/index.ts";
 import { ALIAS } from "../../platform/lineage.ts";
 import type { FeedbackDeps } from "./deps.ts";
@@ -9,13 +8,12 @@ import type { FeedbackDeps } from "./deps.ts";
 const SOURCE = "/flywheel/functions/feedback";
 const asked = new Set<string>();
 
+/**
+ * The version an alias points at, read from the model's aliases: a real MLflow answers a missing alias 400
+ * INVALID_PARAMETER_VALUE, like a malformed request, so an error never means "no such alias".
+ */
 async function alias(deps: FeedbackDeps, model: string, name: string): Promise<string | undefined> {
-  try {
-    return (await deps.registry?.getModelVersionByAlias(model, name))?.version;
-  } catch (e) {
-    if (e instanceof NotFoundError) return undefined;
-    throw e;
-  }
+  return (await deps.registry?.findVersionByAlias(model, name))?.version;
 }
 
 /** Returns the id of the rollback request it emitted, if any. */

@@ -32,8 +32,20 @@ const dataset = (name: string, source: string, d: string, profile: Record<string
   tags: [{ key: "mlflow.data.context", value: context }],
 });
 
-/** Best effort: lineage never blocks registration, but a failure is logged. */
-export async function logDataLineage(deps: LogModelDeps, model: string, version: string, runId: string, dir: string): Promise<void> {
+/** A local path whichever way it is spelled (file: URI or path), to tell two spellings of one file apart from two files. */
+function canonical(uri: string, dir: string): string {
+  try {
+    return uri.startsWith("file:") ? path.resolve(fileURLToPath(uri)) : path.isAbsolute(uri) ? path.resolve(uri) : uri.includes(":") ? uri : path.resolve(dir, uri);
+  } catch {
+    return uri;
+  }
+}
+
+/**
+ * Best effort: lineage never blocks registration, but a failure is logged. The base data is the spec's dataset when
+ * the spec names one; register() has already logged that as the run's training input, so it is not logged again here.
+ */
+export async function logDataLineage(deps: LogModelDeps, model: string, version: string, runId: string, dir: string, specDataset?: string): Promise<void> {
   let used: Used;
   try {
     used = JSON.parse(fs.readFileSync(path.join(dir, "data.json"), "utf8")) as Used;
@@ -41,7 +53,8 @@ export async function logDataLineage(deps: LogModelDeps, model: string, version:
     return;
   }
   const datasets = [];
-  if (used.base?.uri) datasets.push(dataset(`${model}-base`, used.base.uri, digest(used.base.uri, dir), { rows: used.base.rows, of: used.base.of, trainRows: used.train?.base }, "training"));
+  const baseIsSpec = used.base?.uri !== undefined && specDataset !== undefined && canonical(used.base.uri, dir) === canonical(specDataset, dir);
+  if (used.base?.uri && !baseIsSpec) datasets.push(dataset(`${model}-base`, used.base.uri, digest(used.base.uri, dir), { rows: used.base.rows, of: used.base.of, trainRows: used.train?.base }, "training"));
   if (used.window?.uri) {
     datasets.push(dataset(`${model}-feedback-window`, used.window.uri, digest(used.window.uri, dir), { from: used.window.from, to: used.window.to, days: used.window.days, rows: used.window.rows, trainRows: used.train?.window }, "training"));
   }

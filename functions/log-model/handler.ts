@@ -20,7 +20,7 @@ async function onSucceeded(ev: FlywheelEvent<"training.succeeded">, deps: LogMod
   // One delivery of an event at a time in this process; duplicates in other processes are reconciled in register().
   return deps.locks.run(`event:${ev.id}`, async () => {
     const reg = await register(deps, ev, out, metrics);
-    if (reg.created && out && reg.run) await logDataLineage(deps, d.model, reg.version.version, reg.run.info.run_id, out.dir);
+    if (reg.created && out && reg.run) await logDataLineage(deps, d.model, reg.version.version, reg.run.info.run_id, out.dir, d.spec.dataset);
     const logged = buildEvent("model.logged", {
       model: d.model, version: reg.version.version, runId: reg.run?.info.run_id ?? "", experimentId: reg.experimentId,
       source: reg.version.source, flavor: out?.flavor ?? "unknown", metrics, jobId: d.jobId, trigger: d.trigger,

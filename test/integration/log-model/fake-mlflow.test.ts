@@ -100,4 +100,31 @@ describe("log-model against the fake MLflow", () => {
     expect(JSON.parse(String(ds.schema)).mlflow_colspec[0]).toMatchObject({ type: "tensor" });
     expect(Object(inputs[0]).tags).toEqual([{ key: "mlflow.data.context", value: "training" }]);
   });
+  it("lineage with a data window: the spec's dataset once (not again as the window's base), the window and the holdout once each", async () => {
+    const csv = path.join(tmp, "iris.csv");
+    const window = path.join(tmp, "window.csv");
+    fs.writeFileSync(csv, "sepal_length,sepal_width,petal_length,petal_width,label\n5.1,3.5,1.4,0.2,setosa\n");
+    fs.writeFileSync(window, "sepal_length,sepal_width,petal_length,petal_width,label\n6.1,2.8,4.7,1.2,versicolor\n");
+    const dir = writeOutputs(tmp, { accuracy: 0.9 });
+    // The trainer spells the base as a path, the spec as a file: URI: one file all the same.
+    fs.writeFileSync(path.join(dir, "data.json"), JSON.stringify({
+      base: { uri: csv, rows: 100, of: 150 },
+      window: { uri: `file://${window}`, from: "2026-12-01", to: "2026-12-06", days: 5, rows: 40 },
+      train: { rows: 120, base: 90, window: 30 },
+      holdout: { rows: 10, source: "window", file: "holdout.csv" },
+    }));
+    const raw = toStructured(succeeded("win-1", dir));
+    const data = Object(raw.data);
+    const ev = fromStructured({ ...raw, data: { ...data, spec: { ...Object(data.spec), dataset: `file://${csv}` } } });
+    expect((await logModelHandler(ev, deps)).status).toBe("done");
+    const v = await client.getModelVersion("iris", "1");
+    const run = await client.getRun(v.run_id ?? "");
+    const inputs = (run.inputs?.dataset_inputs ?? []).map((i) => ({ name: String(Object(Object(i).dataset).name), context: tagsOf(Object(i).tags)["mlflow.data.context"] }));
+    expect(inputs.sort((a, b) => a.name.localeCompare(b.name))).toEqual([
+      { name: "iris", context: "training" },
+      { name: "iris-feedback-window", context: "training" },
+      { name: "iris-holdout", context: "evaluation" },
+    ]);
+    expect(fake.requests.filter((r) => r.path === "/api/2.0/mlflow/runs/log-inputs")).toHaveLength(2);
+  });
 });

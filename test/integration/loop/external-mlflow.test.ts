@@ -1,5 +1,7 @@
 // The loop against an external MLflow (the fake built from recorded MLflow 2.17.2 answers): `flywheel demo` closes it,
 // first training -> champion -> deployed; the embedded registry steps aside and /readyz follows the external server.
+import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -39,7 +41,7 @@ describe("flywheel demo against an external MLflow (fake from recorded answers)"
     expect(fake.requests.some((r) => r.method === "GET" && r.path === "/api/2.0/mlflow/registered-models/alias")).toBe(false);
   });
 
-  it("the training job logged to the external server", async () => {
+  it("the training run was recorded on the external server (log-model creates it there)", async () => {
     const runsCreated = fake.requests.filter((r) => r.path === "/api/2.0/mlflow/runs/create");
     expect(runsCreated.length).toBeGreaterThanOrEqual(1);
   });
@@ -71,5 +73,22 @@ describe("flywheel demo against an external MLflow (fake from recorded answers)"
       await fake.setReachable(true);
     }
     await until("readyz to recover", async () => ((await ready()).status === 200 ? true : undefined), 10_000);
+  });
+  it("a training job gets the external tracking URI, and no embedded-registry token", async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "flywheel-ext-job-"));
+    try {
+      const out = path.join(tmp, "env.json");
+      const job = `require("node:fs").writeFileSync(${JSON.stringify(out)}, JSON.stringify({ uri: process.env.MLFLOW_TRACKING_URI ?? "", token: process.env.MLFLOW_TRACKING_TOKEN ?? "" }));`;
+      const res = await fetch(`${p.url}/api/v1/jobs`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${p.token ?? ""}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "env-probe", command: [process.execPath, "-e", job], timeoutSeconds: 60 }),
+      });
+      expect(res.status, await res.clone().text()).toBe(202);
+      const seen = await until("the job's environment", () => (fs.existsSync(out) ? (JSON.parse(fs.readFileSync(out, "utf8")) as { uri: string; token: string }) : undefined), 60_000);
+      expect(seen).toEqual({ uri: fake.url, token: "" });
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 });

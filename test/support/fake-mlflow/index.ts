@@ -1,17 +1,42 @@
-// A stateful fake MLflow 2.17.2 tracking server over real HTTP(S), built from the recorded answers
-// (test/fixtures/mlflow-golden): it passes the recorded transcript 323/323, including what MLflow gets wrong (HTML
-// error pages, 500s, raw-path handling) and the 2.x tracing API. For client tests it records every request and injects
-// faults: an MLflow error body, a connection dropped before the request is handled, or dropped after it was handled.
-// State: the embedded registry's store, which answers every other recorded step exactly as MLflow did.
-import fs from "node:fs";
+// A stateful fake MLflow 2.17.2 tracking server over real HTTP(S), built from the recorded answers of a real server
+// (test/fixtures/mlflow-golden, 323 steps) and nothing of Flywheel's: it imports no platform/ code, and
+// test/unit/mlflow/fake-independent.test.ts fails if it ever does. It passes the transcript 323/323 with every message.
+// For client tests it also records every request and injects faults (an error body, a connection dropped before or
+// after the request is handled, a delay, the server going away).
+//
+// How each behaviour was derived (step numbers are 0-based indexes into the transcript):
+// - state.ts: its own in-memory experiments, runs (metrics history, params, tags, dataset inputs), registered models,
+//   versions, aliases and artifacts; the answer shapes key for key from steps 2, 70, 73, 110, 131, 218, 246, 282, 283
+//   (empty lists are left out, a version's description/run_id/run_link are always there, latest_versions carry no
+//   aliases). Experiment "0" is Default; version numbers are never reused (318).
+// - params.ts: GET reads the query string, or a JSON body when there is none (11); other methods read the JSON body,
+//   unparseable or empty meaning {} (8, 9); "Missing value" for an absent or empty required field (17, 18, 21...); the
+//   proto type errors (63, 96, 176, 242, 312); page tokens (55-57, 165-166, 239-240, 277-278), a token even at
+//   max_results 0 (243); raw SQL messages where MLflow leaks them (16, 33, 75, 219, 228).
+// - app.ts: which paths exist under which methods; Flask's HTML 404/405/500 pages byte for byte (3-7, 13, 148, 241,
+//   305-307, 311); Content-Type checks (309, 310); /health, /version (0, 1); /ajax-api (12, 140, 147, 308).
+// - experiments.ts: 14-69 and 313 (a deleted experiment refuses runs and tags: 41, 42; deleting it twice is a 404: 43;
+//   default search order newest first: 47; filter/order keys from the error messages 61, 62).
+// - runs.ts and run-search.ts: 70-189 (start_time not defaulted: 73; run name and mlflow.runName tag: 79, 85, 108; NaN
+//   and ±Infinity: 92-94, 134-135; params immutable: 101, 124; truncation at 6000/8000: 103, 118-121; the missing metric
+//   or run is an empty answer: 137, 138; filter grammar and its errors: 150-175; unknown run_view_type: 178).
+// - models.ts: 218-296 and 315-322 (a missing alias, even on a missing model, is 400 INVALID_PARAMETER_VALUE: 285, 286,
+//   289; get-download-uri answers the source verbatim: 266; reserved alias names: 320, 321; source checks: 316, 317).
+// - artifacts.ts: 190-217 (directories outlive their files: 208-210; a missing file is a 500 naming the server's path:
+//   199; a directory is the HTML 500: 200; `..` anywhere in the raw path is "Invalid path": 201-207, 212).
+// Not in the transcript, and therefore taken from MLflow's behaviour recorded elsewhere (each says so where it is
+// implemented): the filter grammar's corners (double-quoted keys, NOT IN, `tag.`/`attribute.` prefixes); the
+// registered-model `!=` tag filter matching a model without the tag, which the issue recorded from a real 3.x client
+// (``tag.`mlflow.prompt.is_prompt` != 'true'``); one input per (name, digest) per run however often log-inputs sends
+// it (the unique key of MLflow's inputs table); deleting or restoring an experiment doing the same to its runs; and
+// registered-models/search answering each model as registered-models/get does (the transcript searches only before
+// any version or alias exists). Logged models (`/logged-models`, MLflow 3.x) are not served: a 2.17.2
+// server answers them with the HTML 404, and so does this fake.
 import http from "node:http";
 import https from "node:https";
-import os from "node:os";
-import path from "node:path";
 import type { AddressInfo } from "node:net";
-import { createLogger } from "../../../platform/log.ts";
-import { createRegistryServer } from "../../../platform/registry/index.ts";
-import { artifactFailure, html, json, recordedPages, TraceStore, type Reply } from "./recorded.ts";
+import { createFakeApp } from "./app.ts";
+import { json, type Reply } from "./recorded.ts";
 
 export interface RecordedRequest {
   readonly method: string;
@@ -72,8 +97,6 @@ export const ERRORS = {
   denied: (): Fault => ({ status: 403, body: { error_code: "PERMISSION_DENIED", message: "Permission denied" } }),
 } as const;
 
-const ARTIFACTS = "/api/2.0/mlflow-artifacts/artifacts/";
-
 function parseJson(text: string): unknown {
   try {
     return text ? JSON.parse(text) : undefined;
@@ -83,50 +106,11 @@ function parseJson(text: string): unknown {
 }
 
 export async function startFakeMlflow(opts: FakeOptions = {}): Promise<FakeMlflow> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "flywheel-fake-mlflow-"));
-  const registry = createRegistryServer({ dataDir, log: createLogger("silent") });
-  const pages = recordedPages();
-  const traces = new TraceStore();
+  const app = createFakeApp();
   const requests: RecordedRequest[] = [];
   const faults: { prefix: string; fault: Fault }[] = [];
   const drops: { prefix: string; left: number; after: boolean }[] = [];
   const delays: { match: (r: RecordedRequest) => boolean; ms: number; left: number; until?: (() => boolean) | undefined }[] = [];
-
-  const delegate = async (method: string, url: URL, headers: http.IncomingHttpHeaders, body: Buffer): Promise<Reply> => {
-    const h = new Headers();
-    for (const [k, v] of Object.entries(headers)) if (typeof v === "string") h.set(k, v);
-    const r = await registry.app.request(`http://fake${url.pathname}${url.search}`, {
-      method, headers: h, body: method === "GET" || method === "HEAD" || body.length === 0 ? undefined : new Uint8Array(body),
-    });
-    return { status: r.status, contentType: r.headers.get("content-type") ?? "", body: Buffer.from(await r.arrayBuffer()) };
-  };
-
-  /** MLflow's answer to one request (after faults): the recorded defects first, then the shared store. */
-  const answer = async (req: http.IncomingMessage, url: URL, body: Buffer): Promise<Reply> => {
-    const method = req.method ?? "GET";
-    const text = body.toString("utf8");
-    const parsed = parseJson(text);
-    const rawPath = (req.url ?? "/").split("?")[0] ?? "/";
-    // MLflow sees the raw path: a ".." segment in an artifact path is refused, not resolved away.
-    if (rawPath.includes("/mlflow-artifacts/") && decodeURIComponent(rawPath).split("/").includes("..")) {
-      return json(400, { error_code: "INVALID_PARAMETER_VALUE", message: "Invalid path" });
-    }
-    if (method !== "GET" && Array.isArray(parsed) && /^\/(ajax-)?api\/2\.0\/mlflow\//.test(url.pathname)) return html(500, pages[500]);
-    const trace = traces.handle(method, url.pathname, url.searchParams, parsed, (id) => /^\d+$/.test(id));
-    if (trace) return trace;
-    // A GET without a query string reads its parameters from a JSON body.
-    if (method === "GET" && url.search === "" && parsed && typeof parsed === "object" && !Array.isArray(parsed)) {
-      for (const [k, v] of Object.entries(parsed)) url.searchParams.append(k, String(v));
-    }
-    const r = await delegate(method, url, req.headers, body);
-    const code = r.contentType.includes("json") ? String(Object(parseJson(r.body.toString())).error_code ?? "") : "";
-    if (r.status === 404 && code === "ENDPOINT_NOT_FOUND") return html(404, pages[404]);
-    if (r.status === 405) return html(405, pages[405]);
-    if (method === "GET" && url.pathname.startsWith(ARTIFACTS) && r.status === 404) {
-      return artifactFailure(registry.artifactRoot, decodeURIComponent(url.pathname.slice(ARTIFACTS.length)), pages);
-    }
-    return r;
-  };
 
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const chunks: Buffer[] = [];
@@ -171,7 +155,7 @@ export async function startFakeMlflow(opts: FakeOptions = {}): Promise<FakeMlflo
           send({ status: injected.status, contentType: "application/json", body: injected.body ? JSON.stringify(injected.body) : "" }, injected.headers);
           return;
         }
-        send(await answer(req, url, body));
+        send(app.answer(method, req.url ?? "/", req.headers, body));
       })().catch(() => {
         res.writeHead(500, { "content-type": "application/json" });
         res.end(JSON.stringify({ error_code: "INTERNAL_ERROR", message: "fake failed" }));
@@ -208,8 +192,6 @@ export async function startFakeMlflow(opts: FakeOptions = {}): Promise<FakeMlflo
     },
     async close() {
       if (server.listening) await closeServer();
-      registry.close();
-      fs.rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

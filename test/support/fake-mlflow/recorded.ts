@@ -1,7 +1,6 @@
-// What a real MLflow 2.17.2 server answers where Flywheel's embedded registry deliberately answers better, taken from the
-// recorded transcript (test/fixtures/mlflow-golden): Flask's HTML error pages, the 500s, and the 2.x tracing API.
+// Answers of a real MLflow 2.17.2 server taken from the recorded transcript (test/fixtures/mlflow-golden): Flask's HTML
+// error pages byte for byte, and the 2.x tracing API (steps 297-304) in memory.
 import { randomBytes } from "node:crypto";
-import fs from "node:fs";
 import { GOLDEN_FILE, loadGolden } from "../mlflow-replay.ts";
 
 /** Flask's HTML pages, byte for byte as recorded. */
@@ -93,14 +92,4 @@ export class TraceStore {
     }
     return undefined;
   }
-}
-
-/** MLflow's answer when downloading an artifact fails: 500 with the server path, or an HTML 500 for a directory. */
-export function artifactFailure(root: string, rel: string, pages: Record<500, string>): Reply {
-  const full = `${root}/${rel}`;
-  if (fs.statSync(full, { throwIfNoEntry: false })?.isDirectory()) return html(500, pages[500]);
-  return json(500, {
-    error_code: "INTERNAL_ERROR",
-    message: `The following failures occurred while downloading one or more artifacts from ${root}:\n##### File ${rel} #####\n[Errno 2] No such file or directory: '${full}'`,
-  });
 }

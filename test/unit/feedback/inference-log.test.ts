@@ -9,7 +9,6 @@ import { afterAll, describe, expect, it } from "vitest";
 import { checkRollback } from "../../../functions/feedback/rollback.ts";
 import { newDataCheck } from "../../../functions/retrain-on-drift/fresh-data.ts";
 import { FileDataWindows, windowEnv } from "../../../platform/datasets/window.ts";
-import { NotFoundError } from "../../../platform/errors.ts";
 import type { AnyCloudEvent } from "../../../platform/events/index.ts";
 import { FileInferenceLog, LiveAccuracy, requestIds, sampled, scrub, LoggingPolicySchema, type LabelledRow } from "../../../platform/inference-log/index.ts";
 import { createLogger } from "../../../platform/log.ts";
@@ -115,10 +114,9 @@ describe("retrain's new-data policy", () => {
 describe("accuracy rollback policy", () => {
   const aliases: Record<string, string> = { champion: "2", "previous-champion": "1" };
   const registry = {
-    getModelVersionByAlias: async (_m: string, alias: string) => {
+    findVersionByAlias: async (_m: string, alias: string) => {
       const v = aliases[alias];
-      if (!v) throw new NotFoundError("no alias");
-      return { version: v };
+      return v ? { version: v } : undefined;
     },
   } as unknown as ModelRegistry;
   it("asks log-model to roll back once when the champion trails the previous champion's live accuracy", async () => {
