@@ -54,7 +54,8 @@ export function v2Routes(server: EmbeddedV2Server): Hono {
       }
       const parsed = InferRequestSchema.safeParse(body);
       if (!parsed.success) throw new ValidationError(zodIssues(parsed.error));
-      const headers = Object.fromEntries(c.req.raw.headers);
+      // Building the headers object costs as much as parsing the body: only composites (sticky routing) read it.
+      const headers = server.readsHeaders(name, version) ? Object.fromEntries(c.req.raw.headers) : {};
       const { response, headers: extra } = await server.infer(name, version, parsed.data, headers);
       for (const [k, v] of Object.entries(extra)) c.header(k, v);
       return c.json(response);
