@@ -36,6 +36,17 @@ function asJson<T>(v: T): T {
   return jsonExact(v) ? v : (JSON.parse(JSON.stringify(v)) as T);
 }
 
+/** The headers the route would see from the HTTP client, as a Headers object lists them (experiments read them). */
+function routeHeaders(given: Readonly<Record<string, string>>): Record<string, string> {
+  const merged = new Map<string, string>();
+  for (const [k, v] of Object.entries({ "content-type": "application/json", ...given })) {
+    const name = k.toLowerCase();
+    const had = merged.get(name);
+    merged.set(name, had === undefined ? v.trim() : `${had}, ${v.trim()}`);
+  }
+  return Object.fromEntries([...merged].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
 export function embeddedV2Client(o: EmbeddedV2ClientOptions): V2Client {
   const base = trim(o.baseUrl);
   // Only the default paths on this server: a target with its own path or metadata URL is someone else's layout.
@@ -54,9 +65,7 @@ export function embeddedV2Client(o: EmbeddedV2ClientOptions): V2Client {
     async infer(t, req, seen) {
       if (!local(t)) return o.fallback.infer(t, req, seen);
       const what = `inference on ${t.model}`;
-      // The headers the route would see from the HTTP client (experiments read the sticky-route ones).
-      const headers: Record<string, string> = { "content-type": "application/json" };
-      for (const [k, v] of Object.entries(t.headers)) headers[k.toLowerCase()] = v;
+      const headers = routeHeaders(t.headers);
       let outcome: { response: InferResponse; headers: Readonly<Record<string, string>> };
       try {
         // `req` is already a valid V2 request: infer builds it, or parsed it with InferRequestSchema (readInput).
