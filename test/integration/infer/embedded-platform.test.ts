@@ -1,5 +1,6 @@
 // infer on the real embedded platform, which calls its V2 server directly: answers, errors, request ids and the
-// serving and candidate metrics as before; and API answers (/infer, /v2) set no CSRF cookie, while a form page does.
+// serving and candidate metrics as before; with protected inference too (its in-process V2 call went unauthenticated and
+// failed); and API answers (/infer, /v2) set no CSRF cookie, while a form page does.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -12,11 +13,14 @@ import { startTestPlatform, type TestPlatform } from "../../support/platform.ts"
 const VIRGINICA = { sepal_length: 6.7, sepal_width: 3.0, petal_length: 5.2, petal_width: 2.3 };
 let p: TestPlatform;
 let tmp = "";
+let irisOut = "";
+const deployIris = (on: TestPlatform, out: string): Promise<unknown> =>
+  on.platform.serving.apply(DeploymentSpecSchema.parse({ kind: "model", name: "iris", model: "iris", version: "1" }), { revision: "r1", models: { iris: resolveModelDir("iris", "1", out, "file://" + out) } });
 beforeAll(async () => {
   p = await startTestPlatform({ FLYWHEEL_LOG_LEVEL: "silent" });
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "flywheel-infer-direct-"));
-  const out = run({ ...DEFAULT_PARAMS, epochs: 30 }, tmp).outDir;
-  await p.platform.serving.apply(DeploymentSpecSchema.parse({ kind: "model", name: "iris", model: "iris", version: "1" }), { revision: "r1", models: { iris: resolveModelDir("iris", "1", out, "file://" + out) } });
+  irisOut = run({ ...DEFAULT_PARAMS, epochs: 30 }, tmp).outDir;
+  await deployIris(p, irisOut);
 }, 60_000);
 afterAll(async () => {
   await p?.stop();
@@ -78,4 +82,21 @@ describe("infer on the embedded platform", () => {
     expect(form.status).toBe(401);
     expect(await form.text()).not.toContain("CSRF");
   });
+});
+
+describe("infer on an embedded platform with protected inference", () => {
+  it("answers a data scientist (the admin token here) and refuses an anonymous caller", async () => {
+    const guarded = await startTestPlatform({ FLYWHEEL_LOG_LEVEL: "silent", FLYWHEEL_PROTECT_INFERENCE: "true" });
+    try {
+      await deployIris(guarded, irisOut);
+      const send = (headers: Record<string, string>): Promise<Response> =>
+        fetch(`${guarded.url}/infer/iris`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(VIRGINICA) });
+      const ok = await send({ authorization: `Bearer ${guarded.token ?? ""}` });
+      expect(ok.status).toBe(200);
+      expect(((await ok.json()) as { prediction: { label: string } }).prediction.label).toBe("virginica");
+      expect((await send({})).status).toBe(401);
+    } finally {
+      await guarded.stop();
+    }
+  }, 60_000);
 });
