@@ -18,10 +18,6 @@ export interface LoadOptions {
   readonly onBatch?: ((size: number) => void) | undefined;
 }
 
-// One thread per session, no spinning: sessions run on the event loop's thread, one request (or batch) at a time, and
-// a pool of spin-waiting helper threads only takes CPU from the HTTP stack (and from everything else on the machine).
-const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: "sequential" };
-
 export class LoadedModel {
   readonly name: string;
   readonly version: string;
@@ -51,8 +47,8 @@ export class LoadedModel {
   static async load(opts: LoadOptions): Promise<LoadedModel> {
     const session =
       typeof opts.model === "string"
-        ? await ort.InferenceSession.create(opts.model, SESSION_OPTIONS)
-        : await ort.InferenceSession.create(opts.model, SESSION_OPTIONS);
+        ? await ort.InferenceSession.create(opts.model)
+        : await ort.InferenceSession.create(opts.model);
     return new LoadedModel(opts, session);
   }
 
