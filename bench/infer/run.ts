@@ -44,16 +44,18 @@ async function call(c: Case): Promise<number> {
   return ms;
 }
 
-/** Requests per second and p99 latency of `c` with `concurrency` clients for SECONDS. */
-async function load(c: Case, concurrency: number): Promise<{ rps: number; p99: number }> {
+/** Requests per second, p99 latency and CPU µs per request (this process: server and client) of `c` with `concurrency` clients for SECONDS. */
+async function load(c: Case, concurrency: number): Promise<{ rps: number; p99: number; cpuUs: number }> {
   const lat: number[] = [];
+  const cpu = process.cpuUsage();
   const end = performance.now() + SECONDS * 1000;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (performance.now() < end) lat.push(await call(c));
     }),
   );
-  return { rps: lat.length / SECONDS, p99: pct(lat.sort((a, b) => a - b), 0.99) };
+  const used = process.cpuUsage(cpu);
+  return { rps: lat.length / SECONDS, p99: pct(lat.sort((a, b) => a - b), 0.99), cpuUs: (used.user + used.system) / Math.max(1, lat.length) };
 }
 
 async function main(): Promise<void> {
@@ -91,9 +93,9 @@ async function main(): Promise<void> {
     latency.push({ v2p50: pct(a, 0.5), v2p99: pct(a, 0.99), inferP50: pct(b, 0.5), inferP99: pct(b, 0.99) });
   }
   // (2) Throughput at each concurrency: echo, /v2, /infer back to back, the triple repeated.
-  const conc: { c: number; echo: number[]; v2: number[]; infer: number[]; echoP99: number[]; v2P99: number[]; inferP99: number[] }[] = [];
+  const conc: { c: number; echo: number[]; v2: number[]; infer: number[]; echoP99: number[]; v2P99: number[]; inferP99: number[]; echoCpu: number[]; v2Cpu: number[]; inferCpu: number[] }[] = [];
   for (const c of CONCURRENCY) {
-    const row = { c, echo: [] as number[], v2: [] as number[], infer: [] as number[], echoP99: [] as number[], v2P99: [] as number[], inferP99: [] as number[] };
+    const row = { c, echo: [] as number[], v2: [] as number[], infer: [] as number[], echoP99: [] as number[], v2P99: [] as number[], inferP99: [] as number[], echoCpu: [] as number[], v2Cpu: [] as number[], inferCpu: [] as number[] };
     for (let r = 0; r < REPEATS; r++) {
       const e = await load(echo, c);
       const v = await load(direct, c);
@@ -104,6 +106,9 @@ async function main(): Promise<void> {
       row.echoP99.push(e.p99);
       row.v2P99.push(v.p99);
       row.inferP99.push(f.p99);
+      row.echoCpu.push(e.cpuUs);
+      row.v2Cpu.push(v.cpuUs);
+      row.inferCpu.push(f.cpuUs);
     }
     conc.push(row);
   }
@@ -116,7 +121,7 @@ async function main(): Promise<void> {
   const p99Ratio = median(latency.map((l) => l.inferP99 / l.v2p99));
   console.log(`load average ${loadavg.join(" ")}; ${REPEATS} repeats, medians`);
   console.log(`sequential: /v2 p50 ${median(latency.map((l) => l.v2p50)).toFixed(2)} ms, /infer p50 ${median(latency.map((l) => l.inferP50)).toFixed(2)} ms -> p50 ratio ${p50Ratio.toFixed(2)}x, p99 ratio ${p99Ratio.toFixed(2)}x`);
-  console.log("clients".padStart(7), "echo rps".padStart(9), "v2 rps".padStart(8), "infer rps".padStart(10), "v2/echo".padStart(8), "infer/echo".padStart(11), "infer/v2".padStart(9), "p99 echo/v2/infer ms".padStart(22));
+  console.log("clients".padStart(7), "echo rps".padStart(9), "v2 rps".padStart(8), "infer rps".padStart(10), "v2/echo".padStart(8), "infer/echo".padStart(11), "infer/v2".padStart(9), "p99 echo/v2/infer ms".padStart(22), "cpu us echo/v2/inf".padStart(16), "cpu x v2/e inf/e inf/v2".padStart(18));
   const rows = conc.map((r) => {
     const m = {
       concurrency: r.c,
@@ -127,8 +132,15 @@ async function main(): Promise<void> {
       inferVsEcho: +median(r.infer.map((v, i) => v / (r.echo[i] ?? 1))).toFixed(3),
       inferVsV2: +median(r.infer.map((v, i) => v / (r.v2[i] ?? 1))).toFixed(3),
       p99: { echo: +median(r.echoP99).toFixed(2), v2: +median(r.v2P99).toFixed(2), infer: +median(r.inferP99).toFixed(2) },
+      // CPU per request, steadier than req/s on a loaded machine; the ratios read like the throughput ones (1 = as cheap).
+      cpuUs: { echo: Math.round(median(r.echoCpu)), v2: Math.round(median(r.v2Cpu)), infer: Math.round(median(r.inferCpu)) },
+      cpu: {
+        v2VsEcho: +median(r.v2Cpu.map((v, i) => (r.echoCpu[i] ?? 0) / v)).toFixed(3),
+        inferVsEcho: +median(r.inferCpu.map((v, i) => (r.echoCpu[i] ?? 0) / v)).toFixed(3),
+        inferVsV2: +median(r.inferCpu.map((v, i) => (r.v2Cpu[i] ?? 0) / v)).toFixed(3),
+      },
     };
-    console.log(String(m.concurrency).padStart(7), String(m.echoRps).padStart(9), String(m.v2Rps).padStart(8), String(m.inferRps).padStart(10), m.v2VsEcho.toFixed(2).padStart(8), m.inferVsEcho.toFixed(2).padStart(11), m.inferVsV2.toFixed(2).padStart(9), `${m.p99.echo}/${m.p99.v2}/${m.p99.infer}`.padStart(22));
+    console.log(String(m.concurrency).padStart(7), String(m.echoRps).padStart(9), String(m.v2Rps).padStart(8), String(m.inferRps).padStart(10), m.v2VsEcho.toFixed(2).padStart(8), m.inferVsEcho.toFixed(2).padStart(11), m.inferVsV2.toFixed(2).padStart(9), `${m.p99.echo}/${m.p99.v2}/${m.p99.infer}`.padStart(22), `${m.cpuUs.echo}/${m.cpuUs.v2}/${m.cpuUs.infer}`.padStart(16), `${m.cpu.v2VsEcho}/${m.cpu.inferVsEcho}/${m.cpu.inferVsV2}`.padStart(18));
     return m;
   });
   console.log(JSON.stringify({ bench: "infer", requests: N, seconds: SECONDS, repeats: REPEATS, cpus: os.cpus().length, loadavg, latency: { p50Ratio: +p50Ratio.toFixed(3), p99Ratio: +p99Ratio.toFixed(3), runs: latency }, concurrency: rows }));

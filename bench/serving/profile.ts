@@ -1,6 +1,7 @@
 // Server side of V2 over HTTP (no batching) or of the hono echo, for a CPU profile with the load in another process:
 //   node --cpu-prof --cpu-prof-dir=DIR --import tsx bench/serving/profile.ts v2|echo   (prints its port; SIGINT ends it)
-//   node --import tsx bench/serving/profile.ts load PORT PATH [seconds]                 (32 clients)
+//   node --import tsx bench/serving/profile.ts load PORT PATH [seconds] [record]        (32 clients; a V2 body, or
+//   an Iris record for /infer)
 // Not a bench: run.ts measures.
 import fs from "node:fs";
 import os from "node:os";
@@ -14,8 +15,11 @@ import { v2Routes } from "../../platform/serving/local/routes.ts";
 import { EmbeddedV2Server } from "../../platform/serving/local/server.ts";
 import { poster } from "./http.ts";
 
-const body = JSON.stringify({ inputs: [{ name: "input", shape: [1, 4], datatype: "FP32", data: [5.1, 3.5, 1.4, 0.2] }] });
-const [mode, portArg, pathArg, secondsArg] = process.argv.slice(2);
+const [mode, portArg, pathArg, secondsArg, shape] = process.argv.slice(2);
+const body =
+  shape === "record"
+    ? JSON.stringify({ sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 })
+    : JSON.stringify({ inputs: [{ name: "input", shape: [1, 4], datatype: "FP32", data: [5.1, 3.5, 1.4, 0.2] }] });
 
 if (mode === "load") {
   const client = poster(Number(portArg));
