@@ -19,6 +19,13 @@ async function v2Error(res: Response): Promise<string> {
   return typeof msg === "string" ? msg.slice(0, 500) : `HTTP ${res.status}`;
 }
 
+/** The error infer raises for a V2 error answer: 404 stays 404, other 4xx are the caller's input, the rest upstream. */
+export function v2StatusError(status: number, message: string, what: string): Error {
+  if (status === 404) return new NotFoundError(`${what}: ${message}`);
+  if (status >= 400 && status < 500) return new ValidationError([{ field: "inputs", message }], `${what}: ${message}`);
+  return new UpstreamError(`${what}: inference server answered ${status}`, status >= 500, { status: 502 });
+}
+
 /** Just what the client calls: global fetch fits, and so does a hono app's `request` (in-process, no socket). */
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response> | Response;
 
@@ -36,10 +43,7 @@ export function httpV2Client(doFetch: FetchLike = fetch, timeoutMs = 30_000): V2
       seen.headers = headers;
     }
     if (res.ok) return res;
-    const msg = await v2Error(res);
-    if (res.status === 404) throw new NotFoundError(`${what}: ${msg}`);
-    if (res.status >= 400 && res.status < 500) throw new ValidationError([{ field: "inputs", message: msg }], `${what}: ${msg}`);
-    throw new UpstreamError(`${what}: inference server answered ${res.status}`, res.status >= 500, { status: 502 });
+    throw v2StatusError(res.status, await v2Error(res), what);
   };
   return {
     async metadata(t) {

@@ -26,6 +26,7 @@ export { inferHandler, type InferEventDeps } from "./handler.ts";
 export { inferDeployment, type InferResult } from "./core.ts";
 export { deploymentsApi, parseSpecs, type DeploymentsApiDeps } from "./deployments-api.ts";
 export { httpV2Client, type FetchLike, type V2Client } from "./client.ts";
+export { embeddedV2Client } from "./embedded-client.ts";
 export { answeringCandidate, CANDIDATE_DURATION_METRIC, CANDIDATE_REQUESTS_METRIC, createCandidateMetrics, type CandidateMetrics } from "./candidates.ts";
 export { parseNaturalLanguage, normalise } from "./nl.ts";
 export { extractWithLlm, featureSchema, type LlmConfig } from "./llm.ts";

@@ -44,6 +44,7 @@ import { renderOnlyBackends } from "../serving/render-only.ts";
 import { deployModelHandler } from "../../functions/deploy-model/handler.ts";
 import { createCandidateMetrics } from "../../functions/infer/candidates.ts";
 import { httpV2Client } from "../../functions/infer/client.ts";
+import { embeddedV2Client } from "../../functions/infer/embedded-client.ts";
 import { deploymentsApi } from "../../functions/infer/deployments-api.ts";
 import { inferHandler } from "../../functions/infer/handler.ts";
 import { inferRoutes } from "../../functions/infer/routes.ts";
@@ -196,11 +197,12 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
       : localCanaryStats(serving),
   });
   services["deploy-model"] = cloudEventRoute("deploy-model", deployModelHandler, deployDeps, fnTelemetry);
-  // infer calls the V2 server in-process: same handlers and status codes, no socket per prediction.
+  // infer calls the embedded V2 server directly (same answers, errors and metrics as its route, no request through the
+  // app); a target elsewhere still goes through the app in-process.
   const inferDeps = {
     inferenceLog: logging.logger,
     backend: serving,
-    client: httpV2Client((url, init) => inProcessFetch(url, init)),
+    client: embeddedV2Client({ server: v2, baseUrl: selfUrl, fallback: httpV2Client((url, init) => inProcessFetch(url, init)) }),
     registry,
     drift: fanOut(drift, driftCounters),
     candidates: createCandidateMetrics(metrics),

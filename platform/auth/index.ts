@@ -14,6 +14,9 @@ import { loadOrCreateSecret, randomToken, safeEqual } from "./secrets.ts";
 import { CSRF_COOKIE, SESSION_COOKIE, Signer, type SessionRevocations } from "./session.ts";
 import { trustedProxyList } from "./proxies.ts";
 import { authRoutes } from "./routes.tsx";
+import { csrfTokenOf, setCsrfMinter } from "./csrf-token.ts";
+
+export { csrfTokenOf };
 
 export { ROLES, isRole, roleAtLeast } from "./roles.ts";
 export type { Role, Principal } from "./roles.ts";
@@ -22,7 +25,6 @@ export type { SessionRevocations } from "./session.ts";
 
 export interface AuthVariables {
   principal: Principal | undefined;
-  csrfToken: string;
 }
 export interface AuthEnv {
   Variables: AuthVariables;
@@ -58,16 +60,10 @@ export interface CreateAuthOptions {
 }
 
 const principals = new WeakMap<Request, Principal>();
-const csrfTokens = new WeakMap<Request, string>();
 
 /** The caller resolved by `auth.middleware`, usable from any handler whatever its Env typing. */
 export function principalOf(c: Context): Principal | undefined {
   return principals.get(c.req.raw);
-}
-
-/** The CSRF token every form rendered for this request must carry (field `_csrf` or header `X-CSRF-Token`). */
-export function csrfTokenOf(c: Context): string {
-  return csrfTokens.get(c.req.raw) ?? "";
 }
 
 export const CSRF_FIELD = "_csrf";
@@ -134,14 +130,14 @@ export async function createAuth(opts: CreateAuthOptions): Promise<Auth> {
     if (principal) principals.set(c.req.raw, principal);
     c.set("principal", principal);
     if (!authz) {
-      let csrfCookie = getCookie(c, CSRF_COOKIE);
-      if (!csrfCookie || csrfCookie.length < 16) {
-        csrfCookie = randomToken(18);
-        setCookie(c, CSRF_COOKIE, csrfCookie, cookieOptions(c, publicUrl));
-      }
-      const t = signer.csrfToken(csrfCookie);
-      csrfTokens.set(c.req.raw, t);
-      c.set("csrfToken", t);
+      setCsrfMinter(c.req.raw, (cx) => {
+        let csrfCookie = getCookie(cx, CSRF_COOKIE);
+        if (!csrfCookie || csrfCookie.length < 16) {
+          csrfCookie = randomToken(18);
+          setCookie(cx, CSRF_COOKIE, csrfCookie, cookieOptions(cx, publicUrl));
+        }
+        return signer.csrfToken(csrfCookie);
+      });
     }
     await next();
   };

@@ -7,6 +7,7 @@ import type { Logger } from "../log.ts";
 import { errorFields } from "../log.ts";
 import { ForbiddenError, UnauthorizedError } from "../errors.ts";
 import { clientAddress } from "./client-address.ts";
+import { csrfTokenOf } from "./csrf-token.ts";
 import { baseUrl, cookieOptions, safeNext } from "./http.ts";
 import { LoginPage } from "./login-page.tsx";
 import { PendingLoginSchema } from "./oidc.ts";
@@ -51,12 +52,8 @@ export function authRoutes(d: AuthRouteDeps): Hono {
     return list;
   };
 
-  const csrfOf = (c: Context): string => {
-    const v: unknown = c.get("csrfToken");
-    return typeof v === "string" ? v : "";
-  };
   const render = (c: Context, next: string, error: string | undefined, status: 200 | 401 | 403 | 429 | 502 = 200): Response | Promise<Response> =>
-    c.html(<LoginPage csrf={csrfOf(c)} next={next} error={error} oidc={Boolean(d.oidc)} />, status);
+    c.html(<LoginPage csrf={csrfTokenOf(c)} next={next} error={error} oidc={Boolean(d.oidc)} />, status);
 
   const startSession = (c: Context, name: string, role: Role, next: string): Response => {
     const { cookie } = d.signer.newSession(name, role);

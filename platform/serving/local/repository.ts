@@ -54,7 +54,9 @@ export class ModelRepository {
     const versions = this.#models.get(name);
     if (!versions) return undefined;
     if (version !== undefined) return versions.get(version);
-    const latest = this.versions(name).at(-1);
+    // The highest version in one pass (every request without a version asks: no array, no sort).
+    let latest: string | undefined;
+    for (const v of versions.keys()) if (latest === undefined || byVersion(v, latest) > 0) latest = v;
     return latest === undefined ? undefined : versions.get(latest);
   }
 

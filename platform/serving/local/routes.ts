@@ -8,11 +8,17 @@ import { routeHeadersOf, type EmbeddedV2Server } from "./server.ts";
 
 export const MAX_INFER_BYTES = 16 * 1024 * 1024;
 
-/** V2 errors are `{"error": "..."}` with a 4xx/5xx status; internal messages never leak. */
+/** The V2 error answer for a failure: status, `{"error": "..."}` body and route headers; internal messages never leak. */
+export function v2Failure(e: unknown): { status: number; body: { error: string }; headers: Record<string, string> } {
+  const headers = routeHeadersOf(e);
+  if (isKnownError(e)) return { status: e.status, body: { error: e.message }, headers };
+  return { status: 500, body: { error: "internal error" }, headers };
+}
+
 function fail(c: Context, e: unknown): Response {
-  for (const [k, v] of Object.entries(routeHeadersOf(e))) c.header(k, v);
-  if (isKnownError(e)) return c.json({ error: e.message }, e.status as 400);
-  return c.json({ error: "internal error" }, 500);
+  const { status, body, headers } = v2Failure(e);
+  for (const [k, v] of Object.entries(headers)) c.header(k, v);
+  return c.json(body, status as 400);
 }
 
 /** Routes for the embedded server; the platform mounts them at /v2. */
@@ -48,7 +54,8 @@ export function v2Routes(server: EmbeddedV2Server): Hono {
       }
       const parsed = InferRequestSchema.safeParse(body);
       if (!parsed.success) throw new ValidationError(zodIssues(parsed.error));
-      const headers = Object.fromEntries(c.req.raw.headers);
+      // Building the headers object costs as much as parsing the body: only composites (sticky routing) read it.
+      const headers = server.readsHeaders(name, version) ? Object.fromEntries(c.req.raw.headers) : {};
       const { response, headers: extra } = await server.infer(name, version, parsed.data, headers);
       for (const [k, v] of Object.entries(extra)) c.header(k, v);
       return c.json(response);

@@ -108,6 +108,11 @@ export class EmbeddedV2Server {
     return this.models.get(name, version) !== undefined;
   }
 
+  /** Whether infer on this name reads the request headers (an experiment's sticky routing); models never do. */
+  readsHeaders(name: string, version?: string): boolean {
+    return version === undefined && this.#composites.has(name);
+  }
+
   exists(name: string, version?: string): boolean {
     return (version === undefined && this.#composites.has(name)) || this.models.get(name, version) !== undefined;
   }
@@ -116,11 +121,12 @@ export class EmbeddedV2Server {
   async infer(name: string, version: string | undefined, req: InferRequest, headers: Readonly<Record<string, string>> = {}): Promise<InferOutcome> {
     const composite = version === undefined ? this.#composites.get(name) : undefined;
     if (composite) return composite.infer(req, headers);
-    const resolved = this.models.get(name, version)?.version ?? version ?? "";
+    const found = this.models.get(name, version);
+    const resolved = found?.version ?? version ?? "";
     const timer = this.metrics.duration.startTimer({ model: name, version: resolved });
     let code = "200";
     try {
-      if (!this.models.get(name, version)) throw this.#notFound(name, version);
+      if (!found) throw this.#notFound(name, version);
       const response = await this.models.use(name, version, async (m) => {
         const { feeds, outputs } = m.feeds(req);
         const outs = await m.infer(feeds, outputs);

@@ -10,7 +10,7 @@ import { Registry } from "prom-client";
 import YAML from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run, DEFAULT_PARAMS } from "../../../examples/iris-node/train.ts";
-import { deploymentsApi, httpV2Client, inferHandler, inferRoutes, type InferDeps } from "../../../functions/infer/index.ts";
+import { deploymentsApi, embeddedV2Client, httpV2Client, inferHandler, inferRoutes, type InferDeps } from "../../../functions/infer/index.ts";
 import { buildEvent, parseEvent, type AnyCloudEvent } from "../../../platform/events/index.ts";
 import { createLogger } from "../../../platform/log.ts";
 import type { DriftObservation } from "../../../platform/ports.ts";
@@ -24,11 +24,20 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "infer-"));
 const FLOWER = { sepal_length: 5.1, sepal_width: 3.5, petal_length: 1.4, petal_width: 0.2 };
 const VIRGINICA = { sepal_length: 6.7, sepal_width: 3.0, petal_length: 5.2, petal_width: 2.3 };
 
-describe("infer", () => {
+// One trained model for every suite below.
+let trained: string | undefined;
+const trainedModel = (): string => (trained ??= run(DEFAULT_PARAMS, path.join(tmp, "train")).outDir);
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+// The same behaviour whichever way infer reaches the embedded server: through the app's V2 routes (as a remote
+// server is reached) or directly (what embedded mode does).
+describe.each(["through the V2 routes", "directly"] as const)("infer, calling the embedded server %s", (how) => {
   const server = new EmbeddedV2Server({ registry: new Registry() });
   const backend = new LocalServingBackend({ server, baseUrl: "http://flywheel.local" });
   const platform = new Hono();
   platform.route("/v2", v2Routes(server));
+  const overHttp = httpV2Client((url, init) => platform.request(url, init));
+  const client = how === "directly" ? embeddedV2Client({ server, baseUrl: "http://flywheel.local", fallback: overHttp }) : overHttp;
   const observed: DriftObservation[] = [];
   const emitted: AnyCloudEvent[] = [];
   let llmRequests: unknown[] = [];
@@ -36,7 +45,7 @@ describe("infer", () => {
   let llmUrl = "";
   const deps = (extra: Partial<InferDeps> = {}): InferDeps => ({
     backend,
-    client: httpV2Client((url, init) => platform.request(url, init)),
+    client,
     drift: { observe: (o) => void observed.push(o) },
     log: createLogger("silent"),
     ...extra,
@@ -46,7 +55,7 @@ describe("infer", () => {
     Promise.resolve(app.request(`/infer/${name}`, { method: "POST", headers: { "content-type": ct }, body: typeof body === "string" ? body : JSON.stringify(body) }));
 
   beforeAll(async () => {
-    const out = run(DEFAULT_PARAMS, path.join(tmp, "train")).outDir;
+    const out = trainedModel();
     const resolved = resolveModelDir("iris", "1", out, "file://" + out);
     await backend.apply(DeploymentSpecSchema.parse({ kind: "model", name: "iris", model: "iris", version: "1" }), { revision: "r1", models: { iris: resolved } });
     await backend.apply(DeploymentSpecSchema.parse({ kind: "model", name: "iris-b", model: "iris", version: "1" }), { revision: "r1", models: { "iris-b": { ...resolved } } });
@@ -73,7 +82,6 @@ describe("infer", () => {
   afterAll(async () => {
     await server.close();
     await new Promise((r) => llm.close(r));
-    fs.rmSync(tmp, { recursive: true, force: true });
   });
 
   it("answers a plain record with a decoded label and probabilities", async () => {

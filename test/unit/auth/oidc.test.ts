@@ -74,13 +74,14 @@ describe("OIDC code flow with PKCE", () => {
     const last = idp.tokenRequests.at(-1);
     expect(last?.form.code_verifier).toMatch(/^[A-Za-z0-9_-]{64}$/);
     expect(last?.authorization).toMatch(/^Basic /);
-    const jarCookie = jar.header();
     const form = async (): Promise<Response> => {
-      const page = await app.request("/login", { headers: { cookie: jarCookie } });
+      // The page with the form sets the CSRF cookie its token is made from (a browser keeps it).
+      const page = await app.request("/login", { headers: { cookie: jar.header() } });
+      jar.take(page);
       const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? "";
       return app.request("/page/deploy", {
         method: "POST",
-        headers: { cookie: jarCookie, "content-type": "application/x-www-form-urlencoded" },
+        headers: { cookie: jar.header(), "content-type": "application/x-www-form-urlencoded" },
         body: new URLSearchParams({ _csrf: csrf }).toString(),
       });
     };
@@ -92,6 +93,7 @@ describe("OIDC code flow with PKCE", () => {
     expect((await oidcLogin(app, jar, "u-vic")).status).toBe(303);
     expect((await app.request("/page", { headers: { cookie: jar.header() } })).status).toBe(200);
     const page = await app.request("/login", { headers: { cookie: jar.header() } });
+    jar.take(page);
     const csrf = /name="_csrf" value="([^"]+)"/.exec(await page.text())?.[1] ?? "";
     const res = await app.request("/page/deploy", {
       method: "POST",
