@@ -8,6 +8,7 @@ import { createLogger } from "../../platform/log.ts";
 import { MlflowClient, MlflowModelRegistry } from "../../platform/mlflow/index.ts";
 import { loadPolicies } from "../../platform/policies/index.ts";
 import { clusterServingBackend } from "../../platform/serving/cluster.ts";
+import { hasNativeCanary } from "../../platform/serving/native-canary.ts";
 import { PrometheusHttpClient } from "../../platform/telemetry/prometheus.ts";
 import { createDeployModelDeps, type DeployModelDeps } from "./deps.ts";
 import { PrometheusCanaryStats } from "./prometheus-stats.ts";
@@ -47,8 +48,10 @@ export async function deployModelDepsFromEnv(env: Record<string, string | undefi
     canaryStats: config.prometheus
       ? new PrometheusCanaryStats({
           prometheus: new PrometheusHttpClient(config.prometheus),
-          flavour: config.serving.backend === "kserve" ? "knative-queue-proxy" : "infer",
+          // KServe canaries are the InferenceService's own: numbers per revision from Knative's queue-proxy.
+          flavour: hasNativeCanary(backend) ? "knative-queue-proxy" : "infer",
           namespace: config.kubernetes.namespace,
+          revisions: hasNativeCanary(backend) ? (name) => backend.canary.revisions(name) : undefined,
         })
       : undefined,
   });

@@ -1,8 +1,12 @@
 // Canary statistics from Prometheus' HTTP API, summed over every replica for the canary's window: infer's
-// per-candidate series (embedded router, Seldon's route header), or Knative queue-proxy series per predictor Service
-// (KServe: a Splitter does not say which arm answered, but each candidate InferenceService has its own predictor).
+// per-candidate series (embedded router, Seldon's route header), or, on KServe, the per-revision series of Knative's
+// queue-proxy (revision_app_request_count / revision_app_request_latencies, labels namespace_name, revision_name,
+// response_code_class; latencies in ms: knative.dev/docs/serving/services/service-metrics), for the two revisions of
+// the InferenceService's own canary.
+import type { CanaryRevisions } from "../../platform/serving/native-canary.ts";
 import type { PrometheusQuery, VectorSample } from "../../platform/telemetry/prometheus.ts";
 import type { CanaryStatsSource, CandidateStats } from "./canary.ts";
+import { candidateName } from "./rollout.ts";
 
 export type CanaryMetricsFlavour = "infer" | "knative-queue-proxy";
 
@@ -11,6 +15,8 @@ export interface PrometheusCanaryStatsOptions {
   readonly flavour?: CanaryMetricsFlavour | undefined;
   /** Namespace of the InferenceServices (knative-queue-proxy flavour). */
   readonly namespace?: string | undefined;
+  /** The canary's two revisions (knative-queue-proxy flavour): KServe's status.components.predictor. */
+  readonly revisions?: ((deployment: string) => Promise<CanaryRevisions | undefined>) | undefined;
   readonly now?: (() => number) | undefined;
 }
 
@@ -28,21 +34,21 @@ interface Queries {
   readonly candidate: (label: string) => string;
 }
 
-const PREDICTOR_SUFFIX = /-predictor(-default)?$/;
+const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
-function queries(flavour: CanaryMetricsFlavour, deployment: string, window: string, namespace: string): Queries {
+function queries(flavour: CanaryMetricsFlavour, deployment: string, window: string, namespace: string, revs: CanaryRevisions | undefined): Queries | undefined {
   if (flavour === "knative-queue-proxy") {
-    // Canary candidates are <name>-v<version> InferenceServices; each predictor runs as the Knative Service
-    // <isvc>-predictor (older KServe: -predictor-default), whose queue-proxy counts every request it answered.
-    const escaped = deployment.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-    const sel = `namespace_name=${q(namespace)}, service_name=~${q(`${escaped}-v[^-]+-predictor(-default)?`)}`;
+    // Each revision's queue-proxy counts every request its pods answered; the revision names which version answered.
+    if (!revs) return undefined;
+    const names = new Map([revs.stable, revs.candidate].map((r) => [r.revision, candidateName(deployment, r.version)]));
+    const sel = `namespace_name=${q(namespace)}, revision_name=~${q([...names.keys()].map(escape).join("|"))}`;
     return {
-      by: "service_name",
-      requests: `sum by (service_name) (increase(revision_app_request_count{${sel}}[${window}]))`,
-      errors: `sum by (service_name) (increase(revision_app_request_count{${sel}, response_code_class="5xx"}[${window}]))`,
-      latency: (p) => `histogram_quantile(${p}, sum by (le, service_name) (increase(revision_app_request_latencies_bucket{${sel}}[${window}])))`,
+      by: "revision_name",
+      requests: `sum by (revision_name) (increase(revision_app_request_count{${sel}}[${window}]))`,
+      errors: `sum by (revision_name) (increase(revision_app_request_count{${sel}, response_code_class="5xx"}[${window}]))`,
+      latency: (p) => `histogram_quantile(${p}, sum by (le, revision_name) (increase(revision_app_request_latencies_bucket{${sel}}[${window}])))`,
       toMs: 1,
-      candidate: (label) => label.replace(PREDICTOR_SUFFIX, ""),
+      candidate: (label) => names.get(label) ?? label,
     };
   }
   const sel = `deployment=${q(deployment)}`;
@@ -67,7 +73,10 @@ export class PrometheusCanaryStats implements CanaryStatsSource {
   async stats(deployment: string, since?: number): Promise<Readonly<Record<string, CandidateStats>> | undefined> {
     const now = (this.#o.now ?? Date.now)();
     const seconds = Math.max(60, Math.ceil((now - (since ?? now - 3_600_000)) / 1000));
-    const qs = queries(this.#o.flavour ?? "infer", deployment, `${seconds}s`, this.#o.namespace ?? "default");
+    const flavour = this.#o.flavour ?? "infer";
+    const revs = flavour === "knative-queue-proxy" ? await this.#o.revisions?.(deployment) : undefined;
+    const qs = queries(flavour, deployment, `${seconds}s`, this.#o.namespace ?? "default", revs);
+    if (!qs) return undefined;
     const [requests, errors, p50, p95, p99] = await Promise.all([
       this.#o.prometheus.query(qs.requests),
       this.#o.prometheus.query(qs.errors),
@@ -80,11 +89,13 @@ export class PrometheusCanaryStats implements CanaryStatsSource {
     const [r, e, l50, l95, l99] = [by(requests), by(errors), by(p50), by(p95), by(p99)];
     if (r.size === 0) return undefined;
     const out: Record<string, CandidateStats> = {};
-    // increase() extrapolates to the range's edges: counts are estimates, rounded to whole requests.
+    // increase() extrapolates each series to the range's edges on its own: counts are estimates, rounded to whole
+    // requests, and errors (another series) can come out above requests; a success rate never goes below 0.
     for (const [candidate, n] of r) {
+      const requests = Math.round(n);
       out[candidate] = {
-        requests: Math.round(n),
-        errors: Math.round(e.get(candidate) ?? 0),
+        requests,
+        errors: Math.min(requests, Math.round(e.get(candidate) ?? 0)),
         p50Ms: (l50.get(candidate) ?? 0) * qs.toMs,
         p95Ms: (l95.get(candidate) ?? 0) * qs.toMs,
         p99Ms: (l99.get(candidate) ?? 0) * qs.toMs,

@@ -8,6 +8,8 @@ import type { DeploymentSpec, ServingBackendName } from "../../platform/specs/de
 import { decide, type CanaryEvidence, type CanaryRecord, type CanaryStatsSource, type CandidateStats } from "./canary.ts";
 import type { DeployModelDeps } from "./deps.ts";
 import { emitStatus, statusData, type Cause } from "./emit.ts";
+import { hasNativeCanary } from "../../platform/serving/native-canary.ts";
+import { startNativeCanary } from "./native-canary.ts";
 import { findVersion, resolveVersion } from "./resolve.ts";
 
 export const revisionOf = (causeId: string, purpose = "revision"): string => deriveId(causeId, purpose).slice(0, 16);
@@ -96,9 +98,17 @@ export async function rolloutPromoted(deps: DeployModelDeps, ev: FlywheelEvent<"
     }
     return out;
   }
-  // Canary: stable and candidate as their own model deployments, the name becomes an experiment over them.
   const stable = { deployment: candidateName(name, stableVersion), version: stableVersion };
   const cand = { deployment: candidateName(name, version), version };
+  const message = `canary: ${model} v${version} at ${policy.canaryPercent}%, v${stableVersion} at ${100 - policy.canaryPercent}%; decides after ${policy.decideAfterRequests} requests or ${policy.decideAfterMinutes} min`;
+  const record = { name, model, backend: backend.name, stable, candidate: cand, percent: policy.canaryPercent, revision, cause, policy };
+  if (hasNativeCanary(backend)) {
+    // KServe: the InferenceService's own canaryTrafficPercent; the names above only label the two revisions' numbers.
+    const started = await startNativeCanary(deps, backend, { kind: "model", name, model, version }, { revision, models: { [name]: resolved } }, stableVersion, cause, message);
+    if (started.ready) deps.canaries.put({ ...record, startedAt: deps.now() });
+    return started.outcome;
+  }
+  // Canary: stable and candidate as their own model deployments, the name becomes an experiment over them.
   const stableResolved = await resolveVersion(deps.registry, await findVersion(deps.registry, model, { version: stableVersion }), deps.workDir);
   const ctx = { revision, models: { [stable.deployment]: stableResolved, [cand.deployment]: resolved } };
   for (const [dep, v] of [[stable.deployment, stableVersion], [cand.deployment, version]] as const) {
@@ -115,12 +125,11 @@ export async function rolloutPromoted(deps: DeployModelDeps, ev: FlywheelEvent<"
     default: stable.deployment,
     resourceType: "model",
   };
-  const message = `canary: ${model} v${version} at ${policy.canaryPercent}%, v${stableVersion} at ${100 - policy.canaryPercent}%; decides after ${policy.decideAfterRequests} requests or ${policy.decideAfterMinutes} min`;
   const out = await applyAndReport(deps, backend, spec, ctx, cause, "CanaryStarted", message);
   const now = await backend.get(name);
   if (now?.revision !== revision || now.state !== "ready") return out;
   if (active && active.candidate.deployment !== cand.deployment) await backend.remove(active.candidate.deployment).catch(() => undefined);
-  deps.canaries.put({ name, model, backend: backend.name, stable, candidate: cand, percent: policy.canaryPercent, startedAt: deps.now(), revision, cause, policy });
+  deps.canaries.put({ ...record, startedAt: deps.now() });
   return out;
 }
 
@@ -130,8 +139,14 @@ export async function finishCanary(deps: DeployModelDeps, rec: CanaryRecord, dec
   const keep = decision === "promote" ? rec.candidate : rec.stable;
   const revision = revisionOf(rec.revision, decision);
   const resolved = await resolveVersion(deps.registry, await findVersion(deps.registry, rec.model, { version: keep.version }), deps.workDir);
-  const status = await backend.apply({ kind: "model", name: rec.name, model: rec.model, version: keep.version }, { revision, models: { [rec.name]: resolved } });
-  for (const d of [rec.candidate.deployment, rec.stable.deployment]) await backend.remove(d);
+  const keepSpec = { kind: "model", name: rec.name, model: rec.model, version: keep.version } as const;
+  let status: DeploymentStatus;
+  if (hasNativeCanary(backend)) {
+    status = decision === "promote" ? await backend.canary.promote(rec.name, revision) : await backend.canary.rollback(keepSpec, { revision, models: { [rec.name]: resolved } });
+  } else {
+    status = await backend.apply(keepSpec, { revision, models: { [rec.name]: resolved } });
+    for (const d of [rec.candidate.deployment, rec.stable.deployment]) await backend.remove(d);
+  }
   if (decision === "rollback") {
     // The gate made the new version champion; it no longer serves, so the alias follows what does.
     await deps.registry.setAlias(rec.model, "champion", rec.stable.version).catch((e: unknown) =>

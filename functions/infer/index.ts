@@ -11,7 +11,8 @@ import { DriftCounters } from "../../platform/drift/counters.ts";
 import { functionRegistry } from "../../platform/knative/registry.ts";
 import { createLogger } from "../../platform/log.ts";
 import { MlflowModelRegistry } from "../../platform/mlflow/index.ts";
-import { CloudEventLogSink, FileInferenceLog, InferenceLogger, LiveAccuracy, requestIds } from "../../platform/inference-log/index.ts";
+import { CloudEventLogSink, FileInferenceLog, InferenceLogger, LiveAccuracy, PrometheusAccuracy, requestIds } from "../../platform/inference-log/index.ts";
+import { PrometheusHttpClient } from "../../platform/telemetry/prometheus.ts";
 import { loadPolicies } from "../../platform/policies/index.ts";
 import { feedbackRoutes } from "../feedback/routes.ts";
 import { clusterServingBackend } from "../../platform/serving/cluster.ts";
@@ -78,7 +79,11 @@ export async function inferDepsFromEnv(env: Record<string, string | undefined> =
     inferenceLog,
     logStore: store,
     feedback: ids
-      ? { bus, log, now: Date.now, store, ids, accuracy: new LiveAccuracy(metrics), policies, registry }
+      ? {
+          bus, log, now: Date.now, store, ids, accuracy: new LiveAccuracy(metrics), policies, registry,
+          // Feedback lands on any replica: the rollback policy compares every replica's labels, summed by Prometheus.
+          accuracySource: config.prometheus ? new PrometheusAccuracy({ prometheus: new PrometheusHttpClient(config.prometheus) }) : undefined,
+        }
       : undefined,
   };
 }

@@ -4,7 +4,8 @@ import type { Registry } from "prom-client";
 import type { Hono } from "hono";
 import { loadOrCreateSecret, randomToken } from "../auth/secrets.ts";
 import type { Config } from "../config/index.ts";
-import { inferenceLogApi, InferenceLogger, FileInferenceLog, LiveAccuracy, requestIds } from "../inference-log/index.ts";
+import { inferenceLogApi, InferenceLogger, FileInferenceLog, LiveAccuracy, PrometheusAccuracy, requestIds } from "../inference-log/index.ts";
+import { PrometheusHttpClient } from "../telemetry/prometheus.ts";
 import { errorFields, type Logger } from "../log.ts";
 import type { Policies } from "../policies/index.ts";
 import type { EventBus, ModelRegistry } from "../ports.ts";
@@ -50,7 +51,11 @@ export async function createInferenceLogging(o: {
     logger,
     store,
     accuracy,
-    feedback: { bus: o.bus, log: o.log, now: o.now, store, ids, accuracy, policies: o.policies, registry: o.registry },
+    feedback: {
+      bus: o.bus, log: o.log, now: o.now, store, ids, accuracy, policies: o.policies, registry: o.registry,
+      // With Prometheus configured, the rollback policy reads the same summed counters as ModelAccuracyDropped.
+      accuracySource: o.config.prometheus ? new PrometheusAccuracy({ prometheus: new PrometheusHttpClient(o.config.prometheus) }) : undefined,
+    },
     api: inferenceLogApi({ store, now: o.now }),
     start() {
       sweep();

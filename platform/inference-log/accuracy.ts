@@ -1,15 +1,34 @@
-// Live accuracy per model version from feedback labels: a counter of outcomes (for Prometheus rates) and a gauge over
-// the last N labels (what ModelAccuracyDropped watches, and what the rollback policy compares).
+// Live accuracy per model version from feedback labels: counters of outcomes that Prometheus sums over every replica
+// (what ModelAccuracyDropped and the rollback policy read there), and a gauge over the last N labels (the in-process view).
 import { Counter, Gauge, type Registry } from "prom-client";
+import { FEEDBACK_METRIC } from "../telemetry/rules.ts";
 
 export interface AccuracyReading {
   readonly accuracy: number;
   readonly samples: number;
 }
 
-export class LiveAccuracy {
+/** Where the rollback policy reads a version's live accuracy: this process, or Prometheus (every replica). */
+export interface AccuracySource {
+  /** Named in the policy's log line. */
+  readonly source: string;
+  get(model: string, version: string): AccuracyReading | undefined | Promise<AccuracyReading | undefined>;
+}
+
+type Outcome = "correct" | "incorrect";
+
+/** Labels joined since the last scrape for one series; its first scrape shows 0 (increase() cannot count a start value). */
+interface Pending {
+  readonly labels: { model: string; version: string; outcome: Outcome };
+  n: number;
+  exposed: boolean;
+}
+
+export class LiveAccuracy implements AccuracySource {
+  readonly source = "in-process";
   readonly #window: number;
   readonly #recent = new Map<string, boolean[]>();
+  readonly #pending = new Map<string, Pending>();
   readonly #total: Counter<"model" | "version" | "outcome">;
   readonly #gauge: Gauge<"model" | "version">;
   readonly #samples: Gauge<"model" | "version">;
@@ -17,9 +36,32 @@ export class LiveAccuracy {
   constructor(registry: Registry, window = 200) {
     this.#window = window;
     const registers = [registry];
-    this.#total = new Counter({ name: "flywheel_model_feedback_total", help: "Feedback labels joined with a logged prediction, by outcome (correct|incorrect).", labelNames: ["model", "version", "outcome"], registers });
-    this.#gauge = new Gauge({ name: "flywheel_model_live_accuracy", help: "Accuracy of a model version over its most recent feedback labels.", labelNames: ["model", "version"], registers });
+    this.#total = new Counter({
+      name: FEEDBACK_METRIC,
+      help: "Feedback labels joined with a logged prediction, by outcome (correct|incorrect). Rules sum them over replicas into live accuracy.",
+      labelNames: ["model", "version", "outcome"],
+      registers,
+      collect: () => this.#flush(),
+    });
+    this.#gauge = new Gauge({ name: "flywheel_model_live_accuracy", help: "Accuracy of a model version over this process' most recent feedback labels (in-process view).", labelNames: ["model", "version"], registers });
     this.#samples = new Gauge({ name: "flywheel_model_live_accuracy_samples", help: "Feedback labels behind flywheel_model_live_accuracy.", labelNames: ["model", "version"], registers });
+  }
+
+  /**
+   * A series that appears with its first labels already counted loses them to increase(): each new series is exported
+   * at 0 first, and its labels move in at the next scrape (one interval late), as the drift counters do.
+   */
+  #flush(): void {
+    for (const p of this.#pending.values()) {
+      if (!p.exposed) {
+        this.#total.inc(p.labels, 0);
+        p.exposed = true;
+        continue;
+      }
+      if (p.n === 0) continue;
+      this.#total.inc(p.labels, p.n);
+      p.n = 0;
+    }
   }
 
   add(model: string, version: string, correct: boolean): void {
@@ -28,7 +70,14 @@ export class LiveAccuracy {
     list.push(correct);
     if (list.length > this.#window) list.shift();
     this.#recent.set(k, list);
-    this.#total.inc({ model, version, outcome: correct ? "correct" : "incorrect" });
+    const outcome: Outcome = correct ? "correct" : "incorrect";
+    // Both outcomes get a series at once: the rules divide correct by all, and a missing side must read as 0.
+    for (const o of ["correct", "incorrect"] as const) {
+      const pk = `${k}\u0000${o}`;
+      let p = this.#pending.get(pk);
+      if (!p) this.#pending.set(pk, (p = { labels: { model, version, outcome: o }, n: 0, exposed: false }));
+      if (o === outcome) p.n++;
+    }
     const r = this.get(model, version);
     if (r) {
       this.#gauge.set({ model, version }, r.accuracy);

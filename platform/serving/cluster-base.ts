@@ -72,14 +72,14 @@ export abstract class ClusterServingBackend implements ServingBackend {
     const stale = existing && existing.kind !== spec.kind ? await this.#find(spec.name) : undefined;
     for (const obj of objects) await this.client.apply(obj);
     const main = objects[objects.length - 1];
-    const status = await this.#waitReady(String(main?.apiVersion), String(main?.kind), spec.name);
+    const status = await this.waitReady(String(main?.apiVersion), String(main?.kind), spec.name);
     if (stale && (stale.apiVersion !== main?.apiVersion || stale.kind !== main?.kind)) {
       await this.client.delete(stale.apiVersion ?? "", stale.kind ?? "", spec.name);
     }
     return status;
   }
 
-  async #waitReady(apiVersion: string, kind: string, name: string): Promise<DeploymentStatus> {
+  protected async waitReady(apiVersion: string, kind: string, name: string): Promise<DeploymentStatus> {
     const deadline = (this.#opts.now ?? Date.now)() + (this.#opts.readyTimeoutMs ?? 300_000);
     for (;;) {
       const obj = await this.client.read(apiVersion, kind, name);

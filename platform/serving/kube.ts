@@ -27,6 +27,16 @@ export class ServingKubeClient {
     }
   }
 
+  /** JSON merge patch (RFC 7386): `null` removes a field, which server-side apply cannot do for a field it never names. */
+  async mergePatch(apiVersion: string, kind: string, name: string, patch: Record<string, unknown>): Promise<KubeObj> {
+    try {
+      const body = { apiVersion, kind, ...patch, metadata: { ...(isRecord(patch.metadata) ? patch.metadata : {}), name, namespace: this.namespace } };
+      return await this.#api.patch<KubeObj>(body as KubeObj, undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch);
+    } catch (e) {
+      throw toPlatformError(e, `patch ${kind} ${name}`);
+    }
+  }
+
   async read(apiVersion: string, kind: string, name: string): Promise<KubeObj | undefined> {
     try {
       return await this.#api.read<KubeObj>({ apiVersion, kind, metadata: { name, namespace: this.namespace } });
@@ -60,6 +70,8 @@ export class ServingKubeClient {
     }
   }
 }
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 function nameOf(obj: Record<string, unknown>): string {
   const md = obj.metadata;

@@ -39,6 +39,8 @@ export interface RuleOptions {
   /** Live accuracy (from feedback labels) below which ModelAccuracyDropped fires, over at least this many labels. */
   readonly accuracyThreshold: number;
   readonly accuracyMinSamples: number;
+  /** Range the live accuracy is summed over (every replica's feedback counters). */
+  readonly accuracyWindow: string;
   readonly accuracyFor: string;
 }
 
@@ -56,6 +58,7 @@ export const DEFAULT_RULE_OPTIONS: RuleOptions = {
   retrainLookback: "12h",
   accuracyThreshold: 0.8,
   accuracyMinSamples: 20,
+  accuracyWindow: "1h",
   accuracyFor: "5m",
 };
 
@@ -68,6 +71,8 @@ export const RECORDED = {
   psi: (w: string) => `flywheel:model_drift_psi:${w}`,
   predictionPsi: (w: string) => `flywheel:model_prediction_drift_psi:${w}`,
   outlierRatio: (w: string) => `flywheel:model_outlier_ratio:${w}`,
+  feedback: (w: string) => `flywheel:model_feedback:increase${w}`,
+  liveAccuracy: (w: string) => `flywheel:model_live_accuracy:${w}`,
 } as const;
 
 const BY_BIN = "model, version, feature, bin";
@@ -191,21 +196,34 @@ export function platformRules(o: RuleOptions = DEFAULT_RULE_OPTIONS): RuleGroup 
   };
 }
 
-/** Live accuracy from feedback labels (platform/inference-log): routed to retrain-on-drift like drift. */
+/** Feedback labels joined per replica (platform/inference-log/accuracy.ts); the rules sum them over every replica. */
+export const FEEDBACK_METRIC = "flywheel_model_feedback_total";
+
+/**
+ * Live accuracy from feedback labels, summed over every replica's counters (so it holds with many infer replicas and
+ * with replicas that scaled to zero within the window): routed to retrain-on-drift like drift.
+ */
 export function accuracyRules(o: RuleOptions = DEFAULT_RULE_OPTIONS): RuleGroup {
+  const w = o.accuracyWindow;
+  const labels = RECORDED.feedback(w);
   return {
     name: "flywheel-accuracy",
     rules: [
+      { record: labels, expr: `sum by (model, version, outcome) (increase(${FEEDBACK_METRIC}[${w}]))` },
+      {
+        record: RECORDED.liveAccuracy(w),
+        // `or ... * 0`: a version with only incorrect labels has no "correct" series; its accuracy is 0, not absent.
+        // `> -1` drops the NaN of a version with no label in the window (0/0).
+        expr: `(sum by (model, version) (${labels}{outcome="correct"}) or sum by (model, version) (${labels}) * 0) / sum by (model, version) (${labels}) > -1`,
+      },
       {
         alert: "ModelAccuracyDropped",
-        expr:
-          `(max by (model, version) (flywheel_model_live_accuracy) < ${o.accuracyThreshold}) ` +
-          `and on (model, version) (max by (model, version) (flywheel_model_live_accuracy_samples) >= ${o.accuracyMinSamples})`,
+        expr: `(${RECORDED.liveAccuracy(w)} < ${o.accuracyThreshold}) and on (model, version) (sum by (model, version) (${labels}) >= ${o.accuracyMinSamples})`,
         for: o.accuracyFor,
         labels: { severity: "warning", flywheel_action: "retrain" },
         annotations: {
           summary: "Model {{ $labels.model }} version {{ $labels.version }} is less accurate on feedback",
-          description: `The live accuracy of {{ $labels.model }} version {{ $labels.version }} over its latest feedback labels has been below ${o.accuracyThreshold} for ${o.accuracyFor} (now {{ $value | printf "%.3f" }}). retrain-on-drift retrains it on the labelled feedback.`,
+          description: `The live accuracy of {{ $labels.model }} version {{ $labels.version }} over its feedback labels of the last ${w} (every replica) has been below ${o.accuracyThreshold} for ${o.accuracyFor} (now {{ $value | printf "%.3f" }}). retrain-on-drift retrains it on the labelled feedback.`,
         },
       },
     ],

@@ -4,7 +4,9 @@ import { ValidationError, type FieldIssue } from "../../errors.ts";
 import type { ApplyContext, InferenceTarget } from "../../ports.ts";
 import type { DeploymentSpec, ExperimentDeployment, ModelDeployment, PipelineDeployment } from "../../specs/deployment.ts";
 import { ANNOTATION, ClusterServingBackend, objectMeta, type ClusterBackendOptions, type KindRef } from "../cluster-base.ts";
+import type { NativeCanary } from "../native-canary.ts";
 import { parseRef } from "../refs.ts";
+import { kserveCanary } from "./canary.ts";
 
 export const KSERVE_ISVC_API = "serving.kserve.io/v1beta1";
 export const KSERVE_GRAPH_API = "serving.kserve.io/v1alpha1";
@@ -25,10 +27,17 @@ export function modelFormatFor(flavors: readonly string[]): string {
 export class KServeServingBackend extends ClusterServingBackend {
   readonly name = "kserve";
   readonly #opts: KServeBackendOptions;
+  /** Canaries by the InferenceService's own canaryTrafficPercent (KServe's rollout strategy, Serverless mode). */
+  readonly canary: NativeCanary;
 
   constructor(opts: KServeBackendOptions) {
     super(opts);
     this.#opts = opts;
+    this.canary = kserveCanary({
+      render: (spec, ctx) => this.#isvc(spec, ctx),
+      client: this.client,
+      waitReady: (name) => this.waitReady(KSERVE_ISVC_API, "InferenceService", name),
+    });
   }
 
   protected kinds(): readonly KindRef[] {

@@ -176,6 +176,7 @@ export const TRAINING: DashboardSpec = {
 
 const W = DEFAULT_RULE_OPTIONS.driftWindow;
 const OW = DEFAULT_RULE_OPTIONS.outlierWindow;
+const AW = DEFAULT_RULE_OPTIONS.accuracyWindow;
 
 export const DRIFT: DashboardSpec = {
   uid: "flywheel-drift",
@@ -217,6 +218,18 @@ export const DRIFT: DashboardSpec = {
           targets: [{ expr: `max by (model, version, feature) (${RECORDED.outlierRatio(OW)}{model=~"$model"})`, legend: "{{model}} v{{version}} {{feature}}" }],
         },
         { title: "Outliers per second", unit: "reqps", targets: [{ expr: 'sum by (model, version, feature) (rate(flywheel_model_outliers_total{model=~"$model"}[5m]))', legend: "{{model}} v{{version}} {{feature}}" }] },
+      ],
+    },
+    {
+      title: "Live accuracy (feedback labels, all replicas)",
+      panels: [
+        {
+          title: `Live accuracy per version (${AW})`,
+          unit: "percentunit",
+          description: `Recorded by the rule ${RECORDED.liveAccuracy(AW)}: correct over all feedback labels joined by every infer replica in ${AW}. ModelAccuracyDropped fires below ${DEFAULT_RULE_OPTIONS.accuracyThreshold} with at least ${DEFAULT_RULE_OPTIONS.accuracyMinSamples} labels.`,
+          targets: [{ expr: `${RECORDED.liveAccuracy(AW)}{model=~"$model"}`, legend: "{{model}} v{{version}}" }],
+        },
+        { title: `Feedback labels (${AW})`, unit: "short", stacked: true, targets: [{ expr: `${RECORDED.feedback(AW)}{model=~"$model"}`, legend: "{{model}} v{{version}} {{outcome}}" }] },
       ],
     },
     {

@@ -69,12 +69,13 @@ export function testRules(dir: string, forDuration: string, overlay: Partial<Rul
   return file;
 }
 
-export async function startPrometheus(dir: string, o: { target: string | readonly string[]; alertmanager: string; rules: string; interval: string }): Promise<Server> {
-  const port = await freePort();
+/** `port` when the URL must be known before the targets start (a platform configured with FLYWHEEL_PROMETHEUS_URL). */
+export async function startPrometheus(dir: string, o: { target: string | readonly string[]; alertmanager?: string; rules: string; interval: string; port?: number }): Promise<Server> {
+  const port = o.port ?? (await freePort());
   const config = {
     global: { scrape_interval: o.interval, evaluation_interval: o.interval },
     rule_files: [o.rules],
-    alerting: { alertmanagers: [{ static_configs: [{ targets: [o.alertmanager] }] }] },
+    ...(o.alertmanager ? { alerting: { alertmanagers: [{ static_configs: [{ targets: [o.alertmanager] }] }] } } : {}),
     scrape_configs: [{ job_name: "flywheel", metrics_path: "/metrics", static_configs: [{ targets: typeof o.target === "string" ? [o.target] : [...o.target] }] }],
   };
   const file = path.join(dir, "prometheus.yml");

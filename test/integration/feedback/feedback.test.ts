@@ -100,9 +100,13 @@ describe("feedback", () => {
     expect(await res.json()).toMatchObject({ accepted: 2, matched: 2, unmatched: 0, duplicates: 0 });
     const again = await feedback("iris", [{ requestId: right.id, label: "setosa" }]);
     expect(await again.json()).toMatchObject({ matched: 0, duplicates: 1 });
+    // A new feedback series is scraped at 0 first (increase() cannot count a start value); its labels follow next scrape.
+    const first = await (await fetch(`${p.url}/metrics`)).text();
+    expect(first).toMatch(/flywheel_model_feedback_total\{[^}]*outcome="incorrect"[^}]*\} 0/);
     const metrics = await (await fetch(`${p.url}/metrics`)).text();
     expect(metrics).toMatch(/flywheel_model_live_accuracy\{[^}]*model="iris"[^}]*version="1"[^}]*\} 0\.5/);
     expect(metrics).toMatch(/flywheel_model_feedback_total\{[^}]*outcome="incorrect"[^}]*\} 1/);
+    expect(metrics).toMatch(/flywheel_model_feedback_total\{[^}]*outcome="correct"[^}]*\} 1/);
     const day = new Date().toISOString().slice(0, 10);
     const labelled = fs.readFileSync(path.join(logDir(), "labelled", "iris", `${day}.jsonl`), "utf8").trim().split("\n");
     expect(labelled).toHaveLength(2);

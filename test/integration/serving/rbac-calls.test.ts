@@ -8,6 +8,7 @@ import { createLogger } from "../../../platform/log.ts";
 import { servingRoles, SERVING_BACKENDS, type ClusterServingBackend } from "../../../platform/manifests/rbac.ts";
 import type { ApplyContext, ServingBackend } from "../../../platform/ports.ts";
 import { KServeServingBackend } from "../../../platform/serving/kserve/backend.ts";
+import { hasNativeCanary } from "../../../platform/serving/native-canary.ts";
 import { ServingKubeClient } from "../../../platform/serving/kube.ts";
 import { IMPLIED_VERBS } from "../../../platform/serving/rbac.ts";
 import { SeldonServingBackend } from "../../../platform/serving/seldon/backend.ts";
@@ -62,6 +63,21 @@ async function becomeReady(ref: { apiVersion: string; kind: string; namespace: s
   kube.setStatus(ref, { url: `http://${ref.name}.flywheel.svc`, conditions: [{ type: "Ready", status: "True" }], observedGeneration: 1 });
 }
 
+const generationOf = (ref: { apiVersion: string; kind: string; namespace: string; name: string }): number => {
+  const m: unknown = kube.get(ref)?.metadata;
+  return typeof m === "object" && m !== null && "generation" in m ? Number(m.generation) : 0;
+};
+
+/** The controller after a spec change: Ready at the new generation (apply waits for observedGeneration). */
+async function readyAfter(ref: { apiVersion: string; kind: string; namespace: string; name: string }, generation: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (generationOf(ref) <= generation) {
+    if (Date.now() > deadline) throw new Error(`${ref.kind} ${ref.name} spec never changed`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  kube.setStatus(ref, { url: `http://${ref.name}.flywheel.svc`, conditions: [{ type: "Ready", status: "True" }], observedGeneration: generationOf(ref) });
+}
+
 const MODEL_KIND: Record<ClusterServingBackend, { apiVersion: string; kind: string }> = {
   seldon: { apiVersion: "mlops.seldon.io/v1alpha1", kind: "Model" },
   kserve: { apiVersion: "serving.kserve.io/v1beta1", kind: "InferenceService" },
@@ -97,6 +113,16 @@ describe.each(SERVING_BACKENDS)("%s: the Roles are what the functions call", (b)
         await backend.remove(spec.name);
       }
       await backend.remove("iris-b");
+      expect(hasNativeCanary(backend)).toBe(b === "kserve");
+      if (hasNativeCanary(backend)) {
+        // KServe's own canary: canaryTrafficPercent set, read back, removed (promote); pinned to 0 (rollback).
+        const ref = { ...MODEL_KIND[b], namespace: NS, name: "iris" };
+        const spec = { kind: "model", name: "iris", model: "iris", version: "1" } as const;
+        await Promise.all([backend.canary.start(spec, ctx, 20, "1"), readyAfter(ref, generationOf(ref))]);
+        await backend.canary.revisions("iris");
+        await Promise.all([backend.canary.promote("iris", "r2"), readyAfter(ref, generationOf(ref))]);
+        await Promise.all([backend.canary.rollback(spec, ctx), readyAfter(ref, generationOf(ref))]);
+      }
     });
     const want = granted(b, "deploy-model");
     const made = new Set(calls.map(key));
