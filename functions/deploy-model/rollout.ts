@@ -76,7 +76,7 @@ export async function rolloutPromoted(deps: DeployModelDeps, ev: FlywheelEvent<"
   const revision = revisionOf(ev.id);
   const cause: Cause = { id: ev.id, traceparent: ev.traceparent };
   const current = await backend.get(name);
-  const active = deps.canaries.get(name);
+  const active = await deps.canaries.get(name);
   if (current && current.revision === revision) {
     const id = await emitStatus(deps, "deployment.ready", statusData(current), cause);
     return { status: "duplicate", detail: `${name} already at revision ${revision}`, emitted: [id] };
@@ -92,7 +92,7 @@ export async function rolloutPromoted(deps: DeployModelDeps, ev: FlywheelEvent<"
     if (active) {
       // The name is a model again, so the canary's candidates are unreferenced now.
       for (const d of [active.candidate.deployment, active.stable.deployment]) await backend.remove(d).catch(() => undefined);
-      deps.canaries.delete(name);
+      await deps.canaries.delete(name);
     }
     return out;
   }
@@ -120,7 +120,7 @@ export async function rolloutPromoted(deps: DeployModelDeps, ev: FlywheelEvent<"
   const now = await backend.get(name);
   if (now?.revision !== revision || now.state !== "ready") return out;
   if (active && active.candidate.deployment !== cand.deployment) await backend.remove(active.candidate.deployment).catch(() => undefined);
-  deps.canaries.put({ name, model, backend: backend.name, stable, candidate: cand, percent: policy.canaryPercent, startedAt: deps.now(), revision, cause, policy });
+  await deps.canaries.put({ name, model, backend: backend.name, stable, candidate: cand, percent: policy.canaryPercent, startedAt: deps.now(), revision, cause, policy });
   return out;
 }
 
@@ -138,7 +138,7 @@ export async function finishCanary(deps: DeployModelDeps, rec: CanaryRecord, dec
       deps.log.warn("deploy-model: could not reset champion alias", { model: rec.model, message: e instanceof Error ? e.message : String(e) }),
     );
   }
-  deps.canaries.delete(rec.name);
+  await deps.canaries.delete(rec.name);
   const event = decision === "promote" ? "deployment.promoted" : "deployment.rolled_back";
   const id = await emitStatus(deps, event, statusData(status, { reason: decision === "promote" ? "CanaryPassed" : "CanaryFailed", message: reason, ...(evidence ? { canary: evidence } : {}) }), { id: revision, traceparent: rec.cause.traceparent });
   return { status: "done", detail: `${rec.name}: ${decision} (${reason})`, emitted: [id] };
@@ -149,15 +149,18 @@ export async function canaryTick(deps: DeployModelDeps): Promise<HandlerOutcome[
   const out: HandlerOutcome[] = [];
   // Without numbers there is nothing to compare: deciding on time alone would roll every canary back.
   if (!deps.canaryStats) return out;
-  for (const rec of deps.canaries.all()) {
-    const source = deps.canaryStats.source ?? "in-process";
-    const verdict = decide(rec, await deps.canaryStats.stats(rec.name, rec.startedAt), deps.now(), source);
+  const stats = deps.canaryStats;
+  for (const rec of await deps.canaries.all()) {
+    const source = stats.source ?? "in-process";
+    const verdict = decide(rec, await stats.stats(rec.name, rec.startedAt), deps.now(), source);
     if (verdict.decision === "wait") continue;
     deps.log.info("deploy-model: canary decided", { name: rec.name, decision: verdict.decision, reason: verdict.reason });
     out.push(
-      await deps.queue.run(rec.name, () =>
-        deps.canaries.get(rec.name) ? finishCanary(deps, rec, verdict.decision, verdict.reason, verdict.evidence) : Promise.resolve({ status: "duplicate" as const }),
-      ),
+      await deps.queue.run(rec.name, async () => {
+        // Another replica (or a manual promote) may have decided it, or a newer canary replaced it, while we waited.
+        const current = await deps.canaries.get(rec.name);
+        return current?.revision === rec.revision ? finishCanary(deps, rec, verdict.decision, verdict.reason, verdict.evidence) : { status: "duplicate" as const };
+      }),
     );
   }
   return out;
