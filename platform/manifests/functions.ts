@@ -78,6 +78,14 @@ function extraEnv(target: FunctionTarget): unknown[] {
   }
 }
 
+/**
+ * Knative gives a pod its revision's timeoutSeconds as termination grace period; the entry drains for a little less,
+ * so a request still running is cut by the function (and logged) rather than by the kubelet's SIGKILL.
+ */
+function drainEnv(s: FunctionSettings): { name: string; value: string } {
+  return { name: "FLYWHEEL_DRAIN_SECONDS", value: String(Math.max(1, s.timeoutSeconds - 5)) };
+}
+
 export function knativeService(target: FunctionTarget, s: FunctionSettings): K8sObject {
   const name = TARGETS[target].service;
   const labels: Record<string, string> = {};
@@ -120,7 +128,7 @@ export function knativeService(target: FunctionTarget, s: FunctionSettings): K8s
               name: "function",
               image: IMAGE,
               ports: [{ name: "http1", containerPort: 8080 }],
-              env: [{ name: "FUNCTION_TARGET", value: target }, ...extraEnv(target), ...databaseEnv(target)],
+              env: [{ name: "FUNCTION_TARGET", value: target }, drainEnv(s), ...extraEnv(target), ...databaseEnv(target)],
               envFrom: [{ configMapRef: { name: CONFIG_MAP } }],
               resources: {
                 requests: { cpu: s.cpu.request, memory: s.memory.request },
