@@ -73,6 +73,9 @@ function extraEnv(target: FunctionTarget): unknown[] {
       return [secretEnv("FLYWHEEL_ALERTMANAGER_TOKEN", SECRETS.alertmanagerToken)];
     case "ui":
       return [secretEnv("FLYWHEEL_AUTH_TOKEN", SECRETS.adminToken), secretEnv("FLYWHEEL_SESSION_KEY", SECRETS.sessionKey)];
+    case "infer":
+      // infer also serves POST /feedback and takes inference.feedback events: one key issues and verifies the ids.
+      return [secretEnv("FLYWHEEL_REQUEST_ID_SECRET", SECRETS.requestIdKey)];
     default:
       return [];
   }
