@@ -67,6 +67,16 @@ describe.each(OVERLAYS)("functions in overlay %s", (overlay) => {
     }
   });
 
+  it("mounts the inference log on a shared ReadWriteMany volume in every infer replica", () => {
+    const infer = template(ksvcs.find((k) => k.metadata.name === "infer")!);
+    const c = infer.spec.containers[0]! as Container & { volumeMounts: { name: string; mountPath: string }[] };
+    const dir = c.env.find((e) => e.name === "FLYWHEEL_INFERENCE_LOG_DIR")?.value;
+    expect(c.volumeMounts).toContainEqual({ name: "inference-log", mountPath: dir });
+    expect((infer.spec as unknown as { volumes: unknown[] }).volumes).toContainEqual({ name: "inference-log", persistentVolumeClaim: { claimName: "flywheel-inference-log" } });
+    const pvc = objs.find((o) => o.kind === "PersistentVolumeClaim" && o.metadata.name === "flywheel-inference-log");
+    expect((pvc?.spec as { accessModes?: string[] } | undefined)?.accessModes).toEqual(["ReadWriteMany"]);
+  });
+
   it("is cluster-local except the UI and the Alertmanager trigger", () => {
     const publicOnes = ksvcs.filter((k) => k.metadata.labels?.["networking.knative.dev/visibility"] !== "cluster-local").map((k) => k.metadata.name);
     expect(publicOnes.sort()).toEqual(["alertmanager-trigger", "ui"]);
