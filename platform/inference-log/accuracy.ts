@@ -37,7 +37,16 @@ export class LiveAccuracy {
     const registers = [registry];
     this.#total = new Counter({ name: "flywheel_model_feedback_total", help: "Feedback labels joined with a logged prediction, by outcome (correct|incorrect).", labelNames: ["model", "version", "outcome"], registers });
     // Shared: recomputed at each scrape from the shared labelled rows, so a replica that got no feedback is not stale.
-    const refresh = shared ? () => this.#refreshAll() : undefined;
+    // A bad file on the volume must not take /metrics down with it: the gauge keeps its last values instead.
+    const refresh = shared
+      ? () => {
+          try {
+            this.#refreshAll();
+          } catch {
+            /* keep the last values */
+          }
+        }
+      : undefined;
     this.#gauge = new Gauge({ name: "flywheel_model_live_accuracy", help: "Accuracy of a model version over its most recent feedback labels.", labelNames: ["model", "version"], registers, ...(refresh ? { collect: refresh } : {}) });
     this.#samples = new Gauge({ name: "flywheel_model_live_accuracy_samples", help: "Feedback labels behind flywheel_model_live_accuracy.", labelNames: ["model", "version"], registers });
   }
