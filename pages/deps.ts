@@ -230,7 +230,7 @@ export interface UiTraffic {
   /** Per-candidate tallies of an experiment deployment; undefined for anything else. */
   stats(deployment: string): Promise<Readonly<Record<string, UiCandidateStats>> | undefined>;
   /** The canary running under this deployment name, if any. */
-  canary?(deployment: string): UiCanary | undefined;
+  canary?(deployment: string): UiCanary | undefined | Promise<UiCanary | undefined>;
 }
 
 export interface UiDeps {

@@ -1,12 +1,11 @@
 // Canary state and decision: the new version runs as an experiment candidate at N%; after M requests to it or T
 // minutes, its error rate and p95 latency are compared with the stable version's to promote or roll back.
-import fs from "node:fs";
-import path from "node:path";
 import type { RolloutPolicy } from "../../platform/policies/rollout.ts";
 import type { CandidateStats } from "../../platform/serving/local/experiment.ts";
 import type { ServingBackendName } from "../../platform/specs/deployment.ts";
 
 export type { CandidateStats };
+export { CanaryStore, StateCanaryStore, importCanaryFile, type CanaryRecords } from "./canary-store.ts";
 
 /**
  * Where canary numbers come from: the embedded router's in-process tallies, or Prometheus' HTTP API (every backend,
@@ -45,49 +44,6 @@ export interface CanaryRecord {
 export type CanaryDecision =
   | { readonly decision: "wait"; readonly reason: string }
   | { readonly decision: "promote" | "rollback"; readonly reason: string; readonly evidence?: CanaryEvidence | undefined };
-
-/** Active canaries, one per deployment name, persisted as JSON so a restart keeps deciding. */
-export class CanaryStore {
-  readonly #file: string;
-  readonly #records = new Map<string, CanaryRecord>();
-
-  constructor(workDir: string) {
-    this.#file = path.join(workDir, "canaries.json");
-    if (fs.existsSync(this.#file)) {
-      try {
-        const list: unknown = JSON.parse(fs.readFileSync(this.#file, "utf8"));
-        if (Array.isArray(list)) for (const r of list as CanaryRecord[]) this.#records.set(r.name, r);
-      } catch {
-        // A corrupt file loses canary bookkeeping only; deployments themselves are intact in the backend.
-      }
-    }
-  }
-
-  get(name: string): CanaryRecord | undefined {
-    return this.#records.get(name);
-  }
-
-  all(): CanaryRecord[] {
-    return [...this.#records.values()];
-  }
-
-  put(r: CanaryRecord): void {
-    this.#records.set(r.name, r);
-    this.#save();
-  }
-
-  delete(name: string): void {
-    this.#records.delete(name);
-    this.#save();
-  }
-
-  #save(): void {
-    fs.mkdirSync(path.dirname(this.#file), { recursive: true });
-    const tmp = `${this.#file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(this.all(), null, 2));
-    fs.renameSync(tmp, this.#file);
-  }
-}
 
 const pct = (v: number): string => `${(v * 100).toFixed(2)}%`;
 

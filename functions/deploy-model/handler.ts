@@ -54,14 +54,14 @@ async function requested(deps: DeployModelDeps, ev: FlywheelEvent<"deployment.re
     return applyAndReport(deps, backend, data.spec, { revision, models }, cause, "Requested");
   }
   const found = await locate(deps, data.name);
-  const canary = deps.canaries.get(data.name);
+  const canary = await deps.canaries.get(data.name);
   if (data.action === "undeploy") {
     if (!found) return { status: "duplicate", detail: `${data.name} is not deployed` };
     const { backend, status } = found;
     await backend.remove(data.name);
     if (canary) {
       for (const d of [canary.candidate.deployment, canary.stable.deployment]) await backend.remove(d).catch(() => undefined);
-      deps.canaries.delete(data.name);
+      await deps.canaries.delete(data.name);
     }
     const id = await emitStatus(deps, "deployment.removed", statusData(status, { reason: "Undeployed" }), cause);
     return { status: "done", emitted: [id] };

@@ -9,14 +9,16 @@ import { MlflowClient, MlflowModelRegistry } from "../../platform/mlflow/index.t
 import { loadPolicies } from "../../platform/policies/index.ts";
 import { clusterServingBackend } from "../../platform/serving/cluster.ts";
 import { hasNativeCanary } from "../../platform/serving/native-canary.ts";
+import { openPostgresState, StateKeyedLock } from "../../platform/state/index.ts";
 import { PrometheusHttpClient } from "../../platform/telemetry/prometheus.ts";
+import { StateCanaryStore } from "./canary-store.ts";
 import { createDeployModelDeps, type DeployModelDeps } from "./deps.ts";
 import { PrometheusCanaryStats } from "./prometheus-stats.ts";
 import { deployModelHandler } from "./handler.ts";
 
 export { deployModelHandler } from "./handler.ts";
 export { createDeployModelDeps, type DeployModelDeps, type DeployModelDepsInput } from "./deps.ts";
-export { CanaryStore, decide, type CanaryRecord, type CanaryStatsSource, type CandidateStats } from "./canary.ts";
+export { CanaryStore, StateCanaryStore, importCanaryFile, decide, type CanaryRecords, type CanaryRecord, type CanaryStatsSource, type CandidateStats } from "./canary.ts";
 export { canaryTick, finishCanary, revisionOf, candidateName, startCanaryLoop, localCanaryStats } from "./rollout.ts";
 export { findVersion, resolveVersion } from "./resolve.ts";
 export { PrometheusCanaryStats, type CanaryMetricsFlavour } from "./prometheus-stats.ts";
@@ -24,18 +26,25 @@ export { PrometheusCanaryStats, type CanaryMetricsFlavour } from "./prometheus-s
 export const FUNCTION_TARGET = "deployModel";
 
 /**
- * Deps from the environment, for the Knative Service (FUNCTION_TARGET=deployModel): MLflow + Seldon or KServe, and
- * Prometheus (FLYWHEEL_PROMETHEUS_URL) for canary statistics.
+ * Deps from the environment, for the Knative Service (FUNCTION_TARGET=deployModel): MLflow + Seldon or KServe,
+ * Prometheus (FLYWHEEL_PROMETHEUS_URL) for canary statistics, and PostgreSQL (FLYWHEEL_DATABASE_URL) for the running
+ * canaries and a per-deployment lock, so a canary one replica started is decided by whichever replica wakes next,
+ * exactly once, and survives a scale to zero.
  */
 export async function deployModelDepsFromEnv(env: Record<string, string | undefined> = process.env): Promise<DeployModelDeps> {
   const config = parseConfig(env);
   if (!config.registry.trackingUri) throw new ConfigError(["MLFLOW_TRACKING_URI: required for deploy-model in Knative mode"]);
   if (!config.knative.brokerUrl) throw new ConfigError(["K_SINK or FLYWHEEL_BROKER_URL: required for deploy-model in Knative mode"]);
   if (config.serving.backend === "local") throw new ConfigError(["FLYWHEEL_SERVING_BACKEND: seldon or kserve in Knative mode"]);
+  if (!config.state.databaseUrl) throw new ConfigError(["FLYWHEEL_DATABASE_URL: required, replicas share the running canaries there"]);
   const log = createLogger(config.logLevel, { function: "deploy-model" });
   const mlflow = MlflowClient.fromConfig(config, config.registry.trackingUri);
   const backend = await clusterServingBackend(config.serving.backend, config.kubernetes.namespace, log);
+  const state = await openPostgresState(config.state.databaseUrl);
   return createDeployModelDeps({
+    canaries: new StateCanaryStore(state),
+    // Every key (deployment or model name) is held across replicas: a tick, a promotion and a manual request take turns.
+    queue: new StateKeyedLock(state, { shared: () => true }),
     bus: new HttpEventBus({ url: config.knative.brokerUrl, token: config.auth.token }),
     log,
     now: Date.now,
@@ -43,6 +52,7 @@ export async function deployModelDepsFromEnv(env: Record<string, string | undefi
     backends: { [config.serving.backend]: backend },
     defaultBackend: config.serving.backend,
     policies: loadPolicies(config.files.policies),
+    // Scratch only: model downloads, fetched again by whichever replica needs them.
     workDir: path.join(config.dataDir, "deploy-model"),
     // Without Prometheus a cluster canary has no numbers and waits for a manual promote or rollback.
     canaryStats: config.prometheus

@@ -78,7 +78,7 @@ export async function rolloutPromoted(deps: DeployModelDeps, ev: FlywheelEvent<"
   const revision = revisionOf(ev.id);
   const cause: Cause = { id: ev.id, traceparent: ev.traceparent };
   const current = await backend.get(name);
-  const active = deps.canaries.get(name);
+  const active = await deps.canaries.get(name);
   if (current && current.revision === revision) {
     const id = await emitStatus(deps, "deployment.ready", statusData(current), cause);
     return { status: "duplicate", detail: `${name} already at revision ${revision}`, emitted: [id] };
@@ -94,7 +94,7 @@ export async function rolloutPromoted(deps: DeployModelDeps, ev: FlywheelEvent<"
     if (active) {
       // The name is a model again, so the canary's candidates are unreferenced now.
       for (const d of [active.candidate.deployment, active.stable.deployment]) await backend.remove(d).catch(() => undefined);
-      deps.canaries.delete(name);
+      await deps.canaries.delete(name);
     }
     return out;
   }
@@ -105,7 +105,7 @@ export async function rolloutPromoted(deps: DeployModelDeps, ev: FlywheelEvent<"
   if (hasNativeCanary(backend)) {
     // KServe: the InferenceService's own canaryTrafficPercent; the names above only label the two revisions' numbers.
     const started = await startNativeCanary(deps, backend, { kind: "model", name, model, version }, { revision, models: { [name]: resolved } }, stableVersion, cause, message);
-    if (started.ready) deps.canaries.put({ ...record, startedAt: deps.now() });
+    if (started.ready) await deps.canaries.put({ ...record, startedAt: deps.now() });
     return started.outcome;
   }
   // Canary: stable and candidate as their own model deployments, the name becomes an experiment over them.
@@ -129,7 +129,7 @@ export async function rolloutPromoted(deps: DeployModelDeps, ev: FlywheelEvent<"
   const now = await backend.get(name);
   if (now?.revision !== revision || now.state !== "ready") return out;
   if (active && active.candidate.deployment !== cand.deployment) await backend.remove(active.candidate.deployment).catch(() => undefined);
-  deps.canaries.put({ ...record, startedAt: deps.now() });
+  await deps.canaries.put({ ...record, startedAt: deps.now() });
   return out;
 }
 
@@ -153,7 +153,7 @@ export async function finishCanary(deps: DeployModelDeps, rec: CanaryRecord, dec
       deps.log.warn("deploy-model: could not reset champion alias", { model: rec.model, message: e instanceof Error ? e.message : String(e) }),
     );
   }
-  deps.canaries.delete(rec.name);
+  await deps.canaries.delete(rec.name);
   const event = decision === "promote" ? "deployment.promoted" : "deployment.rolled_back";
   const id = await emitStatus(deps, event, statusData(status, { reason: decision === "promote" ? "CanaryPassed" : "CanaryFailed", message: reason, ...(evidence ? { canary: evidence } : {}) }), { id: revision, traceparent: rec.cause.traceparent });
   return { status: "done", detail: `${rec.name}: ${decision} (${reason})`, emitted: [id] };
@@ -164,15 +164,18 @@ export async function canaryTick(deps: DeployModelDeps): Promise<HandlerOutcome[
   const out: HandlerOutcome[] = [];
   // Without numbers there is nothing to compare: deciding on time alone would roll every canary back.
   if (!deps.canaryStats) return out;
-  for (const rec of deps.canaries.all()) {
-    const source = deps.canaryStats.source ?? "in-process";
-    const verdict = decide(rec, await deps.canaryStats.stats(rec.name, rec.startedAt), deps.now(), source);
+  const stats = deps.canaryStats;
+  for (const rec of await deps.canaries.all()) {
+    const source = stats.source ?? "in-process";
+    const verdict = decide(rec, await stats.stats(rec.name, rec.startedAt), deps.now(), source);
     if (verdict.decision === "wait") continue;
     deps.log.info("deploy-model: canary decided", { name: rec.name, decision: verdict.decision, reason: verdict.reason });
     out.push(
-      await deps.queue.run(rec.name, () =>
-        deps.canaries.get(rec.name) ? finishCanary(deps, rec, verdict.decision, verdict.reason, verdict.evidence) : Promise.resolve({ status: "duplicate" as const }),
-      ),
+      await deps.queue.run(rec.name, async () => {
+        // Another replica (or a manual promote) may have decided it, or a newer canary replaced it, while we waited.
+        const current = await deps.canaries.get(rec.name);
+        return current?.revision === rec.revision ? finishCanary(deps, rec, verdict.decision, verdict.reason, verdict.evidence) : { status: "duplicate" as const };
+      }),
     );
   }
   return out;

@@ -58,8 +58,9 @@ export async function inferDepsFromEnv(env: Record<string, string | undefined> =
   const secret = config.inferenceLog.secret;
   const policies = loadPolicies(config.files.policies);
   const ids = secret ? requestIds(secret) : undefined;
-  // Sampled records leave as KServe-convention CloudEvents; the sink (this same function, via a Trigger) writes them
-  // into the day-partitioned log under FLYWHEEL_INFERENCE_LOG_DIR (the artifact store's volume).
+  // Sampled records leave as KServe-convention CloudEvents; the sink (this same function, via a Trigger, on whichever
+  // replica it lands) writes them into the day-partitioned log under FLYWHEEL_INFERENCE_LOG_DIR: a ReadWriteMany volume
+  // every replica mounts (manifests), so feedback joins on any replica and live accuracy reads every replica's labels.
   const store = new FileInferenceLog(config.inferenceLog.dir);
   const sink = new CloudEventLogSink({ bus, namespace: config.kubernetes.namespace, source: `/apis/v1/namespaces/${config.kubernetes.namespace}/services/infer` });
   const inferenceLog = ids && secret ? new InferenceLogger({ ids, sink, policyFor: (d) => policies.loggingFor(d), hashKey: secret, log, now: Date.now }) : undefined;
@@ -80,7 +81,7 @@ export async function inferDepsFromEnv(env: Record<string, string | undefined> =
     logStore: store,
     feedback: ids
       ? {
-          bus, log, now: Date.now, store, ids, accuracy: new LiveAccuracy(metrics), policies, registry,
+          bus, log, now: Date.now, store, ids, accuracy: new LiveAccuracy(metrics, undefined, { store, now: Date.now }), policies, registry,
           // Feedback lands on any replica: the rollback policy compares every replica's labels, summed by Prometheus.
           accuracySource: config.prometheus ? new PrometheusAccuracy({ prometheus: new PrometheusHttpClient(config.prometheus) }) : undefined,
         }

@@ -36,6 +36,7 @@ import { StateRetrainStore } from "../../functions/retrain-on-drift/store.ts";
 import { openStateStore } from "../state/index.ts";
 import { retrainOnDrift } from "../../functions/retrain-on-drift/handler.ts";
 import { createDeployModelDeps } from "../../functions/deploy-model/deps.ts";
+import { importCanaryFile, StateCanaryStore } from "../../functions/deploy-model/canary-store.ts";
 import { localCanaryStats, startCanaryLoop } from "../../functions/deploy-model/rollout.ts";
 import { PrometheusCanaryStats } from "../../functions/deploy-model/prometheus-stats.ts";
 import { PrometheusHttpClient } from "../telemetry/prometheus.ts";
@@ -182,7 +183,10 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
     fnTelemetry,
   );
   const backends = { local: serving } as const;
+  const canaries = new StateCanaryStore(state);
+  await importCanaryFile(path.join(dataDir, "deployments"), canaries);
   const deployDeps = createDeployModelDeps({
+    canaries,
     bus,
     log: fnLog("deploy-model"),
     now,
@@ -307,8 +311,8 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
         checks,
         traffic: {
           stats: async (name) => serving.stats(name),
-          canary: (name) => {
-            const c = deployDeps.canaries.get(name);
+          canary: async (name) => {
+            const c = await deployDeps.canaries.get(name);
             return c && { stable: c.stable, candidate: c.candidate, percent: c.percent, startedAt: c.startedAt, decideAfterRequests: c.policy.decideAfterRequests, decideAfterMinutes: c.policy.decideAfterMinutes };
           },
         },

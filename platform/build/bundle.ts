@@ -143,9 +143,21 @@ function packageOf(file: string): string | undefined {
   return parts[0]?.startsWith("@") ? `${parts[0]}/${parts[1]}` : parts[0];
 }
 
-async function cli(): Promise<void> {
-  const outDir = path.join(ROOT, "dist");
-  const { present, missing } = presentTargets();
+/**
+ * `npm run build` writes every bundle and the launcher to dist/ (the Dockerfile's build stage). For tests that lay out
+ * an image: `-- --out DIR` writes elsewhere, `--only TARGET[,TARGET]` builds just those functions (same code path).
+ */
+async function cli(argv: readonly string[]): Promise<void> {
+  const arg = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const out = arg("--out");
+  const outDir = out ? path.resolve(out) : path.join(ROOT, "dist");
+  const only = arg("--only")?.split(",");
+  const all = presentTargets();
+  const present = only ? all.present.filter((e) => only.includes(e.target)) : all.present;
+  const missing = all.missing;
   for (const t of missing) process.stdout.write(`skip ${t}: ${TARGETS[t].module} does not exist yet\n`);
   const results = await bundle(present, outDir);
   await bundleLauncher(outDir);
@@ -159,7 +171,7 @@ async function cli(): Promise<void> {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  cli().catch((e: unknown) => {
+  cli(process.argv.slice(2)).catch((e: unknown) => {
     process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
     process.exit(1);
   });

@@ -55,6 +55,11 @@ const EnvSchema = z.object({
   K_SERVICE: z.string().optional(),
   K_REVISION: z.string().optional(),
   FUNCTION_TARGET: z.string().optional(),
+  /**
+   * Knative mode: on SIGTERM, how long requests in flight may take to finish before the rest are cut and the process
+   * exits. The manifests set it under the pod's termination grace period (Knative: the revision's timeoutSeconds).
+   */
+  FLYWHEEL_DRAIN_SECONDS: z.coerce.number().min(0).max(3600).default(25),
   FLYWHEEL_TRIGGERS_FILE: z.string().optional(),
   FLYWHEEL_SCHEDULES_FILE: z.string().optional(),
   FLYWHEEL_POLICIES_FILE: z.string().optional(),
@@ -133,6 +138,7 @@ export interface Config {
     readonly service: string | undefined;
     readonly revision: string | undefined;
     readonly functionTarget: string | undefined;
+    readonly drainSeconds: number;
   };
   readonly files: {
     readonly triggers: string | undefined;
@@ -230,6 +236,7 @@ export function parseConfig(env: Env = process.env, overrides: ConfigOverrides =
       service: e.K_SERVICE,
       revision: e.K_REVISION,
       functionTarget: e.FUNCTION_TARGET,
+      drainSeconds: e.FLYWHEEL_DRAIN_SECONDS,
     },
     files: {
       triggers: e.FLYWHEEL_TRIGGERS_FILE,

@@ -202,6 +202,15 @@ export class FileInferenceLog {
     return n;
   }
 
+  /** Models with labelled rows. */
+  labelledModels(): string[] {
+    try {
+      return fs.readdirSync(path.join(this.root, "labelled"));
+    } catch {
+      return [];
+    }
+  }
+
   deployments(): string[] {
     try {
       return fs.readdirSync(path.join(this.root, "requests"));

@@ -8,10 +8,16 @@ export async function runTarget(target: string, env: NodeJS.ProcessEnv = process
   const config = parseConfig(env);
   const served = await serveTarget(target, config);
   createLogger(config.logLevel, { target }).info("listening", { port: served.port });
+  const log = createLogger(config.logLevel, { target });
   const stop = (): void => {
-    // Knative sends SIGTERM and waits the grace period: finish in-flight requests, flush spans, exit.
+    // Knative sends SIGTERM and waits the grace period: finish in-flight requests, flush spans, exit 0. Requests still
+    // running at FLYWHEEL_DRAIN_SECONDS are cut (exit 1) before the kubelet's SIGKILL would, so the log says so.
+    log.info("draining", { seconds: config.knative.drainSeconds });
     served.close().then(
-      () => process.exit(0),
+      (inTime) => {
+        if (!inTime) log.warn("drain deadline passed: requests in flight were cut", { seconds: config.knative.drainSeconds });
+        process.exit(inTime ? 0 : 1);
+      },
       () => process.exit(1),
     );
   };

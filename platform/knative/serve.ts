@@ -2,19 +2,23 @@
 import http from "node:http";
 import { getTestServer } from "@google-cloud/functions-framework/testing";
 import type { Config } from "../config/index.ts";
+import { runChecks } from "../app/health.ts";
 import { createMetricsRegistry } from "../metrics.ts";
 import { createFunctionMetrics, outcomeOf } from "../telemetry/metrics.ts";
 import { createTelemetry, telemetryOptions } from "../telemetry/sdk.ts";
 import { withServerSpan } from "../telemetry/spans.ts";
+import { knativeProbes } from "./probes.ts";
 import { functionMetricsText } from "./registry.ts";
 
 export interface Served {
   readonly server: http.Server;
   readonly port: number;
-  close(): Promise<void>;
+  /**
+   * Graceful drain: /readyz fails, the socket stops accepting, idle keep-alive connections close, and the requests in
+   * flight finish; those still running after `deadlineMs` are cut. Resolves true when everything finished in time.
+   */
+  close(deadlineMs?: number): Promise<boolean>;
 }
-
-const PROBE_PATHS = new Set(["/healthz", "/readyz"]);
 
 /**
  * `target` must already be registered (its module imported). functions-framework's own server handles the request.
@@ -28,14 +32,22 @@ export async function serveTarget(target: string, config: Config): Promise<Serve
   const telemetry = await createTelemetry(telemetryOptions(config, target));
   const registry = createMetricsRegistry({ service: config.knative.service, revision: config.knative.revision });
   const metrics = createFunctionMetrics(registry);
+  const probes = knativeProbes(config);
   const inner = getTestServer(target);
   const forward = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     inner.emit("request", req, res);
   };
   const server = http.createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
-    if (req.method === "GET" && PROBE_PATHS.has(path)) {
+    if (req.method === "GET" && path === "/healthz") {
       res.writeHead(200, { "content-type": "text/plain" }).end("ok");
+      return;
+    }
+    if (req.method === "GET" && path === "/readyz") {
+      runChecks(probes.checks).then((results) => {
+        const ready = results.every((r) => r.ok);
+        res.writeHead(ready ? 200 : 503, { "content-type": "application/json" }).end(JSON.stringify({ status: ready ? "ready" : "not ready", components: results }));
+      }, () => res.writeHead(503).end());
       return;
     }
     if (req.method === "GET" && path === "/metrics") {
@@ -68,9 +80,19 @@ export async function serveTarget(target: string, config: Config): Promise<Serve
   return {
     server,
     port,
-    close: async () => {
-      await new Promise<void>((r) => server.close(() => r()));
-      await telemetry.shutdown();
+    close: async (deadlineMs = config.knative.drainSeconds * 1000) => {
+      probes.drain();
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      // server.close() stops accepting and (Node >= 19) closes idle keep-alive sockets; busy ones end after their response.
+      let timer: NodeJS.Timeout | undefined;
+      const inTime = await Promise.race([closed.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), deadlineMs)))]);
+      clearTimeout(timer);
+      if (!inTime) {
+        server.closeAllConnections();
+        await closed;
+      }
+      await Promise.all([telemetry.shutdown(), probes.close()]);
+      return inTime;
     },
   };
 }

@@ -18,7 +18,7 @@ export const DATABASE = {
 } as const;
 
 /** The functions that read or write the StateStore; only they get the DSN, and only they may reach the database. */
-export const STATE_TARGETS: ReadonlySet<FunctionTarget> = new Set(["logModel", "retrainOnDrift", "deadLetter", "eventLog", "ui"]);
+export const STATE_TARGETS: ReadonlySet<FunctionTarget> = new Set(["logModel", "deployModel", "retrainOnDrift", "deadLetter", "eventLog", "ui"]);
 
 export function databaseEnv(target: FunctionTarget): unknown[] {
   if (!STATE_TARGETS.has(target)) return [];

@@ -73,9 +73,20 @@ function extraEnv(target: FunctionTarget): unknown[] {
       return [secretEnv("FLYWHEEL_ALERTMANAGER_TOKEN", SECRETS.alertmanagerToken)];
     case "ui":
       return [secretEnv("FLYWHEEL_AUTH_TOKEN", SECRETS.adminToken), secretEnv("FLYWHEEL_SESSION_KEY", SECRETS.sessionKey)];
+    case "infer":
+      // infer also serves POST /feedback and takes inference.feedback events: one key issues and verifies the ids.
+      return [secretEnv("FLYWHEEL_REQUEST_ID_SECRET", SECRETS.requestIdKey), { name: "FLYWHEEL_INFERENCE_LOG_DIR", value: INFERENCE_LOG.mountPath }];
     default:
       return [];
   }
+}
+
+/**
+ * Knative gives a pod its revision's timeoutSeconds as termination grace period; the entry drains for a little less,
+ * so a request still running is cut by the function (and logged) rather than by the kubelet's SIGKILL.
+ */
+function drainEnv(s: FunctionSettings): { name: string; value: string } {
+  return { name: "FLYWHEEL_DRAIN_SECONDS", value: String(Math.max(1, s.timeoutSeconds - 5)) };
 }
 
 export function knativeService(target: FunctionTarget, s: FunctionSettings): K8sObject {
@@ -91,6 +102,10 @@ export function knativeService(target: FunctionTarget, s: FunctionSettings): K8s
     { name: "tmp", mountPath: "/tmp" },
     { name: "ca", mountPath: "/etc/flywheel/ca", readOnly: true },
   ];
+  if (target === "infer") {
+    volumes.push({ name: "inference-log", persistentVolumeClaim: { claimName: INFERENCE_LOG.claim } });
+    mounts.push({ name: "inference-log", mountPath: INFERENCE_LOG.mountPath });
+  }
   return {
     apiVersion: "serving.knative.dev/v1",
     kind: "Service",
@@ -120,7 +135,7 @@ export function knativeService(target: FunctionTarget, s: FunctionSettings): K8s
               name: "function",
               image: IMAGE,
               ports: [{ name: "http1", containerPort: 8080 }],
-              env: [{ name: "FUNCTION_TARGET", value: target }, ...extraEnv(target), ...databaseEnv(target)],
+              env: [{ name: "FUNCTION_TARGET", value: target }, drainEnv(s), ...extraEnv(target), ...databaseEnv(target)],
               envFrom: [{ configMapRef: { name: CONFIG_MAP } }],
               resources: {
                 requests: { cpu: s.cpu.request, memory: s.memory.request },
@@ -142,6 +157,22 @@ export function knativeService(target: FunctionTarget, s: FunctionSettings): K8s
         },
       },
     },
+  };
+}
+
+/**
+ * The inference log and labelled feedback rows (platform/inference-log's day-partitioned layout) on a volume every
+ * infer replica mounts: a sampled record written by the replica the Trigger picked is found by the replica that gets
+ * its feedback, and live accuracy is read over all of them. ReadWriteMany; kept by undeploy unless asked.
+ */
+export const INFERENCE_LOG = { claim: "flywheel-inference-log", mountPath: "/var/lib/flywheel/inference-log" } as const;
+
+export function inferenceLogVolume(): K8sObject {
+  return {
+    apiVersion: "v1",
+    kind: "PersistentVolumeClaim",
+    metadata: meta(INFERENCE_LOG.claim, NAMESPACE, "infer", { labels: { [RETAIN_LABEL]: "data" } }),
+    spec: { accessModes: ["ReadWriteMany"], resources: { requests: { storage: "10Gi" } } },
   };
 }
 

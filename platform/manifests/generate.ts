@@ -9,7 +9,7 @@ import { loadTriggerFile } from "../eventing/triggers.ts";
 import { loadSchedules } from "../../triggers/cron/schedules.ts";
 import { apiServerSource, broker, canaryCheckSource, BROKER_CLASS_ANNOTATION, BROKER_CLASSES, eventLogTrigger, kafkaSource, pingSources, triggers } from "./eventing.ts";
 import { cnpgCluster, databaseNetworkPolicy, scheduledBackup } from "./database.ts";
-import { configMap, CONFIG_MAP, trainingArtifactsVolume, functionObjects, metricsService, namespace, serviceAccount } from "./functions.ts";
+import { configMap, CONFIG_MAP, inferenceLogVolume, trainingArtifactsVolume, functionObjects, metricsService, namespace, serviceAccount } from "./functions.ts";
 import type { K8sObject } from "./object.ts";
 import { prometheusRule, rulesFile } from "./observability.ts";
 import { serviceMonitors } from "./observability.ts";
@@ -66,7 +66,7 @@ export function generate(inputs: GenerateInputs = DEFAULT_INPUTS): Map<string, s
   const schedules = loadSchedules(inputs.schedulesFile);
 
   put("base/namespace.yaml", "settings.ts", stream([namespace(), configMap()]));
-  put("base/functions.yaml", "platform/knative/targets.ts and settings.ts", stream([...functionObjects(), trainingArtifactsVolume(), metricsService()]));
+  put("base/functions.yaml", "platform/knative/targets.ts and settings.ts", stream([...functionObjects(), trainingArtifactsVolume(), inferenceLogVolume(), metricsService()]));
   put("base/rbac.yaml", "rbac.ts", stream([serviceAccount("training-status-source", true), ...roleObjects(baseRoles())]));
   put("base/eventing.yaml", "triggers/triggers.yaml", stream([broker(tf), ...triggers(tf), eventLogTrigger(tf)]));
   put("base/sources.yaml", "triggers/cron/schedules.yaml and eventing.ts", stream([...pingSources(schedules), canaryCheckSource()]));

@@ -99,6 +99,23 @@ export const MIGRATIONS: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    // Expand only: a new table. deploy-model replicas of the previous release keep their canaries in /tmp and never
+    // read it; the first new replica to start a canary writes here (a canary running during the rollout finishes on
+    // the old replica that started it, or by a manual promote/rollback).
+    version: 4,
+    name: "canaries",
+    up: async (db) => {
+      await db.schema
+        .createTable("canaries")
+        .ifNotExists()
+        .addColumn("name", "text", (c) => c.primaryKey())
+        .addColumn("revision", "text", (c) => c.notNull())
+        .addColumn("started_at", "bigint", (c) => c.notNull())
+        .addColumn("record", "text", (c) => c.notNull())
+        .execute();
+    },
+  },
 ];
 
 export interface MigrateResult {

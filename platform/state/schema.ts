@@ -65,6 +65,16 @@ export interface RevokedSessionsTable {
   expires_at: number;
 }
 
+/** deploy-model's running canaries, one per deployment name (the record as JSON; see functions/deploy-model). */
+export interface CanariesTable {
+  name: string;
+  /** The experiment's revision: a decision derives its event id from it. */
+  revision: string;
+  /** epoch ms */
+  started_at: number;
+  record: string;
+}
+
 export interface StateTables {
   flywheel_schema: SchemaVersionTable;
   retrain_decisions: RetrainDecisionsTable;
@@ -72,4 +82,5 @@ export interface StateTables {
   dead_letters: DeadLettersTable;
   event_log: EventLogTable;
   revoked_sessions: RevokedSessionsTable;
+  canaries: CanariesTable;
 }

@@ -53,17 +53,26 @@ export interface EventSink {
   readonly url: string;
   readonly events: AnyCloudEvent[];
   hold: boolean;
+  /** Stop holding: answer every held request 202 and record its event. */
+  release(): void;
+  /** Requests held unanswered now. */
+  heldCount(): number;
   close(): Promise<void>;
 }
 
 export async function startEventSink(): Promise<EventSink> {
-  const held: http.ServerResponse[] = [];
+  const held: { res: http.ServerResponse; accept: () => void }[] = [];
   const sink: EventSink = {
     url: "",
     events: [],
     hold: false,
+    heldCount: () => held.length,
+    release: () => {
+      sink.hold = false;
+      for (const h of held.splice(0)) h.accept();
+    },
     close: async () => {
-      for (const r of held) r.destroy();
+      for (const h of held) h.res.destroy();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
     },
@@ -72,16 +81,16 @@ export async function startEventSink(): Promise<EventSink> {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      if (sink.hold) {
-        held.push(res);
-        return;
-      }
-      try {
-        sink.events.push(fromHttp(req.headers, Buffer.concat(chunks)));
-        res.writeHead(202).end();
-      } catch {
-        res.writeHead(400).end();
-      }
+      const accept = (): void => {
+        try {
+          sink.events.push(fromHttp(req.headers, Buffer.concat(chunks)));
+          res.writeHead(202).end();
+        } catch {
+          res.writeHead(400).end();
+        }
+      };
+      if (sink.hold) held.push({ res, accept });
+      else accept();
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));

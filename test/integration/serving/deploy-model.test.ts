@@ -94,7 +94,7 @@ describe("deploy-model", () => {
     expect(last()).toMatchObject({ data: { name: "canaried", kind: "experiment", reason: "CanaryStarted" } });
     const st = await backend.get("canaried");
     expect(st?.spec).toMatchObject({ kind: "experiment", candidates: [{ name: "canaried-v1", weight: 80 }, { name: "canaried-v2", weight: 20 }], default: "canaried-v1" });
-    expect(deps.canaries.get("canaried")?.candidate).toEqual({ deployment: "canaried-v2", version: "2" });
+    expect((await deps.canaries.get("canaried"))?.candidate).toEqual({ deployment: "canaried-v2", version: "2" });
     // Real traffic goes through the router to both versions.
     const routes = new Set<string>();
     for (let i = 0; i < 60; i++) routes.add((await server.infer("canaried", undefined, x)).response.model_name);
@@ -114,12 +114,12 @@ describe("deploy-model", () => {
     expect(await backend.get("canaried-v2")).toBeUndefined();
     expect(await backend.get("canaried-v1")).toBeUndefined();
     expect(registry.aliases.get("canaried")?.get("champion")).toBe("1");
-    expect(deps.canaries.get("canaried")).toBeUndefined();
+    expect(await deps.canaries.get("canaried")).toBeUndefined();
   });
 
   it("promotes a healthy canary after the time limit even with few requests, and on latency compares p95", async () => {
     await deployModelHandler(ev("model.promoted", { model: "canaried", version: "3", previousVersion: "1", cause: "gate" }), deps);
-    expect(deps.canaries.get("canaried")?.candidate.version).toBe("3");
+    expect((await deps.canaries.get("canaried"))?.candidate.version).toBe("3");
     stats = { "canaried-v1": { requests: 40, errors: 1, p50Ms: 1, p95Ms: 4 }, "canaried-v3": { requests: 10, errors: 0, p50Ms: 1, p95Ms: 5 } };
     expect(await canaryTick(deps)).toEqual([]);
     clock += 6 * 60_000;
@@ -174,9 +174,9 @@ describe("canary numbers from the embedded router", () => {
     expect(await source.stats("y")).toBeUndefined();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "canary-none-"));
     const d = createDeployModelDeps({ bus: { emit: async () => undefined }, log: createLogger("silent"), now: () => 0, registry: new FakeRegistry(), backends: {}, defaultBackend: "local", policies: POLICIES, workDir: dir });
-    d.canaries.put({ name: "n", model: "n", backend: "local", stable: { deployment: "n-v1", version: "1" }, candidate: { deployment: "n-v2", version: "2" }, percent: 10, startedAt: -1e9, revision: "r", cause: { id: "c" }, policy: POLICIES.forModel("canaried").rollout });
+    await d.canaries.put({ name: "n", model: "n", backend: "local", stable: { deployment: "n-v1", version: "1" }, candidate: { deployment: "n-v2", version: "2" }, percent: 10, startedAt: -1e9, revision: "r", cause: { id: "c" }, policy: POLICIES.forModel("canaried").rollout });
     expect(await tick(d)).toEqual([]);
-    expect(d.canaries.get("n")).toBeDefined();
+    expect(await d.canaries.get("n")).toBeDefined();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });

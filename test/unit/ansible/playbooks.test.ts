@@ -73,6 +73,13 @@ describe("ansible playbooks", () => {
   });
 
   it("generate the token Secrets through stdin with logging off", () => {
+    // Every Secret the manifests reference for a signing key is generated at install and removed by undeploy.
+    const flywheel = fs.readFileSync(path.join(ANSIBLE, "tasks/flywheel.yml"), "utf8");
+    const undeploy = fs.readFileSync(path.join(ANSIBLE, "undeploy.yml"), "utf8");
+    for (const name of ["flywheel-session", "flywheel-request-id"]) {
+      expect(flywheel, name).toContain(`- { name: ${name}, key: key }`);
+      expect(undeploy, name).toContain(`["secret", "${name}",`);
+    }
     const secret = fs.readFileSync(path.join(ANSIBLE, "tasks/secret.yml"), "utf8");
     expect(secret).toMatch(/kubectl_stdin:/);
     expect(secret).toMatch(/kubectl_no_log: true/);

@@ -53,6 +53,30 @@ describe.each(OVERLAYS)("functions in overlay %s", (overlay) => {
     }
   });
 
+  it("gives the database DSN (by reference) to exactly the functions that keep state in it, deploy-model included", () => {
+    const withDsn = ksvcs.filter((k) => template(k).spec.containers[0]!.env.some((e) => e.name === "FLYWHEEL_DATABASE_URL")).map((k) => k.metadata.name);
+    expect(withDsn.sort()).toEqual(["dead-letter", "deploy-model", "event-log", "log-model", "retrain-on-drift", "ui"]);
+    for (const k of ksvcs) {
+      const env = template(k).spec.containers[0]!.env;
+      const dsn = env.find((e) => e.name === "FLYWHEEL_DATABASE_URL");
+      if (dsn) expect(dsn).toEqual({ name: "FLYWHEEL_DATABASE_URL", valueFrom: { secretKeyRef: { name: "flywheel-db-app", key: "uri" } } });
+      // The drain deadline stays under the pod's grace period (Knative: the revision's timeoutSeconds).
+      const drain = Number(env.find((e) => e.name === "FLYWHEEL_DRAIN_SECONDS")?.value);
+      expect(drain, k.metadata.name).toBeGreaterThan(0);
+      expect(drain, k.metadata.name).toBeLessThan(template(k).spec.timeoutSeconds);
+    }
+  });
+
+  it("mounts the inference log on a shared ReadWriteMany volume in every infer replica", () => {
+    const infer = template(ksvcs.find((k) => k.metadata.name === "infer")!);
+    const c = infer.spec.containers[0]! as Container & { volumeMounts: { name: string; mountPath: string }[] };
+    const dir = c.env.find((e) => e.name === "FLYWHEEL_INFERENCE_LOG_DIR")?.value;
+    expect(c.volumeMounts).toContainEqual({ name: "inference-log", mountPath: dir });
+    expect((infer.spec as unknown as { volumes: unknown[] }).volumes).toContainEqual({ name: "inference-log", persistentVolumeClaim: { claimName: "flywheel-inference-log" } });
+    const pvc = objs.find((o) => o.kind === "PersistentVolumeClaim" && o.metadata.name === "flywheel-inference-log");
+    expect((pvc?.spec as { accessModes?: string[] } | undefined)?.accessModes).toEqual(["ReadWriteMany"]);
+  });
+
   it("is cluster-local except the UI and the Alertmanager trigger", () => {
     const publicOnes = ksvcs.filter((k) => k.metadata.labels?.["networking.knative.dev/visibility"] !== "cluster-local").map((k) => k.metadata.name);
     expect(publicOnes.sort()).toEqual(["alertmanager-trigger", "ui"]);
@@ -62,6 +86,9 @@ describe.each(OVERLAYS)("functions in overlay %s", (overlay) => {
     const envOf = (name: string) => template(ksvcs.find((k) => k.metadata.name === name)!).spec.containers[0]!.env;
     expect(envOf("alertmanager-trigger")).toContainEqual({ name: "FLYWHEEL_ALERTMANAGER_TOKEN", valueFrom: { secretKeyRef: { name: "flywheel-alertmanager-token", key: "token" } } });
     for (const k of ksvcs) for (const e of template(k).spec.containers[0]!.env) if (/TOKEN|SECRET|PASSWORD/.test(e.name)) expect(e.value, e.name).toBeUndefined();
+    // One request-id key for every infer replica (ids issued by one verify on another), from the install's Secret.
+    expect(envOf("infer")).toContainEqual({ name: "FLYWHEEL_REQUEST_ID_SECRET", valueFrom: { secretKeyRef: { name: "flywheel-request-id", key: "key" } } });
+    expect(envOf("ui")).toContainEqual({ name: "FLYWHEEL_SESSION_KEY", valueFrom: { secretKeyRef: { name: "flywheel-session", key: "key" } } });
     if (overlay === "prod") {
       expect(envOf("ui").map((e) => e.name)).toContain("FLYWHEEL_OIDC_CLIENT_SECRET");
       for (const n of ["ui", "alertmanager-trigger"]) {

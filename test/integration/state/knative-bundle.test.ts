@@ -1,0 +1,185 @@
+// The image's entry, as the image runs it: `npm run build` writes dist/ (here into an image-shaped folder: dist,
+// node_modules, package.json, triggers, pages/static), then `node dist/main.js` with FUNCTION_TARGET (the Dockerfile's
+// CMD on distroless node). A state-using function (retrain-on-drift on a real PostgreSQL) answers the probes the
+// rendered Knative Service uses, /metrics and a real event; /readyz follows the database down and back; SIGTERM
+// drains: the request in flight finishes, new connections are refused, exit 0.
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { buildEvent, eventType, toHttpBinary, type AnyCloudEvent } from "../../../platform/events/index.ts";
+import { TAG } from "../../../platform/lineage.ts";
+import { z } from "zod";
+import { functionObjects } from "../../../platform/manifests/functions.ts";
+import { MlflowClient } from "../../../platform/mlflow/index.ts";
+import { startFakeMlflow, type FakeMlflow } from "../../support/fake-mlflow/index.ts";
+import { startEventSink, type EventSink } from "../../support/function-process.ts";
+import { ROOT } from "../../support/knative-process.ts";
+import { startPostgres, type TestPostgres } from "../../support/postgres.ts";
+import { IRIS_SPEC } from "../../unit/retrain/fakes.ts";
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "flywheel-bundle-"));
+const app = path.join(tmp, "app");
+let pgc: TestPostgres;
+let mlflow: FakeMlflow;
+let sink: EventSink;
+let env: Record<string, string> = {};
+
+beforeAll(async () => {
+  // The image's /app: the build stage's dist, production node_modules, package.json, triggers/, pages/static/.
+  fs.mkdirSync(path.join(app, "pages"), { recursive: true });
+  execFileSync("npm", ["run", "build", "--", "--out", path.join(app, "dist"), "--only", "retrainOnDrift"], { cwd: ROOT, stdio: "pipe" });
+  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(app, "node_modules"));
+  fs.copyFileSync(path.join(ROOT, "package.json"), path.join(app, "package.json"));
+  fs.cpSync(path.join(ROOT, "triggers"), path.join(app, "triggers"), { recursive: true });
+  fs.cpSync(path.join(ROOT, "pages/static"), path.join(app, "pages/static"), { recursive: true });
+
+  [pgc, mlflow, sink] = await Promise.all([startPostgres(), startFakeMlflow(), startEventSink()]);
+  const client = new MlflowClient({ trackingUri: mlflow.url });
+  await client.createRegisteredModel("iris");
+  const exp = await client.getOrCreateExperiment("iris");
+  const run = await client.createRun({ experimentId: exp.experiment_id });
+  const v = await client.createModelVersion({ name: "iris", source: `runs:/${run.info.run_id}/model`, runId: run.info.run_id });
+  await client.setModelVersionTag("iris", v.version, TAG.trainingSpec, JSON.stringify(IRIS_SPEC));
+  await client.setAlias("iris", "champion", v.version);
+  env = {
+    FLYWHEEL_DATABASE_URL: await pgc.createDatabase("bundle"),
+    K_SINK: sink.url,
+    MLFLOW_TRACKING_URI: mlflow.url,
+    K_SERVICE: "retrain-on-drift",
+    K_REVISION: "retrain-on-drift-00001",
+    FLYWHEEL_DRAIN_SECONDS: "20",
+  };
+}, 240_000);
+
+afterAll(async () => {
+  await Promise.all([sink?.close(), mlflow?.close()]);
+  await pgc?.stop();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+interface Image {
+  readonly url: string;
+  readonly child: ChildProcess;
+  readonly exit: Promise<number | null>;
+}
+
+/** `node dist/main.js` in /app, as distroless/nodejs runs the Dockerfile's CMD, with the Knative Service's env. */
+async function startImage(target: string): Promise<Image> {
+  const child = spawn(process.execPath, ["dist/main.js"], {
+    cwd: app,
+    env: { PATH: process.env.PATH, NODE_ENV: "production", PORT: "0", HOST: "127.0.0.1", FLYWHEEL_DATA_DIR: path.join(tmp, "data"), FUNCTION_TARGET: target, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const exit = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  let out = "";
+  const port = await new Promise<number>((resolve, reject) => {
+    const onData = (d: Buffer): void => {
+      out = (out + d.toString()).slice(-20_000);
+      const m = /"msg":"listening".*?"port":(\d+)/.exec(out);
+      if (m) resolve(Number(m[1]));
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    void exit.then((code) => reject(new Error(`${target} exited ${code}: ${out.slice(-3000)}`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, child, exit };
+}
+
+const refused = (e: unknown): boolean => e instanceof Error && e.cause instanceof Error && "code" in e.cause && e.cause.code === "ECONNREFUSED";
+
+let seq = 0;
+const alert = (): AnyCloudEvent =>
+  buildEvent(
+    "alert.firing",
+    { status: "firing", alertname: "ModelDriftDetected", labels: { alertname: "ModelDriftDetected", model: "iris" }, startsAt: new Date().toISOString(), fingerprint: `fp-${seq++}` },
+    { source: "/flywheel/triggers/alertmanager" },
+  );
+const post = (url: string, ev: AnyCloudEvent): Promise<Response> => {
+  const { headers, body } = toHttpBinary(ev);
+  return fetch(url, { method: "POST", headers, body });
+};
+const readyz = async (url: string): Promise<{ status: number; body: string }> => {
+  const res = await fetch(`${url}/readyz`);
+  return { status: res.status, body: await res.text() };
+};
+async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The paths the rendered Knative Service probes (manifests), read from the generator rather than restated. */
+const Probe = z.object({ httpGet: z.object({ path: z.string() }) });
+const RenderedService = z.object({ spec: z.object({ template: z.object({ spec: z.object({ containers: z.array(z.object({ readinessProbe: Probe, livenessProbe: Probe })).min(1) }) }) }) });
+function renderedProbes(): { readiness: string; liveness: string } {
+  const svc = functionObjects().find((o) => o.kind === "Service" && o.apiVersion.startsWith("serving.knative.dev") && o.metadata.name === "retrain-on-drift");
+  const c = RenderedService.parse(svc).spec.template.spec.containers[0];
+  if (!c) throw new Error("no container");
+  return { readiness: c.readinessProbe.httpGet.path, liveness: c.livenessProbe.httpGet.path };
+}
+
+it("serves the rendered Service's probes, /metrics and a real event from the bundle; /readyz follows the database", async () => {
+  const img = await startImage("retrainOnDrift");
+  try {
+    const probes = renderedProbes();
+    expect((await fetch(`${img.url}${probes.liveness}`)).status).toBe(200);
+    const ready = await readyz(img.url);
+    expect(probes.readiness).toBe("/readyz");
+    expect(ready.status).toBe(200);
+    expect(JSON.parse(ready.body).components).toContainEqual({ name: "database", ok: true });
+
+    const res = await post(img.url, alert());
+    expect(res.status).toBeLessThan(300);
+    await until("training.requested", async () => (sink.events.some((e) => e.type === eventType("training.requested")) ? true : undefined));
+    const metrics = await (await fetch(`${img.url}/metrics`)).text();
+    expect(metrics).toMatch(/flywheel_function_invocations_total\{[^}]*function="retrainOnDrift"[^}]*outcome="success"/);
+    expect(metrics).toContain('service="retrain-on-drift"');
+
+    await pgc.pause();
+    const down = await until("/readyz to fail", async () => {
+      const r = await readyz(img.url);
+      return r.status === 503 ? r : undefined;
+    });
+    expect(JSON.parse(down.body).components).toContainEqual(expect.objectContaining({ name: "database", ok: false }));
+    expect(down.body).not.toContain("postgresql://");
+    // Liveness stays up: a database outage must not make the kubelet restart every pod.
+    expect((await fetch(`${img.url}/healthz`)).status).toBe(200);
+    await pgc.resume();
+    await until("/readyz to recover", async () => ((await readyz(img.url)).status === 200 ? true : undefined));
+  } finally {
+    img.child.kill("SIGKILL");
+    await img.exit;
+  }
+}, 120_000);
+
+it("SIGTERM drains: the request in flight finishes, new connections are refused meanwhile, exit 0", async () => {
+  const img = await startImage("retrainOnDrift");
+  try {
+    sink.hold = true; // the broker stalls: the alert's handler is in flight, waiting to emit
+    const before = sink.events.length;
+    const inFlight = post(img.url, alert());
+    await until("the handler to reach the broker", async () => (sink.heldCount() > 0 ? true : undefined));
+    img.child.kill("SIGTERM");
+    await until("the listener to close", async () =>
+      (await fetch(`${img.url}/healthz`).then(
+        () => undefined,
+        (e: unknown) => (refused(e) ? true : undefined),
+      )),
+    );
+    expect(img.child.exitCode).toBeNull(); // still finishing the request in flight
+    sink.release();
+    const res = await inFlight;
+    expect(res.status).toBeLessThan(300);
+    expect(await img.exit).toBe(0);
+    expect(sink.events.length).toBeGreaterThan(before);
+  } finally {
+    sink.hold = false;
+    if (img.child.exitCode === null) img.child.kill("SIGKILL");
+  }
+}, 120_000);
