@@ -213,6 +213,8 @@ export interface UiCandidateStats {
   readonly p50Ms: number;
   readonly p95Ms: number;
   readonly p99Ms?: number | undefined;
+  /** Percentiles estimated from histogram buckets (a single model's series), not from the exact latencies. */
+  readonly estimated?: boolean | undefined;
 }
 
 /** A running canary (functions/deploy-model CanaryRecord, the fields the page shows). */
@@ -227,7 +229,7 @@ export interface UiCanary {
 }
 
 export interface UiTraffic {
-  /** Per-candidate tallies of an experiment deployment; undefined for anything else. */
+  /** Per-candidate tallies of an experiment deployment, or the one row of a single model (keyed by its name). */
   stats(deployment: string): Promise<Readonly<Record<string, UiCandidateStats>> | undefined>;
   /** The canary running under this deployment name, if any. */
   canary?(deployment: string): UiCanary | undefined;

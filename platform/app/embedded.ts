@@ -23,6 +23,7 @@ import { externalRegistryStub } from "../registry/external.ts";
 import { LocalServingBackend } from "../serving/local/backend.ts";
 import { v2Routes } from "../serving/local/routes.ts";
 import { EmbeddedV2Server } from "../serving/local/server.ts";
+import { modelTraffic } from "../serving/local/model-stats.ts";
 import { LocalTrainingBackend } from "../training/local/backend.ts";
 import { trainingEventsFromBackend } from "../training/events.ts";
 import { withTrainingMetrics } from "../training/metrics.ts";
@@ -304,7 +305,15 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
         drift,
         checks,
         traffic: {
-          stats: async (name) => serving.stats(name),
+          // Experiments (A/B, canaries) have exact per-arm tallies; a single model has the V2 server's own series.
+          stats: async (name) => {
+            const arms = serving.stats(name);
+            if (arms) return arms;
+            const d = await serving.get(name);
+            if (d?.kind !== "model" || !d.version) return undefined;
+            const t = await modelTraffic(v2.metrics, name, d.version);
+            return t ? { [name]: t } : {};
+          },
           canary: (name) => {
             const c = deployDeps.canaries.get(name);
             return c && { stable: c.stable, candidate: c.candidate, percent: c.percent, startedAt: c.startedAt, decideAfterRequests: c.policy.decideAfterRequests, decideAfterMinutes: c.policy.decideAfterMinutes };
