@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { Hono } from "hono";
 import { createAuth, type Auth } from "../auth/index.ts";
 import type { Config } from "../config/index.ts";
-import { DriftCounters, DriftMonitor, fanOut } from "../drift/index.ts";
+import { DriftCounters, DriftMonitor, fanOut, StateDriftHistory } from "../drift/index.ts";
 import { DEFAULT_TRIGGERS_FILE, loadTriggerFile } from "../eventing/triggers.ts";
 import { deadLetter, deadLetterCounter } from "../eventing/dead-letter.ts";
 import { FUNCTION_TARGETS, TARGETS } from "../knative/targets.ts";
@@ -163,7 +163,9 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
   const serving = new LocalServingBackend({ server: v2, stateDir: path.join(dataDir, "serving"), baseUrl: selfUrl, log: log.child({ component: "serving" }), now });
   const loadBaseline = registryBaselineLoader(registry, mlflow);
   // The monitor is the UI's live view; the counters are what Prometheus' rules compute drift from (same as Knative).
-  const drift = new DriftMonitor({ registry: metrics, loadBaseline, log: log.child({ component: "drift" }), now });
+  // Its scorings go to the StateStore, so the UI's history chart outlives a restart.
+  const driftHistory = new StateDriftHistory(state, { log: log.child({ component: "drift" }), now });
+  const drift = new DriftMonitor({ registry: metrics, loadBaseline, log: log.child({ component: "drift" }), now, onScore: (m, v, point) => driftHistory.record(m, v, point) });
   const driftCounters = new DriftCounters({ registry: metrics, loadBaseline, log: log.child({ component: "drift" }), now });
 
   const fnLog = (name: string) => log.child({ function: name });
@@ -303,6 +305,7 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
           return body as { predictions: unknown };
         },
         drift,
+        driftHistory,
         checks,
         traffic: {
           // Experiments (A/B, canaries) have exact per-arm tallies; a single model has the V2 server's own series.
@@ -359,6 +362,7 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
       logging.stop();
       await kafka?.stop();
       drift.close();
+      await driftHistory.flush();
       await training.close();
       await broker.stop();
       await v2.close();

@@ -65,6 +65,16 @@ export interface RevokedSessionsTable {
   expires_at: number;
 }
 
+/** One drift scoring of a served model version (embedded mode's DriftMonitor), kept for the UI's history chart. */
+export interface DriftHistoryTable {
+  model: string;
+  version: string;
+  /** epoch ms */
+  at: number;
+  /** JSON object: feature -> score */
+  scores: string;
+}
+
 export interface StateTables {
   flywheel_schema: SchemaVersionTable;
   retrain_decisions: RetrainDecisionsTable;
@@ -72,4 +82,5 @@ export interface StateTables {
   dead_letters: DeadLettersTable;
   event_log: EventLogTable;
   revoked_sessions: RevokedSessionsTable;
+  drift_history: DriftHistoryTable;
 }
