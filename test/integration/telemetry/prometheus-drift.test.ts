@@ -20,8 +20,8 @@ afterAll(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-describe("PrometheusHttpClient.queryRange", () => {
-  it("reads a matrix as series of [time, value] points, oldest first", async () => {
+describe("PrometheusHttpClient", () => {
+  it("reads a range as series of [time, value] points, oldest first, and an instant vector", async () => {
     const client = new PrometheusHttpClient({ url: prom?.url ?? "" });
     const end = Date.now();
     const [series, ...rest] = await client.queryRange('label_replace(vector(0.25), "feature", "x", "", "")', end - 60_000, end, 15);
@@ -32,6 +32,8 @@ describe("PrometheusHttpClient.queryRange", () => {
     const times = series?.points.map((p) => p.at) ?? [];
     expect(times).toEqual([...times].sort((a, b) => a - b));
     await expect(client.queryRange("sum(", end - 60_000, end, 15)).rejects.toThrow(/HTTP 400/);
+    // The instant query shares the request path.
+    expect(await client.query("vector(2)")).toEqual([{ labels: {}, value: 2 }]);
   });
 });
 
