@@ -10,6 +10,9 @@ import type { InferenceTarget, ModelRegistry, ServingBackend, TrainingBackend } 
 import { jobIdFor } from "../platform/training/updates.ts";
 import type { UiAuth, UiDeadLetter, UiDeps, UiDriftSnapshot, UiEventBus, UiRegistryReader, UiRun, UiStoredEvent, UiTraffic, V2InferRequest, V2InferResponse, V2ModelMetadata } from "./deps.ts";
 import { readProgress } from "./progress.ts";
+import type { DriftPoint } from "../platform/drift/history.ts";
+import { prometheusDrift, type PrometheusDriftOptions } from "../platform/drift/prometheus-view.ts";
+import type { UiDrift } from "./deps.ts";
 
 export type MlflowReader = Pick<MlflowClient, "searchExperiments" | "getExperiment" | "searchRuns" | "getRun" | "getMetricHistory" | "searchRegisteredModels"> &
   Partial<Pick<MlflowClient, "listArtifacts" | "getArtifact">>;
@@ -98,9 +101,14 @@ export interface EmbeddedUiParts {
   readonly inferText?: ((deployment: string, text: string) => Promise<{ predictions: unknown }>) | undefined;
   readonly drift: {
     snapshot(model: string, version: string): UiDriftSnapshot | undefined;
-    history?(model: string, version: string): UiDriftSnapshot["history"];
     readonly threshold?: number;
   };
+  /** The monitor's scorings over time, kept in the StateStore (embedded mode). */
+  readonly driftHistory?: { read(model: string, version: string): Promise<readonly DriftPoint[]> } | undefined;
+  /** Knative mode: drift as Prometheus's rules record it, over all infer replicas (instead of an in-process monitor). */
+  readonly driftPrometheus?: PrometheusDriftOptions | undefined;
+  /** Why no drift can be shown, when neither a monitor nor Prometheus is there. */
+  readonly driftUnavailable?: string | undefined;
   readonly checks: readonly HealthCheck[];
   /** The local serving backend's experiment tallies and deploy-model's running canaries. */
   readonly traffic?: UiTraffic | undefined;
@@ -134,24 +142,46 @@ export function uiDepsFrom(p: EmbeddedUiParts): UiDeps {
       inferV2: async (name, req) => (await p.v2.infer(await p.serving.target(name), req)).response,
       inferText: p.inferText,
     },
-    drift: {
-      threshold: p.drift.threshold ?? 0.2,
-      alerting: { prometheus: Boolean(p.config.links.prometheus), alertmanager: Boolean(p.config.links.alertmanager) },
-      snapshots: async () => {
-        const seen = new Set<string>();
-        const out: UiDriftSnapshot[] = [];
-        for (const d of await p.serving.list()) {
-          if (!d.model || !d.version || seen.has(`${d.model}/${d.version}`)) continue;
-          seen.add(`${d.model}/${d.version}`);
-          const s = p.drift.snapshot(d.model, d.version);
-          if (s && Object.keys(s.scores).length) out.push({ ...s, history: p.drift.history?.(d.model, d.version) });
-        }
-        return out;
-      },
-    },
+    drift: driftView(p),
     health: { check: () => runChecks(p.checks) },
     traffic: p.traffic,
     config: p.config,
     log: p.log.child({ component: "ui" }),
+  };
+}
+
+/**
+ * Drift per served version. Embedded: the monitor's current window, with its history from the StateStore; after a
+ * restart, before new traffic, the last stored scores stand in (marked with when they were scored). Knative: the
+ * recorded series in Prometheus, which every replica reads alike.
+ */
+export function driftView(p: Pick<EmbeddedUiParts, "drift" | "driftHistory" | "driftPrometheus" | "driftUnavailable" | "config"> & { readonly serving: Pick<ServingBackend, "list"> }): UiDrift {
+  const threshold = p.drift.threshold ?? 0.2;
+  const served = async (): Promise<{ model: string; version: string }[]> => {
+    const seen = new Map<string, { model: string; version: string }>();
+    for (const d of await p.serving.list()) if (d.model && d.version) seen.set(`${d.model}/${d.version}`, { model: d.model, version: d.version });
+    return [...seen.values()];
+  };
+  const drifted = (scores: Readonly<Record<string, number>>): boolean => Object.values(scores).some((v) => v > threshold);
+  return {
+    threshold,
+    alerting: { prometheus: Boolean(p.config.links.prometheus), alertmanager: Boolean(p.config.links.alertmanager) },
+    unavailable: p.driftUnavailable,
+    source: p.driftPrometheus
+      ? "Scores are Prometheus's recorded PSI over the last 30 minutes of traffic of every replica; the chart covers the last 6 hours."
+      : "Scores are computed in this process over each version's last 1000 requests; the chart keeps up to 2000 points per version (one per 10 s at most) for 7 days.",
+    snapshots: async () => {
+      const versions = await served();
+      if (p.driftPrometheus) return (await prometheusDrift(p.driftPrometheus, versions)).map((v) => ({ ...v, drifted: drifted(v.scores) }));
+      const out: UiDriftSnapshot[] = [];
+      for (const { model, version } of versions) {
+        const s = p.drift.snapshot(model, version);
+        const history = p.driftHistory ? await p.driftHistory.read(model, version) : [];
+        const last = history.at(-1);
+        if (s && Object.keys(s.scores).length) out.push({ ...s, history });
+        else if (last) out.push({ model, version, samples: s?.samples ?? 0, drifted: drifted(last.scores), scores: last.scores, history, lastScoredAt: last.at });
+      }
+      return out;
+    },
   };
 }

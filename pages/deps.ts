@@ -174,8 +174,10 @@ export interface UiDriftSnapshot {
   readonly samples: number;
   readonly drifted: boolean;
   readonly scores: Readonly<Record<string, number>>;
-  /** Earlier scorings, oldest first (when the monitor keeps them). */
+  /** Earlier scorings, oldest first (the StateStore's drift history, or Prometheus's recorded series). */
   readonly history?: readonly { readonly at: number; readonly scores: Readonly<Record<string, number>> }[] | undefined;
+  /** Set when `scores` are the last stored ones, not the current window's (after a restart, before new traffic). */
+  readonly lastScoredAt?: number | undefined;
 }
 
 export interface UiDrift {
@@ -184,6 +186,10 @@ export interface UiDrift {
   readonly threshold: number;
   /** Whether Prometheus and Alertmanager are configured: without both, drift never turns into an alert by itself. */
   readonly alerting?: { readonly prometheus: boolean; readonly alertmanager: boolean } | undefined;
+  /** Where the scores come from, said under the heading. */
+  readonly source?: string | undefined;
+  /** Set when this UI has no drift scores to show at all, saying why (Knative mode without Prometheus). */
+  readonly unavailable?: string | undefined;
 }
 
 export interface UiHealth {
@@ -213,6 +219,8 @@ export interface UiCandidateStats {
   readonly p50Ms: number;
   readonly p95Ms: number;
   readonly p99Ms?: number | undefined;
+  /** Percentiles estimated from histogram buckets (a single model's series), not from the exact latencies. */
+  readonly estimated?: boolean | undefined;
 }
 
 /** A running canary (functions/deploy-model CanaryRecord, the fields the page shows). */
@@ -227,7 +235,7 @@ export interface UiCanary {
 }
 
 export interface UiTraffic {
-  /** Per-candidate tallies of an experiment deployment; undefined for anything else. */
+  /** Per-candidate tallies of an experiment deployment, or the one row of a single model (keyed by its name). */
   stats(deployment: string): Promise<Readonly<Record<string, UiCandidateStats>> | undefined>;
   /** The canary running under this deployment name, if any. */
   canary?(deployment: string): UiCanary | undefined | Promise<UiCanary | undefined>;

@@ -20,6 +20,7 @@ import { knativeEvents } from "../platform/eventing/knative-events.ts";
 import { openPostgresState } from "../platform/state/index.ts";
 import { knativeServiceChecks } from "../platform/knative/health.ts";
 import { TARGETS } from "../platform/knative/targets.ts";
+import { PrometheusHttpClient } from "../platform/telemetry/prometheus.ts";
 import { loadKubeConfig } from "../platform/training/kubernetes/client.ts";
 
 export const FUNCTION_TARGET = "ui";
@@ -54,6 +55,11 @@ export async function knativeUi(env: Record<string, string | undefined> = proces
     serving,
     v2: httpV2Client(),
     drift: { snapshot: () => undefined },
+    // No process here sees all of infer's traffic: the only whole-traffic drift is what Prometheus's rules record.
+    driftPrometheus: config.prometheus ? { prometheus: new PrometheusHttpClient(config.prometheus) } : undefined,
+    driftUnavailable: config.prometheus
+      ? undefined
+      : "Drift is not shown here: in Knative mode it is computed by Prometheus's recording rules over every infer replica. Set FLYWHEEL_PROMETHEUS_URL (and FLYWHEEL_PROMETHEUS_TOKEN if needed) on the ui Service.",
     checks: [
       { name: "registry", check: async () => ((await mlflow.searchExperiments({ maxResults: 1 })) ? true : "registry not answering") },
       { name: "state store", check: async () => ((await state.db.selectFrom("flywheel_schema").select("version").limit(1).execute()) ? true : "no answer") },

@@ -1,5 +1,5 @@
-// Traffic of a deployment from the in-process tallies: requests, error rate, p50/p99 per candidate (A/B arms), and a
-// running canary's progress toward its decision.
+// Traffic of a deployment: requests, error rate, p50/p99 per candidate (A/B arms, canary arms) or of a single model,
+// and a running canary's progress toward its decision.
 import type { FC } from "hono/jsx";
 import type { DeploymentStatus } from "../../platform/ports.ts";
 import { fmtNum } from "../components.tsx";
@@ -35,6 +35,8 @@ export const TrafficPanel: FC<{ d: DeploymentStatus; traffic: Traffic | undefine
   if (!traffic) return null;
   const rows = Object.entries(traffic.stats ?? {});
   const total = rows.reduce((s, [, r]) => s + r.requests, 0);
+  const estimated = rows.some(([, r]) => r.estimated);
+  const single = d.kind === "model";
   const c = traffic.canary;
   return (
     <section id="traffic" aria-labelledby="traffic-h">
@@ -43,12 +45,12 @@ export const TrafficPanel: FC<{ d: DeploymentStatus; traffic: Traffic | undefine
       {rows.length ? (
         <div class="scroll">
           <table id="traffic-table">
-            <thead><tr><th scope="col">{c ? "Arm" : "Candidate"}</th><th scope="col" class="num">Weight</th><th scope="col" class="num">Requests</th><th scope="col" class="num">Share</th><th scope="col" class="num">Error rate</th><th scope="col" class="num">p50</th><th scope="col" class="num">p99</th></tr></thead>
+            <thead><tr><th scope="col">{c ? "Arm" : single ? "Model" : "Candidate"}</th><th scope="col" class="num">Weight</th><th scope="col" class="num">Requests</th><th scope="col" class="num">Share</th><th scope="col" class="num">Error rate</th><th scope="col" class="num">p50</th><th scope="col" class="num">p99</th></tr></thead>
             <tbody>
               {rows.map(([name, r]) => (
                 <tr data-candidate={name}>
-                  <td><a href={`/deployments/${encodeURIComponent(name)}`}>{name}</a>{c?.candidate.deployment === name ? <span class="badge">candidate</span> : c?.stable.deployment === name ? <span class="badge">stable</span> : null}</td>
-                  <td class="num">{traffic.weights[name] !== undefined ? `${traffic.weights[name]}%` : "—"}</td>
+                  <td>{single ? `${name} v${d.version ?? "?"}` : <a href={`/deployments/${encodeURIComponent(name)}`}>{name}</a>}{c?.candidate.deployment === name ? <span class="badge">candidate</span> : c?.stable.deployment === name ? <span class="badge">stable</span> : null}</td>
+                  <td class="num">{single ? "100%" : traffic.weights[name] !== undefined ? `${traffic.weights[name]}%` : "—"}</td>
                   <td class="num">{r.requests}</td>
                   <td class="num">{pct(r.requests, total)}</td>
                   <td class="num">{pct(r.errors, r.requests)}</td>
@@ -60,9 +62,16 @@ export const TrafficPanel: FC<{ d: DeploymentStatus; traffic: Traffic | undefine
           </table>
         </div>
       ) : (
-        <p class="muted">{d.kind === "experiment" ? "No requests yet: send some from the playground." : "Per-arm traffic is tallied for experiments (A/B tests and canaries). For a single model, the request count and latency histogram are on /metrics (flywheel_inference_request_duration_seconds)."}</p>
+        <p class="muted" id="traffic-empty">{traffic.stats ? "No requests yet: send some from the playground." : "This deployment's traffic is not tallied here: pipelines count their steps' requests on each step's own page."}</p>
       )}
-      {rows.length ? <p class="muted">Since the deployment last started; latencies over the last 2048 requests per arm. Errors count server failures only (a caller's bad input is not the arm's fault).</p> : null}
+      {rows.length ? (
+        <p class="muted">
+          {estimated
+            ? "Since the platform started, every request this version served (directly or as an experiment's arm); p50 and p99 are estimated from the latency histogram's buckets, as Prometheus does."
+            : "Since the deployment last started; latencies over the last 2048 requests per arm."}{" "}
+          Errors count server failures only (a caller's bad input is not the model's fault).
+        </p>
+      ) : null}
     </section>
   );
 };

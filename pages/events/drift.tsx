@@ -6,6 +6,7 @@ import { fmtNum } from "../components.tsx";
 import type { UiDrift, UiDriftSnapshot } from "../deps.ts";
 
 const PREDICTION = "__prediction__";
+const ago = (ms: number): string => (ms < 90_000 ? `${Math.max(0, Math.round(ms / 1000))} s ago` : ms < 90 * 60_000 ? `${Math.round(ms / 60_000)} min ago` : `${fmtNum(Math.round(ms / 360_000) / 10)} h ago`);
 const label = (f: string): string => (f === PREDICTION || f === "prediction" ? "predictions" : f);
 
 export const DriftSection: FC<{ snapshots: readonly UiDriftSnapshot[]; drift: UiDrift; now: number }> = ({ snapshots, drift, now }) => {
@@ -15,14 +16,16 @@ export const DriftSection: FC<{ snapshots: readonly UiDriftSnapshot[]; drift: Ui
       <h2 id="drift-h">Drift</h2>
       <p class="muted">
         Each served version's inputs and predictions are compared with its training data (population stability index). A feature above {fmtNum(drift.threshold)} has drifted.
+        {drift.source ? ` ${drift.source}` : ""}
       </p>
+      {drift.unavailable ? <p class="note" id="drift-unavailable" role="note">{drift.unavailable}</p> : null}
       {a && !(a.prometheus && a.alertmanager) ? (
         <p class="note" id="alerting-note" role="note">
           {!a.prometheus && !a.alertmanager ? "Prometheus and Alertmanager are" : !a.prometheus ? "Prometheus is" : "Alertmanager is"} not configured here, so drift never raises an alert and never
           starts a retrain by itself. The scores below are still computed; set FLYWHEEL_PROMETHEUS_URL and FLYWHEEL_ALERTMANAGER_URL (see the README) for automatic retraining.
         </p>
       ) : null}
-      {snapshots.length ? snapshots.map((s) => <DriftCard s={s} threshold={drift.threshold} now={now} />) : <p class="muted">No served model has enough traffic for a drift score yet (100 requests per version).</p>}
+      {snapshots.length ? snapshots.map((s) => <DriftCard s={s} threshold={drift.threshold} now={now} />) : drift.unavailable ? null : <p class="muted">No served model has enough traffic for a drift score yet (100 requests per version).</p>}
     </section>
   );
 };
@@ -35,7 +38,8 @@ const DriftCard: FC<{ s: UiDriftSnapshot; threshold: number; now: number }> = ({
   return (
     <div class="card" data-drift={`${s.model}/${s.version}`}>
       <p>
-        <strong>{s.model}</strong> v{s.version} · {s.samples} requests in the window ·{" "}
+        <strong>{s.model}</strong> v{s.version} ·{" "}
+        {s.lastScoredAt !== undefined ? <span data-stale="true">last scored {ago(now - s.lastScoredAt)}; no new requests since the platform restarted</span> : `${s.samples} requests in the window`} ·{" "}
         {s.drifted ? (
           <span class="badge failed" data-drifted="true">drifted: {over.join(", ")} above {fmtNum(threshold)}</span>
         ) : (
@@ -44,7 +48,7 @@ const DriftCard: FC<{ s: UiDriftSnapshot; threshold: number; now: number }> = ({
       </p>
       <div class="two">
         <div>
-          <h3>Now</h3>
+          <h3>{s.lastScoredAt !== undefined ? "Last scores" : "Now"}</h3>
           <BarChart title={`Drift scores of ${s.model} v${s.version} now`} threshold={threshold} bars={features.map((f) => ({ label: label(f), value: s.scores[f] ?? 0 }))} />
         </div>
         <div>

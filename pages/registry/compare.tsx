@@ -9,6 +9,25 @@ import { page, pageContext } from "../layout.tsx";
 
 const MAX_RUNS = 20;
 
+/** Run ids as MLflow makes them (hex, or a client's own word characters): safe inside a quoted filter literal. */
+const PLAIN_ID = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * The runs, in the order asked: one search (`attributes.run_id IN (...)`) over the experiments, which the registry
+ * answers with one query per table, instead of one get-run per run; a run the search does not return (an experiment
+ * beyond the first 1000, or a deleted one) is fetched on its own.
+ */
+async function runsByIds(deps: Pick<UiDeps, "registry">, ids: readonly string[]): Promise<UiRun[]> {
+  const experiments = (await deps.registry.searchExperiments({ maxResults: 1000 })).items.map((e) => e.experimentId);
+  const found = new Map<string, UiRun>();
+  const plain = ids.filter((id) => PLAIN_ID.test(id));
+  if (experiments.length && plain.length) {
+    const page = await deps.registry.searchRuns({ experimentIds: experiments, orderBy: [], maxResults: plain.length, filter: `attributes.run_id IN (${plain.map((id) => `'${id}'`).join(", ")})` });
+    for (const r of page.items) if (ids.includes(r.runId)) found.set(r.runId, r);
+  }
+  return Promise.all(ids.map((id) => found.get(id) ?? deps.registry.getRun(id)));
+}
+
 export function compareRoutes(deps: UiDeps, airflow: boolean): Hono {
   const app = new Hono();
   app.get("/registry/compare", deps.auth.requireRole("viewer"), async (c) => {
@@ -21,7 +40,7 @@ export function compareRoutes(deps: UiDeps, airflow: boolean): Hono {
         <p><a href="/registry">Experiments</a></p>
       </>, { status: 400 });
     }
-    const runs = await Promise.all(ids.map((id) => deps.registry.getRun(id)));
+    const runs = await runsByIds(deps, ids);
     const params = [...new Set(runs.flatMap((r) => Object.keys(r.params)))].sort();
     const metrics = [...new Set(runs.flatMap((r) => Object.keys(r.metrics)))].sort();
     const differs = (vals: readonly (string | number | undefined)[]): boolean => new Set(vals.map(String)).size > 1;

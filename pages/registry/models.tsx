@@ -68,6 +68,14 @@ export function modelRoutes(deps: UiDeps, airflow: boolean): Hono {
           : expect ? <p class="errors" role="alert">{requested} has not taken effect yet. See <a href={`/activity?type=model.promoted`}>recent promotions</a> and the dead letters on the <a href="/activity">activity page</a>.</p>
           : <p class="flash" role="status">{requested} requested.</p>
         ) : null}
+        {/* Inside the live fragment: a promotion that lands while the page polls makes Roll back appear too. */}
+        {previousChampion(versions) ? (
+          <form method="post" action={`/models/${encodeURIComponent(name)}/rollback`} class="card row">
+            <Csrf token={ctx.csrf} />
+            <span>Roll back moves <code>champion</code> from v{champion?.version ?? "?"} back to the previous champion, v{previousChampion(versions)}.</span>
+            <button type="submit" class="secondary shrink" id="rollback">Roll back…</button>
+          </form>
+        ) : null}
         <div class="scroll">
           <table id="versions">
             <thead><tr><th>Version</th><th>Aliases</th><th>Status</th><th>Created</th><th>Gate</th><th>Trigger</th><th><span class="sr-only">Actions</span></th></tr></thead>
@@ -103,13 +111,6 @@ export function modelRoutes(deps: UiDeps, airflow: boolean): Hono {
     return page(c, ctx, `Model ${name}`, "models", <>
       <h1>Model {name}</h1>
       <p class="muted">The version with the <code>champion</code> alias serves production. A new version is promoted by the evaluation gate when it beats the champion; you can promote or roll back by hand.</p>
-      {previousChampion(versions) ? (
-        <form method="post" action={`/models/${encodeURIComponent(name)}/rollback`} class="card row">
-          <Csrf token={ctx.csrf} />
-          <span>Roll back moves <code>champion</code> from v{champion?.version ?? "?"} back to the previous champion, v{previousChampion(versions)}.</span>
-          <button type="submit" class="secondary shrink" id="rollback">Roll back…</button>
-        </form>
-      ) : null}
       {table}
     </>, { refreshWithoutJs: waiting ? 2 : undefined });
   });

@@ -37,10 +37,26 @@ export function versionRoutes(deps: UiDeps, airflow: boolean): Hono {
         <a class="button shrink" id="deploy-version" href={`/deployments/new?kind=model&model=${encodeURIComponent(name)}&version=${encodeURIComponent(version)}&name=${encodeURIComponent(deployName)}`}>Deploy this version as {deployName}</a>
         {isChampion ? <span class="muted shrink">This is the champion: it already serves as <a href={`/deployments/${encodeURIComponent(name)}`}>{name}</a>.</span> : null}
       </p>
-      <div class="two">
+      {/* Full width: the graph reads left to right from data to deployments, and a half-width card cut it off. */}
+      <div class="card">
+        <h2>Lineage</h2>
+        <LineageGraph g={lineage} />
+        <details>
+          <summary>Trigger</summary>
+          {trigger ? <pre tabindex={0}>{trigger}</pre> : <p class="muted">Unknown.</p>}
+        </details>
+        <details>
+          <summary>Training spec</summary>
+          {spec ? <pre id="training-spec" tabindex={0}>{spec}</pre> : <p class="muted">Unknown.</p>}
+        </details>
+        {v.tags[TAG.signature] ? <details><summary>Signature</summary><pre tabindex={0}>{jsonTag(v.tags, TAG.signature)}</pre></details> : null}
+      </div>
+      <div class="two start">
         <div class="card">
           <h2>Evaluation gate</h2>
           {gate ? <VerdictDetail v={gate} /> : <p class="muted" id="gate-verdict">The gate has not evaluated this version (it was registered outside log-model, or the verdict is still being recorded).</p>}
+        </div>
+        <div class="card">
           <h2>Where it came from</h2>
           <KeyValues entries={[
             ["Job", jobId ? <a href={`/training/jobs/${encodeURIComponent(jobId)}`} class="mono" id="version-job">{jobId}</a> : "—"],
@@ -56,19 +72,6 @@ export function versionRoutes(deps: UiDeps, airflow: boolean): Hono {
           {lineage.deployments.length ? (
             <ul id="version-deployments">{lineage.deployments.map((d) => <li><a href={`/deployments/${encodeURIComponent(d.name)}`}>{d.name}</a> <Badge value={d.state} /></li>)}</ul>
           ) : <p class="muted" id="version-deployments">Not deployed.</p>}
-        </div>
-        <div class="card">
-          <h2>Lineage</h2>
-          <LineageGraph g={lineage} />
-          <details>
-            <summary>Trigger</summary>
-            {trigger ? <pre tabindex={0}>{trigger}</pre> : <p class="muted">Unknown.</p>}
-          </details>
-          <details>
-            <summary>Training spec</summary>
-            {spec ? <pre id="training-spec" tabindex={0}>{spec}</pre> : <p class="muted">Unknown.</p>}
-          </details>
-          {v.tags[TAG.signature] ? <details><summary>Signature</summary><pre tabindex={0}>{jsonTag(v.tags, TAG.signature)}</pre></details> : null}
         </div>
       </div>
     </>);

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { Hono } from "hono";
 import { createAuth, type Auth } from "../auth/index.ts";
 import type { Config } from "../config/index.ts";
-import { DriftCounters, DriftMonitor, fanOut } from "../drift/index.ts";
+import { DriftCounters, DriftMonitor, fanOut, StateDriftHistory } from "../drift/index.ts";
 import { DEFAULT_TRIGGERS_FILE, loadTriggerFile } from "../eventing/triggers.ts";
 import { deadLetter, deadLetterCounter } from "../eventing/dead-letter.ts";
 import { FUNCTION_TARGETS, TARGETS } from "../knative/targets.ts";
@@ -23,6 +23,7 @@ import { externalRegistryStub } from "../registry/external.ts";
 import { LocalServingBackend } from "../serving/local/backend.ts";
 import { v2Routes } from "../serving/local/routes.ts";
 import { EmbeddedV2Server } from "../serving/local/server.ts";
+import { modelTraffic } from "../serving/local/model-stats.ts";
 import { LocalTrainingBackend } from "../training/local/backend.ts";
 import { trainingEventsFromBackend } from "../training/events.ts";
 import { withTrainingMetrics } from "../training/metrics.ts";
@@ -164,7 +165,9 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
   const serving = new LocalServingBackend({ server: v2, stateDir: path.join(dataDir, "serving"), baseUrl: selfUrl, log: log.child({ component: "serving" }), now });
   const loadBaseline = registryBaselineLoader(registry, mlflow);
   // The monitor is the UI's live view; the counters are what Prometheus' rules compute drift from (same as Knative).
-  const drift = new DriftMonitor({ registry: metrics, loadBaseline, log: log.child({ component: "drift" }), now });
+  // Its scorings go to the StateStore, so the UI's history chart outlives a restart.
+  const driftHistory = new StateDriftHistory(state, { log: log.child({ component: "drift" }), now });
+  const drift = new DriftMonitor({ registry: metrics, loadBaseline, log: log.child({ component: "drift" }), now, onScore: (m, v, point) => driftHistory.record(m, v, point) });
   const driftCounters = new DriftCounters({ registry: metrics, loadBaseline, log: log.child({ component: "drift" }), now });
 
   const fnLog = (name: string) => log.child({ function: name });
@@ -308,9 +311,18 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
           return body as { predictions: unknown };
         },
         drift,
+        driftHistory,
         checks,
         traffic: {
-          stats: async (name) => serving.stats(name),
+          // Experiments (A/B, canaries) have exact per-arm tallies; a single model has the V2 server's own series.
+          stats: async (name) => {
+            const arms = serving.stats(name);
+            if (arms) return arms;
+            const d = await serving.get(name);
+            if (d?.kind !== "model" || !d.version) return undefined;
+            const t = await modelTraffic(v2.metrics, name, d.version);
+            return t ? { [name]: t } : {};
+          },
           canary: async (name) => {
             const c = await deployDeps.canaries.get(name);
             return c && { stable: c.stable, candidate: c.candidate, percent: c.percent, startedAt: c.startedAt, decideAfterRequests: c.policy.decideAfterRequests, decideAfterMinutes: c.policy.decideAfterMinutes };
@@ -356,6 +368,7 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
       logging.stop();
       await kafka?.stop();
       drift.close();
+      await driftHistory.flush();
       await training.close();
       await broker.stop();
       await v2.close();

@@ -8,6 +8,7 @@ import { DropOldestQueue } from "./queue.ts";
 import { PREDICTION_FEATURE } from "./bins.ts";
 import { featureScore, type DriftMethod } from "./stats.ts";
 import { VersionWindow } from "./window.ts";
+import type { DriftPoint } from "./history.ts";
 
 export { PREDICTION_FEATURE } from "./bins.ts";
 
@@ -36,6 +37,8 @@ export interface DriftMonitorOptions {
   /** After a loader failure or a missing baseline, ask again after this long. Default 60 s. */
   readonly baselineRetryMs?: number | undefined;
   readonly now?: (() => number) | undefined;
+  /** Each scoring that produced scores (the history chart's points: StateDriftHistory.record). Never throws. */
+  readonly onScore?: ((model: string, version: string, point: DriftPoint) => void) | undefined;
 }
 
 type BaselineState =
@@ -51,19 +54,7 @@ interface VersionState {
   drifted: boolean;
   scores: Record<string, number>;
   lastSeen: number;
-  /** Scores over time (oldest first, bounded): the UI's drift history chart. */
-  history: DriftPoint[];
 }
-
-/** One scoring of a version: when, and each feature's score then. */
-export interface DriftPoint {
-  /** epoch ms */
-  readonly at: number;
-  readonly scores: Readonly<Record<string, number>>;
-}
-
-/** Scorings kept per version for the history chart (at the default 1 s interval, the last ~8 min of change). */
-const HISTORY_POINTS = 500;
 
 export interface DriftSnapshot {
   readonly model: string;
@@ -77,7 +68,7 @@ export interface DriftSnapshot {
 const DRAIN_BATCH = 2000;
 
 export class DriftMonitor implements DriftObserver {
-  readonly #o: Required<Omit<DriftMonitorOptions, "log">> & { log: Logger | undefined };
+  readonly #o: Required<Omit<DriftMonitorOptions, "log" | "onScore">> & { log: Logger | undefined; onScore: DriftMonitorOptions["onScore"] };
   readonly #queue: DropOldestQueue<DriftObservation>;
   readonly #versions = new Map<string, VersionState>();
   readonly #score: Gauge<"model" | "version" | "feature">;
@@ -93,6 +84,7 @@ export class DriftMonitor implements DriftObserver {
       registry: opts.registry,
       loadBaseline: opts.loadBaseline,
       log: opts.log,
+      onScore: opts.onScore,
       method: opts.method ?? "psi",
       threshold: opts.threshold ?? 0.2,
       windowSize: opts.windowSize ?? 1000,
@@ -179,11 +171,6 @@ export class DriftMonitor implements DriftObserver {
     };
   }
 
-  /** The version's scorings over time, oldest first ([] when it is not watched). */
-  history(model: string, version: string): readonly DriftPoint[] {
-    return [...(this.#versions.get(key(model, version))?.history ?? [])];
-  }
-
   get dropped(): number {
     return this.#queue.dropped;
   }
@@ -205,7 +192,7 @@ export class DriftMonitor implements DriftObserver {
       const k = key(obs.model, obs.version);
       let st = this.#versions.get(k);
       if (!st) {
-        st = { model: obs.model, version: obs.version, window: new VersionWindow(this.#o.windowSize), baseline: undefined, drifted: false, scores: {}, lastSeen: 0, history: [] };
+        st = { model: obs.model, version: obs.version, window: new VersionWindow(this.#o.windowSize), baseline: undefined, drifted: false, scores: {}, lastSeen: 0 };
         this.#versions.set(k, st);
       }
       st.lastSeen = this.#o.now();
@@ -264,10 +251,7 @@ export class DriftMonitor implements DriftObserver {
     }
     for (const [feature, value] of Object.entries(scores)) this.#score.set({ model, version, feature }, value);
     st.scores = scores;
-    if (Object.keys(scores).length) {
-      st.history.push({ at: this.#o.now(), scores });
-      if (st.history.length > HISTORY_POINTS) st.history.shift();
-    }
+    if (Object.keys(scores).length) this.#o.onScore?.(model, version, { at: this.#o.now(), scores });
     const drifted = Object.values(scores).some((s) => s > this.#o.threshold);
     if (drifted && !st.drifted) {
       this.#detected.inc({ model, version });

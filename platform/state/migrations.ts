@@ -116,6 +116,22 @@ export const MIGRATIONS: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    version: 5,
+    name: "drift history",
+    up: async (db) => {
+      await db.schema
+        .createTable("drift_history")
+        .ifNotExists()
+        .addColumn("model", "text", (c) => c.notNull())
+        .addColumn("version", "text", (c) => c.notNull())
+        .addColumn("at", "bigint", (c) => c.notNull())
+        .addColumn("scores", "text", (c) => c.notNull())
+        .addPrimaryKeyConstraint("drift_history_pk", ["model", "version", "at"])
+        .execute();
+      await db.schema.createIndex("drift_history_at").ifNotExists().on("drift_history").columns(["at"]).execute();
+    },
+  },
 ];
 
 export interface MigrateResult {

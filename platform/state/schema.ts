@@ -75,6 +75,16 @@ export interface CanariesTable {
   record: string;
 }
 
+/** One drift scoring of a served model version (embedded mode's DriftMonitor), kept for the UI's history chart. */
+export interface DriftHistoryTable {
+  model: string;
+  version: string;
+  /** epoch ms */
+  at: number;
+  /** JSON object: feature -> score */
+  scores: string;
+}
+
 export interface StateTables {
   flywheel_schema: SchemaVersionTable;
   retrain_decisions: RetrainDecisionsTable;
@@ -83,4 +93,5 @@ export interface StateTables {
   event_log: EventLogTable;
   revoked_sessions: RevokedSessionsTable;
   canaries: CanariesTable;
+  drift_history: DriftHistoryTable;
 }

@@ -1,29 +1,17 @@
 // axe-core on every page of the UI in Chromium, after a real Iris training, promotion and deployment: no serious or
 // critical violation. Counts per impact go to test-results/ui/axe.json.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AxeReport, runAxe } from "./axe.ts";
-import { openBrowser } from "./browser.ts";
-import type { Browser } from "./browser.ts";
+import { ADMIN_TOKEN, useUiBrowser } from "../../support/ui-browser.ts";
 import { irisCommand } from "./iris.ts";
-import { startUiPlatform } from "./platform.ts";
-import type { UiPlatform } from "./platform.ts";
 
-let p: UiPlatform;
-let b: Browser;
-beforeAll(async () => {
-  p = await startUiPlatform();
-  b = await openBrowser({ javaScript: true });
-}, 60_000);
-afterAll(async () => {
-  await b?.close();
-  await p?.stop();
-});
+const ui = useUiBrowser({ javaScript: true });
 
 describe("accessibility", () => {
   it("has no serious or critical axe-core violation on any page", async () => {
-    const { page } = b;
+    const { p, page } = ui;
     await page.goto(`${p.url}/login`);
-    await page.fill("#token", p.token);
+    await page.fill("#token", ADMIN_TOKEN);
     await page.click("button[type=submit]");
     await page.waitForURL(`${p.url}/`);
 

@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Page } from "playwright-core";
-import { SHOTS } from "./browser.ts";
+import { SHOTS } from "../../support/ui-browser.ts";
 
 export interface AxeViolation {
   readonly id: string;

@@ -1,29 +1,17 @@
 // A new user's path through the UI in a real browser: log in, train Iris from the form, watch logs and chart, open the
 // new version, deploy it, predict from the form, and an experiment refused at 110 then deployed at 100.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openBrowser } from "./browser.ts";
-import type { Browser } from "./browser.ts";
+import { describe, expect, it } from "vitest";
+import { ADMIN_TOKEN, useUiBrowser } from "../../support/ui-browser.ts";
 import { irisCommand } from "./iris.ts";
-import { startUiPlatform } from "./platform.ts";
-import type { UiPlatform } from "./platform.ts";
 
-let p: UiPlatform;
-let b: Browser;
-beforeAll(async () => {
-  p = await startUiPlatform();
-  b = await openBrowser({ javaScript: true });
-}, 60_000);
-afterAll(async () => {
-  await b?.close();
-  await p?.stop();
-});
+const ui = useUiBrowser({ javaScript: true });
 
 describe("the UI flow with JavaScript", () => {
   it("logs in, trains, watches, opens the version, deploys, predicts, and runs an experiment", async () => {
-    const { page } = b;
+    const { p, b, page } = ui;
     await page.goto(`${p.url}/`);
     expect(new URL(page.url()).pathname).toBe("/login");
-    await page.fill("#token", p.token);
+    await page.fill("#token", ADMIN_TOKEN);
     await page.click("button[type=submit]");
     await page.waitForURL(`${p.url}/`);
     await page.waitForSelector('[data-component="broker"] .health-ok');

@@ -2,26 +2,14 @@
 // paths: first-run home, launch from the shipped example, bad YAML, job progress and links, run history and artifacts,
 // gate verdicts, a worse version promoted only after the comparison (live refresh), rollback, deploy-name protection, a
 // failed pipeline, A/B traffic, playground probabilities and a refused sentence, events, comparison and search.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openBrowser } from "./browser.ts";
-import type { Browser } from "./browser.ts";
-import { startUiPlatform } from "./platform.ts";
-import type { UiPlatform } from "./platform.ts";
+import { describe, expect, it } from "vitest";
+import { ADMIN_TOKEN, useUiBrowser } from "../../support/ui-browser.ts";
 
-let p: UiPlatform;
-let b: Browser;
-beforeAll(async () => {
-  p = await startUiPlatform();
-  b = await openBrowser({ javaScript: true });
-}, 60_000);
-afterAll(async () => {
-  await b?.close();
-  await p?.stop();
-});
+const ui = useUiBrowser({ javaScript: true });
 
 describe("the loop, screen by screen", () => {
   it("guides, trains, explains the gate, confirms risky actions, shows failures and traffic", async () => {
-    const { page } = b;
+    const { p, b, page } = ui;
     const url = (path: string): string => `${p.url}${path}`;
     const waitFor = async (what: string, check: () => Promise<boolean>, ms = 60_000): Promise<void> => {
       const end = Date.now() + ms;
@@ -34,7 +22,7 @@ describe("the loop, screen by screen", () => {
       }
     };
     await page.goto(url("/login"));
-    await page.fill("#token", p.token);
+    await page.fill("#token", ADMIN_TOKEN);
     await page.click("button[type=submit]");
     await page.waitForURL(url("/"));
 
@@ -183,6 +171,15 @@ describe("the loop, screen by screen", () => {
     await page.waitForSelector('#result [role="alert"]');
     expect((await page.locator('#result [role="alert"]').textContent())?.length).toBeGreaterThan(5);
     await b.shot("walk-15-playground-nl-error");
+
+    // A single model's deployment page: its requests (direct and as an A/B arm), error rate and p50/p99.
+    await page.goto(url("/deployments/iris"));
+    const single = page.locator('#traffic-table tr[data-candidate="iris"]');
+    expect(Number(await single.locator("td:nth-child(3)").textContent())).toBeGreaterThanOrEqual(1);
+    expect(await single.locator("td:nth-child(5)").textContent()).toBe("0.0%");
+    expect(await single.locator("td:nth-child(6)").textContent()).toMatch(/^[\d.,]+ ms$/);
+    expect(await single.locator("td:nth-child(7)").textContent()).toMatch(/^[\d.,]+ ms$/);
+    await b.shot("walk-15b-single-model-traffic");
 
     // Activity: short type filter, an event's payload, the note that no alert fires without Prometheus/Alertmanager.
     await page.goto(url("/activity?type=model.promoted"));

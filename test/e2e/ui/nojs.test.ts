@@ -1,29 +1,17 @@
 // The same launch and infer flow with JavaScript disabled: plain forms, server-side row edits, self-refreshing pages.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openBrowser, reloadUntil } from "./browser.ts";
-import type { Browser } from "./browser.ts";
+import { describe, expect, it } from "vitest";
+import { ADMIN_TOKEN, useUiBrowser, reloadUntil } from "../../support/ui-browser.ts";
 import { irisCommand } from "./iris.ts";
-import { startUiPlatform } from "./platform.ts";
-import type { UiPlatform } from "./platform.ts";
 
-let p: UiPlatform;
-let b: Browser;
-beforeAll(async () => {
-  p = await startUiPlatform();
-  b = await openBrowser({ javaScript: false });
-}, 60_000);
-afterAll(async () => {
-  await b?.close();
-  await p?.stop();
-});
+const ui = useUiBrowser({ javaScript: false });
 
 describe("the UI flow without JavaScript", () => {
   it("logs in, launches Iris, follows it to success, and predicts from the form", async () => {
-    const { page } = b;
+    const { p, b, page } = ui;
     await page.goto(`${p.url}/training`);
     // Page scripts never ran: htmx did not install itself.
     expect(await page.evaluate(() => "htmx" in window)).toBe(false);
-    await page.fill("#token", p.token);
+    await page.fill("#token", ADMIN_TOKEN);
     await page.click("button[type=submit]");
     await page.waitForURL(`${p.url}/training`);
 
