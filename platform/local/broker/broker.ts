@@ -62,6 +62,8 @@ export class EmbeddedBroker implements EventBus {
       log: this.log,
       now: this.#now,
       onDeliveries: () => this.#dispatcher.schedule(),
+      claimable: () => this.#dispatcher.free(),
+      onClaimed: (claimed) => this.#dispatcher.launchAll(claimed),
     });
   }
 
@@ -100,8 +102,9 @@ export class EmbeddedBroker implements EventBus {
     this.#state = "stopped";
     this.#ingest.flush();
     clearInterval(this.#pruneTimer);
+    await this.#ingest.settled();
     await this.#dispatcher.stop(this.#stopGraceMs);
-    this.#db.db.close();
+    this.#db.close();
   }
 
   ready(): boolean {

@@ -1,4 +1,6 @@
 // The broker's SQLite state: accepted events and one delivery row per (event, trigger), durable across kill -9.
+import fs from "node:fs";
+import path from "node:path";
 import type Database from "better-sqlite3";
 import { asObject, parseDelivery, parseTarget, type Claimed, type DeliveryRow, type EventRow, type NewDelivery, type NewEvent } from "./schema.ts";
 import type { DeliveryState } from "./types.ts";
@@ -11,6 +13,7 @@ export class BrokerDb {
   readonly db: Database.Database;
   readonly #insertEvent;
   readonly #insertDelivery;
+  readonly #insertClaimed;
   readonly #due;
   readonly #markInflight;
   readonly #nextDue;
@@ -30,6 +33,11 @@ export class BrokerDb {
          extensions = excluded.extensions, state = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at,
          last_status = NULL, last_error = NULL, updated_at = excluded.updated_at`,
     );
+    // A new event's delivery claimed at insert (dispatched right after the commit): in flight, attempt 1.
+    this.#insertClaimed = db.prepare(
+      `INSERT INTO deliveries (event_seq, trigger, kind, target, delivery, extensions, state, attempts, next_attempt_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, NULL, 'inflight', 1, ?, ?)`,
+    );
     this.#due = db.prepare<[number, number], DeliveryRow>(
       "SELECT * FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, seq LIMIT ?",
     );
@@ -40,19 +48,68 @@ export class BrokerDb {
   }
 
   /**
-   * Store events and their deliveries in one transaction (group commit: one fsync for every request that arrived
-   * together). Per event, the new seq, or undefined when (source, id) was already stored.
+   * Store events and their deliveries in one transaction. Up to `claim` new deliveries are stored already in flight
+   * (attempt 1, as claimDue would mark them) and returned, so they can be sent right after the commit instead of
+   * waiting for the next claim. Per event, the new seq, or undefined when (source, id) was already stored.
    */
-  insertEvents(items: readonly { event: NewEvent; deliveries: readonly NewDelivery[] }[], now: number): (number | undefined)[] {
-    return this.db.transaction((): (number | undefined)[] =>
+  insertEvents(
+    items: readonly { event: NewEvent; deliveries: readonly NewDelivery[] }[],
+    now: number,
+    claim = 0,
+  ): { seqs: (number | undefined)[]; claimed: Claimed[] } {
+    const claimed: Claimed[] = [];
+    const seqs = this.db.transaction((): (number | undefined)[] =>
       items.map(({ event: ev, deliveries }) => {
         const res = this.#insertEvent.run(ev.source, ev.id, ev.type, ev.subject ?? null, now, ev.json);
         if (res.changes === 0) return undefined;
         const seq = Number(res.lastInsertRowid);
-        for (const d of deliveries) this.addDelivery(seq, d, now);
+        for (const d of deliveries) {
+          if (claimed.length >= claim || d.extensions) {
+            this.addDelivery(seq, d, now);
+            continue;
+          }
+          const r = this.#insertClaimed.run(seq, d.trigger, d.kind, JSON.stringify(d.target), JSON.stringify(d.delivery), now, now);
+          const event = asObject(ev.json) ?? {};
+          claimed.push({ seq: Number(r.lastInsertRowid), eventSeq: seq, trigger: d.trigger, kind: d.kind, target: d.target, delivery: d.delivery, extensions: undefined, attempt: 1, event });
+        }
         return seq;
       }),
     )();
+    return { seqs, claimed };
+  }
+
+  /**
+   * Make every commit so far durable: fsync the WAL file off the event loop (libuv's thread pool). A commit made with
+   * synchronous=NORMAL and then this sync is as durable as one made with FULL, which syncs the same file inside the
+   * commit, blocking every request on this thread meanwhile.
+   */
+  syncWal(): Promise<void> {
+    const fd = this.#walFd();
+    if (fd === undefined) return Promise.resolve();
+    return new Promise((resolve, reject) => fs.fsync(fd, (e) => (e ? reject(e) : resolve())));
+  }
+
+  #wal: number | undefined;
+  #walFd(): number | undefined {
+    if (this.#wal !== undefined) return this.#wal;
+    const file = this.db.name;
+    if (!file || file === ":memory:" || this.db.memory) return undefined;
+    // SQLite keeps the -wal file (same inode) while the connection is open; its directory entry is synced once here.
+    this.#wal = fs.openSync(`${file}-wal`, "r");
+    const dir = fs.openSync(path.dirname(file), "r");
+    try {
+      fs.fsyncSync(dir);
+    } finally {
+      fs.closeSync(dir);
+    }
+    return this.#wal;
+  }
+
+  /** Close the database (SQLite checkpoints the WAL into the database file and syncs it), then the WAL's descriptor. */
+  close(): void {
+    this.db.close();
+    if (this.#wal !== undefined) fs.closeSync(this.#wal);
+    this.#wal = undefined;
   }
 
   /**
