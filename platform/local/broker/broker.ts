@@ -93,6 +93,7 @@ export class EmbeddedBroker implements EventBus {
     this.#prune();
     this.#pruneTimer = setInterval(() => this.#prune(), HOUR);
     this.#pruneTimer.unref();
+    this.#db.startCheckpoints((message) => this.log.warn("broker WAL checkpoint failed; the next one retries", { error: message }));
     this.#dispatcher.start();
     this.log.info("broker started", { triggers: this.#triggers.length, unfinished, recovered });
   }
@@ -104,7 +105,7 @@ export class EmbeddedBroker implements EventBus {
     clearInterval(this.#pruneTimer);
     await this.#ingest.settled();
     await this.#dispatcher.stop(this.#stopGraceMs);
-    this.#db.close();
+    await this.#db.close();
   }
 
   ready(): boolean {

@@ -2,6 +2,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type Database from "better-sqlite3";
+import { Checkpointer } from "./checkpoint.ts";
 import { asObject, parseDelivery, parseTarget, type Claimed, type DeliveryRow, type EventRow, type NewDelivery, type NewEvent } from "./schema.ts";
 import type { DeliveryState } from "./types.ts";
 
@@ -105,8 +106,23 @@ export class BrokerDb {
     return this.#wal;
   }
 
+  #checkpointer: Checkpointer | undefined;
+
+  /** Move WAL checkpoints to a worker thread (a file database only). */
+  startCheckpoints(onError: (message: string) => void): void {
+    if (this.#checkpointer || this.db.memory || !this.db.name || this.db.name === ":memory:") return;
+    this.#checkpointer = new Checkpointer(this.db, { onError });
+  }
+
+  /** Checkpoint now, off the event loop (tests); undefined without a checkpoint worker. */
+  checkpoint(): ReturnType<Checkpointer["checkpoint"]> | undefined {
+    return this.#checkpointer?.checkpoint();
+  }
+
   /** Close the database (SQLite checkpoints the WAL into the database file and syncs it), then the WAL's descriptor. */
-  close(): void {
+  async close(): Promise<void> {
+    await this.#checkpointer?.stop();
+    this.#checkpointer = undefined;
     this.db.close();
     if (this.#wal !== undefined) fs.closeSync(this.#wal);
     this.#wal = undefined;
@@ -117,6 +133,7 @@ export class BrokerDb {
    * the next FULL commit flushes it. Losing it to a power cut only means an attempt is made again.
    */
   relaxed<T>(fn: () => T): T {
+    this.#checkpointer?.touch();
     this.db.pragma("synchronous = NORMAL");
     try {
       return fn();
