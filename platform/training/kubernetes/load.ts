@@ -1,6 +1,6 @@
 // @kubernetes/client-node is the heaviest import a function carries (deploy-model's cold start was 2.3× a bare
 // hello): every caller loads it here, on the first call that talks to a cluster, never at import.
-import type * as K8s from "@kubernetes/client-node";
+import type * as K8s from "./client-node.ts";
 import type { KubeConfig } from "@kubernetes/client-node";
 
 export type ClientNode = typeof K8s;
@@ -8,7 +8,7 @@ export type ClientNode = typeof K8s;
 let loading: Promise<ClientNode> | undefined;
 
 export function clientNode(): Promise<ClientNode> {
-  loading ??= import("@kubernetes/client-node").catch((e: unknown) => {
+  loading ??= import("./client-node.ts").catch((e: unknown) => {
     loading = undefined;
     throw e;
   });
