@@ -191,7 +191,7 @@ async function main(): Promise<void> {
       throughput: median(rounds.map((r) => r.broker.throughput / r.raw.throughput)),
     };
     const f = (n: number, d = 2): string => n.toFixed(d).padStart(10);
-    console.log(`broker bench (${CLIENTS} clients; SQLite WAL, a WAL fsync per group commit before the 202; one trigger; function behind real HTTP)`);
+    console.log(`broker bench (${CLIENTS} clients; SQLite WAL, synchronous=FULL: one fsync per group commit before the 202; one trigger; function behind real HTTP)`);
     console.log("latency = POST sent -> function handler invoked (sequential, the two paths interleaved); ack = POST answered; throughput with concurrent clients");
     const head = ["ack p50 ms", "p50 ms", "p99 ms", "mean ms", "events/s"].map((h) => h.padStart(11)).join("");
     const row = (label: string, r: Result): string =>

@@ -103,7 +103,6 @@ export class EmbeddedBroker implements EventBus {
     this.#state = "stopped";
     this.#ingest.flush();
     clearInterval(this.#pruneTimer);
-    await this.#ingest.settled();
     await this.#dispatcher.stop(this.#stopGraceMs);
     await this.#db.close();
   }

@@ -1,6 +1,4 @@
 // The broker's SQLite state: accepted events and one delivery row per (event, trigger), durable across kill -9.
-import fs from "node:fs";
-import path from "node:path";
 import type Database from "better-sqlite3";
 import { Checkpointer } from "./checkpoint.ts";
 import { asObject, parseDelivery, parseTarget, type Claimed, type DeliveryRow, type EventRow, type NewDelivery, type NewEvent } from "./schema.ts";
@@ -59,6 +57,7 @@ export class BrokerDb {
     claim = 0,
   ): { seqs: (number | undefined)[]; claimed: Claimed[] } {
     const claimed: Claimed[] = [];
+    this.#checkpointer?.touch();
     const seqs = this.db.transaction((): (number | undefined)[] =>
       items.map(({ event: ev, deliveries }) => {
         const res = this.#insertEvent.run(ev.source, ev.id, ev.type, ev.subject ?? null, now, ev.json);
@@ -79,33 +78,6 @@ export class BrokerDb {
     return { seqs, claimed };
   }
 
-  /**
-   * Make every commit so far durable: sync the WAL file off the event loop (libuv's thread pool). A commit made with
-   * synchronous=NORMAL and then this sync is as durable as one made with FULL, which syncs the same file inside the
-   * commit, blocking every request on this thread meanwhile. fdatasync, as SQLite itself uses on Linux.
-   */
-  syncWal(): Promise<void> {
-    const fd = this.#walFd();
-    if (fd === undefined) return Promise.resolve();
-    return new Promise((resolve, reject) => fs.fdatasync(fd, (e) => (e ? reject(e) : resolve())));
-  }
-
-  #wal: number | undefined;
-  #walFd(): number | undefined {
-    if (this.#wal !== undefined) return this.#wal;
-    const file = this.db.name;
-    if (!file || file === ":memory:" || this.db.memory) return undefined;
-    // SQLite keeps the -wal file (same inode) while the connection is open; its directory entry is synced once here.
-    this.#wal = fs.openSync(`${file}-wal`, "r");
-    const dir = fs.openSync(path.dirname(file), "r");
-    try {
-      fs.fsyncSync(dir);
-    } finally {
-      fs.closeSync(dir);
-    }
-    return this.#wal;
-  }
-
   #checkpointer: Checkpointer | undefined;
 
   /** Move WAL checkpoints to a worker thread (a file database only). */
@@ -119,13 +91,11 @@ export class BrokerDb {
     return this.#checkpointer?.checkpoint();
   }
 
-  /** Close the database (SQLite checkpoints the WAL into the database file and syncs it), then the WAL's descriptor. */
+  /** Stop the checkpoint worker, then close the database (SQLite checkpoints the WAL into the file and syncs it). */
   async close(): Promise<void> {
     await this.#checkpointer?.stop();
     this.#checkpointer = undefined;
     this.db.close();
-    if (this.#wal !== undefined) fs.closeSync(this.#wal);
-    this.#wal = undefined;
   }
 
   /**

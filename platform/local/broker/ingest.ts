@@ -27,13 +27,12 @@ export interface IngestDeps {
   readonly onDeliveries: () => void;
   /** How many deliveries may be claimed at insert: the dispatcher's free slots. */
   readonly claimable: () => number;
-  /** Deliveries claimed at insert, to send now (right after the commit, while its fsync runs). */
+  /** Deliveries claimed at insert, to send now (right after the commit). */
   readonly onClaimed: (claimed: readonly Claimed[]) => void;
 }
 
 export class Ingest {
   #batch: Pending[] = [];
-  readonly #syncing = new Set<Promise<void>>();
   readonly #d: IngestDeps;
 
   constructor(deps: IngestDeps) {
@@ -68,10 +67,9 @@ export class Ingest {
   }
 
   /**
-   * Commit what is waiting (one transaction, one fsync for every request that arrived together). Called on the next
-   * turn, and by stop() before the database closes. The commit is written with synchronous=NORMAL and the WAL is then
-   * synced off the event loop: each request is answered only after that sync, so a 202 still means durable, while
-   * the claimed deliveries are already on their way and the thread keeps serving.
+   * Commit what is waiting (one transaction, one fsync for every request that arrived together: synchronous=FULL).
+   * Called on the next turn, and by stop() before the database closes. Deliveries claimed in the insert are sent
+   * right after the commit, without waiting for a claim turn.
    */
   flush(): void {
     const batch = this.#batch.splice(0);
@@ -79,29 +77,15 @@ export class Ingest {
     let stored: ReturnType<BrokerDb["insertEvents"]>;
     try {
       if (!this.#d.db.db.open) throw new Error("database closed");
-      const now = this.#d.now();
-      const claim = this.#d.claimable();
-      stored = this.#d.db.relaxed(() => this.#d.db.insertEvents(batch, now, claim));
+      stored = this.#d.db.insertEvents(batch, this.#d.now(), this.#d.claimable());
     } catch (e) {
       this.#fail(batch, e);
       return;
     }
-    // A delivery sent before its commit is synced is at-least-once as ever: if the sync never completes the sender gets
-    // no 202 and sends again, and every handler is idempotent.
     if (stored.claimed.length) this.#d.onClaimed(stored.claimed);
     const created = batch.reduce((n, p, i) => n + (stored.seqs[i] === undefined ? 0 : p.deliveries.length), 0);
     if (created > stored.claimed.length) this.#d.onDeliveries();
-    const synced = this.#d.db.syncWal().then(
-      () => this.#answer(batch, stored.seqs),
-      (e: unknown) => this.#fail(batch, e),
-    );
-    this.#syncing.add(synced);
-    void synced.finally(() => this.#syncing.delete(synced));
-  }
-
-  /** Resolves when every commit's sync has finished and its requests are answered (stop() waits before closing). */
-  async settled(): Promise<void> {
-    await Promise.allSettled([...this.#syncing]);
+    this.#answer(batch, stored.seqs);
   }
 
   #answer(batch: readonly Pending[], seqs: readonly (number | undefined)[]): void {

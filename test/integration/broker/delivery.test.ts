@@ -347,8 +347,8 @@ describe("bounded concurrency", () => {
     expect(broker.recentEvents().map((e) => e.deliveries[0]?.state)).toEqual(["delivered", "delivered"]);
   });
 
-  it("on a file (the WAL synced per group commit, off the event loop): a reopened broker has every accepted event, delivered", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), "broker-wal-"));
+  it("on a file (WAL checkpoints in a worker thread): a reopened broker has every accepted event, delivered", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "broker-file-"));
     cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
     const file = parseTriggerFile({ triggers: [{ name: "t1", filters: [{ exact: { type: "com.example.work" } }], subscriber: { ref: { kind: "Service", name: "fn" } } }] });
     const open = (): EmbeddedBroker =>
