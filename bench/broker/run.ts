@@ -1,7 +1,7 @@
 // Bench: ingress -> trigger -> function through the embedded broker, against a raw HTTP POST of the same event to the
-// same function, in the same run. Prints a table and one JSON line with the ratios. Run: npx tsx bench/broker/run.ts
+// same function, interleaved, in 3 rounds (medians). Prints tables and one JSON line. Run: npx tsx bench/broker/run.ts
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import os, { tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { serve } from "@hono/node-server";
@@ -18,6 +18,8 @@ const LATENCY_EVENTS = Number(process.env.BENCH_LATENCY_EVENTS ?? 400);
 const THROUGHPUT_EVENTS = Number(process.env.BENCH_THROUGHPUT_EVENTS ?? 2000);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 16);
 const PHASE_BUDGET_MS = 8_000;
+/** Rounds; the figures are medians over them, the ratios medians of each round's ratio. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 const log = createLogger("silent");
 
@@ -77,28 +79,58 @@ interface Result {
   throughputEvents: number;
 }
 
-/** Sequential latency (post -> handler invoked), then concurrent throughput (events handled per second). */
-async function measure(name: string, url: string, expectStatus: number): Promise<Result> {
+interface Path {
+  readonly name: string;
+  readonly url: string;
+  readonly expect: number;
+}
+
+async function warm(p: Path): Promise<void> {
   for (let i = 0; i < 50; i++) {
-    const id = `${name}-warm-${i}`;
-    if ((await post(url, id)) !== expectStatus) throw new Error(`${name}: unexpected status during warm-up`);
+    const id = `${p.name}-warm-${i}`;
+    if ((await post(p.url, id)) !== p.expect) throw new Error(`${p.name}: unexpected status during warm-up`);
     await arrival(id);
   }
-  const lat: number[] = [];
-  const acked: number[] = [];
+}
+
+/** One sequential event (post -> handler invoked): [latency, ack]. */
+async function once(p: Path, id: string): Promise<[number, number]> {
+  const t0 = performance.now();
+  const done = arrival(id);
+  const status = await post(p.url, id);
+  const ack = performance.now() - t0;
+  if (status !== p.expect) throw new Error(`${p.name}: status ${status}`);
+  return [(await done) - t0, ack];
+}
+
+/**
+ * One round: sequential latency with the two paths interleaved event by event (machine noise hits both alike), then
+ * concurrent throughput (events handled per second), raw first, then the broker.
+ */
+async function round(r: number, paths: readonly [Path, Path]): Promise<[Result, Result]> {
+  const lat = paths.map(() => [] as number[]);
+  const acked = paths.map(() => [] as number[]);
   const deadline = performance.now() + PHASE_BUDGET_MS;
   for (let i = 0; i < LATENCY_EVENTS && performance.now() < deadline; i++) {
-    const id = `${name}-lat-${i}`;
-    const t0 = performance.now();
-    const done = arrival(id);
-    const status = await post(url, id);
-    acked.push(performance.now() - t0);
-    if (status !== expectStatus) throw new Error(`${name}: status ${status}`);
-    lat.push((await done) - t0);
+    for (const [k, p] of paths.entries()) {
+      const [l, a] = await once(p, `${p.name}-r${r}-lat-${i}`);
+      lat[k]?.push(l);
+      acked[k]?.push(a);
+    }
   }
-  lat.sort((a, b) => a - b);
-  acked.sort((a, b) => a - b);
+  const out: Result[] = [];
+  for (const [k, p] of paths.entries()) {
+    const l = (lat[k] ?? []).sort((a, b) => a - b);
+    const a = (acked[k] ?? []).sort((x, y) => x - y);
+    const tp = await throughput(p, r);
+    out.push({ ackP50: quantile(a, 0.5), p50: quantile(l, 0.5), p99: quantile(l, 0.99), mean: l.reduce((x, y) => x + y, 0) / l.length, ...tp, latencyEvents: l.length });
+  }
+  const [raw, broker] = out;
+  if (!raw || !broker) throw new Error("round without results");
+  return [raw, broker];
+}
 
+async function throughput(p: Path, r: number): Promise<{ throughput: number; throughputEvents: number }> {
   let next = 0;
   let sent = 0;
   const t0 = performance.now();
@@ -107,22 +139,25 @@ async function measure(name: string, url: string, expectStatus: number): Promise
   await Promise.all(
     Array.from({ length: CLIENTS }, async () => {
       while (next < THROUGHPUT_EVENTS && performance.now() < tDeadline) {
-        const id = `${name}-tp-${next++}`;
+        const id = `${p.name}-r${r}-tp-${next++}`;
         ids.push(id);
-        await post(url, id);
+        await post(p.url, id);
         sent++;
       }
     }),
   );
   const last = Math.max(...(await Promise.all(ids.map((id) => arrival(id)))));
+  return { throughput: sent / ((last - t0) / 1000), throughputEvents: sent };
+}
+
+const median = (xs: readonly number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+
+/** Per field, the median over the rounds. */
+function medianOf(rs: readonly Result[]): Result {
+  const m = (f: (r: Result) => number): number => median(rs.map(f));
   return {
-    ackP50: quantile(acked, 0.5),
-    p50: quantile(lat, 0.5),
-    p99: quantile(lat, 0.99),
-    mean: lat.reduce((a, b) => a + b, 0) / lat.length,
-    throughput: sent / ((last - t0) / 1000),
-    latencyEvents: lat.length,
-    throughputEvents: sent,
+    ackP50: m((r) => r.ackP50), p50: m((r) => r.p50), p99: m((r) => r.p99), mean: m((r) => r.mean),
+    throughput: m((r) => r.throughput), latencyEvents: m((r) => r.latencyEvents), throughputEvents: m((r) => r.throughputEvents),
   };
 }
 
@@ -139,33 +174,51 @@ async function main(): Promise<void> {
   const ingress = await listen(new Hono().route("/events", broker.routes()));
 
   try {
-    const raw = await measure("raw", `${fn.url}/`, 200);
-    const viaBroker = await measure("broker", `${ingress.url}/events`, 202);
-    await broker.idle();
+    const paths: [Path, Path] = [{ name: "raw", url: `${fn.url}/`, expect: 200 }, { name: "broker", url: `${ingress.url}/events`, expect: 202 }];
+    for (const p of paths) await warm(p);
+    const rounds: { raw: Result; broker: Result; load: number[] }[] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const [raw, viaBroker] = await round(r, paths);
+      await broker.idle();
+      rounds.push({ raw, broker: viaBroker, load: os.loadavg() });
+    }
+    const raw = medianOf(rounds.map((r) => r.raw));
+    const viaBroker = medianOf(rounds.map((r) => r.broker));
     const ratios = {
-      p50: viaBroker.p50 / raw.p50,
-      p99: viaBroker.p99 / raw.p99,
-      throughput: viaBroker.throughput / raw.throughput,
+      p50: median(rounds.map((r) => r.broker.p50 / r.raw.p50)),
+      p99: median(rounds.map((r) => r.broker.p99 / r.raw.p99)),
+      p99OverRawMs: median(rounds.map((r) => r.broker.p99 - r.raw.p99)),
+      throughput: median(rounds.map((r) => r.broker.throughput / r.raw.throughput)),
     };
     const f = (n: number, d = 2): string => n.toFixed(d).padStart(10);
-    console.log(`broker bench (${CLIENTS} clients; SQLite WAL, synchronous=FULL; one trigger; function behind real HTTP)`);
-    console.log("latency = POST sent -> function handler invoked (sequential); ack = POST answered; throughput with concurrent clients");
+    console.log(`broker bench (${CLIENTS} clients; SQLite WAL, synchronous=FULL: one fsync per group commit before the 202; one trigger; function behind real HTTP)`);
+    console.log("latency = POST sent -> function handler invoked (sequential, the two paths interleaved); ack = POST answered; throughput with concurrent clients");
     const head = ["ack p50 ms", "p50 ms", "p99 ms", "mean ms", "events/s"].map((h) => h.padStart(11)).join("");
-    console.log(`${"path".padEnd(28)}${head}`);
     const row = (label: string, r: Result): string =>
       `${label.padEnd(28)}${[r.ackP50, r.p50, r.p99, r.mean].map((n) => f(n).padStart(11)).join("")}${f(r.throughput, 0).padStart(11)}`;
+    for (const [i, r] of rounds.entries()) {
+      console.log(`round ${i + 1} (load average ${r.load.map((l) => l.toFixed(1)).join(" ")})`);
+      console.log(`${"path".padEnd(28)}${head}`);
+      console.log(row("raw POST -> function", r.raw));
+      console.log(row("ingress -> trigger -> fn", r.broker));
+      console.log(`${"broker p99 - raw p99 (ms)".padEnd(28)}${"".padStart(33)}${f(r.broker.p99 - r.raw.p99).padStart(11)}`);
+    }
+    console.log(`median of ${ROUNDS} rounds`);
     console.log(row("raw POST -> function", raw));
     console.log(row("ingress -> trigger -> fn", viaBroker));
     console.log(`${"ratio (broker / raw)".padEnd(28)}${"".padStart(11)}${f(ratios.p50).padStart(11)}${f(ratios.p99).padStart(11)}${"".padStart(11)}${f(ratios.throughput).padStart(11)}`);
-    const round = (n: number): number => Math.round(n * 1000) / 1000;
+    console.log(`${"broker p99 - raw p99 (ms)".padEnd(28)}${"".padStart(22)}${f(ratios.p99OverRawMs).padStart(11)}`);
+    const round3 = (n: number): number => Math.round(n * 1000) / 1000;
+    const rounded = (r: Result): Record<string, number> => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, round3(v)]));
     console.log(
       JSON.stringify({
         bench: "broker",
         clients: CLIENTS,
-        raw: Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, round(v)])),
-        broker: Object.fromEntries(Object.entries(viaBroker).map(([k, v]) => [k, round(v)])),
-        ratios: Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, round(v)])),
-        seconds: round((performance.now() - started) / 1000),
+        rounds: rounds.map((r) => ({ raw: rounded(r.raw), broker: rounded(r.broker), load: r.load.map(round3) })),
+        raw: rounded(raw),
+        broker: rounded(viaBroker),
+        ratios: Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, round3(v)])),
+        seconds: round3((performance.now() - started) / 1000),
       }),
     );
   } finally {

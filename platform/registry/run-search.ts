@@ -48,6 +48,8 @@ export function searchRunRows(db: Db, q: RunSearch): { items: Row[]; next?: stri
     limit: q.limit,
     offset: q.offset,
     deep: q.deep,
+    // run_uuid ends every run order, so it is total.
+    total: true,
   });
   const page = pageOf(ids, q.offset, q.limit, encodeToken);
   const items = rowsByIds(db, "runs", "run_uuid", page.items);

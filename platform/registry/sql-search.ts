@@ -124,6 +124,11 @@ export function searchIds(db: Db, q: {
   offset: number;
   /** Offset from which a part is counted before it is read (tests lower it). */
   deep?: number;
+  /**
+   * The order ends in a unique key (a total order): a page nearer the end may then be read from the end, in the
+   * reversed order, which gives exactly the same rows.
+   */
+  total?: boolean;
 }): string[] {
   const [first, ...others] = q.terms;
   const child = first && first.type !== "attribute" ? q.schema.children[first.type] : undefined;
@@ -156,24 +161,49 @@ export function searchIds(db: Db, q: {
     });
   }
   const want = q.limit + 1;
-  let skip = q.offset;
-  const ids: string[] = [];
+  const deep = q.deep ?? DEEP;
   const count = (part: Part, joinArgs: readonly unknown[]): number => {
     const counted = partSql(part, "count(*) AS n");
     const n = one(db, counted.sql, ...joinArgs, ...counted.args)?.n;
     return typeof n === "number" ? n : 0;
   };
+  if (q.total && q.offset >= deep) {
+    // Deep in a total order, offsets cost a walk over every skipped row (each joined to its run). Counting the
+    // searched rows needs no join; a page in the back half is then the same rows read from the other end.
+    const rows = count({ from: q.from, where: q.where, order: [] }, []);
+    const end = Math.min(q.offset + want, rows);
+    if (end <= q.offset) return [];
+    if (rows - end < q.offset) {
+      const reversed = parts.reverse().map(({ part, joinArgs }) => ({ part: { ...part, order: part.order.map(flipDirection) }, joinArgs }));
+      return walkParts(db, q.id, reversed, rows - end, end - q.offset, deep, count).reverse();
+    }
+  }
+  return walkParts(db, q.id, parts, q.offset, want, deep, count);
+}
+
+/** The ids of `want` rows from `offset`, over parts read in turn; far past the top, a part is counted before it is read. */
+function walkParts(
+  db: Db,
+  id: string,
+  parts: readonly { part: Part; joinArgs: readonly unknown[] }[],
+  offset: number,
+  want: number,
+  deep: number,
+  count: (part: Part, joinArgs: readonly unknown[]) => number,
+): string[] {
+  let skip = offset;
+  const ids: string[] = [];
   for (const { part, joinArgs } of parts) {
     if (ids.length >= want) break;
     // Far past the top, counting a part first saves walking it twice when the page lies beyond it.
-    if (skip >= (q.deep ?? DEEP) && parts.length > 1) {
+    if (skip >= deep && parts.length > 1) {
       const n = count(part, joinArgs);
       if (n <= skip) {
         skip -= n;
         continue;
       }
     }
-    const base = partSql(part, q.id);
+    const base = partSql(part, id);
     const rows = all(db, `${base.sql} ORDER BY ${part.order.join(", ")} LIMIT ? OFFSET ?`, ...joinArgs, ...base.args, want - ids.length, skip);
     if (rows.length) {
       skip = 0;
@@ -183,6 +213,13 @@ export function searchIds(db: Db, q: {
     }
   }
   return ids;
+}
+
+/** One ORDER BY term in the opposite direction (a bare term is ascending). */
+function flipDirection(term: string): string {
+  if (/\sDESC$/i.test(term)) return term.replace(/\sDESC$/i, " ASC");
+  if (/\sASC$/i.test(term)) return term.replace(/\sASC$/i, " DESC");
+  return `${term} DESC`;
 }
 
 /** MLflow's page: the rows and a next_page_token when rows remain past it. */

@@ -1,7 +1,6 @@
 // Builds the cluster serving backend (Seldon or KServe) from in-cluster or kubeconfig credentials.
 import type { Logger } from "../log.ts";
 import type { ServingBackend } from "../ports.ts";
-import { loadKubeConfig } from "../training/kubernetes/client.ts";
 import { KServeServingBackend } from "./kserve/backend.ts";
 import { ServingKubeClient } from "./kube.ts";
 import { SeldonServingBackend } from "./seldon/backend.ts";
@@ -12,6 +11,7 @@ export async function clusterServingBackend(
   log: Logger,
   env: Record<string, string | undefined> = process.env,
 ): Promise<ServingBackend> {
-  const client = new ServingKubeClient(loadKubeConfig(env), namespace);
+  // The kubeconfig (and client-node with it) is loaded on the first call to the cluster, not at start-up.
+  const client = new ServingKubeClient(async () => (await import("../training/kubernetes/client.ts")).loadKubeConfig(env), namespace);
   return kind === "seldon" ? new SeldonServingBackend({ client, log }) : new KServeServingBackend({ client, log });
 }

@@ -1,7 +1,8 @@
 // The Kubernetes calls the cluster serving backends make: server-side apply (fieldManager=flywheel), read, list by
 // label, delete. Errors are mapped to the platform taxonomy at this edge (never a raw ApiException).
-import { KubernetesObjectApi, PatchStrategy, type KubeConfig, type KubernetesObject } from "@kubernetes/client-node";
+import type { KubernetesObject, KubernetesObjectApi, PatchStrategy } from "@kubernetes/client-node";
 import { toPlatformError } from "../training/kubernetes/errors.ts";
+import { clientNode, lazily, resolveKubeConfig, type KubeConfigSource } from "../training/kubernetes/load.ts";
 
 export const FIELD_MANAGER = "flywheel";
 export const MANAGED_BY = { "app.kubernetes.io/managed-by": "flywheel" } as const;
@@ -9,19 +10,24 @@ export const MANAGED_BY = { "app.kubernetes.io/managed-by": "flywheel" } as cons
 export type KubeObj = KubernetesObject & { spec?: unknown; status?: Record<string, unknown> };
 
 export class ServingKubeClient {
-  readonly #api: KubernetesObjectApi;
+  /** client-node and the config are loaded on the first call (load.ts); a load failure is retried on the next. */
+  readonly #api: () => Promise<{ api: KubernetesObjectApi; serverSideApply: PatchStrategy }>;
 
   constructor(
-    kc: KubeConfig,
+    kc: KubeConfigSource,
     readonly namespace: string,
   ) {
-    this.#api = KubernetesObjectApi.makeApiClient(kc);
+    this.#api = lazily(async () => {
+      const k = await clientNode();
+      return { api: k.KubernetesObjectApi.makeApiClient(await resolveKubeConfig(kc)), serverSideApply: k.PatchStrategy.ServerSideApply };
+    });
   }
 
   /** Server-side apply: creates or updates the fields flywheel owns; force takes them over from other managers. */
   async apply(obj: Record<string, unknown>): Promise<KubeObj> {
     try {
-      return await this.#api.patch<KubeObj>(obj as KubeObj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
+      const { api, serverSideApply } = await this.#api();
+      return await api.patch<KubeObj>(obj as KubeObj, undefined, undefined, FIELD_MANAGER, true, serverSideApply);
     } catch (e) {
       throw toPlatformError(e, `apply ${String(obj.kind)} ${nameOf(obj)}`);
     }
@@ -39,7 +45,8 @@ export class ServingKubeClient {
 
   async read(apiVersion: string, kind: string, name: string): Promise<KubeObj | undefined> {
     try {
-      return await this.#api.read<KubeObj>({ apiVersion, kind, metadata: { name, namespace: this.namespace } });
+      const { api } = await this.#api();
+      return await api.read<KubeObj>({ apiVersion, kind, metadata: { name, namespace: this.namespace } });
     } catch (e) {
       const err = toPlatformError(e, `get ${kind} ${name}`);
       if (err.name === "NotFoundError") return undefined;
@@ -49,7 +56,8 @@ export class ServingKubeClient {
 
   async list(apiVersion: string, kind: string, labelSelector: string): Promise<KubeObj[]> {
     try {
-      const res = await this.#api.list<KubeObj>(apiVersion, kind, this.namespace, undefined, undefined, undefined, undefined, labelSelector);
+      const { api } = await this.#api();
+      const res = await api.list<KubeObj>(apiVersion, kind, this.namespace, undefined, undefined, undefined, undefined, labelSelector);
       return res.items.map((i) => ({ ...i, apiVersion, kind }));
     } catch (e) {
       const err = toPlatformError(e, `list ${kind}`);
@@ -61,7 +69,8 @@ export class ServingKubeClient {
 
   async delete(apiVersion: string, kind: string, name: string): Promise<boolean> {
     try {
-      await this.#api.delete({ apiVersion, kind, metadata: { name, namespace: this.namespace } }, undefined, undefined, undefined, undefined, "Foreground");
+      const { api } = await this.#api();
+      await api.delete({ apiVersion, kind, metadata: { name, namespace: this.namespace } }, undefined, undefined, undefined, undefined, "Foreground");
       return true;
     } catch (e) {
       const err = toPlatformError(e, `delete ${kind} ${name}`);

@@ -62,6 +62,8 @@ export class EmbeddedBroker implements EventBus {
       log: this.log,
       now: this.#now,
       onDeliveries: () => this.#dispatcher.schedule(),
+      claimable: () => this.#dispatcher.free(),
+      onClaimed: (claimed) => this.#dispatcher.launchAll(claimed),
     });
   }
 
@@ -91,6 +93,7 @@ export class EmbeddedBroker implements EventBus {
     this.#prune();
     this.#pruneTimer = setInterval(() => this.#prune(), HOUR);
     this.#pruneTimer.unref();
+    this.#db.startCheckpoints((message) => this.log.warn("broker WAL checkpoint failed; the next one retries", { error: message }));
     this.#dispatcher.start();
     this.log.info("broker started", { triggers: this.#triggers.length, unfinished, recovered });
   }
@@ -101,7 +104,7 @@ export class EmbeddedBroker implements EventBus {
     this.#ingest.flush();
     clearInterval(this.#pruneTimer);
     await this.#dispatcher.stop(this.#stopGraceMs);
-    this.#db.db.close();
+    await this.#db.close();
   }
 
   ready(): boolean {

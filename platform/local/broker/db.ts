@@ -1,5 +1,6 @@
 // The broker's SQLite state: accepted events and one delivery row per (event, trigger), durable across kill -9.
 import type Database from "better-sqlite3";
+import { Checkpointer } from "./checkpoint.ts";
 import { asObject, parseDelivery, parseTarget, type Claimed, type DeliveryRow, type EventRow, type NewDelivery, type NewEvent } from "./schema.ts";
 import type { DeliveryState } from "./types.ts";
 
@@ -11,6 +12,7 @@ export class BrokerDb {
   readonly db: Database.Database;
   readonly #insertEvent;
   readonly #insertDelivery;
+  readonly #insertClaimed;
   readonly #due;
   readonly #markInflight;
   readonly #nextDue;
@@ -30,6 +32,11 @@ export class BrokerDb {
          extensions = excluded.extensions, state = 'pending', attempts = 0, next_attempt_at = excluded.next_attempt_at,
          last_status = NULL, last_error = NULL, updated_at = excluded.updated_at`,
     );
+    // A new event's delivery claimed at insert (dispatched right after the commit): in flight, attempt 1.
+    this.#insertClaimed = db.prepare(
+      `INSERT INTO deliveries (event_seq, trigger, kind, target, delivery, extensions, state, attempts, next_attempt_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, NULL, 'inflight', 1, ?, ?)`,
+    );
     this.#due = db.prepare<[number, number], DeliveryRow>(
       "SELECT * FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, seq LIMIT ?",
     );
@@ -40,19 +47,55 @@ export class BrokerDb {
   }
 
   /**
-   * Store events and their deliveries in one transaction (group commit: one fsync for every request that arrived
-   * together). Per event, the new seq, or undefined when (source, id) was already stored.
+   * Store events and their deliveries in one transaction. Up to `claim` new deliveries are stored already in flight
+   * (attempt 1, as claimDue would mark them) and returned, so they can be sent right after the commit instead of
+   * waiting for the next claim. Per event, the new seq, or undefined when (source, id) was already stored.
    */
-  insertEvents(items: readonly { event: NewEvent; deliveries: readonly NewDelivery[] }[], now: number): (number | undefined)[] {
-    return this.db.transaction((): (number | undefined)[] =>
+  insertEvents(
+    items: readonly { event: NewEvent; deliveries: readonly NewDelivery[] }[],
+    now: number,
+    claim = 0,
+  ): { seqs: (number | undefined)[]; claimed: Claimed[] } {
+    const claimed: Claimed[] = [];
+    this.#checkpointer?.touch();
+    const seqs = this.db.transaction((): (number | undefined)[] =>
       items.map(({ event: ev, deliveries }) => {
         const res = this.#insertEvent.run(ev.source, ev.id, ev.type, ev.subject ?? null, now, ev.json);
         if (res.changes === 0) return undefined;
         const seq = Number(res.lastInsertRowid);
-        for (const d of deliveries) this.addDelivery(seq, d, now);
+        for (const d of deliveries) {
+          if (claimed.length >= claim || d.extensions) {
+            this.addDelivery(seq, d, now);
+            continue;
+          }
+          const r = this.#insertClaimed.run(seq, d.trigger, d.kind, JSON.stringify(d.target), JSON.stringify(d.delivery), now, now);
+          const event = asObject(ev.json) ?? {};
+          claimed.push({ seq: Number(r.lastInsertRowid), eventSeq: seq, trigger: d.trigger, kind: d.kind, target: d.target, delivery: d.delivery, extensions: undefined, attempt: 1, event });
+        }
         return seq;
       }),
     )();
+    return { seqs, claimed };
+  }
+
+  #checkpointer: Checkpointer | undefined;
+
+  /** Move WAL checkpoints to a worker thread (a file database only). */
+  startCheckpoints(onError: (message: string) => void): void {
+    if (this.#checkpointer || this.db.memory || !this.db.name || this.db.name === ":memory:") return;
+    this.#checkpointer = new Checkpointer(this.db, { onError });
+  }
+
+  /** Checkpoint now, off the event loop (tests); undefined without a checkpoint worker. */
+  checkpoint(): ReturnType<Checkpointer["checkpoint"]> | undefined {
+    return this.#checkpointer?.checkpoint();
+  }
+
+  /** Stop the checkpoint worker, then close the database (SQLite checkpoints the WAL into the file and syncs it). */
+  async close(): Promise<void> {
+    await this.#checkpointer?.stop();
+    this.#checkpointer = undefined;
+    this.db.close();
   }
 
   /**
@@ -60,6 +103,7 @@ export class BrokerDb {
    * the next FULL commit flushes it. Losing it to a power cut only means an attempt is made again.
    */
   relaxed<T>(fn: () => T): T {
+    this.#checkpointer?.touch();
     this.db.pragma("synchronous = NORMAL");
     try {
       return fn();

@@ -76,6 +76,16 @@ export class Dispatcher {
     for (const w of this.#idleWaiters.splice(0)) w();
   }
 
+  /** Attempts that may start now without exceeding the concurrency (0 once stopped). */
+  free(): number {
+    return this.#running ? Math.max(0, this.#d.concurrency - this.#inflight.size) : 0;
+  }
+
+  /** Send deliveries already marked in flight (claimed when their event was stored), without waiting for a pump. */
+  launchAll(claimed: readonly Claimed[]): void {
+    for (const c of claimed) this.#launch(c);
+  }
+
   /** Coalesce pump requests into one per macrotask (an ingress burst claims in batches). */
   schedule(): void {
     if (this.#pumpScheduled || !this.#running) return;

@@ -6,7 +6,7 @@ import { eventToJson } from "../../eventing/serialize.ts";
 import type { TriggerDecl } from "../../eventing/triggers.ts";
 import type { AnyCloudEvent } from "../../events/envelope.ts";
 import { errorFields, type Logger } from "../../log.ts";
-import type { BrokerDb, NewDelivery, NewEvent } from "./db.ts";
+import type { BrokerDb, Claimed, NewDelivery, NewEvent } from "./db.ts";
 import { isRfc3339, MAX_EVENT_BYTES, type Accepted } from "./ingress.ts";
 import type { BrokerMetrics } from "./metrics.ts";
 
@@ -23,8 +23,12 @@ export interface IngestDeps {
   readonly metrics: BrokerMetrics;
   readonly log: Logger;
   readonly now: () => number;
-  /** Called after a commit that created deliveries. */
+  /** Called after a commit that created deliveries left pending (no free slot to claim them at insert). */
   readonly onDeliveries: () => void;
+  /** How many deliveries may be claimed at insert: the dispatcher's free slots. */
+  readonly claimable: () => number;
+  /** Deliveries claimed at insert, to send now (right after the commit). */
+  readonly onClaimed: (claimed: readonly Claimed[]) => void;
 }
 
 export class Ingest {
@@ -62,32 +66,43 @@ export class Ingest {
     });
   }
 
-  /** Commit what is waiting. Called on the next turn, and by stop() before the database closes. */
+  /**
+   * Commit what is waiting (one transaction, one fsync for every request that arrived together: synchronous=FULL).
+   * Called on the next turn, and by stop() before the database closes. Deliveries claimed in the insert are sent
+   * right after the commit, without waiting for a claim turn.
+   */
   flush(): void {
     const batch = this.#batch.splice(0);
     if (batch.length === 0) return;
-    let seqs: (number | undefined)[];
+    let stored: ReturnType<BrokerDb["insertEvents"]>;
     try {
       if (!this.#d.db.db.open) throw new Error("database closed");
-      seqs = this.#d.db.insertEvents(batch, this.#d.now());
+      stored = this.#d.db.insertEvents(batch, this.#d.now(), this.#d.claimable());
     } catch (e) {
-      this.#d.log.error("broker could not store events", { events: batch.length, ...errorFields(e) });
-      const err = new UpstreamError("broker could not store the event; try again", true, { cause: e });
-      for (const p of batch) p.reject(err);
+      this.#fail(batch, e);
       return;
     }
-    let created = false;
+    if (stored.claimed.length) this.#d.onClaimed(stored.claimed);
+    const created = batch.reduce((n, p, i) => n + (stored.seqs[i] === undefined ? 0 : p.deliveries.length), 0);
+    if (created > stored.claimed.length) this.#d.onDeliveries();
+    this.#answer(batch, stored.seqs);
+  }
+
+  #answer(batch: readonly Pending[], seqs: readonly (number | undefined)[]): void {
     batch.forEach((p, i) => {
-      const seq = seqs[i];
       this.#d.metrics.received.inc({ type: p.event.type });
-      if (seq === undefined) {
+      if (seqs[i] === undefined) {
         this.#d.log.debug("duplicate event ignored", { id: p.event.id, source: p.event.source, type: p.event.type });
         p.resolve({ id: p.event.id, source: p.event.source, duplicate: true, deliveries: 0 });
         return;
       }
-      created ||= p.deliveries.length > 0;
       p.resolve({ id: p.event.id, source: p.event.source, duplicate: false, deliveries: p.deliveries.length });
     });
-    if (created) this.#d.onDeliveries();
+  }
+
+  #fail(batch: readonly Pending[], e: unknown): void {
+    this.#d.log.error("broker could not store events", { events: batch.length, ...errorFields(e) });
+    const err = new UpstreamError("broker could not store the event; try again", true, { cause: e });
+    for (const p of batch) p.reject(err);
   }
 }

@@ -1,7 +1,6 @@
 // KubernetesTrainingBackend: Job / PyTorchJob / TrainJob / SparkApplication, status via watch or ApiServerSource.
 import os from "node:os";
 import path from "node:path";
-import type { KubeConfig } from "@kubernetes/client-node";
 import type { Config } from "../../config/index.ts";
 import { NotFoundError, ValidationError } from "../../errors.ts";
 import { createLogger, errorFields, type Logger } from "../../log.ts";
@@ -9,7 +8,8 @@ import { isTerminal, type JobFilter, type JobRecord, type LaunchRequest, type Lo
 import { Notifier } from "../local/notifier.ts";
 import { JobStore } from "../store.ts";
 import type { JobListener, JobUpdate } from "../updates.ts";
-import { loadKubeConfig, TrainingKubeClient } from "./client.ts";
+import { TrainingKubeClient } from "./kube-client.ts";
+import type { KubeConfigSource } from "./load.ts";
 import { apiStatus, toPlatformError } from "./errors.ts";
 import { logRank } from "../logs.ts";
 import { LABELS, MANAGED_BY, ranksFor, isTrainingObjectKind, type KubeObject, type TrainingObjectKind } from "./meta.ts";
@@ -19,7 +19,7 @@ import type { StatusVerdict } from "./status.ts";
 import { statusUpdateFor } from "./observe.ts";
 
 export interface KubernetesTrainingBackendOptions extends Partial<Omit<RenderOptions, "namespace" | "ddpOperator">> {
-  readonly kubeconfig: KubeConfig;
+  readonly kubeconfig: KubeConfigSource;
   readonly namespace: string;
   readonly ddpOperator: "pytorchjob" | "trainjob";
   /** Job records and history live in `<dataDir>/training.db` (a temp dir when not given). */
@@ -48,7 +48,8 @@ export class KubernetesTrainingBackend implements TrainingBackend {
   ): KubernetesTrainingBackend {
     return new KubernetesTrainingBackend({
       ...opts,
-      kubeconfig: loadKubeConfig(opts.env),
+      // Loaded (with client-node) on the first call to the cluster, not at start-up.
+      kubeconfig: async () => (await import("./client.ts")).loadKubeConfig(opts.env),
       namespace: config.kubernetes.namespace,
       ddpOperator: config.training.ddpOperator,
       trackingUri: opts.trackingUri ?? config.registry.trackingUri,

@@ -1,13 +1,20 @@
 // ApiException -> platform errors. Only the Status message is kept: the exception's own text carries headers.
-import { ApiException } from "@kubernetes/client-node";
 import { z } from "zod";
 import { ConflictError, ForbiddenError, NotFoundError, UpstreamError, ValidationError } from "../../errors.ts";
 
 const StatusBody = z.object({ reason: z.string().optional(), message: z.string().optional(), code: z.number().optional() }).passthrough();
 
+/**
+ * client-node's ApiException, told by its shape: importing the class to test `instanceof` would load the whole client
+ * at start-up (see load.ts). Node's own errors carry a string `code`, never a numeric one with a body and headers.
+ */
+function isApiException(e: unknown): e is Error & { code: number; body: unknown } {
+  return e instanceof Error && "code" in e && typeof e.code === "number" && "body" in e && "headers" in e && typeof e.headers === "object";
+}
+
 /** Reason and message of a Kubernetes error, or undefined when `e` is not an API error. */
 export function apiStatus(e: unknown): { code: number; reason: string; message: string } | undefined {
-  if (!(e instanceof ApiException)) return undefined;
+  if (!isApiException(e)) return undefined;
   const raw: unknown = e.body;
   let parsed: unknown = raw;
   if (typeof raw === "string") {

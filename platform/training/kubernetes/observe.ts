@@ -2,7 +2,7 @@
 import { errorFields, type Logger } from "../../log.ts";
 import { isTerminal, type JobRecord } from "../../ports.ts";
 import type { JobUpdate } from "../updates.ts";
-import type { TrainingKubeClient } from "./client.ts";
+import type { TrainingKubeClient } from "./kube-client.ts";
 import { ANNOTATIONS, LABELS, isTrainingObjectKind, recordFromObject, type KubeObject, type TrainingObjectKind } from "./meta.ts";
 import { failedExitCode, podForRank, podRank, podSelector, TRAINER_CONTAINER } from "./pods.ts";
 import { mapTrainingStatus } from "./status.ts";

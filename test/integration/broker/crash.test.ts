@@ -84,7 +84,9 @@ describe("kill -9 while deliveries are pending", () => {
         inFlightAtCrash = id;
         running.first.proc.kill("SIGKILL");
       }
-      return { status: 200, delayMs: 200 };
+      // Held long while events are still being posted: deliveries start right after each commit, so with quick answers
+      // every event could be delivered before the last 202 and nothing would be left in flight to crash on.
+      return { status: 200, delayMs: posted ? 200 : 3_000 };
     });
     cleanup.push(() => subscriber.close());
     const env = { BROKER_DB: path.join(dir, "broker.db"), SUBSCRIBER_URL: subscriber.url, CONCURRENCY: "4" };

@@ -319,6 +319,51 @@ describe("bounded concurrency", () => {
     expect(delivered).toHaveLength(30);
   });
 
+  it("a new event's delivery is sent right after its commit, in flight at attempt 1, with no claim turn; past the free slots it waits", async () => {
+    const sent: string[] = [];
+    const release: (() => void)[] = [];
+    const broker = makeBroker({
+      subscriber: { ref: { kind: "Service", name: "fn" } },
+      delivery: {},
+      concurrency: 1,
+      deliver: async (_s, m) => {
+        sent.push(m.headers["ce-id"] ?? "");
+        await new Promise<void>((r) => release.push(r));
+        return { status: 200 };
+      },
+    });
+    await broker.start();
+    await broker.emit(work("now-1"));
+    // Before any later turn of the event loop: already handed to the subscriber, and stored as in flight.
+    expect(sent).toEqual(["now-1"]);
+    expect(broker.eventsById("now-1")[0]?.deliveries[0]).toMatchObject({ state: "inflight", attempts: 1 });
+    await broker.emit(work("now-2"));
+    expect(sent).toEqual(["now-1"]);
+    expect(broker.eventsById("now-2")[0]?.deliveries[0]).toMatchObject({ state: "pending", attempts: 0 });
+    release.shift()?.();
+    await waitFor(() => sent.length === 2, 5_000, "the second delivery");
+    release.shift()?.();
+    await broker.idle();
+    expect(broker.recentEvents().map((e) => e.deliveries[0]?.state)).toEqual(["delivered", "delivered"]);
+  });
+
+  it("on a file (WAL checkpoints in a worker thread): a reopened broker has every accepted event, delivered", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "broker-file-"));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const file = parseTriggerFile({ triggers: [{ name: "t1", filters: [{ exact: { type: "com.example.work" } }], subscriber: { ref: { kind: "Service", name: "fn" } } }] });
+    const open = (): EmbeddedBroker =>
+      new EmbeddedBroker({ dbPath: path.join(dir, "broker.db"), triggers: file.triggers, deliver: async () => ({ status: 200 }), log });
+    const first = open();
+    await first.start();
+    await Promise.all(Array.from({ length: 20 }, (_, i) => first.emit(work(`wal-${i}`))));
+    await first.idle();
+    await first.stop();
+    const again = open();
+    cleanups.push(() => again.stop());
+    expect(again.recentEvents({ limit: 100 })).toHaveLength(20);
+    expect(again.recentEvents({ limit: 100 }).every((e) => e.deliveries[0]?.state === "delivered")).toBe(true);
+  });
+
   it("events accepted before start() wait, and are delivered once it starts; pending gauge follows", async () => {
     const registry = new Registry();
     const got: string[] = [];

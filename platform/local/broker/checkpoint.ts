@@ -1,0 +1,83 @@
+// WAL checkpoints on their own connection in a worker thread: their fsyncs (WAL, then database file) never block the
+// broker's event loop, where SQLite's automatic checkpoint would run them inside a commit every 1000 pages.
+import { createRequire } from "node:module";
+import { Worker } from "node:worker_threads";
+import type Database from "better-sqlite3";
+
+/** Plain CommonJS so it runs as-is from tsx and from an esbuild bundle (better-sqlite3 stays an external package). */
+const WORKER = `
+const { parentPort, workerData } = require("node:worker_threads");
+const Database = require(workerData.driver);
+const db = new Database(workerData.file);
+db.pragma("busy_timeout = 5000");
+parentPort.on("message", () => {
+  try {
+    const [r] = db.pragma("wal_checkpoint(PASSIVE)");
+    parentPort.postMessage({ log: r.log, checkpointed: r.checkpointed });
+  } catch (e) {
+    parentPort.postMessage({ error: e instanceof Error ? e.message : String(e) });
+  }
+});
+`;
+
+/** Pages the main connection may let the WAL reach before it checkpoints inline anyway (a stuck worker's backstop). */
+const BACKSTOP_PAGES = 20_000;
+
+export interface CheckpointResult {
+  readonly log?: number;
+  readonly checkpointed?: number;
+  readonly error?: string;
+}
+
+export class Checkpointer {
+  readonly #worker: Worker;
+  readonly #timer: NodeJS.Timeout;
+  #dirty = false;
+  #running: Promise<CheckpointResult> | undefined;
+  #onError: (message: string) => void;
+
+  /** Checkpoint at most every `everyMs` while commits happen; the main connection's own checkpoint becomes a backstop. */
+  constructor(db: Database.Database, opts: { everyMs?: number; onError: (message: string) => void }) {
+    db.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
+    this.#onError = opts.onError;
+    const driver = createRequire(import.meta.url).resolve("better-sqlite3");
+    this.#worker = new Worker(WORKER, { eval: true, workerData: { file: db.name, driver } });
+    this.#worker.unref();
+    this.#worker.on("error", (e) => this.#onError(e.message));
+    this.#timer = setInterval(() => {
+      if (this.#dirty && !this.#running) void this.checkpoint();
+    }, opts.everyMs ?? 200);
+    this.#timer.unref();
+  }
+
+  /** Note a commit: the next tick checkpoints it. */
+  touch(): void {
+    this.#dirty = true;
+  }
+
+  /** Checkpoint now (PASSIVE: it never waits for writers); resolves with SQLite's page counts. */
+  checkpoint(): Promise<CheckpointResult> {
+    if (this.#running) return this.#running;
+    this.#dirty = false;
+    const done = new Promise<CheckpointResult>((resolve) => {
+      const onExit = (): void => resolve({ error: "checkpoint worker exited" });
+      this.#worker.once("exit", onExit);
+      this.#worker.once("message", (m: CheckpointResult) => {
+        this.#worker.off("exit", onExit);
+        if (m.error) this.#onError(m.error);
+        resolve(m);
+      });
+      this.#worker.postMessage("checkpoint");
+    });
+    this.#running = done.finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#running;
+    await this.#worker.terminate();
+  }
+}
