@@ -11,7 +11,7 @@ export type KubeObj = KubernetesObject & { spec?: unknown; status?: Record<strin
 
 export class ServingKubeClient {
   /** client-node and the config are loaded on the first call (load.ts); a load failure is retried on the next. */
-  readonly #api: () => Promise<{ api: KubernetesObjectApi; serverSideApply: PatchStrategy }>;
+  readonly #api: () => Promise<{ api: KubernetesObjectApi; serverSideApply: PatchStrategy; mergePatch: PatchStrategy }>;
 
   constructor(
     kc: KubeConfigSource,
@@ -19,7 +19,7 @@ export class ServingKubeClient {
   ) {
     this.#api = lazily(async () => {
       const k = await clientNode();
-      return { api: k.KubernetesObjectApi.makeApiClient(await resolveKubeConfig(kc)), serverSideApply: k.PatchStrategy.ServerSideApply };
+      return { api: k.KubernetesObjectApi.makeApiClient(await resolveKubeConfig(kc)), serverSideApply: k.PatchStrategy.ServerSideApply, mergePatch: k.PatchStrategy.MergePatch };
     });
   }
 
@@ -36,8 +36,9 @@ export class ServingKubeClient {
   /** JSON merge patch (RFC 7386): `null` removes a field, which server-side apply cannot do for a field it never names. */
   async mergePatch(apiVersion: string, kind: string, name: string, patch: Record<string, unknown>): Promise<KubeObj> {
     try {
+      const { api, mergePatch } = await this.#api();
       const body = { apiVersion, kind, ...patch, metadata: { ...(isRecord(patch.metadata) ? patch.metadata : {}), name, namespace: this.namespace } };
-      return await this.#api.patch<KubeObj>(body as KubeObj, undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch);
+      return await api.patch<KubeObj>(body as KubeObj, undefined, undefined, FIELD_MANAGER, undefined, mergePatch);
     } catch (e) {
       throw toPlatformError(e, `patch ${kind} ${name}`);
     }
