@@ -1,6 +1,7 @@
 // infer on the real embedded platform, which calls its V2 server directly: answers, errors, request ids and the
 // serving and candidate metrics as before; with protected inference too (its in-process V2 call went unauthenticated and
-// failed); and API answers (/infer, /v2) set no CSRF cookie, while a form page does.
+// failed), the playground included, as its signed-in user; and API answers (/infer, /v2) set no CSRF cookie, while a
+// form page does.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -133,6 +134,10 @@ describe("infer on an embedded platform with protected inference", () => {
     const text = await ds.post("/playground/text", { text: "Predict iris: sepal length 5.1, sepal width 3.5, petal length 1.4, petal width 0.2" });
     const textHtml = await text.text();
     expect([text.status, /id="prediction">([^<]+)</.exec(textHtml)?.[1]]).toEqual([200, "setosa"]);
+    // A sentence the parser cannot read (no LLM here) is the caller's: a 400 whose message says what is missing.
+    const unread = await ds.post("/playground/text", { text: "a flower I saw yesterday" });
+    expect(unread.status).toBe(400);
+    expect(/<p class="error" role="alert">([^<]+)</.exec(await unread.text())?.[1]).toMatch(/could not find sepal_length, .* in the text/);
   });
 
   it("shows a viewer the model's form but refuses their predictions with a readable 403", async () => {
