@@ -6,7 +6,7 @@ import { readLimited } from "../../platform/serving/v2/body.ts";
 import { InputMismatchError } from "./build.ts";
 import { inferDeployment } from "./core.ts";
 import type { InferDeps } from "./deps.ts";
-import { readInput } from "./input.ts";
+import { readInput, type InferInput } from "./input.ts";
 import { ModelInfoCache } from "./model-info.ts";
 
 export const MAX_INFER_BODY = 1024 * 1024;
@@ -24,6 +24,11 @@ const describe = (ct: string): string => {
   return t === "text/csv" ? "csv" : t === "text/plain" ? "text" : "json";
 };
 
+/** How the input was read, as answers name it (before the parser or the LLM reads a sentence). */
+export function parsedAsOf(input: InferInput, ct: string): string {
+  return input.kind === "v2" ? "v2" : input.kind === "text" ? "text" : describe(ct) === "csv" ? "csv" : input.single ? "record" : "records";
+}
+
 export function inferRoutes(deps: InferDeps): Hono {
   const app = new Hono();
   const cache = new ModelInfoCache();
@@ -35,8 +40,7 @@ export function inferRoutes(deps: InferDeps): Hono {
     try {
       const ct = c.req.header("content-type") ?? "application/json";
       const input = await readInput(ct, await readLimited(c, max), deps.maxRows);
-      const parsedAs = input.kind === "v2" ? "v2" : input.kind === "text" ? "text" : describe(ct) === "csv" ? "csv" : input.single ? "record" : "records";
-      return c.json(await inferDeployment(deps, cache, c.req.param("deployment"), input, parsedAs, requestId));
+      return c.json(await inferDeployment(deps, cache, c.req.param("deployment"), input, parsedAsOf(input, ct), requestId));
     } catch (e) {
       return errorResponse(c, e, deps);
     }

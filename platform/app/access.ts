@@ -3,7 +3,7 @@ import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { JOB_TOKEN_SCOPE, principalOf, type Auth, type Role } from "../auth/index.ts";
 
-interface Rule {
+export interface Rule {
   readonly prefix: string;
   /** undefined = every method */
   readonly methods?: readonly string[];

@@ -10,7 +10,7 @@ import { DEFAULT_TRIGGERS_FILE, loadTriggerFile } from "../eventing/triggers.ts"
 import { deadLetter, deadLetterCounter } from "../eventing/dead-letter.ts";
 import { FUNCTION_TARGETS, TARGETS } from "../knative/targets.ts";
 import { createFunctionMetrics, type InvocationOutcome } from "../telemetry/metrics.ts";
-import { toHttpError, UpstreamError, ValidationError } from "../errors.ts";
+import { toHttpError } from "../errors.ts";
 import { cloudEventRoute } from "../fn/hono.ts";
 import { createDeliver, EmbeddedBroker } from "../local/broker/index.ts";
 import { errorFields, type Logger } from "../log.ts";
@@ -49,7 +49,9 @@ import { httpV2Client } from "../../functions/infer/client.ts";
 import { embeddedV2Client } from "../../functions/infer/embedded-client.ts";
 import { deploymentsApi } from "../../functions/infer/deployments-api.ts";
 import { inferHandler } from "../../functions/infer/handler.ts";
-import { inferRoutes } from "../../functions/infer/routes.ts";
+import { inferRoutes, parsedAsOf } from "../../functions/infer/routes.ts";
+import { readInput } from "../../functions/infer/input.ts";
+import { inferDeployment } from "../../functions/infer/core.ts";
 import { jobsApi } from "../training/jobs-api.ts";
 import { tracedBus } from "../telemetry/index.ts";
 import { CronScheduler, loadSchedules } from "../../triggers/cron/index.ts";
@@ -58,6 +60,7 @@ import { schedulesApi } from "./schedules-api.ts";
 import { createUi } from "../../pages/index.tsx";
 import { uiDepsFrom } from "../../pages/adapters.ts";
 import { accessControl, accessRules, anonymousBodyLimit } from "./access.ts";
+import { uiInference } from "./ui-inference.ts";
 import { registryBaselineLoader } from "./baseline.ts";
 import { eventsApi } from "./events-api.ts";
 import { createInferenceLogging } from "./inference-log.ts";
@@ -92,10 +95,6 @@ export interface EmbeddedPlatform {
   /** Start background work (deliveries, restored deployments, schedulers). */
   start(): Promise<void>;
   stop(): Promise<void>;
-}
-
-function errorMessage(body: unknown): string {
-  return body && typeof body === "object" && "error" in body ? String(body.error) : "inference failed";
 }
 
 export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promise<EmbeddedPlatform> {
@@ -217,6 +216,19 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
     maxRows: config.infer.maxRows,
     log: fnLog("infer"),
   };
+  const rules = accessRules({ protectInference: config.auth.protectInference });
+  // The playground calls the V2 server and the infer function directly, as its signed-in user: their role is checked
+  // against the same rules as /v2 and /infer (which would refuse an in-process call that carries no credentials).
+  const textCache = new ModelInfoCache();
+  const ui = uiInference({
+    rules,
+    v2: inferDeps.client,
+    // Read as POST /infer reads a text/plain body (JSON typed in the box still counts as JSON).
+    inferText: async (deployment, text) => {
+      const input = await readInput("text/plain", text, inferDeps.maxRows);
+      return inferDeployment(inferDeps, textCache, deployment, input, parsedAsOf(input, "text/plain"), inferDeps.inferenceLog.issue(deployment));
+    },
+  });
   services.infer = cloudEventRoute("infer", inferHandler, { ...inferDeps, bus, now, cache: new ModelInfoCache(), feedback: logging.feedback, logStore: logging.store }, fnTelemetry);
   services["dead-letter"] = cloudEventRoute("dead-letter", deadLetter, { bus, log: fnLog("dead-letter"), now, store: broker.deadLetterStore, deadLetters: deadLetterCounter(metrics) }, fnTelemetry);
 
@@ -267,8 +279,9 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
   });
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}`, code: "NOT_FOUND" }, 404));
   app.route("/", healthRoutes(() => checks, () => [metrics]));
-  const rules = accessRules({ protectInference: config.auth.protectInference });
   app.use("*", auth.middleware);
+  // After the caller is known: the UI's inference calls act for them (ui-inference.ts).
+  app.use("*", ui.middleware);
   app.use("*", anonymousBodyLimit(rules));
   app.use("*", auth.csrf);
   app.use("*", accessControl(auth, rules));
@@ -289,7 +302,6 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
   app.route("/api/v1/deployments", deploymentsApi({ bus, log: log.child({ component: "deployments-api" }), now, backends, defaultBackend: "local", registry, renderers: renderOnlyBackends(config.kubernetes.namespace) }));
   app.route("/api/v1/schedules", schedulesApi(cron));
   app.route("/api/v1", eventsApi(broker));
-  const v2Client = httpV2Client((url, init) => inProcessFetch(url, init));
   app.route(
     "/",
     createUi(
@@ -300,16 +312,9 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
         mlflow,
         registry,
         serving,
-        v2: v2Client,
-        // The playground's text box goes through the same infer function as POST /infer.
-        inferText: async (deployment, text) => {
-          const res = await inProcessFetch(`${selfUrl}/infer/${encodeURIComponent(deployment)}`, { method: "POST", headers: { "content-type": "text/plain" }, body: text });
-          const body: unknown = await res.json();
-          // The caller's sentence is at fault only on a 4xx; a 5xx is the function's or the model's failure.
-          if (res.status >= 500) throw new UpstreamError(errorMessage(body), false, { status: res.status });
-          if (!res.ok) throw new ValidationError([{ field: "text", message: errorMessage(body) }]);
-          return body as { predictions: unknown };
-        },
+        v2: ui.v2,
+        // The playground's text box runs the same infer function as POST /infer.
+        inferText: ui.inferText,
         drift,
         driftHistory,
         checks,

@@ -1,6 +1,7 @@
 // infer on the real embedded platform, which calls its V2 server directly: answers, errors, request ids and the
 // serving and candidate metrics as before; with protected inference too (its in-process V2 call went unauthenticated and
-// failed); and API answers (/infer, /v2) set no CSRF cookie, while a form page does.
+// failed), the playground included, as its signed-in user; and API answers (/infer, /v2) set no CSRF cookie, while a
+// form page does.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -8,8 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run, DEFAULT_PARAMS } from "../../../examples/iris-node/train.ts";
 import { resolveModelDir } from "../../../platform/serving/mlmodel.ts";
 import { DeploymentSpecSchema } from "../../../platform/specs/deployment.ts";
+import { Signer } from "../../../platform/auth/session.ts";
+import type { Role } from "../../../platform/auth/index.ts";
 import { startTestPlatform, type TestPlatform } from "../../support/platform.ts";
 
+// The UI replicas' shared session key (FLYWHEEL_SESSION_KEY): sessions are minted with it, as a login would.
+const SESSION_KEY = "a-session-key-for-the-playground-test-0123";
 const VIRGINICA = { sepal_length: 6.7, sepal_width: 3.0, petal_length: 5.2, petal_width: 2.3 };
 let p: TestPlatform;
 let tmp = "";
@@ -85,18 +90,64 @@ describe("infer on the embedded platform", () => {
 });
 
 describe("infer on an embedded platform with protected inference", () => {
-  it("answers a data scientist (the admin token here) and refuses an anonymous caller", async () => {
-    const guarded = await startTestPlatform({ FLYWHEEL_LOG_LEVEL: "silent", FLYWHEEL_PROTECT_INFERENCE: "true" });
-    try {
-      await deployIris(guarded, irisOut);
-      const send = (headers: Record<string, string>): Promise<Response> =>
-        fetch(`${guarded.url}/infer/iris`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(VIRGINICA) });
-      const ok = await send({ authorization: `Bearer ${guarded.token ?? ""}` });
-      expect(ok.status).toBe(200);
-      expect(((await ok.json()) as { prediction: { label: string } }).prediction.label).toBe("virginica");
-      expect((await send({})).status).toBe(401);
-    } finally {
-      await guarded.stop();
-    }
+  let guarded: TestPlatform;
+  beforeAll(async () => {
+    guarded = await startTestPlatform({ FLYWHEEL_LOG_LEVEL: "silent", FLYWHEEL_PROTECT_INFERENCE: "true", FLYWHEEL_SESSION_KEY: SESSION_KEY });
+    await deployIris(guarded, irisOut);
   }, 60_000);
+  afterAll(async () => {
+    await guarded?.stop();
+  });
+
+  it("answers a data scientist (the admin token here) and refuses an anonymous caller", async () => {
+    const send = (headers: Record<string, string>): Promise<Response> =>
+      fetch(`${guarded.url}/infer/iris`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(VIRGINICA) });
+    const ok = await send({ authorization: `Bearer ${guarded.token ?? ""}` });
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as { prediction: { label: string } }).prediction.label).toBe("virginica");
+    expect((await send({})).status).toBe(401);
+  });
+
+  /** A signed-in browser on the playground: its session and CSRF cookies, and the form's token. */
+  const signIn = async (role: Role): Promise<{ status: number; html: string; post: (path: string, form: Record<string, string>) => Promise<Response> }> => {
+    const session = `fw_session=${new Signer(SESSION_KEY).newSession(`${role}-user`, role).cookie}`;
+    const page = await fetch(`${guarded.url}/playground?deployment=iris`, { headers: { cookie: session } });
+    const csrfCookie = page.headers.getSetCookie().find((c) => c.startsWith("fw_csrf="))?.split(";")[0] ?? "";
+    const html = await page.text();
+    const csrf = /name="_csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
+    const post = (to: string, form: Record<string, string>): Promise<Response> =>
+      fetch(`${guarded.url}${to}`, {
+        method: "POST",
+        headers: { cookie: `${session}; ${csrfCookie}`, origin: guarded.url, "hx-request": "true", "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ _csrf: csrf, deployment: "iris", ...form }).toString(),
+      });
+    return { status: page.status, html, post };
+  };
+
+  it("gives a signed-in data scientist predictions in the playground, from the feature form and from a sentence", async () => {
+    const ds = await signIn("data-scientist");
+    expect(ds.status).toBe(200);
+    expect(ds.html).not.toContain("Metadata unavailable");
+    const form = await ds.post("/playground/infer", { f_0: "6.7", f_1: "3.0", f_2: "5.2", f_3: "2.3" });
+    const formHtml = await form.text();
+    expect([form.status, /id="prediction">([^<]+)</.exec(formHtml)?.[1]]).toEqual([200, "virginica"]);
+    const text = await ds.post("/playground/text", { text: "Predict iris: sepal length 5.1, sepal width 3.5, petal length 1.4, petal width 0.2" });
+    const textHtml = await text.text();
+    expect([text.status, /id="prediction">([^<]+)</.exec(textHtml)?.[1]]).toEqual([200, "setosa"]);
+    // A sentence the parser cannot read (no LLM here) is the caller's: a 400 whose message says what is missing.
+    const unread = await ds.post("/playground/text", { text: "a flower I saw yesterday" });
+    expect(unread.status).toBe(400);
+    expect(/<p class="error" role="alert">([^<]+)</.exec(await unread.text())?.[1]).toMatch(/could not find sepal_length, .* in the text/);
+  });
+
+  it("shows a viewer the model's form but refuses their predictions with a readable 403", async () => {
+    const viewer = await signIn("viewer");
+    expect(viewer.status).toBe(200);
+    expect(viewer.html).toContain('id="infer-form"');
+    for (const [to, form] of [["/playground/infer", { f_0: "6.7", f_1: "3.0", f_2: "5.2", f_3: "2.3" }], ["/playground/text", { text: "sepal length 5.1" }]] as const) {
+      const res = await viewer.post(to, form);
+      expect(res.status).toBe(403);
+      expect(await res.text()).toContain("this needs the data-scientist role; you are viewer");
+    }
+  });
 });
