@@ -223,7 +223,7 @@ describe("KServe canary (canaryTrafficPercent) decided on queue-proxy numbers pe
     expect(rec(rec(after.spec).predictor).canaryTrafficPercent).toBeUndefined();
     expect(rec(rec(after.metadata).annotations)["flywheel.dev/canary-stable-version"]).toBeUndefined();
     expect(rec(rec(rec(after.status).components).predictor).latestRolledoutRevision).toBe("iris-predictor-00002");
-    expect(deps.canaries.get("iris")).toBeUndefined();
+    expect(await deps.canaries.get("iris")).toBeUndefined();
   }, 90_000);
 
   it("canaries v3, whose revision answers 5xx, and rolls back by pinning canaryTrafficPercent to 0 on the stable version", async () => {
