@@ -109,7 +109,7 @@ export function page(
   title: string,
   area: Area,
   body: Child,
-  opts: { status?: 200 | 400 | 404 | 409 | 422 | 502; refreshWithoutJs?: number | undefined; refreshAlways?: number | undefined } = {},
+  opts: { status?: 200 | 400 | 401 | 403 | 404 | 409 | 422 | 502; refreshWithoutJs?: number | undefined; refreshAlways?: number | undefined } = {},
 ): Response | Promise<Response> {
   return c.html(
     <Layout title={title} area={area} principal={ctx.principal} csrf={ctx.csrf} airflow={ctx.airflow} refreshWithoutJs={opts.refreshWithoutJs} refreshAlways={opts.refreshAlways}>
@@ -126,7 +126,7 @@ export function pageOrFragment(
   title: string,
   area: Area,
   body: Child,
-  opts: { status?: 200 | 400 | 404 | 409 | 422 | 502; refreshWithoutJs?: number } = {},
+  opts: { status?: 200 | 400 | 401 | 403 | 404 | 409 | 422 | 502; refreshWithoutJs?: number } = {},
 ): Response | Promise<Response> {
   if (isHtmx(c)) return c.html(<>{body}</>, opts.status ?? 200);
   return page(c, ctx, title, area, body, opts);

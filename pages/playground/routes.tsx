@@ -26,9 +26,10 @@ const failure = (e: unknown): string => {
   if (e instanceof ValidationError) return e.issues.map((i) => (i.field === "text" ? i.message : `${i.field}: ${i.message}`)).join("; ");
   return isKnownError(e) ? e.message : "the inference call failed";
 };
-type Status = 200 | 400 | 404 | 409 | 422 | 502;
-const CLIENT_STATUSES: readonly Status[] = [400, 404, 409, 422];
-/** The caller's mistake (unknown deployment, bad input) keeps its 4xx (htmx swaps it); only a failing upstream is a 502. */
+type Status = 200 | 400 | 401 | 403 | 404 | 409 | 422 | 502;
+const CLIENT_STATUSES: readonly Status[] = [400, 401, 403, 404, 409, 422];
+/** The caller's mistake (unknown deployment, bad input) and the inference access check's refusal (401/403) keep their
+ * 4xx (htmx swaps it, and the user sees why); only a failing upstream is a 502. */
 const failureStatus = (e: unknown): Status => CLIENT_STATUSES.find((s) => s === toHttpError(e).status) ?? 502;
 
 export function playgroundRoutes(deps: UiDeps, airflow: boolean): Hono {

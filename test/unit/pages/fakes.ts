@@ -50,7 +50,7 @@ export interface Fakes {
   searchRunsCalls: { orderBy: readonly string[]; pageToken: string | undefined; maxResults: number; filter?: string | undefined }[];
 }
 
-export function makeFakes(opts: { jobs?: number; runs?: number; airflowUrl?: string; fetch?: UiDeps["fetch"]; traffic?: UiDeps["traffic"]; now?: UiDeps["now"]; extraDeployments?: DeploymentStatus[] } = {}): Fakes {
+export function makeFakes(opts: { jobs?: number; runs?: number; airflowUrl?: string; fetch?: UiDeps["fetch"]; traffic?: UiDeps["traffic"]; now?: UiDeps["now"]; extraDeployments?: DeploymentStatus[]; wrapInference?: (real: UiDeps["inference"]) => UiDeps["inference"] } = {}): Fakes {
   const emitted: AnyCloudEvent[] = [];
   const jobs: JobRecord[] = Array.from({ length: opts.jobs ?? 3 }, (_, i) => job(i, i === 0 ? "running" : "succeeded"));
   const experiments: UiExperiment[] = [{ experimentId: "1", name: "iris", lastUpdateTime: 1_700_000_000_000 }];
@@ -197,7 +197,7 @@ export function makeFakes(opts: { jobs?: number; runs?: number; airflowUrl?: str
       },
     },
     serving: { name: "local", list: async () => deployments, get: async (n) => deployments.find((d) => d.name === n) },
-    inference: {
+    inference: (opts.wrapInference ?? ((i) => i))({
       metadata: async (name) => {
         if (!deployments.some((d) => d.name === name)) throw new NotFoundError(`deployment ${name} does not exist`);
         return IRIS_META;
@@ -211,7 +211,7 @@ export function makeFakes(opts: { jobs?: number; runs?: number; airflowUrl?: str
         const probabilities = [0, 1, 2].map((i) => (i === label ? 0.8 : 0.1));
         return { model_name: name, model_version: "2", id: req.id, outputs: [{ name: "probabilities", shape: [1, 3], datatype: "FP32", data: probabilities }, { name: "label", shape: [1], datatype: "INT64", data: [label] }] };
       },
-    },
+    }),
     drift: {
       threshold: 0.2,
       alerting: { prometheus: true, alertmanager: false },

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { byId, fieldErrors, uiHarness, unescapeHtml } from "./harness.ts";
 import type { Session, UiHarness } from "./harness.ts";
+import { ForbiddenError, UnauthorizedError } from "../../../platform/errors.ts";
 
 let h: UiHarness;
 let ds: Session;
@@ -92,5 +93,36 @@ describe("inference playground", () => {
     const viewer = await h.as("viewer");
     expect((await viewer.get("/playground?deployment=iris")).status).toBe(200);
     expect((await viewer.post("/playground/infer", setosa)).status).toBe(403);
+  });
+});
+
+describe("inference playground under the inference access check", () => {
+  // The errors ui-inference.ts's access check throws, for two deployments: the page must show them as what they are.
+  let guarded: UiHarness;
+  beforeAll(async () => {
+    guarded = await uiHarness({
+      wrapInference: (real) => ({
+        ...real,
+        metadata: async (name) => {
+          if (name === "iris-anonymous") throw new UnauthorizedError("reading the metadata of iris-anonymous: authentication required");
+          if (name === "iris-forbidden") throw new ForbiddenError("inference on iris-forbidden needs the mlops-engineer role; you are data-scientist");
+          return real.metadata(name);
+        },
+      }),
+    });
+  });
+  afterAll(() => guarded.close());
+
+  it("answers htmx with the access check's 401 and 403 and their message (not a 502 htmx would not swap)", async () => {
+    const s = await guarded.as("data-scientist");
+    for (const [deployment, status, says] of [["iris-anonymous", 401, "authentication required"], ["iris-forbidden", 403, "needs the mlops-engineer role; you are data-scientist"]] as const) {
+      const res = await s.post("/playground/infer", { ...setosa, deployment }, { htmx: true });
+      expect(res.status).toBe(status);
+      const html = await res.text();
+      expect(html).not.toContain("<html");
+      expect(unescapeHtml(html)).toContain(says);
+      const full = await s.get(`/playground?deployment=${deployment}`);
+      expect(unescapeHtml(await full.text())).toContain(`Metadata unavailable: ${deployment === "iris-anonymous" ? "reading the metadata of iris-anonymous: " : "inference on iris-forbidden "}${says}`);
+    }
   });
 });
