@@ -52,12 +52,19 @@ export function metricOrderIds(db: Db, q: MetricOrder): string[] {
     return n;
   };
   const entries = (ps: readonly Part[]): { part: Part; joinArgs: readonly unknown[] }[] => ps.map((part) => ({ part, joinArgs: [] }));
+  const flip = (p: Part): Part => ({ ...p, order: p.order.map(flipDirection) });
   if (q.offset >= q.deep) {
-    const rows = count(values) + count(nans) + count(absent);
+    // A page inside the numbers is read from their nearer end: no other part needs counting (a count costs a walk).
+    const v = count(values);
+    if (q.offset + want <= v) {
+      if (v - (q.offset + want) < q.offset) return walkParts(db, "d.run_uuid", entries([flip(values)]), v - q.offset - want, want, q.deep, count).reverse();
+      return walkParts(db, "d.run_uuid", entries([values]), q.offset, want, q.deep, count);
+    }
+    const rows = v + count(nans) + count(absent);
     const end = Math.min(q.offset + want, rows);
     if (end <= q.offset) return [];
     if (rows - end < q.offset) {
-      const reversed = parts.map((p) => ({ ...p, order: p.order.map(flipDirection) })).reverse();
+      const reversed = parts.map(flip).reverse();
       // Counts belong to the parts, whichever way they are read.
       reversed.forEach((p, i) => counts.set(p, count(parts[parts.length - 1 - i] ?? p)));
       return walkParts(db, "d.run_uuid", entries(reversed), rows - end, end - q.offset, q.deep, count).reverse();
