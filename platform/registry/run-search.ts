@@ -42,21 +42,22 @@ export function searchRunRows(db: Db, q: RunSearch): { items: Row[]; next?: stri
   const [term, ...more] = q.order;
   const only = q.experimentIds[0];
   // The common "best runs by a metric" page has its own index (metric-order.ts): deep pages cost index entries only.
-  const ids = term?.type === "metric" && !more.length && !q.clauses.length && q.view !== "ALL" && q.experimentIds.length === 1 && only !== undefined
+  const byMetric = term?.type === "metric" && !more.length && !q.clauses.length && q.view !== "ALL" && q.experimentIds.length === 1 && only !== undefined;
+  const ids = byMetric
     ? metricOrderIds(db, { experimentId: Number(only), stage: q.view === "ACTIVE_ONLY" ? "active" : "deleted", key: term.key, ascending: term.ascending, limit: q.limit, offset: q.offset, deep: q.deep ?? DEEP })
     : searchIds(db, {
-    schema: RUN_SQL,
-    from: "runs r",
-    id: "r.run_uuid",
-    where: [scope, ...stage, ...compileWhere(q.clauses, RUN_SQL)],
-    terms: q.order,
-    tiebreak: [...(byStart ? [] : ["r.start_time DESC"]), "r.run_uuid"],
-    limit: q.limit,
-    offset: q.offset,
-    deep: q.deep,
-    // run_uuid ends every run order, so it is total.
-    total: true,
-  });
+      schema: RUN_SQL,
+      from: "runs r",
+      id: "r.run_uuid",
+      where: [scope, ...stage, ...compileWhere(q.clauses, RUN_SQL)],
+      terms: q.order,
+      tiebreak: [...(byStart ? [] : ["r.start_time DESC"]), "r.run_uuid"],
+      limit: q.limit,
+      offset: q.offset,
+      deep: q.deep,
+      // run_uuid ends every run order, so it is total.
+      total: true,
+    });
   const page = pageOf(ids, q.offset, q.limit, encodeToken);
   const items = rowsByIds(db, "runs", "run_uuid", page.items);
   return page.next ? { items, next: page.next } : { items };
