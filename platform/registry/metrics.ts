@@ -49,7 +49,7 @@ function insertMetric(db: Db, runId: string, mt: MetricIn): void {
     mt.step > col.num(cur, "step") ||
     (mt.step === col.num(cur, "step") && (mt.timestamp > col.num(cur, "timestamp") ||
       (mt.timestamp === col.num(cur, "timestamp") && value > col.num(cur, "value"))));
-  if (newer) run(db, "INSERT OR REPLACE INTO latest_metrics VALUES (?, ?, ?, ?, ?, ?)", runId, mt.key, value, isNan, mt.timestamp, mt.step);
+  if (newer) run(db, "INSERT OR REPLACE INTO latest_metrics (run_uuid, key, value, is_nan, timestamp, step) VALUES (?, ?, ?, ?, ?, ?)", runId, mt.key, value, isNan, mt.timestamp, mt.step);
 }
 
 function insertParam(db: Db, runId: string, key: string, given: string): void {

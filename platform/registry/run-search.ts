@@ -2,7 +2,8 @@
 import type { ViewType } from "./experiments.ts";
 import type { Clause, OrderTerm } from "./filter.ts";
 import { encodeToken } from "./paging.ts";
-import { compileWhere, pageOf, rowsByIds, searchIds, type Fragment, type SqlSchema } from "./sql-search.ts";
+import { metricOrderIds } from "./metric-order.ts";
+import { compileWhere, DEEP, pageOf, rowsByIds, searchIds, type Fragment, type SqlSchema } from "./sql-search.ts";
 import type { Db, Row } from "./store.ts";
 
 /** Runs as MLflow's SQL store searches them (attribute columns; metrics, params and tags as key/value tables). */
@@ -38,19 +39,25 @@ export function searchRunRows(db: Db, q: RunSearch): { items: Row[]; next?: stri
   const stage: Fragment[] = q.view === "ALL" ? [] : [{ sql: "r.lifecycle_stage = ?", args: [q.view === "ACTIVE_ONLY" ? "active" : "deleted"] }];
   // MLflow's tie-break: start_time DESC unless ordered by it already, then run_uuid.
   const byStart = q.order.some((t) => t.type === "attribute" && RUN_SQL.attributes[t.key] === "r.start_time");
-  const ids = searchIds(db, {
-    schema: RUN_SQL,
-    from: "runs r",
-    id: "r.run_uuid",
-    where: [scope, ...stage, ...compileWhere(q.clauses, RUN_SQL)],
-    terms: q.order,
-    tiebreak: [...(byStart ? [] : ["r.start_time DESC"]), "r.run_uuid"],
-    limit: q.limit,
-    offset: q.offset,
-    deep: q.deep,
-    // run_uuid ends every run order, so it is total.
-    total: true,
-  });
+  const [term, ...more] = q.order;
+  const only = q.experimentIds[0];
+  // The common "best runs by a metric" page has its own index (metric-order.ts): deep pages cost index entries only.
+  const byMetric = term?.type === "metric" && !more.length && !q.clauses.length && q.view !== "ALL" && q.experimentIds.length === 1 && only !== undefined;
+  const ids = byMetric
+    ? metricOrderIds(db, { experimentId: Number(only), stage: q.view === "ACTIVE_ONLY" ? "active" : "deleted", key: term.key, ascending: term.ascending, limit: q.limit, offset: q.offset, deep: q.deep ?? DEEP })
+    : searchIds(db, {
+      schema: RUN_SQL,
+      from: "runs r",
+      id: "r.run_uuid",
+      where: [scope, ...stage, ...compileWhere(q.clauses, RUN_SQL)],
+      terms: q.order,
+      tiebreak: [...(byStart ? [] : ["r.start_time DESC"]), "r.run_uuid"],
+      limit: q.limit,
+      offset: q.offset,
+      deep: q.deep,
+      // run_uuid ends every run order, so it is total.
+      total: true,
+    });
   const page = pageOf(ids, q.offset, q.limit, encodeToken);
   const items = rowsByIds(db, "runs", "run_uuid", page.items);
   return page.next ? { items, next: page.next } : { items };

@@ -93,9 +93,9 @@ export function compileOrder(terms: readonly OrderTerm[], schema: SqlSchema): { 
 }
 
 /** An offset from which a part is counted before it is read. */
-const DEEP = 5000;
+export const DEEP = 5000;
 
-interface Part {
+export interface Part {
   readonly from: string;
   readonly where: readonly Fragment[];
   readonly order: readonly string[];
@@ -182,7 +182,7 @@ export function searchIds(db: Db, q: {
 }
 
 /** The ids of `want` rows from `offset`, over parts read in turn; far past the top, a part is counted before it is read. */
-function walkParts(
+export function walkParts(
   db: Db,
   id: string,
   parts: readonly { part: Part; joinArgs: readonly unknown[] }[],
@@ -216,7 +216,7 @@ function walkParts(
 }
 
 /** One ORDER BY term in the opposite direction (a bare term is ascending). */
-function flipDirection(term: string): string {
+export function flipDirection(term: string): string {
   if (/\sDESC$/i.test(term)) return term.replace(/\sDESC$/i, " ASC");
   if (/\sASC$/i.test(term)) return term.replace(/\sASC$/i, " DESC");
   return `${term} DESC`;

@@ -104,6 +104,7 @@ export function openStore(dataDir: string): Db {
   db.pragma("busy_timeout = 5000");
   db.pragma("foreign_keys = OFF");
   db.exec(SCHEMA);
+  addRunScope(db);
   const has = db.prepare("SELECT 1 FROM experiments WHERE experiment_id = 0").get();
   if (!has) {
     const now = Date.now();
@@ -112,6 +113,41 @@ export function openStore(dataDir: string): Db {
     ).run(DEFAULT_EXPERIMENT_NAME, `${ARTIFACT_SCHEME}/${DEFAULT_EXPERIMENT_ID}`, now, now);
   }
   return db;
+}
+
+/**
+ * latest_metrics carries a copy of its run's search scope and tie-break (experiment, stage, start_time), kept by
+ * triggers, so a search ordered by a metric pages on one index without joining every skipped row to its run.
+ * Older stores gain the columns here and are filled once.
+ */
+const RUN_SCOPE = `
+CREATE TRIGGER IF NOT EXISTS latest_metrics_scope AFTER INSERT ON latest_metrics BEGIN
+  UPDATE latest_metrics SET (experiment_id, lifecycle_stage, start_time) =
+    (SELECT experiment_id, lifecycle_stage, start_time FROM runs WHERE run_uuid = NEW.run_uuid)
+  WHERE run_uuid = NEW.run_uuid AND key = NEW.key;
+END;
+CREATE TRIGGER IF NOT EXISTS runs_scope AFTER UPDATE OF experiment_id, lifecycle_stage, start_time ON runs BEGIN
+  UPDATE latest_metrics SET experiment_id = NEW.experiment_id, lifecycle_stage = NEW.lifecycle_stage, start_time = NEW.start_time
+  WHERE run_uuid = NEW.run_uuid;
+END;
+-- MLflow's metric order within a scope: value, then start_time DESC, run_uuid ASC; one index per value direction
+-- (SQLite reads an index forwards or backwards only).
+CREATE INDEX IF NOT EXISTS latest_metrics_scope_desc ON latest_metrics (experiment_id, lifecycle_stage, key, is_nan, value, start_time, run_uuid DESC);
+CREATE INDEX IF NOT EXISTS latest_metrics_scope_asc ON latest_metrics (experiment_id, lifecycle_stage, key, is_nan, value, start_time DESC, run_uuid);
+`;
+
+function addRunScope(db: Db): void {
+  const columns = db.prepare<[], { name: string }>("SELECT name FROM pragma_table_info('latest_metrics')").all().map((c) => c.name);
+  if (!columns.includes("experiment_id")) {
+    db.transaction(() => {
+      db.exec(`ALTER TABLE latest_metrics ADD COLUMN experiment_id INTEGER;
+        ALTER TABLE latest_metrics ADD COLUMN lifecycle_stage TEXT;
+        ALTER TABLE latest_metrics ADD COLUMN start_time INTEGER;
+        UPDATE latest_metrics SET (experiment_id, lifecycle_stage, start_time) =
+          (SELECT experiment_id, lifecycle_stage, start_time FROM runs WHERE runs.run_uuid = latest_metrics.run_uuid);`);
+    })();
+  }
+  db.exec(RUN_SCOPE);
 }
 
 /** Typed column readers: rows come back as unknown from SQLite. */

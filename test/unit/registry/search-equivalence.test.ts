@@ -196,6 +196,27 @@ describe("runs/search in SQL equals MLflow's order and filters evaluated in memo
     }
   });
 
+  it("orders by one metric on latest_metrics' scope index: every offset, both directions and views, after a restore", async () => {
+    // A restored run's metrics follow it back into the active scope (the runs_scope trigger).
+    const restored = runs.find((r) => r.stage === "deleted" && r.metrics.has("acc"));
+    if (!restored) throw new Error("the seed has no deleted run with acc");
+    expect((await h.call("POST", "/mlflow/runs/restore", { run_id: restored.id })).status).toBe(200);
+    restored.stage = "active";
+    for (const view of ["ACTIVE_ONLY", "DELETED_ONLY"] as const) {
+      for (const order_by of [["metrics.acc DESC"], ["metrics.acc ASC"], ["metrics.loss DESC"], ["metrics.none ASC"]]) {
+        const expected = reference(view, undefined, order_by);
+        for (let offset = 0; offset <= expected.length + 1; offset += 7) {
+          for (const deep of [1, 1_000_000]) {
+            const p = searchRunRows(db, { experimentIds: [exp], view, clauses: [], order: parseOrderBy(order_by, SPEC), limit: 9, offset, deep });
+            const why = `view=${view} order_by=${order_by.join(",")} offset=${offset} deep=${deep}`;
+            expect(p.items.map((r) => col.str(r, "run_uuid")), why).toEqual(expected.slice(offset, offset + 9));
+            expect(p.next !== undefined, why).toBe(offset + 9 < expected.length);
+          }
+        }
+      }
+    }
+  });
+
   it("pages the whole experiment in MLflow's default order (start_time DESC, run_uuid)", async () => {
     const res = await h.call("POST", "/mlflow/runs/search", { experiment_ids: [exp], max_results: 1000 });
     expect(list(res.json, "runs").map((r) => String(get(r, "info", "run_id")))).toEqual(reference("ACTIVE_ONLY", undefined, []));
