@@ -13,6 +13,8 @@ const PORT = 5432;
 export interface TestPostgres {
   /** A new, empty database on this cluster; its DSN. */
   createDatabase(prefix?: string): Promise<string>;
+  /** Stop the server (fast shutdown: clients are disconnected), stay down `downMs`, start it again on the same data. */
+  restart(downMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -40,6 +42,41 @@ export async function startPostgres(): Promise<TestPostgres> {
   const data = path.join(dir, "data");
   const [initCmd, initArgs] = asPostgres(path.join(BIN, "initdb"), ["-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--no-instructions"]);
   execFileSync(initCmd, initArgs, { stdio: ["ignore", "ignore", "pipe"] });
+  const adminUrl = `postgresql://postgres@/postgres?host=${encodeURIComponent(dir)}&port=${PORT}`;
+  let child = await launch(data, dir, adminUrl);
+  const shutdown = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGINT"); // fast shutdown: disconnect clients, no checkpoint wait
+    await exited;
+  };
+  return {
+    async createDatabase(prefix = "t") {
+      const name = `${prefix}_${crypto.randomBytes(6).toString("hex")}`;
+      // A client per call, closed before returning: no idle admin connection is left for the shutdown to kill.
+      const admin = new pg.Client({ connectionString: adminUrl });
+      await admin.connect();
+      try {
+        await admin.query(`CREATE DATABASE ${name}`);
+      } finally {
+        await admin.end();
+      }
+      return `postgresql://postgres@/${name}?host=${encodeURIComponent(dir)}&port=${PORT}`;
+    },
+    async restart(downMs = 0) {
+      await shutdown();
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+      child = await launch(data, dir, adminUrl);
+    },
+    async stop() {
+      await shutdown();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Start `postgres` on an initialised data dir and wait until it accepts connections. */
+async function launch(data: string, dir: string, adminUrl: string): Promise<ChildProcess> {
   const [cmd, args] = asPostgres(path.join(BIN, "postgres"), [
     "-D", data, "-k", dir, "-p", String(PORT),
     "-c", "listen_addresses=", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
@@ -48,7 +85,6 @@ export async function startPostgres(): Promise<TestPostgres> {
   const child: ChildProcess = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
-  const adminUrl = `postgresql://postgres@/postgres?host=${encodeURIComponent(dir)}&port=${PORT}`;
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`postgres exited (${child.exitCode}): ${stderr}`);
@@ -63,26 +99,5 @@ export async function startPostgres(): Promise<TestPostgres> {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
-  return {
-    async createDatabase(prefix = "t") {
-      const name = `${prefix}_${crypto.randomBytes(6).toString("hex")}`;
-      // A client per call, closed before returning: no idle admin connection is left for the shutdown to kill.
-      const admin = new pg.Client({ connectionString: adminUrl });
-      await admin.connect();
-      try {
-        await admin.query(`CREATE DATABASE ${name}`);
-      } finally {
-        await admin.end();
-      }
-      return `postgresql://postgres@/${name}?host=${encodeURIComponent(dir)}&port=${PORT}`;
-    },
-    async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((r) => child.once("exit", r));
-        child.kill("SIGINT"); // fast shutdown: disconnect clients, no checkpoint wait
-        await exited;
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return child;
 }
