@@ -17,6 +17,8 @@ export interface ReplicaSpec {
   readonly env: Readonly<Record<string, string>>;
   /** emptyDir mount paths: values under them point into the replica's own directory instead. */
   readonly emptyDirMounts: readonly string[];
+  /** Variables the harness adds as Kubernetes would (KUBECONFIG for the mounted token), not rewritten. */
+  readonly harnessEnv?: Readonly<Record<string, string>>;
   readonly workDir: string;
   readonly replicas: number;
   /** Called whenever the set of live replica addresses changes (Prometheus file_sd). */
@@ -61,8 +63,8 @@ export class FunctionFront {
   }
 
   /** The container env (mapped) and emptyDir mounts, known once every address is (fronts listen first). */
-  configure(env: Readonly<Record<string, string>>, emptyDirMounts: readonly string[]): void {
-    this.#spec = { ...this.#spec, env, emptyDirMounts };
+  configure(env: Readonly<Record<string, string>>, emptyDirMounts: readonly string[], harnessEnv: Readonly<Record<string, string>> = {}): void {
+    this.#spec = { ...this.#spec, env, emptyDirMounts, harnessEnv };
   }
 
   get replicaCount(): number {
@@ -143,6 +145,7 @@ export class FunctionFront {
         TMPDIR: path.join(dir, "tmp"),
         NODE_ENV: "production",
         ...env,
+        ...s.harnessEnv,
         // What Knative injects; PORT=0 because many replicas share one host.
         PORT: "0",
         HOST: "127.0.0.1",

@@ -189,10 +189,10 @@ export async function startTopology(o: TopologyOptions = {}): Promise<Topology> 
       ksvcs.map(async (k) => {
         const c = containerEnv(k, objects, secretData);
         const env = localEnv(c.env, mapping);
-        if (c.automountToken) env.KUBECONFIG = kubeconfigFile;
         const f = fronts.get(k.metadata.name);
         if (!f) return;
-        f.configure(env, c.emptyDirMounts);
+        // The pod's service-account token stands for this kubeconfig, only where the manifests mount one.
+        f.configure(env, c.emptyDirMounts, c.automountToken ? { KUBECONFIG: kubeconfigFile } : {});
         timings.add(`start ${f.name} x${f.replicaCount}`, await f.start());
       }),
     );
