@@ -16,7 +16,15 @@
  * - KServe (InferenceService) and Seldon Core v2 (Model): a storage initializer, then an embedded V2 server process.
  * The container image is ignored: the command runs on this machine.
  */
+import path from "node:path";
 import type { FakeKube } from "../../fake-kube/index.ts";
+import { ROOT } from "../../knative-process.ts";
+import { startApiServerSource } from "./apiserversource.ts";
+import { startControllers } from "./controllers.ts";
+import { inform, type Handler, type Informer } from "./informer.ts";
+import { collectionPath, KINDS, KubeHttp, type Kind } from "./kube-http.ts";
+import { PodNetwork } from "./network.ts";
+import { PodRuntime } from "./runtime.ts";
 
 /** One rendered ApiServerSource object (sources.knative.dev/v1) and where its events go (e.g. the broker ingress). */
 export interface ApiServerSourceBinding {
@@ -89,7 +97,50 @@ export interface Kubelet {
   close(): Promise<void>;
 }
 
-export function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
-  void opts;
-  return Promise.reject(new Error("startKubelet: not implemented yet"));
+export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
+  const kc = opts.kube.kubeconfig;
+  const namespace = opts.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? "default";
+  const http = new KubeHttp(opts.kube.url, kc.getCurrentUser()?.token);
+  const errors: string[] = [];
+  const onError = (m: string): void => void (errors.length < 1000 && errors.push(m));
+  const events: EmittedEvent[] = [];
+  const pvcDir = (claim: string): string => path.join(opts.workDir, "pvc", claim);
+  const informers: Informer[] = [];
+  const on = (kind: Kind, handler: Handler): Informer => {
+    const i = inform(http, { path: collectionPath(kind, namespace), onError }, handler);
+    informers.push(i);
+    return i;
+  };
+
+  const services = on(KINDS.Service, () => undefined);
+  // Handlers run only after this function's synchronous setup, so runtime and controllers exist by then.
+  const pods = on(KINDS.Pod, async (type, pod) => {
+    controllers.onPod(pod);
+    await runtime.onPod(type, pod);
+  });
+  const view = { services: () => [...services.cache.values()], pods: () => [...pods.cache.values()] };
+  const runtime = new PodRuntime({
+    http, workDir: opts.workDir, imageDir: opts.imageDir ?? ROOT, imageWorkdir: "/app", pvcDir, serviceUrls: opts.serviceUrls ?? {},
+    logs: opts.kube, network: new PodNetwork(), view, env: opts.env ?? {}, killGraceMs: opts.killGraceMs, onError,
+  });
+  const controllers = startControllers({ http, namespace, podBackoffMs: opts.podBackoffMs ?? 10_000, pods, on, onError });
+  await Promise.all(informers.map((i) => i.synced));
+
+  const sources: Informer[] = [];
+  for (const b of opts.sources ?? []) sources.push(...(await startApiServerSource(http, b.source, b.sinkUrl, (e) => events.push(e), onError)));
+
+  return {
+    workDir: opts.workDir,
+    seldonMeshUrl: "",
+    pvcDir,
+    pods: () => runtime.pods(),
+    served: () => [],
+    events,
+    errors,
+    close: async () => {
+      for (const i of [...sources, ...informers]) i.stop();
+      await controllers.close();
+      await runtime.stop();
+    },
+  };
 }
