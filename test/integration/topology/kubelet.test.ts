@@ -1,0 +1,143 @@
+// The topology's process kubelet on the fake API server: Flywheel's KubernetesTrainingBackend creates the objects,
+// the kubelet runs them as real processes, and status, pod logs and ApiServerSource events flow back as on a cluster.
+import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HTTP, type CloudEvent } from "cloudevents";
+import { KubernetesTrainingBackend } from "../../../platform/training/kubernetes/backend.ts";
+import { TrainingSpecSchema, type TrainingSpecInput } from "../../../platform/specs/training.ts";
+import type { JobRecord } from "../../../platform/ports.ts";
+import { trainingStatusSource } from "../../../triggers/kubernetes/source.ts";
+import { crdValidator, startFakeKube, type FakeKube } from "../../support/fake-kube/index.ts";
+import { requireBinary } from "../../support/require-binary.ts";
+import { startKubelet, type Kubelet } from "../../support/topology/kubelet/index.ts";
+
+const NS = "flywheel";
+const PYTHON = "/usr/bin/python3";
+let kube: FakeKube;
+let kubelet: Kubelet;
+let backend: KubernetesTrainingBackend;
+let work: string;
+let sink: http.Server;
+const received: CloudEvent<unknown>[] = [];
+
+beforeAll(async () => {
+  requireBinary(PYTHON, "python3");
+  work = fs.mkdtempSync(path.join(os.tmpdir(), "fw-kubelet-"));
+  kube = await startFakeKube({ validate: crdValidator, namespace: NS });
+  kube.create({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: "flywheel-artifacts", namespace: NS }, spec: { accessModes: ["ReadWriteMany"], resources: { requests: { storage: "1Gi" } } } });
+  // The sink stands for the broker ingress: it records what the ApiServerSource emulation sends.
+  sink = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      received.push(HTTP.toEvent({ headers: req.headers, body: Buffer.concat(chunks).toString("utf8") }) as CloudEvent<unknown>);
+      res.writeHead(202).end();
+    });
+  });
+  await new Promise<void>((r) => sink.listen(0, "127.0.0.1", r));
+  const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/flywheel/default`;
+  const source = trainingStatusSource({ namespace: NS, ddpOperator: "pytorchjob", serviceAccountName: "training-status-source" });
+  kubelet = await startKubelet({ kube, workDir: work, sources: [{ source, sinkUrl }], podBackoffMs: 200 });
+  backend = new KubernetesTrainingBackend({ kubeconfig: kube.kubeconfig, namespace: NS, ddpOperator: "pytorchjob", dataDir: fs.mkdtempSync(path.join(work, "d")), trackingUri: undefined });
+}, 30_000);
+
+afterAll(async () => {
+  await backend?.close();
+  await kubelet?.close();
+  await kube?.close();
+  await new Promise((r) => sink?.close(r));
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+const launch = (jobId: string, spec: TrainingSpecInput) => backend.launch({ jobId, spec: TrainingSpecSchema.parse(spec), trigger: { reason: "manual" }, causeEventId: `ev-${jobId}` });
+const until = async (id: string, pred: (j: JobRecord) => boolean, timeout = 20_000): Promise<JobRecord> => {
+  await expect.poll(async () => { const j = await backend.get(id); return j ? pred(j) : false; }, { timeout, interval: 50 }).toBe(true);
+  const j = await backend.get(id);
+  if (!j) throw new Error(`job ${id} vanished`);
+  return j;
+};
+const logsOf = async (id: string): Promise<string> => {
+  const lines: string[] = [];
+  for await (const l of backend.logs(id)) lines.push(l);
+  return lines.join("\n");
+};
+const conditions = (o: Record<string, unknown> | undefined): Record<string, unknown>[] => {
+  const st = o?.status;
+  return st && typeof st === "object" && "conditions" in st && Array.isArray(st.conditions) ? (st.conditions as Record<string, unknown>[]) : [];
+};
+
+describe("process kubelet: batch/v1 Jobs", () => {
+  it("runs a Job's pod as a process with the template's env, args and volume; the job succeeds and its log is readable", async () => {
+    const id = "kubelet-ok-0001";
+    const script = "import os,sys; d=os.environ['FLYWHEEL_ARTIFACT_DIR']; os.makedirs(d, exist_ok=True); open(d+'/out.txt','w').write(sys.argv[1]); print('hello', os.environ['FLYWHEEL_JOB_ID'], sys.argv[1]); print('to stderr', file=sys.stderr)";
+    await launch(id, { model: "iris", image: "flywheel:test", command: [PYTHON, "-c", script], args: ["arg-1"] });
+    const job = await until(id, (j) => j.state === "succeeded");
+    expect(job.failureReason).toBeUndefined();
+    expect(fs.readFileSync(path.join(kubelet.pvcDir("flywheel-artifacts"), id, "out.txt"), "utf8")).toBe("arg-1");
+    const log = await logsOf(id);
+    expect(log).toContain(`hello ${id} arg-1`);
+    expect(log).toContain("to stderr");
+
+    const obj = kube.get({ apiVersion: "batch/v1", kind: "Job", namespace: NS, name: id });
+    expect(obj?.status).toMatchObject({ succeeded: 1, ready: 0 });
+    expect(conditions(obj).map((c) => [c.type, c.status, c.reason])).toEqual([["SuccessCriteriaMet", "True", "CompletionsReached"], ["Complete", "True", "CompletionsReached"]]);
+    const [pod] = kube.objects({ apiVersion: "v1", kind: "Pod", labelSelector: `job-name=${id}` });
+    expect(pod?.metadata).toMatchObject({ labels: { "batch.kubernetes.io/job-name": id, "flywheel.dev/job-id": id }, ownerReferences: [{ kind: "Job", name: id, controller: true }] });
+    expect(pod?.status).toMatchObject({ phase: "Succeeded", containerStatuses: [{ name: "trainer", state: { terminated: { exitCode: 0, reason: "Completed" } } }] });
+    expect(kubelet.errors).toEqual([]);
+  });
+
+  it("a failing pod ends the job failed with BackoffLimitExceeded, the exit code and the log tail", async () => {
+    const id = "kubelet-fail-0001";
+    await launch(id, { model: "iris", image: "flywheel:test", command: [PYTHON, "-c", "import sys; print('about to fail'); sys.exit(3)"] });
+    const job = await until(id, (j) => j.state === "failed");
+    expect(job.failureReason).toBe("BackoffLimitExceeded");
+    expect(job.message).toBe("Job has reached the specified backoff limit");
+    expect(job.exitCode).toBe(3);
+    expect(await logsOf(id)).toContain("about to fail");
+    const obj = kube.get({ apiVersion: "batch/v1", kind: "Job", namespace: NS, name: id });
+    expect(obj?.status).toMatchObject({ failed: 1 });
+    expect(conditions(obj).map((c) => [c.type, c.reason])).toEqual([["FailureTarget", "BackoffLimitExceeded"], ["Failed", "BackoffLimitExceeded"]]);
+  });
+
+  it("deleting the Job (cancel) kills the pod's process group", async () => {
+    const id = "kubelet-cancel-0001";
+    const marker = path.join(work, "cancel-child.pid");
+    // The pod forks a grandchild: the whole group must go, not only the leader.
+    const script = `import subprocess,time; p=subprocess.Popen(['sleep','300']); open('${marker}','w').write(str(p.pid)); print('started', flush=True); time.sleep(300)`;
+    await launch(id, { model: "iris", image: "flywheel:test", command: [PYTHON, "-c", script] });
+    await until(id, (j) => j.state === "running");
+    await expect.poll(() => fs.existsSync(marker), { timeout: 10_000 }).toBe(true);
+    const grandchild = Number(fs.readFileSync(marker, "utf8"));
+    await backend.cancel(id);
+    await expect.poll(() => alive(grandchild), { timeout: 10_000 }).toBe(false);
+    expect(kubelet.pods().filter((p) => p.name.startsWith(id))).toEqual([]);
+  });
+
+  it("emits the ApiServerSource's CloudEvents for the watched Jobs and Pods", async () => {
+    const id = "kubelet-ok-0001";
+    const forJob = received.filter((e) => e.subject === `/apis/batch/v1/namespaces/${NS}/jobs/${id}`);
+    expect(forJob.map((e) => e.type)).toContain("dev.knative.apiserver.resource.add");
+    const last = forJob.filter((e) => e.type === "dev.knative.apiserver.resource.update").at(-1);
+    expect(last).toMatchObject({ source: kube.url, kind: "Job", name: id, namespace: NS, datacontenttype: "application/json" });
+    expect(conditions(last?.data as Record<string, unknown>).map((c) => c.type)).toContain("Complete");
+    const podEvents = received.filter((e) => e.kind === "Pod" && String(e.name).startsWith(`${id}-`));
+    expect(podEvents.length).toBeGreaterThan(0);
+    expect(podEvents[0]?.subject).toMatch(new RegExp(`^/apis/v1/namespaces/${NS}/pods/${id}-`));
+    expect(kubelet.events.every((e) => e.status === 202)).toBe(true);
+    expect(kubelet.errors).toEqual([]);
+  });
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
