@@ -84,6 +84,11 @@ export async function bundle(entries: readonly BundleEntry[], outDir: string, ro
       legalComments: "linked",
       logLevel: "error",
     });
+    // pages/static.ts reads its assets next to itself (new URL("./static/...", import.meta.url)): in a bundle that is
+    // <bundle dir>/static, so they are copied there (the image's /app/pages/static is not where the bundle looks).
+    if (Object.keys(out.metafile.inputs).some((k) => path.resolve(root, k) === path.join(root, "pages/static.ts"))) {
+      fs.cpSync(path.join(root, "pages/static"), path.join(dir, "static"), { recursive: true });
+    }
     results.push(summarise(e, path.join(dir, "index.js"), out.metafile, root));
   }
   return results;
