@@ -25,13 +25,14 @@ import { freePort, type Server } from "../../e2e/drift/servers.ts";
 import { crdValidator, startFakeKube, type FakeKube } from "../fake-kube/index.ts";
 import { ROOT, writeKubeconfig } from "../knative-process.ts";
 import { startPostgres } from "../postgres.ts";
-import { containerEnv, localEnv, urlMapping, type LocalAddresses } from "./addresses.ts";
+import { containerEnv, destinationUrl, localEnv, urlMapping, type LocalAddresses } from "./addresses.ts";
 import { BrokerProcess, triggerDocument } from "./broker.ts";
 import { productionBundle } from "./build.ts";
 import { FunctionFront } from "./front.ts";
 import { startTopologyAlertmanager, startTopologyPrometheus, writeTargets } from "./observability.ts";
 import { TEST_OVERLAY, renderTestManifests, type TestOverlay } from "./overlay.ts";
 import { startPingSources, type PingSources } from "./ping.ts";
+import { startKubelet, type Kubelet } from "./kubelet/index.ts";
 import { startRegistryProcess } from "./registry.ts";
 import { Timings } from "./timing.ts";
 
@@ -48,6 +49,8 @@ export interface TopologyOptions {
   readonly replicas?: number;
   readonly replicasOf?: Readonly<Record<string, number>>;
   readonly overlay?: TestOverlay;
+  /** Start the process kubelet (default true). */
+  readonly kubelet?: boolean;
 }
 
 /** Per-run secrets the rendered manifests reference (generated here, never committed or logged). */
@@ -75,6 +78,8 @@ export interface Topology {
   readonly kube: FakeKube;
   readonly kubeconfigFile: string;
   readonly broker: BrokerProcess;
+  /** The process kubelet (Jobs, PyTorchJobs, InferenceServices/Models, ApiServerSource), unless `kubelet: false`. */
+  readonly kubelet: Kubelet | undefined;
   readonly pings: PingSources;
   readonly timings: Timings;
   /** The front of one Knative Service (replicas, served counts, cold starts). */
@@ -197,6 +202,22 @@ export async function startTopology(o: TopologyOptions = {}): Promise<Topology> 
       }),
     );
     timings.add("all functions (parallel)", performance.now() - tf);
+    let kubelet: Kubelet | undefined;
+    if (o.kubelet !== false) {
+      const sources = objects.filter((x) => x.kind === "ApiServerSource").map((source) => ({ source, sinkUrl: destinationUrl(addresses, obj(source.spec).sink) }));
+      kubelet = await timings.time("kubelet", () =>
+        startKubelet({
+          kube,
+          namespace: NAMESPACE,
+          workDir: path.join(dir, "kubelet"),
+          env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
+          serviceUrls: Object.fromEntries(mapping),
+          sources,
+          mlflow: { trackingUri: registry.url },
+        }),
+      );
+      cleanups.push(() => kubelet?.close());
+    }
     const pings = startPingSources(objects, addresses);
     cleanups.push(() => pings.stop());
     timings.add("topology startup total", performance.now() - t0);
@@ -214,6 +235,7 @@ export async function startTopology(o: TopologyOptions = {}): Promise<Topology> 
       kube,
       kubeconfigFile,
       broker,
+      kubelet,
       pings,
       timings,
       fn: front,
@@ -237,4 +259,8 @@ export async function startTopology(o: TopologyOptions = {}): Promise<Topology> 
     await stopAll();
     throw e;
   }
+}
+
+function obj(v: unknown): Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v) ? Object.fromEntries(Object.entries(v)) : {};
 }
