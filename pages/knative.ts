@@ -44,7 +44,7 @@ export async function knativeUi(env: Record<string, string | undefined> = proces
   const bus = new HttpEventBus({ url: config.knative.brokerUrl, token: config.auth.token });
   const events = knativeEvents(state, { bus, log, now: Date.now });
   const serving = await clusterServingBackend(config.serving.backend, config.kubernetes.namespace, log, env);
-  const training = KubernetesTrainingBackend.fromConfig(config, { env, log, watch: false });
+  const training = KubernetesTrainingBackend.fromConfig(config, { env, log, watch: false, clusterReads: true });
   const deps = uiDepsFrom({
     auth,
     broker: { emit: (e) => bus.emit(e), ...events },
