@@ -188,6 +188,12 @@ export async function startTopology(o: TopologyOptions = {}): Promise<Topology> 
       kube.create({ apiVersion: KSVC, kind: "Service", metadata: { name: k.metadata.name, namespace: NAMESPACE, labels: k.metadata.labels ?? {} }, spec: k.spec });
       kube.setStatus({ apiVersion: KSVC, kind: "Service", namespace: NAMESPACE, name: k.metadata.name }, { url: frontUrls[k.metadata.name], conditions: [{ type: "Ready", status: "True" }] });
     }
+    // The rendered PersistentVolumeClaims (flywheel-artifacts), Bound as a provisioner leaves them: without them every
+    // training pod stays Pending (Unschedulable), as in a cluster where the claim was never applied.
+    for (const c of objects.filter((x) => x.apiVersion === "v1" && x.kind === "PersistentVolumeClaim")) {
+      kube.create({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: c.metadata.name, namespace: NAMESPACE, labels: c.metadata.labels ?? {} }, spec: c.spec });
+      kube.setStatus({ apiVersion: "v1", kind: "PersistentVolumeClaim", namespace: NAMESPACE, name: c.metadata.name }, { phase: "Bound" });
+    }
     const mapping = urlMapping(addresses);
     const tf = performance.now();
     await Promise.all(
