@@ -64,6 +64,8 @@ export interface TopologySecrets {
 export interface Topology {
   readonly dir: string;
   readonly objects: readonly K8sObject[];
+  /** Rendered objects the fake API server did not take (unknown kind), with the reason. */
+  readonly unapplied: readonly string[];
   readonly secrets: TopologySecrets;
   readonly urls: {
     readonly ui: string;
@@ -183,7 +185,18 @@ export async function startTopology(o: TopologyOptions = {}): Promise<Topology> 
     addresses.prometheus = prom.url;
     await brokerP;
 
-    // The rendered Knative Services exist in the API server (the UI reads their Ready condition through client-node).
+    // The rendered objects exist in the API server (the PVC the training pods mount, the ConfigMap, RBAC, sources...);
+    // kinds the fake API server does not serve are listed, not hidden.
+    const unapplied: string[] = [];
+    for (const x of objects) {
+      if (x.apiVersion === KSVC && x.kind === "Service") continue;
+      try {
+        kube.create(x);
+      } catch (e) {
+        unapplied.push(`${x.kind}/${x.metadata.name}: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
+      }
+    }
+    // The Knative Services, Ready at their fronts (the UI reads the Ready condition through client-node).
     for (const k of ksvcs) {
       kube.create({ apiVersion: KSVC, kind: "Service", metadata: { name: k.metadata.name, namespace: NAMESPACE, labels: k.metadata.labels ?? {} }, spec: k.spec });
       kube.setStatus({ apiVersion: KSVC, kind: "Service", namespace: NAMESPACE, name: k.metadata.name }, { url: frontUrls[k.metadata.name], conditions: [{ type: "Ready", status: "True" }] });
@@ -230,6 +243,7 @@ export async function startTopology(o: TopologyOptions = {}): Promise<Topology> 
     return {
       dir,
       objects,
+      unapplied,
       secrets,
       urls: { ui: front("ui").url, functions: frontUrls, brokerIngress: broker.ingressUrl, broker: broker.url, prometheus: prom.url, alertmanager: am.url, registry: registry.url, kube: kube.url },
       kube,
