@@ -12,7 +12,7 @@ import { TrainingSpecSchema, type TrainingSpecInput } from "../../../platform/sp
 import type { JobRecord } from "../../../platform/ports.ts";
 import { trainingStatusSource } from "../../../triggers/kubernetes/source.ts";
 import { crdValidator, startFakeKube, type FakeKube } from "../../support/fake-kube/index.ts";
-import { requireBinary } from "../../support/require-binary.ts";
+import { requireBinary, requirePythonModules } from "../../support/require-binary.ts";
 import { startKubelet, type Kubelet } from "../../support/topology/kubelet/index.ts";
 
 const NS = "flywheel";
@@ -131,6 +131,34 @@ describe("process kubelet: batch/v1 Jobs", () => {
     expect(kubelet.events.every((e) => e.status === 202)).toBe(true);
     expect(kubelet.errors).toEqual([]);
   });
+});
+
+describe("process kubelet: PyTorchJob (training operator)", () => {
+  it("runs Master + Worker as two python3-torch processes that rendezvous over gloo; the job succeeds", async () => {
+    requirePythonModules({ torch: "python3-torch" });
+    const id = "kubelet-ddp-0001";
+    await launch(id, { kind: "ddp", model: "blobs", image: "flywheel:test", command: [PYTHON, "examples/torch-ddp/train.py"], params: { epochs: "3", samples: "64" }, replicas: 2, procsPerReplica: 1 });
+    const job = await until(id, (j) => j.state === "succeeded", 90_000);
+    expect(job.failureReason).toBeUndefined();
+    const obj = kube.get({ apiVersion: "kubeflow.org/v1", kind: "PyTorchJob", namespace: NS, name: id });
+    expect(conditions(obj).map((c) => [c.type, c.status, c.reason])).toEqual([
+      ["Created", "True", "PyTorchJobCreated"],
+      ["Running", "False", "PyTorchJobRunning"],
+      ["Succeeded", "True", "PyTorchJobSucceeded"],
+    ]);
+    expect(obj?.status).toMatchObject({ replicaStatuses: { Master: { succeeded: 1 }, Worker: { succeeded: 1 } } });
+    const worker = kube.get({ apiVersion: "v1", kind: "Pod", namespace: NS, name: `${id}-worker-0` });
+    expect(worker?.metadata).toMatchObject({ labels: { "training.kubeflow.org/replica-type": "worker", "training.kubeflow.org/replica-index": "0", "training.kubeflow.org/job-name": id } });
+    const env = (worker?.spec as { containers: { env: { name: string; value?: string }[] }[] }).containers[0]?.env ?? [];
+    const value = (n: string): string | undefined => env.filter((e) => e.name === n).at(-1)?.value;
+    // What the operator writes into the Pod; the process sees the service name resolved and the port NATed.
+    expect([value("MASTER_ADDR"), value("MASTER_PORT"), value("WORLD_SIZE"), value("RANK")]).toEqual([`${id}-master-0`, "23456", "2", "1"]);
+    expect(kube.get({ apiVersion: "v1", kind: "Service", namespace: NS, name: `${id}-master-0` })?.spec).toMatchObject({ clusterIP: "None", ports: [{ port: 23456 }] });
+    // Both ranks joined the same process group (each prints the all-reduce check), read through the API per rank.
+    const rank1: string[] = [];
+    for await (const l of backend.logs(id, { rank: 1 })) rank1.push(l);
+    expect(rank1.join("\n")).toMatch(/rank 1: .*all_reduce ok/);
+  }, 120_000);
 });
 
 function alive(pid: number): boolean {

@@ -2,6 +2,7 @@
 import type { Handler, Informer } from "./informer.ts";
 import { JobController } from "./job-controller.ts";
 import { KINDS, nameOf, type Kind, type KubeHttp, type Obj } from "./kube-http.ts";
+import { PyTorchJobController } from "./pytorch-controller.ts";
 import { KeyedQueue } from "./queue.ts";
 
 export interface ControllerDeps {
@@ -28,11 +29,15 @@ export function startControllers(d: ControllerDeps): Controllers {
 
   const jobCtl: JobController = new JobController({ http: d.http, namespace: d.namespace, jobs: d.on(KINDS.Job, (_t, job) => jobQueue.add(nameOf(job))), pods: d.pods, queue: () => jobQueue, podBackoffMs: d.podBackoffMs });
   const jobQueue = queue((k) => jobCtl.reconcile(k));
+  const ptCtl: PyTorchJobController = new PyTorchJobController({ http: d.http, namespace: d.namespace, jobs: d.on(KINDS.PyTorchJob, (_t, job) => ptQueue.add(nameOf(job))), pods: d.pods });
+  const ptQueue = queue((k) => ptCtl.reconcile(k));
 
   return {
     onPod(pod) {
       const job = jobCtl.ownerOf(pod);
       if (job) jobQueue.add(job);
+      const pt = ptCtl.ownerOf(pod);
+      if (pt) ptQueue.add(pt);
     },
     close: async () => {
       await Promise.all(queues.map((q) => q.close()));
