@@ -7,6 +7,15 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HTTP, type CloudEvent } from "cloudevents";
+import { writeModelDir } from "../../../examples/iris-node/artifacts.ts";
+import { LABELS, loadIris } from "../../../examples/iris-node/data.ts";
+import { train } from "../../../examples/iris-node/model.ts";
+import { toOnnx } from "../../../examples/iris-node/onnx.ts";
+import { KServeServingBackend } from "../../../platform/serving/kserve/backend.ts";
+import { ServingKubeClient } from "../../../platform/serving/kube.ts";
+import { SeldonServingBackend } from "../../../platform/serving/seldon/backend.ts";
+import { DeploymentSpecSchema } from "../../../platform/specs/deployment.ts";
+import type { ApplyContext } from "../../../platform/ports.ts";
 import { KubernetesTrainingBackend } from "../../../platform/training/kubernetes/backend.ts";
 import { TrainingSpecSchema, type TrainingSpecInput } from "../../../platform/specs/training.ts";
 import type { JobRecord } from "../../../platform/ports.ts";
@@ -159,6 +168,70 @@ describe("process kubelet: PyTorchJob (training operator)", () => {
     for await (const l of backend.logs(id, { rank: 1 })) rank1.push(l);
     expect(rank1.join("\n")).toMatch(/rank 1: .*all_reduce ok/);
   }, 120_000);
+});
+
+describe("process kubelet: serving (KServe InferenceService, Seldon Model)", () => {
+  const ctx = (storageUri: string, revision: string): ApplyContext => ({ revision, models: { iris: { model: "iris", version: "1", storageUri, flavors: ["onnx", "python_function"] } } });
+  const modelAt = (job: string, seed: number): string => {
+    const model = train(loadIris(), { epochs: 30, lr: 0.1, seed, classes: LABELS.length });
+    writeModelDir(path.join(kubelet.pvcDir("flywheel-artifacts"), job, "model"), toOnnx(model, { metadata: { labels: JSON.stringify(LABELS) } }), new Date());
+    return `pvc://flywheel-artifacts/${job}/model`;
+  };
+  const infer = async (url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> => {
+    const res = await fetch(`${url}/v2/models/iris/infer`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: JSON.stringify({ id: "q1", inputs: [{ name: "input", shape: [2, 4], datatype: "FP32", data: [5.1, 3.5, 1.4, 0.2, 6.7, 3.0, 5.2, 2.3] }] }),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  it("an InferenceService from Flywheel's KServe backend becomes Ready and answers V2 inference at its URL (real ONNX)", async () => {
+    const kserve = new KServeServingBackend({ client: new ServingKubeClient(kube.kubeconfig, NS), pollMs: 100, readyTimeoutMs: 60_000 });
+    const spec = DeploymentSpecSchema.parse({ kind: "model", name: "iris", model: "iris", version: "1" });
+    const status = await kserve.apply(spec, ctx(modelAt("iris-train-1", 1), "r1"));
+    expect(status).toMatchObject({ state: "ready", backend: "kserve", revision: "r1" });
+    const target = await kserve.target("iris");
+    expect(target.url).toBe(kubelet.served().find((m) => m.kind === "InferenceService")?.url);
+    const meta = (await (await fetch(`${target.url}/v2/models/iris`)).json()) as { inputs: { name: string }[] };
+    expect(meta.inputs[0]?.name).toBe("input");
+    const out = await infer(target.url);
+    expect(out.status).toBe(200);
+    expect(out.body).toMatchObject({ model_name: "iris", id: "q1" });
+    const obj = kube.get({ apiVersion: "serving.kserve.io/v1beta1", kind: "InferenceService", namespace: NS, name: "iris" });
+    expect(obj?.status).toMatchObject({ components: { predictor: { latestReadyRevision: "iris-predictor-00001", traffic: [{ revisionName: "iris-predictor-00001", percent: 100, latestRevision: true }] } }, modelStatus: { states: { activeModelState: "Loaded" } } });
+  }, 90_000);
+
+  it("a canary (canaryTrafficPercent) serves both revisions at the one URL and is promoted by removing it", async () => {
+    const client = new ServingKubeClient(kube.kubeconfig, NS);
+    const obj = await client.read("serving.kserve.io/v1beta1", "InferenceService", "iris");
+    const predictor = (obj?.spec as { predictor: { model: Record<string, unknown> } }).predictor;
+    // What a canary rollout applies: the new storageUri with canaryTrafficPercent (Flywheel's backend does not render it yet).
+    await client.apply({ apiVersion: "serving.kserve.io/v1beta1", kind: "InferenceService", metadata: { name: "iris", namespace: NS }, spec: { predictor: { ...predictor, canaryTrafficPercent: 30, model: { ...predictor.model, storageUri: modelAt("iris-train-2", 2) } } } });
+    await expect.poll(() => kubelet.served().find((m) => m.name === "iris")?.revisions.map((r) => [r.name, r.percent]), { timeout: 60_000, interval: 100 }).toEqual([["iris-predictor-00002", 30], ["iris-predictor-00001", 70]]);
+    const url = kubelet.served().find((m) => m.name === "iris")?.url ?? "";
+    const answers = await Promise.all(Array.from({ length: 20 }, () => infer(url)));
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    const st = kube.get({ apiVersion: "serving.kserve.io/v1beta1", kind: "InferenceService", namespace: NS, name: "iris" })?.status;
+    expect(st).toMatchObject({ components: { predictor: { latestRolledoutRevision: "iris-predictor-00001", previousRolledoutRevision: "iris-predictor-00001", traffic: [{ tag: "latest", percent: 30 }, { tag: "prev", percent: 70 }] } } });
+    // Promote: remove the field (a merge patch; the fake's server-side apply does not drop fields a manager omits).
+    const res = await fetch(`${kube.url}/apis/serving.kserve.io/v1beta1/namespaces/${NS}/inferenceservices/iris`, { method: "PATCH", headers: { "content-type": "application/merge-patch+json", authorization: "Bearer fake-token" }, body: JSON.stringify({ spec: { predictor: { canaryTrafficPercent: null } } }) });
+    expect(res.status).toBe(200);
+    await expect.poll(() => kubelet.served().find((m) => m.name === "iris")?.revisions.map((r) => [r.name, r.percent]), { timeout: 30_000, interval: 100 }).toEqual([["iris-predictor-00002", 100]]);
+    expect((await infer(url)).status).toBe(200);
+  }, 120_000);
+
+  it("a Seldon Model becomes Ready and answers through seldon-mesh with the Seldon-Model header", async () => {
+    const seldon = new SeldonServingBackend({ client: new ServingKubeClient(kube.kubeconfig, NS), meshUrl: kubelet.seldonMeshUrl, pollMs: 100, readyTimeoutMs: 60_000 });
+    const spec = DeploymentSpecSchema.parse({ kind: "model", name: "iris", model: "iris", version: "1" });
+    expect(await seldon.apply(spec, ctx("pvc://flywheel-artifacts/iris-train-1/model", "s1"))).toMatchObject({ state: "ready", backend: "seldon" });
+    const target = await seldon.target("iris");
+    expect(target.headers).toEqual({ "Seldon-Model": "iris" });
+    const out = await infer(target.url, target.headers);
+    expect(out).toMatchObject({ status: 200, body: { model_name: "iris" } });
+    expect((await infer(target.url, { "Seldon-Model": "nope" })).status).toBe(503);
+    expect(kubelet.errors).toEqual([]);
+  }, 90_000);
 });
 
 function alive(pid: number): boolean {

@@ -110,7 +110,8 @@ export class KubeHttp {
 
   /** Merge-patch the status subresource (what a controller owns), validated against the CRD first. */
   async patchStatus(k: Kind, ns: string, name: string, current: Obj, status: Obj): Promise<Obj> {
-    checkCrd({ ...current, status });
+    // What the object will hold after the merge patch (nulls delete) is what must fit the CRD.
+    checkCrd({ ...current, status: mergePatch(current.status, status) });
     return this.#json("PATCH", `${collectionPath(k, ns)}/${encodeURIComponent(name)}/status`, { status }, "application/merge-patch+json");
   }
 
@@ -121,6 +122,17 @@ export class KubeHttp {
       if (!(e instanceof KubeError && e.code === 404)) throw e;
     }
   }
+}
+
+/** RFC 7386: null deletes, objects merge, anything else replaces. */
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (!isObj(patch)) return patch;
+  const out: Obj = isObj(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
 }
 
 /** Everything the kubelet writes must fit the official CRD (kinds without one pass). */
