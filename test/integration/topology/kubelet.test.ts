@@ -20,6 +20,9 @@ import { KubernetesTrainingBackend } from "../../../platform/training/kubernetes
 import { TrainingSpecSchema, type TrainingSpecInput } from "../../../platform/specs/training.ts";
 import type { JobRecord } from "../../../platform/ports.ts";
 import { trainingStatusSource } from "../../../triggers/kubernetes/source.ts";
+import { kubernetesStatusTrigger } from "../../../triggers/kubernetes/status.ts";
+import { createLogger } from "../../../platform/log.ts";
+import type { AnyCloudEvent } from "../../../platform/events/envelope.ts";
 import { crdValidator, startFakeKube, type FakeKube } from "../../support/fake-kube/index.ts";
 import { requireBinary, requirePythonModules } from "../../support/require-binary.ts";
 import { startKubelet, type Kubelet } from "../../support/topology/kubelet/index.ts";
@@ -32,6 +35,10 @@ let backend: KubernetesTrainingBackend;
 let work: string;
 let sink: http.Server;
 const received: CloudEvent<unknown>[] = [];
+/** What launch-training's ApiServerSource trigger made of the events (its bus), and what it answered. */
+const trainingEvents: AnyCloudEvent[] = [];
+const triggerFailures: string[] = [];
+let statusBackend: KubernetesTrainingBackend;
 
 beforeAll(async () => {
   requireBinary(PYTHON, "python3");
@@ -43,8 +50,12 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      received.push(HTTP.toEvent({ headers: req.headers, body: Buffer.concat(chunks).toString("utf8") }) as CloudEvent<unknown>);
-      res.writeHead(202).end();
+      const ce = HTTP.toEvent({ headers: req.headers, body: Buffer.concat(chunks).toString("utf8") }) as CloudEvent<unknown>;
+      received.push(ce);
+      // The broker would deliver it to launch-training (Trigger training-status): run that handler's trigger on it.
+      kubernetesStatusTrigger(ce, { status: statusBackend, bus: { emit: async (e) => void trainingEvents.push(e) }, log: createLogger("silent"), now: Date.now })
+        .catch((e: unknown) => triggerFailures.push(e instanceof Error ? e.message : String(e)))
+        .finally(() => res.writeHead(202).end());
     });
   });
   await new Promise<void>((r) => sink.listen(0, "127.0.0.1", r));
@@ -52,10 +63,13 @@ beforeAll(async () => {
   const source = trainingStatusSource({ namespace: NS, ddpOperator: "pytorchjob", serviceAccountName: "training-status-source" });
   kubelet = await startKubelet({ kube, workDir: work, sources: [{ source, sinkUrl }], podBackoffMs: 200 });
   backend = new KubernetesTrainingBackend({ kubeconfig: kube.kubeconfig, namespace: NS, ddpOperator: "pytorchjob", dataDir: fs.mkdtempSync(path.join(work, "d")), trackingUri: undefined });
+  // Knative mode: launch-training's backend does not watch; the ApiServerSource events are its status source.
+  statusBackend = new KubernetesTrainingBackend({ kubeconfig: kube.kubeconfig, namespace: NS, ddpOperator: "pytorchjob", dataDir: fs.mkdtempSync(path.join(work, "s")), trackingUri: undefined, watch: false });
 }, 30_000);
 
 afterAll(async () => {
   await backend?.close();
+  await statusBackend?.close();
   await kubelet?.close();
   await kube?.close();
   await new Promise((r) => sink?.close(r));
@@ -138,6 +152,12 @@ describe("process kubelet: batch/v1 Jobs", () => {
     expect(podEvents.length).toBeGreaterThan(0);
     expect(podEvents[0]?.subject).toMatch(new RegExp(`^/apis/v1/namespaces/${NS}/pods/${id}-`));
     expect(kubelet.events.every((e) => e.status === 202)).toBe(true);
+    // launch-training turned them into the job's training events, once the status said so.
+    const forOk = trainingEvents.filter((e) => (e.data as { jobId?: string } | undefined)?.jobId === id).map((e) => e.type);
+    expect(forOk).toContain("dev.flywheel.training.succeeded");
+    const failed = trainingEvents.find((e) => e.type === "dev.flywheel.training.failed" && (e.data as { jobId?: string } | undefined)?.jobId === "kubelet-fail-0001");
+    expect(failed?.data).toMatchObject({ reason: "BackoffLimitExceeded", exitCode: 3 });
+    expect(triggerFailures).toEqual([]);
     expect(kubelet.errors).toEqual([]);
   });
 });
