@@ -141,6 +141,50 @@ describe("process kubelet: batch/v1 Jobs", () => {
     expect(kubelet.pods().filter((p) => p.name.startsWith(id))).toEqual([]);
   });
 
+  it("activeDeadlineSeconds: the pod is killed and the job fails with DeadlineExceeded", async () => {
+    const id = "kubelet-deadline-0001";
+    await launch(id, { model: "iris", image: "flywheel:test", command: [PYTHON, "-c", "import time; print('waiting', flush=True); time.sleep(300)"], timeoutSeconds: 2 });
+    const job = await until(id, (j) => j.state === "failed");
+    expect([job.failureReason, job.message]).toEqual(["DeadlineExceeded", "Job was active longer than specified deadline"]);
+    await expect.poll(() => kubelet.pods().filter((p) => p.name.startsWith(id)).length, { timeout: 10_000 }).toBe(0);
+  });
+
+  it("survives watch restarts and compaction (re-watch, then re-list on 410 Expired)", async () => {
+    kube.closeWatches();
+    kube.compact();
+    const id = "kubelet-relist-0001";
+    await launch(id, { model: "iris", image: "flywheel:test", command: [PYTHON, "-c", "print('after compaction')"] });
+    await until(id, (j) => j.state === "succeeded");
+    expect(await logsOf(id)).toContain("after compaction");
+  });
+
+  it("maps secret, configMap and emptyDir volumes and resolves valueFrom; a missing Secret is CreateContainerConfigError", async () => {
+    kube.create({ apiVersion: "v1", kind: "Secret", metadata: { name: "creds", namespace: NS }, data: { token: Buffer.from("s3cret").toString("base64") } });
+    kube.create({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cfg", namespace: NS }, data: { "mode.txt": "fast" } });
+    // Container paths in argv and env are mapped to the volumes' host directories (paths inside program text are not).
+    const script = "import os,sys; s=open(sys.argv[1]).read(); c=open(sys.argv[2]).read(); open(os.environ['SCRATCH']+'/x','w').write('1'); print('T', os.environ['TOKEN'], s, c, os.environ['POD'], os.path.exists(os.environ['SCRATCH']+'/x'))";
+    const job = (name: string, secret: string) => ({
+      apiVersion: "batch/v1", kind: "Job", metadata: { name, namespace: NS },
+      spec: { backoffLimit: 0, template: { spec: { restartPolicy: "Never", containers: [{ name: "main", image: "any", command: [PYTHON, "-c", script], args: ["/etc/creds/token", "/etc/cfg/mode.txt"],
+        env: [{ name: "SCRATCH", value: "/scratch" }, { name: "TOKEN", valueFrom: { secretKeyRef: { name: secret, key: "token" } } }, { name: "POD", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } }],
+        volumeMounts: [{ name: "creds", mountPath: "/etc/creds" }, { name: "cfg", mountPath: "/etc/cfg" }, { name: "scratch", mountPath: "/scratch" }] }],
+        volumes: [{ name: "creds", secret: { secretName: "creds" } }, { name: "cfg", configMap: { name: "cfg" } }, { name: "scratch", emptyDir: {} }] } } },
+    });
+    kube.create(job("vols-ok", "creds"));
+    await expect.poll(() => conditions(kube.get({ apiVersion: "batch/v1", kind: "Job", namespace: NS, name: "vols-ok" })).map((c) => c.type), { timeout: 20_000 }).toContain("Complete");
+    const [pod] = kube.objects({ apiVersion: "v1", kind: "Pod", labelSelector: "job-name=vols-ok" });
+    const podName = String((pod?.metadata as { name?: string } | undefined)?.name);
+    const log = await (await fetch(`${kube.url}/api/v1/namespaces/${NS}/pods/${podName}/log`, { headers: { authorization: "Bearer fake-token" } })).text();
+    expect(log.replace(/\s+/g, " ").trim()).toBe(`T s3cret s3cret fast ${podName} True`);
+
+    kube.create(job("vols-missing", "absent"));
+    await expect.poll(() => {
+      const [p] = kube.objects({ apiVersion: "v1", kind: "Pod", labelSelector: "job-name=vols-missing" });
+      return (p?.status as { containerStatuses?: { state?: { waiting?: { reason?: string; message?: string } } }[] } | undefined)?.containerStatuses?.[0]?.state?.waiting;
+    }, { timeout: 20_000 }).toEqual({ reason: "CreateContainerConfigError", message: 'secret "absent" not found' });
+    await fetch(`${kube.url}/apis/batch/v1/namespaces/${NS}/jobs/vols-missing?propagationPolicy=Background`, { method: "DELETE", headers: { authorization: "Bearer fake-token" } });
+  });
+
   it("emits the ApiServerSource's CloudEvents for the watched Jobs and Pods", async () => {
     const id = "kubelet-ok-0001";
     const forJob = received.filter((e) => e.subject === `/apis/batch/v1/namespaces/${NS}/jobs/${id}`);
