@@ -67,12 +67,22 @@ export class KubeHttp {
   }
 
   async request(method: string, path: string, body?: unknown, contentType = "application/json", signal?: AbortSignal): Promise<Response> {
-    return fetch(this.url + path, {
+    const init = {
       method,
       headers: { ...this.#headers, accept: "application/json", ...(body !== undefined ? { "content-type": contentType } : {}) },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       ...(signal ? { signal } : {}),
-    });
+    };
+    // A kept-alive socket the server closed at the same moment fails the request before it is sent ("fetch failed"):
+    // client-go retries such connection errors too. Every call here is safe to repeat (creates answer 409 the 2nd time).
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fetch(this.url + path, init);
+      } catch (e) {
+        if (attempt >= 2 || signal?.aborted || !(e instanceof TypeError)) throw e;
+        await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
+      }
+    }
   }
 
   async #json(method: string, path: string, body?: unknown, contentType?: string): Promise<Obj> {
