@@ -202,6 +202,9 @@ export async function startTopology(o: TopologyOptions = {}): Promise<Topology> 
       kube.setStatus({ apiVersion: KSVC, kind: "Service", namespace: NAMESPACE, name: k.metadata.name }, { url: frontUrls[k.metadata.name], conditions: [{ type: "Ready", status: "True" }] });
     }
     const mapping = urlMapping(addresses);
+    // The kubelet's convention (kubelet/index.ts pvcDir): <workDir>/pvc/<claim>.
+    const kubeletDir = path.join(dir, "kubelet");
+    const pvcDir = (claim: string): string => path.join(kubeletDir, "pvc", claim);
     const tf = performance.now();
     await Promise.all(
       ksvcs.map(async (k) => {
@@ -210,7 +213,10 @@ export async function startTopology(o: TopologyOptions = {}): Promise<Topology> 
         const f = fronts.get(k.metadata.name);
         if (!f) return;
         // The pod's service-account token stands for this kubeconfig, only where the manifests mount one.
-        f.configure(env, c.emptyDirMounts, c.automountToken ? { KUBECONFIG: kubeconfigFile } : {});
+        // A PVC is the kubelet's directory for that claim (what the training pods write to).
+        const shared = c.pvcMounts.map((m) => ({ mountPath: m.mountPath, hostDir: pvcDir(m.claim) }));
+        for (const m of shared) fs.mkdirSync(m.hostDir, { recursive: true });
+        f.configure(env, c.emptyDirMounts, c.automountToken ? { KUBECONFIG: kubeconfigFile } : {}, shared);
         timings.add(`start ${f.name} x${f.replicaCount}`, await f.start());
       }),
     );
@@ -222,7 +228,7 @@ export async function startTopology(o: TopologyOptions = {}): Promise<Topology> 
         startKubelet({
           kube,
           namespace: NAMESPACE,
-          workDir: path.join(dir, "kubelet"),
+          workDir: kubeletDir,
           env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
           serviceUrls: Object.fromEntries(mapping),
           sources,
