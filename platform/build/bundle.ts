@@ -79,6 +79,9 @@ export async function bundle(entries: readonly BundleEntry[], outDir: string, ro
       jsx: "automatic",
       jsxImportSource: "hono/jsx",
       minify: process.env.FLYWHEEL_BUNDLE_MINIFY !== "0",
+      // Error classes name themselves from new.target.name, and callers branch on it (err.name === "NotFoundError"):
+      // minified, a missing InferenceService was error "Ka", not NotFound, and deploy-model refused every first deploy.
+      keepNames: true,
       sourcemap: "linked",
       metafile: true,
       legalComments: "linked",
