@@ -211,7 +211,7 @@ describe("process kubelet: PyTorchJob (training operator)", () => {
     requirePythonModules({ torch: "python3-torch" });
     const id = "kubelet-ddp-0001";
     await launch(id, { kind: "ddp", model: "blobs", image: "flywheel:test", command: [PYTHON, "examples/torch-ddp/train.py"], params: { epochs: "3", samples: "64" }, replicas: 2, procsPerReplica: 1 });
-    const job = await until(id, (j) => j.state === "succeeded", 90_000);
+    const job = await until(id, (j) => j.state === "succeeded", 150_000);
     expect(job.failureReason).toBeUndefined();
     const obj = kube.get({ apiVersion: "kubeflow.org/v1", kind: "PyTorchJob", namespace: NS, name: id });
     expect(conditions(obj).map((c) => [c.type, c.status, c.reason])).toEqual([
@@ -231,7 +231,7 @@ describe("process kubelet: PyTorchJob (training operator)", () => {
     const rank1: string[] = [];
     for await (const l of backend.logs(id, { rank: 1 })) rank1.push(l);
     expect(rank1.join("\n")).toMatch(/rank 1: .*all_reduce ok/);
-  }, 120_000);
+  }, 180_000);
 });
 
 describe("process kubelet: serving (KServe InferenceService, Seldon Model)", () => {
@@ -251,7 +251,7 @@ describe("process kubelet: serving (KServe InferenceService, Seldon Model)", () 
   };
 
   it("an InferenceService from Flywheel's KServe backend becomes Ready and answers V2 inference at its URL (real ONNX)", async () => {
-    const kserve = new KServeServingBackend({ client: new ServingKubeClient(kube.kubeconfig, NS), pollMs: 100, readyTimeoutMs: 60_000 });
+    const kserve = new KServeServingBackend({ client: new ServingKubeClient(kube.kubeconfig, NS), pollMs: 100, readyTimeoutMs: 120_000 });
     const spec = DeploymentSpecSchema.parse({ kind: "model", name: "iris", model: "iris", version: "1" });
     const status = await kserve.apply(spec, ctx(modelAt("iris-train-1", 1), "r1"));
     expect(status).toMatchObject({ state: "ready", backend: "kserve", revision: "r1" });
@@ -264,7 +264,7 @@ describe("process kubelet: serving (KServe InferenceService, Seldon Model)", () 
     expect(out.body).toMatchObject({ model_name: "iris", id: "q1" });
     const obj = kube.get({ apiVersion: "serving.kserve.io/v1beta1", kind: "InferenceService", namespace: NS, name: "iris" });
     expect(obj?.status).toMatchObject({ components: { predictor: { latestReadyRevision: "iris-predictor-00001", traffic: [{ revisionName: "iris-predictor-00001", percent: 100, latestRevision: true }] } }, modelStatus: { states: { activeModelState: "Loaded" } } });
-  }, 90_000);
+  }, 150_000);
 
   it("a canary (canaryTrafficPercent) serves both revisions at the one URL and is promoted by removing it", async () => {
     const client = new ServingKubeClient(kube.kubeconfig, NS);
