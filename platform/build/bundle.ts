@@ -79,8 +79,9 @@ export async function bundle(entries: readonly BundleEntry[], outDir: string, ro
       jsx: "automatic",
       jsxImportSource: "hono/jsx",
       minify: process.env.FLYWHEEL_BUNDLE_MINIFY !== "0",
-      // Error classes name themselves from new.target.name: minified, every log said "error":"Wo" instead of
-      // "UpstreamError" (and anything matching on the name broke) in the functions' images.
+      // Error classes name themselves from new.target.name, and callers branch on it (err.name === "NotFoundError"):
+      // minified, a missing InferenceService was error "Ka", not NotFound, and deploy-model refused every first deploy;
+      // and every Knative function logged "error":"Wo" instead of "UpstreamError".
       keepNames: true,
       sourcemap: "linked",
       metafile: true,

@@ -73,10 +73,19 @@ function extraEnv(target: FunctionTarget): unknown[] {
       return [secretEnv("FLYWHEEL_ALERTMANAGER_TOKEN", SECRETS.alertmanagerToken)];
     case "ui":
       return [secretEnv("FLYWHEEL_AUTH_TOKEN", SECRETS.adminToken), secretEnv("FLYWHEEL_SESSION_KEY", SECRETS.sessionKey)];
+    case "logModel":
+      return [{ name: "FLYWHEEL_ARTIFACTS_PVC_DIR", value: ARTIFACTS_MOUNT }];
     default:
       return [];
   }
 }
+
+/**
+ * log-model reads a Kubernetes job's outputs (metrics.json, the model, run.json) where the job wrote them, the
+ * training artifacts PVC, mounted read-only. Knative needs its PVC feature flag for this
+ * (config-features kubernetes.podspec-persistent-volume-claim, which ansible/group_vars/all/components.yml enables).
+ */
+const ARTIFACTS_MOUNT = "/var/lib/flywheel/artifacts";
 
 export function knativeService(target: FunctionTarget, s: FunctionSettings): K8sObject {
   const name = TARGETS[target].service;
@@ -91,6 +100,10 @@ export function knativeService(target: FunctionTarget, s: FunctionSettings): K8s
     { name: "tmp", mountPath: "/tmp" },
     { name: "ca", mountPath: "/etc/flywheel/ca", readOnly: true },
   ];
+  if (target === "logModel") {
+    volumes.push({ name: "artifacts", persistentVolumeClaim: { claimName: "flywheel-artifacts", readOnly: true } });
+    mounts.push({ name: "artifacts", mountPath: ARTIFACTS_MOUNT, readOnly: true });
+  }
   return {
     apiVersion: "serving.knative.dev/v1",
     kind: "Service",

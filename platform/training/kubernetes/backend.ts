@@ -12,10 +12,10 @@ import type { JobListener, JobUpdate } from "../updates.ts";
 import { loadKubeConfig, TrainingKubeClient } from "./client.ts";
 import { apiStatus, toPlatformError } from "./errors.ts";
 import { logRank } from "../logs.ts";
-import { LABELS, MANAGED_BY, ranksFor, isTrainingObjectKind, recordFromObject, type KubeObject, type TrainingObjectKind } from "./meta.ts";
+import { LABELS, MANAGED_BY, ranksFor, isTrainingObjectKind, type KubeObject, type TrainingObjectKind } from "./meta.ts";
 import { podForRank, podSelector, TRAINER_CONTAINER } from "./pods.ts";
 import { artifactUriFor, kindFor, RenderError, renderTrainingObject, type RenderOptions } from "./render.ts";
-import { mapTrainingStatus, type StatusVerdict } from "./status.ts";
+import type { StatusVerdict } from "./status.ts";
 import { statusUpdateFor } from "./observe.ts";
 
 export interface KubernetesTrainingBackendOptions extends Partial<Omit<RenderOptions, "namespace" | "ddpOperator">> {
@@ -28,8 +28,8 @@ export interface KubernetesTrainingBackendOptions extends Partial<Omit<RenderOpt
   readonly log?: Logger;
   /** Watch objects and pods for status (embedded). Off for Knative, where ApiServerSource events come in instead. */
   readonly watch?: boolean;
-  /** get/list read the training objects in the API server, not this process's store (a Knative reader: the UI). */
-  readonly clusterReads?: boolean;
+  /** With `watch`: also enforce SparkApplication deadlines (deletes objects). Off for a reader such as the Knative UI. */
+  readonly enforceDeadlines?: boolean;
   readonly now?: () => number;
 }
 
@@ -46,7 +46,7 @@ export class KubernetesTrainingBackend implements TrainingBackend {
 
   static fromConfig(
     config: Config,
-    opts: { env: Record<string, string | undefined>; log?: Logger; onUpdate?: JobListener; watch?: boolean; clusterReads?: boolean } & Partial<RenderOptions>,
+    opts: { env: Record<string, string | undefined>; log?: Logger; onUpdate?: JobListener; watch?: boolean; enforceDeadlines?: boolean } & Partial<RenderOptions>,
   ): KubernetesTrainingBackend {
     return new KubernetesTrainingBackend({
       ...opts,
@@ -109,9 +109,11 @@ export class KubernetesTrainingBackend implements TrainingBackend {
     for (const kind of this.kinds()) {
       this.#stops.push(this.client.watch(kind, `${LABELS.managedBy}=${MANAGED_BY}`, (o) => void this.observe(o).catch((e: unknown) => this.#log.warn("status update failed", errorFields(e))), this.#log));
     }
-    const sweep = setInterval(() => void this.enforceDeadlines().catch((e: unknown) => this.#log.warn("deadline sweep failed", errorFields(e))), 5000);
-    sweep.unref();
-    this.#stops.push(() => clearInterval(sweep));
+    if (this.#o.enforceDeadlines ?? true) {
+      const sweep = setInterval(() => void this.enforceDeadlines().catch((e: unknown) => this.#log.warn("deadline sweep failed", errorFields(e))), 5000);
+      sweep.unref();
+      this.#stops.push(() => clearInterval(sweep));
+    }
     this.#stops.push(this.client.watch("Pod", LABELS.jobId, (o) => void this.observe(o).catch((e: unknown) => this.#log.warn("pod status failed", errorFields(e))), this.#log));
   }
 
@@ -195,54 +197,11 @@ export class KubernetesTrainingBackend implements TrainingBackend {
   }
 
   async get(jobId: string): Promise<JobRecord | undefined> {
-    if (this.#o.clusterReads) return (await this.#clusterJobs()).find((j) => j.id === jobId);
     return this.#store.get(jobId);
   }
 
-  async list(filter: JobFilter = {}): Promise<JobRecord[]> {
-    if (this.#o.clusterReads) {
-      const all = (await this.#clusterJobs()).filter((j) => (!filter.state || j.state === filter.state) && (!filter.model || j.model === filter.model));
-      const offset = filter.offset ?? 0;
-      return all.slice(offset, offset + Math.min(filter.limit ?? 50, 1000));
-    }
+  async list(filter?: JobFilter): Promise<JobRecord[]> {
     return this.#store.list(filter);
-  }
-
-  /**
-   * Knative readers: a pod's own store only knows what that pod launched, so the UI pod listed no job at all. The
-   * training objects in the API server are the record: each rebuilt from its annotations, its state from its status.
-   */
-  async #clusterJobs(): Promise<JobRecord[]> {
-    const lists = await Promise.all(
-      this.kinds().map(async (kind) => {
-        try {
-          return (await this.client.list(kind, `${LABELS.managedBy}=${MANAGED_BY}`)).items;
-        } catch (e) {
-          // An operator that is not installed (no PyTorchJob/SparkApplication CRD) has no jobs.
-          if (e instanceof NotFoundError) return [];
-          throw e;
-        }
-      }),
-    );
-    const jobs: JobRecord[] = [];
-    for (const o of lists.flat()) {
-      const base = recordFromObject(o);
-      if (!base) continue;
-      const v = mapTrainingStatus(o);
-      const state = v?.state ?? "pending";
-      const terminal = isTerminal(state);
-      const at = (terminal ? v?.finishedAt : v?.startedAt) ?? base.createdAt;
-      jobs.push({
-        ...base,
-        state,
-        startedAt: v?.startedAt,
-        finishedAt: terminal ? at : undefined,
-        failureReason: state === "failed" ? v?.reason : undefined,
-        message: v?.message,
-        history: [{ state, at, reason: v?.reason, message: v?.message }],
-      });
-    }
-    return jobs.sort((a, b) => b.createdAt - a.createdAt || a.id.localeCompare(b.id));
   }
 
   /** Validates at once (unknown job, bad rank), then streams the rank's pod log. */

@@ -73,6 +73,8 @@ export interface ContainerEnv {
   readonly env: Record<string, string>;
   readonly automountToken: boolean;
   readonly emptyDirMounts: readonly string[];
+  /** PersistentVolumeClaim mounts: mountPath -> claim name. */
+  readonly pvcMounts: readonly { readonly mountPath: string; readonly claim: string }[];
 }
 
 /** The function container's env, as the kubelet builds it: envFrom first, then env (which wins); secrets resolved. */
@@ -103,9 +105,16 @@ export function containerEnv(ksvc: K8sObject, objects: readonly K8sObject[], sec
   }
   const target = env.FUNCTION_TARGET;
   if (!target) throw new Error(`topology: ${ksvc.metadata.name} sets no FUNCTION_TARGET`);
-  const emptyDirs = new Set((Array.isArray(podSpec.volumes) ? podSpec.volumes.map(obj) : []).filter((v) => v.emptyDir !== undefined).map((v) => String(v.name)));
-  const mounts = (Array.isArray(c.volumeMounts) ? c.volumeMounts.map(obj) : []).filter((m) => emptyDirs.has(String(m.name))).map((m) => String(m.mountPath));
-  return { target, env, automountToken: podSpec.automountServiceAccountToken === true, emptyDirMounts: mounts };
+  const vols = Array.isArray(podSpec.volumes) ? podSpec.volumes.map(obj) : [];
+  const emptyDirs = new Set(vols.filter((v) => v.emptyDir !== undefined).map((v) => String(v.name)));
+  const claims = new Map(vols.filter((v) => v.persistentVolumeClaim !== undefined).map((v) => [String(v.name), String(obj(v.persistentVolumeClaim).claimName)]));
+  const volumeMounts = Array.isArray(c.volumeMounts) ? c.volumeMounts.map(obj) : [];
+  const mounts = volumeMounts.filter((m) => emptyDirs.has(String(m.name))).map((m) => String(m.mountPath));
+  const pvcMounts = volumeMounts.flatMap((m) => {
+    const claim = claims.get(String(m.name));
+    return claim ? [{ mountPath: String(m.mountPath), claim }] : [];
+  });
+  return { target, env, automountToken: podSpec.automountServiceAccountToken === true, emptyDirMounts: mounts, pvcMounts };
 }
 
 /** The function's env with every in-cluster URL mapped and the dropped variables removed. */

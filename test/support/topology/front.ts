@@ -19,12 +19,19 @@ export interface ReplicaSpec {
   readonly emptyDirMounts: readonly string[];
   /** Variables the harness adds as Kubernetes would (KUBECONFIG for the mounted token), not rewritten. */
   readonly harnessEnv?: Readonly<Record<string, string>>;
+  readonly sharedMounts?: readonly SharedMount[];
   readonly workDir: string;
   readonly replicas: number;
   /** Called whenever the set of live replica addresses changes (Prometheus file_sd). */
   readonly onTargets: () => void;
   /** Where each replica's stdout/stderr goes (a file per replica). */
   readonly logDir: string;
+}
+
+/** A volume every replica shares (a PVC): env values under mountPath point into hostDir. */
+export interface SharedMount {
+  readonly mountPath: string;
+  readonly hostDir: string;
 }
 
 export interface Replica {
@@ -63,8 +70,8 @@ export class FunctionFront {
   }
 
   /** The container env (mapped) and emptyDir mounts, known once every address is (fronts listen first). */
-  configure(env: Readonly<Record<string, string>>, emptyDirMounts: readonly string[], harnessEnv: Readonly<Record<string, string>> = {}): void {
-    this.#spec = { ...this.#spec, env, emptyDirMounts, harnessEnv };
+  configure(env: Readonly<Record<string, string>>, emptyDirMounts: readonly string[], harnessEnv: Readonly<Record<string, string>> = {}, sharedMounts: readonly SharedMount[] = []): void {
+    this.#spec = { ...this.#spec, env, emptyDirMounts, harnessEnv, sharedMounts };
   }
 
   get replicaCount(): number {
@@ -131,9 +138,11 @@ export class FunctionFront {
     const dir = path.join(s.workDir, `${s.name}-${index}`);
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     const env: Record<string, string> = {};
+    const under = (v: string, m: string): boolean => v === m || v.startsWith(`${m}/`);
     for (const [k, v] of Object.entries(s.env)) {
-      const mount = s.emptyDirMounts.find((m) => v === m || v.startsWith(`${m}/`));
-      env[k] = mount ? path.join(dir, path.basename(mount), v.slice(mount.length)) : v;
+      const shared = (s.sharedMounts ?? []).find((m) => under(v, m.mountPath));
+      const mount = s.emptyDirMounts.find((m) => under(v, m));
+      env[k] = shared ? path.join(shared.hostDir, v.slice(shared.mountPath.length)) : mount ? path.join(dir, path.basename(mount), v.slice(mount.length)) : v;
     }
     for (const m of s.emptyDirMounts) fs.mkdirSync(path.join(dir, path.basename(m)), { recursive: true });
     const log = fs.openSync(path.join(s.logDir, `${s.name}-${index}.${seq}.log`), "a");

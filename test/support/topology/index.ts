@@ -64,6 +64,8 @@ export interface TopologySecrets {
 export interface Topology {
   readonly dir: string;
   readonly objects: readonly K8sObject[];
+  /** Rendered objects the fake API server did not take (unknown kind), with the reason. */
+  readonly unapplied: readonly string[];
   readonly secrets: TopologySecrets;
   readonly urls: {
     readonly ui: string;
@@ -183,18 +185,26 @@ export async function startTopology(o: TopologyOptions = {}): Promise<Topology> 
     addresses.prometheus = prom.url;
     await brokerP;
 
-    // The rendered Knative Services exist in the API server (the UI reads their Ready condition through client-node).
+    // The rendered objects exist in the API server (the PVC the training pods mount, the ConfigMap, RBAC, sources...);
+    // kinds the fake API server does not serve are listed, not hidden.
+    const unapplied: string[] = [];
+    for (const x of objects) {
+      if (x.apiVersion === KSVC && x.kind === "Service") continue;
+      try {
+        kube.create(x);
+      } catch (e) {
+        unapplied.push(`${x.kind}/${x.metadata.name}: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
+      }
+    }
+    // The Knative Services, Ready at their fronts (the UI reads the Ready condition through client-node).
     for (const k of ksvcs) {
       kube.create({ apiVersion: KSVC, kind: "Service", metadata: { name: k.metadata.name, namespace: NAMESPACE, labels: k.metadata.labels ?? {} }, spec: k.spec });
       kube.setStatus({ apiVersion: KSVC, kind: "Service", namespace: NAMESPACE, name: k.metadata.name }, { url: frontUrls[k.metadata.name], conditions: [{ type: "Ready", status: "True" }] });
     }
-    // The rendered PersistentVolumeClaims (flywheel-artifacts), Bound as a provisioner leaves them: without them every
-    // training pod stays Pending (Unschedulable), as in a cluster where the claim was never applied.
-    for (const c of objects.filter((x) => x.apiVersion === "v1" && x.kind === "PersistentVolumeClaim")) {
-      kube.create({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: c.metadata.name, namespace: NAMESPACE, labels: c.metadata.labels ?? {} }, spec: c.spec });
-      kube.setStatus({ apiVersion: "v1", kind: "PersistentVolumeClaim", namespace: NAMESPACE, name: c.metadata.name }, { phase: "Bound" });
-    }
     const mapping = urlMapping(addresses);
+    // The kubelet's convention (kubelet/index.ts pvcDir): <workDir>/pvc/<claim>.
+    const kubeletDir = path.join(dir, "kubelet");
+    const pvcDir = (claim: string): string => path.join(kubeletDir, "pvc", claim);
     const tf = performance.now();
     await Promise.all(
       ksvcs.map(async (k) => {
@@ -203,7 +213,10 @@ export async function startTopology(o: TopologyOptions = {}): Promise<Topology> 
         const f = fronts.get(k.metadata.name);
         if (!f) return;
         // The pod's service-account token stands for this kubeconfig, only where the manifests mount one.
-        f.configure(env, c.emptyDirMounts, c.automountToken ? { KUBECONFIG: kubeconfigFile } : {});
+        // A PVC is the kubelet's directory for that claim (what the training pods write to).
+        const shared = c.pvcMounts.map((m) => ({ mountPath: m.mountPath, hostDir: pvcDir(m.claim) }));
+        for (const m of shared) fs.mkdirSync(m.hostDir, { recursive: true });
+        f.configure(env, c.emptyDirMounts, c.automountToken ? { KUBECONFIG: kubeconfigFile } : {}, shared);
         timings.add(`start ${f.name} x${f.replicaCount}`, await f.start());
       }),
     );
@@ -215,7 +228,7 @@ export async function startTopology(o: TopologyOptions = {}): Promise<Topology> 
         startKubelet({
           kube,
           namespace: NAMESPACE,
-          workDir: path.join(dir, "kubelet"),
+          workDir: kubeletDir,
           env: { PATH: process.env.PATH ?? "/usr/bin:/bin" },
           serviceUrls: Object.fromEntries(mapping),
           sources,
@@ -236,6 +249,7 @@ export async function startTopology(o: TopologyOptions = {}): Promise<Topology> 
     return {
       dir,
       objects,
+      unapplied,
       secrets,
       urls: { ui: front("ui").url, functions: frontUrls, brokerIngress: broker.ingressUrl, broker: broker.url, prometheus: prom.url, alertmanager: am.url, registry: registry.url, kube: kube.url },
       kube,

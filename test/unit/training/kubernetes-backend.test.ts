@@ -64,26 +64,6 @@ function pod(kube: FakeKube, name: string, owner: { kind: string; apiVersion: st
 const uidOf = (o: Record<string, unknown> | undefined): string => String((o?.metadata as { uid?: string } | undefined)?.uid ?? "");
 
 describe("KubernetesTrainingBackend", () => {
-  it("clusterReads (the Knative UI): lists and gets the jobs other pods launched, their state from the objects' status", async () => {
-    const t = await setup({ watch: false });
-    await t.launch(single);
-    await t.launch({ ...single, model: "wine" }, t.backend, "wine-5678abcd");
-    // Another pod (the UI) with an empty store of its own.
-    const reader = new KubernetesTrainingBackend({ kubeconfig: t.kube.kubeconfig, namespace: NS, ddpOperator: "pytorchjob", watch: false, clusterReads: true });
-    cleanups.push(() => reader.close());
-    expect((await reader.list()).map((j) => j.id).sort()).toEqual(["iris-1234abcd", "wine-5678abcd"]);
-    expect((await reader.list({ model: "wine" })).map((j) => j.id)).toEqual(["wine-5678abcd"]);
-    expect(await reader.get("iris-1234abcd")).toMatchObject({ state: "pending", model: "iris", spec: { image: "img:1" } });
-    t.kube.setStatus({ apiVersion: "batch/v1", kind: "Job", namespace: NS, name: "iris-1234abcd" }, {
-      failed: 1,
-      startTime: "2026-01-01T00:00:00Z",
-      conditions: [{ type: "Failed", status: "True", reason: "BackoffLimitExceeded", message: "Job has reached the specified backoff limit" }],
-    });
-    expect(await reader.get("iris-1234abcd")).toMatchObject({ state: "failed", failureReason: "BackoffLimitExceeded" });
-    expect((await reader.list({ state: "failed" })).map((j) => j.id)).toEqual(["iris-1234abcd"]);
-    expect(await reader.get("nope")).toBeUndefined();
-  });
-
   it("creates a labelled Job and follows its status through the watch", async () => {
     const t = await setup();
     const { job, created } = await t.launch(single);

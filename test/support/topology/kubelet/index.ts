@@ -123,7 +123,8 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
     http, workDir: opts.workDir, imageDir: opts.imageDir ?? ROOT, imageWorkdir: "/app", pvcDir, serviceUrls: opts.serviceUrls ?? {},
     logs: opts.kube, network: new PodNetwork(), view, env: opts.env ?? {}, killGraceMs: opts.killGraceMs, onError,
   });
-  const controllers = startControllers({ http, namespace, podBackoffMs: opts.podBackoffMs ?? 10_000, pods, on, onError });
+  const controllers = startControllers({ http, namespace, podBackoffMs: opts.podBackoffMs ?? 10_000, pods, on, onError, workDir: opts.workDir, pvcDir, mlflow: opts.mlflow });
+  const seldonMeshUrl = await controllers.seldon.mesh.listen();
   await Promise.all(informers.map((i) => i.synced));
 
   const sources: Informer[] = [];
@@ -131,10 +132,13 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
 
   return {
     workDir: opts.workDir,
-    seldonMeshUrl: "",
+    seldonMeshUrl,
     pvcDir,
     pods: () => runtime.pods(),
-    served: () => [],
+    served: () => [
+      ...controllers.kserve.served().map((m) => ({ kind: "InferenceService" as const, namespace, ...m })),
+      ...controllers.seldon.served().map((m) => ({ kind: "Model" as const, namespace, name: m.name, url: seldonMeshUrl, revisions: [{ name: m.name, percent: 100, url: m.url }] })),
+    ],
     events,
     errors,
     close: async () => {

@@ -67,12 +67,22 @@ export class KubeHttp {
   }
 
   async request(method: string, path: string, body?: unknown, contentType = "application/json", signal?: AbortSignal): Promise<Response> {
-    return fetch(this.url + path, {
+    const init = {
       method,
       headers: { ...this.#headers, accept: "application/json", ...(body !== undefined ? { "content-type": contentType } : {}) },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       ...(signal ? { signal } : {}),
-    });
+    };
+    // A kept-alive socket the server closed at the same moment fails the request before it is sent ("fetch failed"):
+    // client-go retries such connection errors too. Every call here is safe to repeat (creates answer 409 the 2nd time).
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fetch(this.url + path, init);
+      } catch (e) {
+        if (attempt >= 2 || signal?.aborted || !(e instanceof TypeError)) throw e;
+        await new Promise((r) => setTimeout(r, 100 * (attempt + 1)));
+      }
+    }
   }
 
   async #json(method: string, path: string, body?: unknown, contentType?: string): Promise<Obj> {
@@ -110,7 +120,8 @@ export class KubeHttp {
 
   /** Merge-patch the status subresource (what a controller owns), validated against the CRD first. */
   async patchStatus(k: Kind, ns: string, name: string, current: Obj, status: Obj): Promise<Obj> {
-    checkCrd({ ...current, status });
+    // What the object will hold after the merge patch (nulls delete) is what must fit the CRD.
+    checkCrd({ ...current, status: mergePatch(current.status, status) });
     return this.#json("PATCH", `${collectionPath(k, ns)}/${encodeURIComponent(name)}/status`, { status }, "application/merge-patch+json");
   }
 
@@ -121,6 +132,17 @@ export class KubeHttp {
       if (!(e instanceof KubeError && e.code === 404)) throw e;
     }
   }
+}
+
+/** RFC 7386: null deletes, objects merge, anything else replaces. */
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (!isObj(patch)) return patch;
+  const out: Obj = isObj(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
 }
 
 /** Everything the kubelet writes must fit the official CRD (kinds without one pass). */

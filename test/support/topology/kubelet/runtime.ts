@@ -96,8 +96,13 @@ export class PodRuntime {
         for (const c of containers) prepared.push(await prepareContainer(this.#o, pod, c));
         break;
       } catch (e) {
-        if (!(e instanceof ContainerConfigError)) throw e;
         if (run.deleted || !this.#exists(pod)) return;
+        if (!(e instanceof ContainerConfigError)) {
+          // An API call failed (not the pod's fault): report it and try again, as the kubelet's sync loop does.
+          this.#o.onError(`pod ${name}: ${e instanceof Error ? e.message : String(e)}`);
+          await new Promise((r) => setTimeout(r, Math.min(5000, 500 * 2 ** attempt)).unref());
+          continue;
+        }
         // The kubelet keeps retrying (a missing Secret may appear); the status says why it waits.
         if (e.reason === "Unschedulable") {
           await this.#status(pod, { phase: "Pending", conditions: [cond("PodScheduled", "False", { reason: "Unschedulable", message: e.message })], containerStatuses: null, startTime: null });
