@@ -16,6 +16,7 @@ import { createUi } from "./index.tsx";
 import { Hono } from "hono";
 import { accessControl, accessRules } from "../platform/app/access.ts";
 import { eventsApi } from "../platform/app/events-api.ts";
+import { jobsApi } from "../platform/training/jobs-api.ts";
 import { knativeEvents } from "../platform/eventing/knative-events.ts";
 import { openPostgresState } from "../platform/state/index.ts";
 import { knativeServiceChecks } from "../platform/knative/health.ts";
@@ -45,7 +46,10 @@ export async function knativeUi(env: Record<string, string | undefined> = proces
   const bus = new HttpEventBus({ url: config.knative.brokerUrl, token: config.auth.token });
   const events = knativeEvents(state, { bus, log, now: Date.now });
   const serving = await clusterServingBackend(config.serving.backend, config.kubernetes.namespace, log, env);
-  const training = KubernetesTrainingBackend.fromConfig(config, { env, log, watch: false });
+  // The job records live in each process's own store: this replica fills its own from a watch of the training
+  // objects and pods (its Role grants get/list/watch), or the jobs pages and API would be empty. It only reads:
+  // deadlines stay with launch-training.
+  const training = KubernetesTrainingBackend.fromConfig(config, { env, log, watch: true, enforceDeadlines: false });
   const deps = uiDepsFrom({
     auth,
     broker: { emit: (e) => bus.emit(e), ...events },
@@ -81,6 +85,8 @@ export async function knativeUi(env: Record<string, string | undefined> = proces
     .use("*", auth.csrf)
     .use("*", accessControl(auth, accessRules({ protectInference: config.auth.protectInference })))
     .route("/", auth.routes)
+    // The CLI's training commands (`flywheel train|jobs|logs|cancel --url <ui>`) use the same API as in embedded mode.
+    .route("/api/v1/jobs", jobsApi({ backend: training, bus, log: log.child({ component: "jobs-api" }) }))
     .route("/api/v1", eventsApi(events))
     .route("/", createUi(deps));
 }

@@ -10,6 +10,8 @@ export { KeyedLock };
 export interface LogModelDeps extends BaseDeps {
   readonly mlflow: MlflowClient;
   readonly policies: Policies;
+  /** Where the training artifacts PVC is mounted (Knative): pvc://flywheel-artifacts/<job> outputs are read there. */
+  readonly artifactsPvcDir?: string | undefined;
   /**
    * Per-model and per-event serialisation (gate decisions, duplicate deliveries in flight). In Knative mode the
    * `model:` keys are held in the StateStore, so replicas promote one at a time (StateKeyedLock).

@@ -11,7 +11,7 @@ import { logDataLineage } from "./data-lineage.ts";
 
 async function onSucceeded(ev: FlywheelEvent<"training.succeeded">, deps: LogModelDeps): Promise<HandlerOutcome> {
   const d = ev.data;
-  const dir = localDir(d.artifactUri);
+  const dir = localDir(d.artifactUri, deps.artifactsPvcDir);
   const out: TrainingOutputs | undefined = dir ? readOutputs(dir) : undefined;
   if (!dir) deps.log.warn("log-model: artifactUri is not local; registering the run's own model/ artifacts", { artifactUri: d.artifactUri });
   // metrics.json is the gate's source of truth; the event's metrics fill in what it lacks.

@@ -34,6 +34,7 @@ export async function logModelDepsFromEnv(env: Record<string, string | undefined
     now: Date.now,
     mlflow: MlflowClient.fromConfig(config, config.registry.trackingUri),
     policies: loadPolicies(config.files.policies),
+    artifactsPvcDir: config.registry.artifactsPvcDir,
   });
 }
 

@@ -25,9 +25,21 @@ export interface TrainingOutputs {
   readonly source: { git: string; ref: string; commit: string } | undefined;
 }
 
-/** file:// URI or absolute path -> local directory; undefined for remote URIs. */
-export function localDir(uri: string): string | undefined {
+/** The PVC Kubernetes training jobs write to (artifactUri pvc://<claim>/<job>, platform/training/kubernetes/render.ts). */
+export const ARTIFACTS_PVC = "flywheel-artifacts";
+
+/**
+ * file:// URI or absolute path -> local directory; pvc://flywheel-artifacts/<path> -> <pvcDir>/<path> where this pod
+ * mounts that claim (Knative log-model); undefined for remote URIs.
+ */
+export function localDir(uri: string, pvcDir?: string): string | undefined {
   if (uri.startsWith("file:")) return fileURLToPath(uri);
+  const prefix = `pvc://${ARTIFACTS_PVC}/`;
+  if (pvcDir && uri.startsWith(prefix)) {
+    const dir = path.resolve(pvcDir, uri.slice(prefix.length));
+    // A path that climbs out of the mount is not a training output.
+    return dir.startsWith(`${pvcDir}${path.sep}`) ? dir : undefined;
+  }
   if (path.isAbsolute(uri)) return uri;
   return undefined;
 }

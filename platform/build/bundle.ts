@@ -79,11 +79,20 @@ export async function bundle(entries: readonly BundleEntry[], outDir: string, ro
       jsx: "automatic",
       jsxImportSource: "hono/jsx",
       minify: process.env.FLYWHEEL_BUNDLE_MINIFY !== "0",
+      // Error classes name themselves from new.target.name, and callers branch on it (err.name === "NotFoundError"):
+      // minified, a missing InferenceService was error "Ka", not NotFound, and deploy-model refused every first deploy;
+      // and every Knative function logged "error":"Wo" instead of "UpstreamError".
+      keepNames: true,
       sourcemap: "linked",
       metafile: true,
       legalComments: "linked",
       logLevel: "error",
     });
+    // pages/static.ts reads its assets next to itself (new URL("./static/...", import.meta.url)): in a bundle that is
+    // <bundle dir>/static, so they are copied there (the image's /app/pages/static is not where the bundle looks).
+    if (Object.keys(out.metafile.inputs).some((k) => path.resolve(root, k) === path.join(root, "pages/static.ts"))) {
+      fs.cpSync(path.join(root, "pages/static"), path.join(dir, "static"), { recursive: true });
+    }
     results.push(summarise(e, path.join(dir, "index.js"), out.metafile, root));
   }
   return results;

@@ -34,6 +34,8 @@ const EnvSchema = z.object({
   MLFLOW_TRACKING_USERNAME: z.string().optional(),
   MLFLOW_TRACKING_PASSWORD: z.string().optional(),
   MLFLOW_TRACKING_SERVER_CERT_PATH: z.string().optional(),
+  /** Where the training artifacts volume (pvc://flywheel-artifacts/<job>) is mounted in this pod (log-model, Knative). */
+  FLYWHEEL_ARTIFACTS_PVC_DIR: z.string().optional(),
   /** Extra directories (path-delimiter separated, absolute) local artifact locations and model sources may point into. */
   FLYWHEEL_ARTIFACT_ROOTS: z
     .string()
@@ -129,6 +131,8 @@ export interface Config {
     readonly caBundlePath: string | undefined;
     /** Besides the embedded registry's own artifact root: where local (file:) artifact locations may point. */
     readonly artifactRoots: readonly string[];
+    /** Mount of the training artifacts PVC: pvc://flywheel-artifacts/<path> is read at <dir>/<path>. */
+    readonly artifactsPvcDir: string | undefined;
   };
   readonly training: { readonly backend: "local" | "kubernetes"; readonly ddpOperator: "pytorchjob" | "trainjob"; readonly cgroup: CgroupSetting };
   readonly serving: { readonly backend: "local" | "seldon" | "kserve" };
@@ -227,6 +231,7 @@ export function parseConfig(env: Env = process.env, overrides: ConfigOverrides =
       password: e.MLFLOW_TRACKING_PASSWORD,
       caBundlePath: e.MLFLOW_TRACKING_SERVER_CERT_PATH,
       artifactRoots: e.FLYWHEEL_ARTIFACT_ROOTS.map((r) => path.resolve(r)),
+      artifactsPvcDir: e.FLYWHEEL_ARTIFACTS_PVC_DIR ? path.resolve(e.FLYWHEEL_ARTIFACTS_PVC_DIR) : undefined,
     },
     training: { backend: e.FLYWHEEL_TRAINING_BACKEND, ddpOperator: e.FLYWHEEL_DDP_OPERATOR, cgroup: cgroupSetting(e.FLYWHEEL_TRAINING_CGROUP) },
     serving: { backend: e.FLYWHEEL_SERVING_BACKEND },

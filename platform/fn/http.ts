@@ -6,7 +6,14 @@ import type { Hono } from "hono";
 export function registerHonoHttp(target: string, app: () => Hono | Promise<Hono>): void {
   let built: Promise<Hono> | undefined;
   ff.http(target, async (req, res) => {
-    built ??= Promise.resolve(app());
+    // A failed start (database or API server not reachable at a cold start) is retried on the next request instead
+    // of being cached: a cached rejection answered 500 until the pod was replaced, while /readyz said ok.
+    built ??= Promise.resolve()
+      .then(app)
+      .catch((e: unknown) => {
+        built = undefined;
+        throw e;
+      });
     const h = await built;
     const headers = new Headers();
     for (const [k, v] of Object.entries(req.headers)) {

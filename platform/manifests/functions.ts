@@ -76,6 +76,8 @@ function extraEnv(target: FunctionTarget): unknown[] {
     case "infer":
       // infer also serves POST /feedback and takes inference.feedback events: one key issues and verifies the ids.
       return [secretEnv("FLYWHEEL_REQUEST_ID_SECRET", SECRETS.requestIdKey), { name: "FLYWHEEL_INFERENCE_LOG_DIR", value: INFERENCE_LOG.mountPath }];
+    case "logModel":
+      return [{ name: "FLYWHEEL_ARTIFACTS_PVC_DIR", value: ARTIFACTS_MOUNT }];
     default:
       return [];
   }
@@ -88,6 +90,13 @@ function extraEnv(target: FunctionTarget): unknown[] {
 function drainEnv(s: FunctionSettings): { name: string; value: string } {
   return { name: "FLYWHEEL_DRAIN_SECONDS", value: String(Math.max(1, s.timeoutSeconds - 5)) };
 }
+
+/**
+ * log-model reads a Kubernetes job's outputs (metrics.json, the model, run.json) where the job wrote them, the
+ * training artifacts PVC, mounted read-only. Knative needs its PVC feature flag for this
+ * (config-features kubernetes.podspec-persistent-volume-claim, which ansible/group_vars/all/components.yml enables).
+ */
+const ARTIFACTS_MOUNT = "/var/lib/flywheel/artifacts";
 
 export function knativeService(target: FunctionTarget, s: FunctionSettings): K8sObject {
   const name = TARGETS[target].service;
@@ -105,6 +114,10 @@ export function knativeService(target: FunctionTarget, s: FunctionSettings): K8s
   if (target === "infer") {
     volumes.push({ name: "inference-log", persistentVolumeClaim: { claimName: INFERENCE_LOG.claim } });
     mounts.push({ name: "inference-log", mountPath: INFERENCE_LOG.mountPath });
+  }
+  if (target === "logModel") {
+    volumes.push({ name: "artifacts", persistentVolumeClaim: { claimName: "flywheel-artifacts", readOnly: true } });
+    mounts.push({ name: "artifacts", mountPath: ARTIFACTS_MOUNT, readOnly: true });
   }
   return {
     apiVersion: "serving.knative.dev/v1",

@@ -13,7 +13,9 @@ const PORT = 5432;
 export interface TestPostgres {
   /** A new, empty database on this cluster; its DSN. */
   createDatabase(prefix?: string): Promise<string>;
-  /** Stop the server but keep its data (clients see it down); `start` brings the same cluster back. */
+  /** Stop the server (fast shutdown: clients are disconnected), stay down `downMs`, start it again on the same data. */
+  restart(downMs?: number): Promise<void>;
+  /** Stop the server but keep its data (clients see it down) until `resume`, which starts the same cluster again. */
   pause(): Promise<void>;
   resume(): Promise<void>;
   stop(): Promise<void>;
@@ -43,40 +45,14 @@ export async function startPostgres(): Promise<TestPostgres> {
   const data = path.join(dir, "data");
   const [initCmd, initArgs] = asPostgres(path.join(BIN, "initdb"), ["-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--no-instructions"]);
   execFileSync(initCmd, initArgs, { stdio: ["ignore", "ignore", "pipe"] });
-  const [cmd, args] = asPostgres(path.join(BIN, "postgres"), [
-    "-D", data, "-k", dir, "-p", String(PORT),
-    "-c", "listen_addresses=", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-    "-c", "max_connections=200", "-c", "shared_buffers=16MB",
-  ]);
   const adminUrl = `postgresql://postgres@/postgres?host=${encodeURIComponent(dir)}&port=${PORT}`;
-  let child: ChildProcess;
-  const launch = async (): Promise<void> => {
-    const proc: ChildProcess = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
-    child = proc;
-    let stderr = "";
-    proc.stderr?.on("data", (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      if (proc.exitCode !== null) throw new Error(`postgres exited (${proc.exitCode}): ${stderr}`);
-      const c = new pg.Client({ connectionString: adminUrl });
-      try {
-        await c.connect();
-        await c.end();
-        return;
-      } catch {
-        await c.end().catch(() => undefined);
-        if (Date.now() > deadline) throw new Error(`postgres did not accept connections in 30 s: ${stderr}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-  };
-  const halt = async (): Promise<void> => {
+  let child = await launch(data, dir, adminUrl);
+  const shutdown = async (): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once("exit", r));
     child.kill("SIGINT"); // fast shutdown: disconnect clients, no checkpoint wait
     await exited;
   };
-  await launch();
   return {
     async createDatabase(prefix = "t") {
       const name = `${prefix}_${crypto.randomBytes(6).toString("hex")}`;
@@ -90,11 +66,45 @@ export async function startPostgres(): Promise<TestPostgres> {
       }
       return `postgresql://postgres@/${name}?host=${encodeURIComponent(dir)}&port=${PORT}`;
     },
-    pause: halt,
-    resume: launch,
+    async restart(downMs = 0) {
+      await shutdown();
+      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
+      child = await launch(data, dir, adminUrl);
+    },
+    pause: shutdown,
+    async resume() {
+      child = await launch(data, dir, adminUrl);
+    },
     async stop() {
-      await halt();
+      await shutdown();
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Start `postgres` on an initialised data dir and wait until it accepts connections. */
+async function launch(data: string, dir: string, adminUrl: string): Promise<ChildProcess> {
+  const [cmd, args] = asPostgres(path.join(BIN, "postgres"), [
+    "-D", data, "-k", dir, "-p", String(PORT),
+    "-c", "listen_addresses=", "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+    "-c", "max_connections=200", "-c", "shared_buffers=16MB",
+  ]);
+  const child: ChildProcess = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr?.on("data", (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`postgres exited (${child.exitCode}): ${stderr}`);
+    const c = new pg.Client({ connectionString: adminUrl });
+    try {
+      await c.connect();
+      await c.end();
+      break;
+    } catch {
+      await c.end().catch(() => undefined);
+      if (Date.now() > deadline) throw new Error(`postgres did not accept connections in 30 s: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return child;
 }

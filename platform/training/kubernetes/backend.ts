@@ -28,6 +28,8 @@ export interface KubernetesTrainingBackendOptions extends Partial<Omit<RenderOpt
   readonly log?: Logger;
   /** Watch objects and pods for status (embedded). Off for Knative, where ApiServerSource events come in instead. */
   readonly watch?: boolean;
+  /** With `watch`: also enforce SparkApplication deadlines (deletes objects). Off for a reader such as the Knative UI. */
+  readonly enforceDeadlines?: boolean;
   readonly now?: () => number;
 }
 
@@ -44,7 +46,7 @@ export class KubernetesTrainingBackend implements TrainingBackend {
 
   static fromConfig(
     config: Config,
-    opts: { env: Record<string, string | undefined>; log?: Logger; onUpdate?: JobListener; watch?: boolean } & Partial<RenderOptions>,
+    opts: { env: Record<string, string | undefined>; log?: Logger; onUpdate?: JobListener; watch?: boolean; enforceDeadlines?: boolean } & Partial<RenderOptions>,
   ): KubernetesTrainingBackend {
     return new KubernetesTrainingBackend({
       ...opts,
@@ -108,9 +110,11 @@ export class KubernetesTrainingBackend implements TrainingBackend {
     for (const kind of this.kinds()) {
       this.#stops.push(this.client.watch(kind, `${LABELS.managedBy}=${MANAGED_BY}`, (o) => void this.observe(o).catch((e: unknown) => this.#log.warn("status update failed", errorFields(e))), this.#log));
     }
-    const sweep = setInterval(() => void this.enforceDeadlines().catch((e: unknown) => this.#log.warn("deadline sweep failed", errorFields(e))), 5000);
-    sweep.unref();
-    this.#stops.push(() => clearInterval(sweep));
+    if (this.#o.enforceDeadlines ?? true) {
+      const sweep = setInterval(() => void this.enforceDeadlines().catch((e: unknown) => this.#log.warn("deadline sweep failed", errorFields(e))), 5000);
+      sweep.unref();
+      this.#stops.push(() => clearInterval(sweep));
+    }
     this.#stops.push(this.client.watch("Pod", LABELS.jobId, (o) => void this.observe(o).catch((e: unknown) => this.#log.warn("pod status failed", errorFields(e))), this.#log));
   }
 

@@ -28,7 +28,7 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-async function startProcess(cmd: "prometheus" | "prometheus-alertmanager", args: string[], url: string, readyPath: string, timeoutMs = 30_000): Promise<Server> {
+export async function startProcess(cmd: "prometheus" | "prometheus-alertmanager", args: string[], url: string, readyPath: string, timeoutMs = 30_000): Promise<Server> {
   const child: ChildProcess = spawn(requireTool(cmd), args, { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout?.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
