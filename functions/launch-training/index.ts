@@ -1,7 +1,9 @@
 // launch-training's public surface; registers FUNCTION_TARGET=launchTraining with functions-framework on import.
 import { HttpEventBus } from "../../platform/bus/http.ts";
 import { parseConfig, type Env } from "../../platform/config/index.ts";
+import { FileDataWindows } from "../../platform/datasets/window.ts";
 import { ConfigError } from "../../platform/errors.ts";
+import { FileInferenceLog } from "../../platform/inference-log/store.ts";
 import { registerCloudEvent } from "../../platform/fn/framework.ts";
 import { createLogger } from "../../platform/log.ts";
 import { trainingEventsFromBackend } from "../../platform/training/events.ts";
@@ -20,7 +22,9 @@ export const FUNCTION_TARGET = "launchTraining";
 /**
  * Knative deps: training runs on Kubernetes (the in-cluster ServiceAccount), events go to the broker ingress. Status
  * comes back through the ApiServerSource trigger (triggers/kubernetes), so this scaled-to-zero function does not watch;
- * only a launch-time failure (object refused) is reported from here.
+ * only a launch-time failure (object refused) is reported from here. A spec's dataWindow is read from the shared
+ * inference-log volume (FLYWHEEL_INFERENCE_LOG_DIR) and written as a CSV under FLYWHEEL_WINDOW_DATASETS_DIR, which the
+ * job mounts at the same path (the artifacts PVC), so the file:// location in its env is valid inside the job.
  */
 export function launchTrainingDepsFromEnv(env: Env): LaunchTrainingDeps {
   const config = parseConfig(env);
@@ -28,7 +32,9 @@ export function launchTrainingDepsFromEnv(env: Env): LaunchTrainingDeps {
   const log = createLogger(config.logLevel, { function: FUNCTION_TARGET });
   const bus = new HttpEventBus({ url: config.knative.brokerUrl, token: config.auth.token });
   const backend = KubernetesTrainingBackend.fromConfig(config, { env, log, onUpdate: trainingEventsFromBackend({ bus, log }), watch: false });
-  return createLaunchTraining({ bus, backend, log, status: backend });
+  const { shared, windowDatasets } = config.inferenceLog;
+  const windows = shared && windowDatasets ? new FileDataWindows({ store: new FileInferenceLog(shared), dir: windowDatasets }) : undefined;
+  return createLaunchTraining({ bus, backend, log, status: backend, windows });
 }
 
 registerCloudEvent(FUNCTION_TARGET, launchTraining, () => launchTrainingDepsFromEnv(process.env));

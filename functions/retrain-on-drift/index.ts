@@ -3,6 +3,7 @@ import { HttpEventBus } from "../../platform/bus/http.ts";
 import { parseConfig, type Env } from "../../platform/config/index.ts";
 import { ConfigError } from "../../platform/errors.ts";
 import { registerCloudEvent } from "../../platform/fn/framework.ts";
+import { FileInferenceLog } from "../../platform/inference-log/store.ts";
 import { functionRegistry } from "../../platform/knative/registry.ts";
 import { createLogger } from "../../platform/log.ts";
 import { MlflowModelRegistry } from "../../platform/mlflow/index.ts";
@@ -26,7 +27,8 @@ export const FUNCTION_TARGET = "retrainOnDrift";
 /**
  * Knative deps from the environment: broker ingress (K_SINK / FLYWHEEL_BROKER_URL), MLflow (MLFLOW_TRACKING_URI),
  * policies (FLYWHEEL_POLICIES_FILE), and decisions and guards in PostgreSQL (FLYWHEEL_DATABASE_URL), shared by every
- * replica: nothing is kept in the pod.
+ * replica: nothing is kept in the pod. With FLYWHEEL_INFERENCE_LOG_DIR (the shared inference-log volume, read-only
+ * here) the new-data policy counts labelled feedback there; without it no labels are visible, so it cannot skip.
  */
 export async function retrainDepsFromEnv(env: Env): Promise<RetrainDeps> {
   const config = parseConfig(env);
@@ -36,6 +38,8 @@ export async function retrainDepsFromEnv(env: Env): Promise<RetrainDeps> {
   if (!config.state.databaseUrl) problems.push("FLYWHEEL_DATABASE_URL: required, replicas share their decisions and guards there");
   if (!config.knative.brokerUrl || !config.registry.trackingUri || !config.state.databaseUrl) throw new ConfigError(problems);
   const state = await openPostgresState(config.state.databaseUrl);
+  const shared = config.inferenceLog.shared;
+  const labels = shared ? new FileInferenceLog(shared) : undefined;
   return createRetrainDeps({
     bus: new HttpEventBus({ url: config.knative.brokerUrl, token: config.auth.token }),
     registry: MlflowModelRegistry.fromConfig(config, config.registry.trackingUri),
@@ -43,6 +47,7 @@ export async function retrainDepsFromEnv(env: Env): Promise<RetrainDeps> {
     policies: loadPolicies(config.files.policies),
     store: new StateRetrainStore(state, { owns: true }),
     metrics: functionRegistry(FUNCTION_TARGET, config),
+    labelledSince: labels ? (model, since) => labels.labelledSince(model, since) : undefined,
   });
 }
 

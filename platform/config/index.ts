@@ -69,6 +69,11 @@ const EnvSchema = z.object({
   FLYWHEEL_REQUEST_ID_SECRET: z.string().min(16, "at least 16 characters").optional(),
   /** Root of the inference log and labelled data (default <data dir>/inference-log). */
   FLYWHEEL_INFERENCE_LOG_DIR: z.string().optional(),
+  /**
+   * Knative mode: where launch-training writes a spec's data window as a dataset, on a volume the training job mounts
+   * at the same path (the manifests: the artifacts PVC). Unset: launch-training does not resolve windows.
+   */
+  FLYWHEEL_WINDOW_DATASETS_DIR: z.string().optional(),
   /** Rows (CSV lines or records) one infer request may carry: bounds the CPU one request takes (issue 17). */
   FLYWHEEL_INFER_MAX_ROWS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   FLYWHEEL_KAFKA_BROKERS: z.string().optional(),
@@ -153,7 +158,13 @@ export interface Config {
     | { readonly brokers: readonly string[]; readonly topic: string; readonly groupId: string }
     | undefined;
   readonly kafkaTopic: string;
-  readonly inferenceLog: { readonly secret: string | undefined; readonly dir: string };
+  readonly inferenceLog: {
+    readonly secret: string | undefined;
+    readonly dir: string;
+    /** Set only when FLYWHEEL_INFERENCE_LOG_DIR is: a shared log (Knative mode), not the per-pod default. */
+    readonly shared?: string | undefined;
+    readonly windowDatasets?: string | undefined;
+  };
   readonly infer: { readonly maxRows: number };
   readonly alertmanagerToken: string | undefined;
   readonly links: {
@@ -256,7 +267,12 @@ export function parseConfig(env: Env = process.env, overrides: ConfigOverrides =
         }
       : undefined,
     kafkaTopic: e.FLYWHEEL_KAFKA_TOPIC,
-    inferenceLog: { secret: e.FLYWHEEL_REQUEST_ID_SECRET, dir: path.resolve(e.FLYWHEEL_INFERENCE_LOG_DIR ?? path.join(overrides.dataDir ?? e.FLYWHEEL_DATA_DIR, "inference-log")) },
+    inferenceLog: {
+      secret: e.FLYWHEEL_REQUEST_ID_SECRET,
+      dir: path.resolve(e.FLYWHEEL_INFERENCE_LOG_DIR ?? path.join(overrides.dataDir ?? e.FLYWHEEL_DATA_DIR, "inference-log")),
+      shared: e.FLYWHEEL_INFERENCE_LOG_DIR === undefined ? undefined : path.resolve(e.FLYWHEEL_INFERENCE_LOG_DIR),
+      windowDatasets: e.FLYWHEEL_WINDOW_DATASETS_DIR === undefined ? undefined : path.resolve(e.FLYWHEEL_WINDOW_DATASETS_DIR),
+    },
     infer: { maxRows: e.FLYWHEEL_INFER_MAX_ROWS },
     alertmanagerToken: e.FLYWHEEL_ALERTMANAGER_TOKEN,
     links: {

@@ -1,5 +1,6 @@
 // Namespace, shared config, and per function: ServiceAccount and Knative Service (interfaces.md §2).
 import { TARGETS, type FunctionTarget } from "../knative/targets.ts";
+import { ARTIFACT_MOUNT } from "../training/kubernetes/render.ts";
 import { databaseEnv } from "./database.ts";
 import { meta, type K8sObject } from "./object.ts";
 import { BROKER_INGRESS_URL, IMAGE, NAMESPACE, SECRETS, SERVICES, type FunctionSettings } from "./settings.ts";
@@ -10,6 +11,8 @@ export const CA_CONFIG_MAP = "flywheel-ca";
 export const FUNCTION_POD_LABEL = "flywheel.dev/function";
 /** Objects undeploy keeps by default (`kubectl delete -l 'flywheel.dev/retain!=data'`): data volumes and their namespace. */
 export const RETAIN_LABEL = "flywheel.dev/retain";
+const INFERENCE_LOG_MOUNT = "/var/lib/flywheel/inference-log";
+const TRAINING_ARTIFACTS_CLAIM = "flywheel-artifacts";
 
 export function namespace(): K8sObject {
   return {
@@ -75,11 +78,47 @@ function extraEnv(target: FunctionTarget): unknown[] {
       return [secretEnv("FLYWHEEL_AUTH_TOKEN", SECRETS.adminToken), secretEnv("FLYWHEEL_SESSION_KEY", SECRETS.sessionKey)];
     case "infer":
       // infer also serves POST /feedback and takes inference.feedback events: one key issues and verifies the ids.
-      return [secretEnv("FLYWHEEL_REQUEST_ID_SECRET", SECRETS.requestIdKey), { name: "FLYWHEEL_INFERENCE_LOG_DIR", value: INFERENCE_LOG.mountPath }];
+      return [secretEnv("FLYWHEEL_REQUEST_ID_SECRET", SECRETS.requestIdKey), logDirEnv];
+    case "launchTraining":
+      // Reads a spec's dataWindow from the log and writes it as a dataset where the job mounts the artifacts PVC.
+      return [logDirEnv, { name: "FLYWHEEL_WINDOW_DATASETS_DIR", value: WINDOW_DATASETS_DIR }];
+    case "retrainOnDrift":
+      // The new-data policy counts labelled feedback in the log.
+      return [logDirEnv];
     case "logModel":
       return [{ name: "FLYWHEEL_ARTIFACTS_PVC_DIR", value: ARTIFACTS_MOUNT }];
     default:
       return [];
+  }
+}
+
+const logDirEnv = { name: "FLYWHEEL_INFERENCE_LOG_DIR", value: INFERENCE_LOG_MOUNT };
+/** Under the job's own artifacts mount, so a file:// location written here is the same path inside the job. */
+const WINDOW_DATASETS_DIR = `${ARTIFACT_MOUNT}/datasets`;
+
+/**
+ * Shared volumes a function mounts: infer writes the inference log; launch-training and retrain-on-drift only read it
+ * (read-only); launch-training also writes window datasets to the artifacts PVC that training jobs mount.
+ */
+function sharedVolumes(target: FunctionTarget): { volumes: unknown[]; mounts: unknown[] } {
+  const log = { name: "inference-log", persistentVolumeClaim: { claimName: INFERENCE_LOG.claim, ...(target === "infer" ? {} : { readOnly: true }) } };
+  const logMount = { name: "inference-log", mountPath: INFERENCE_LOG.mountPath, ...(target === "infer" ? {} : { readOnly: true }) };
+  switch (target) {
+    case "infer":
+    case "retrainOnDrift":
+      return { volumes: [log], mounts: [logMount] };
+    case "launchTraining":
+      return {
+        volumes: [log, { name: "artifacts", persistentVolumeClaim: { claimName: TRAINING_ARTIFACTS_CLAIM } }],
+        mounts: [logMount, { name: "artifacts", mountPath: ARTIFACT_MOUNT }],
+      };
+    case "logModel":
+      return {
+        volumes: [{ name: "artifacts", persistentVolumeClaim: { claimName: TRAINING_ARTIFACTS_CLAIM, readOnly: true } }],
+        mounts: [{ name: "artifacts", mountPath: ARTIFACTS_MOUNT, readOnly: true }],
+      };
+    default:
+      return { volumes: [], mounts: [] };
   }
 }
 
@@ -111,14 +150,9 @@ export function knativeService(target: FunctionTarget, s: FunctionSettings): K8s
     { name: "tmp", mountPath: "/tmp" },
     { name: "ca", mountPath: "/etc/flywheel/ca", readOnly: true },
   ];
-  if (target === "infer") {
-    volumes.push({ name: "inference-log", persistentVolumeClaim: { claimName: INFERENCE_LOG.claim } });
-    mounts.push({ name: "inference-log", mountPath: INFERENCE_LOG.mountPath });
-  }
-  if (target === "logModel") {
-    volumes.push({ name: "artifacts", persistentVolumeClaim: { claimName: "flywheel-artifacts", readOnly: true } });
-    mounts.push({ name: "artifacts", mountPath: ARTIFACTS_MOUNT, readOnly: true });
-  }
+  const shared = sharedVolumes(target);
+  volumes.push(...shared.volumes);
+  mounts.push(...shared.mounts);
   return {
     apiVersion: "serving.knative.dev/v1",
     kind: "Service",
@@ -178,7 +212,8 @@ export function knativeService(target: FunctionTarget, s: FunctionSettings): K8s
  * infer replica mounts: a sampled record written by the replica the Trigger picked is found by the replica that gets
  * its feedback, and live accuracy is read over all of them. ReadWriteMany; kept by undeploy unless asked.
  */
-export const INFERENCE_LOG = { claim: "flywheel-inference-log", mountPath: "/var/lib/flywheel/inference-log" } as const;
+export const INFERENCE_LOG = { claim: "flywheel-inference-log", mountPath: INFERENCE_LOG_MOUNT } as const;
+
 
 export function inferenceLogVolume(): K8sObject {
   return {
@@ -197,7 +232,7 @@ export function trainingArtifactsVolume(): K8sObject {
   return {
     apiVersion: "v1",
     kind: "PersistentVolumeClaim",
-    metadata: meta("flywheel-artifacts", NAMESPACE, "launch-training", { labels: { [RETAIN_LABEL]: "data" } }),
+    metadata: meta(TRAINING_ARTIFACTS_CLAIM, NAMESPACE, "launch-training", { labels: { [RETAIN_LABEL]: "data" } }),
     spec: { accessModes: ["ReadWriteMany"], resources: { requests: { storage: "20Gi" } } },
   };
 }

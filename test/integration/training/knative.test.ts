@@ -7,8 +7,9 @@ import { getTestServer } from "@google-cloud/functions-framework/testing";
 import { CloudEvent } from "cloudevents";
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { buildEvent, deriveId, fromHttp, toHttpBinary, type AnyCloudEvent } from "../../../platform/events/envelope.ts";
+import { FileInferenceLog } from "../../../platform/inference-log/store.ts";
 import { jobIdFor } from "../../../platform/training/updates.ts";
-import { startFakeKube, type FakeKube } from "../../support/fake-kube/index.ts";
+import { crdValidator, startFakeKube, type FakeKube } from "../../support/fake-kube/index.ts";
 
 let kube: FakeKube;
 let broker: http.Server;
@@ -16,7 +17,7 @@ let dir: string;
 const received: AnyCloudEvent[] = [];
 
 beforeAll(async () => {
-  kube = await startFakeKube({ namespace: "ml", token: "sa-token" });
+  kube = await startFakeKube({ validate: crdValidator, namespace: "ml", token: "sa-token" });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "fw-kn-"));
   fs.writeFileSync(path.join(dir, "kubeconfig"), kube.kubeconfigYaml);
   broker = http.createServer((req, res) => {
@@ -35,6 +36,9 @@ beforeAll(async () => {
   vi.stubEnv("FLYWHEEL_NAMESPACE", "ml");
   vi.stubEnv("FLYWHEEL_DATA_DIR", dir);
   vi.stubEnv("FLYWHEEL_LOG_LEVEL", "silent");
+  // As the manifests mount them: the shared inference log, and window datasets on the jobs' artifacts volume.
+  vi.stubEnv("FLYWHEEL_INFERENCE_LOG_DIR", path.join(dir, "inference-log"));
+  vi.stubEnv("FLYWHEEL_WINDOW_DATASETS_DIR", path.join(dir, "artifacts", "datasets"));
   await import("../../../functions/launch-training/index.ts");
 });
 
@@ -71,6 +75,44 @@ it("launches on training.requested, reports ApiServerSource status as training e
     const bad = new CloudEvent<unknown>({ id: "bad-1", source: "/t", type: "dev.flywheel.training.requested", datacontenttype: "application/json", data: { model: "iris" } }, false);
     expect((await post(bad)).status).toBeLessThan(300);
     expect(kube.objects({ apiVersion: "kubeflow.org/v1", kind: "PyTorchJob" })).toHaveLength(1);
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});
+
+it("resolves a dataWindow from the shared inference log into a dataset the job's env names, with the window's row count", async () => {
+  const now = Date.now();
+  const row = (id: string, ageDays: number, label: string) => ({
+    requestId: id, row: 0, time: now - ageDays * 86_400_000, labelledAt: now, deployment: "iris", model: "iris", version: "1",
+    features: { sepal_length: 5.1, petal_width: 0.2 }, label, predicted: "setosa",
+  });
+  // Two rows inside the 7-day window (oldest first in the dataset), one outside it.
+  new FileInferenceLog(path.join(dir, "inference-log")).addLabelled([row("r1", 1, "setosa"), row("r2", 2, "virginica"), row("old", 30, "setosa")]);
+  const server = getTestServer("launchTraining");
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  try {
+    const addr = server.address();
+    const url = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}/`;
+    const req = buildEvent(
+      "training.requested",
+      { model: "iris", kind: "ddp", image: "img:1", command: ["python3", "/app/train.py"], replicas: 2, dataset: "file:///data/iris.csv", dataWindow: { days: 7 } },
+      { source: "/test", id: "kn-window-1" },
+    );
+    for (let i = 0; i < 2; i++) {
+      const { headers, body } = toHttpBinary(req);
+      expect((await fetch(url, { method: "POST", headers, body })).status).toBeLessThan(300);
+    }
+    const jobId = jobIdFor("iris", "kn-window-1");
+    const job = kube.objects({ apiVersion: "kubeflow.org/v1", kind: "PyTorchJob" }).find((o) => (o.metadata as { name: string }).name === jobId);
+    const specs = (job?.spec as { pytorchReplicaSpecs: Record<string, { template: { spec: { containers: { env: { name: string; value?: string }[] }[] } } }> }).pytorchReplicaSpecs;
+    const file = path.join(dir, "artifacts", "datasets", "iris", `${jobId}.csv`);
+    for (const [role, rs] of Object.entries(specs)) {
+      const env = Object.fromEntries(rs.template.spec.containers[0]!.env.map((e) => [e.name, e.value]));
+      expect(env.FLYWHEEL_DATASET, role).toBe("file:///data/iris.csv");
+      expect(env.FLYWHEEL_WINDOW_DATASET, role).toBe(`file://${file}`);
+      expect(JSON.parse(env.FLYWHEEL_DATA_WINDOW ?? "{}"), role).toMatchObject({ model: "iris", days: 7, rows: 2 });
+    }
+    expect(fs.readFileSync(file, "utf8").trim().split("\n")).toEqual(["petal_width,sepal_length,label", "0.2,5.1,virginica", "0.2,5.1,setosa"]);
   } finally {
     await new Promise<void>((r) => server.close(() => r()));
   }

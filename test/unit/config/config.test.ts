@@ -72,4 +72,11 @@ describe("parseConfig", () => {
     expect(c.kafka?.brokers).toEqual(["a:9092", "b:9092"]);
     expect(c.auth.oidc?.roleMap).toEqual({ "ml-admins": "mlops-engineer", scientists: "data-scientist" });
   });
+
+  it("marks the inference log shared only when FLYWHEEL_INFERENCE_LOG_DIR is given (a per-pod default holds no labels)", () => {
+    const dflt = parseConfig({ FLYWHEEL_DATA_DIR: "/tmp/fw" });
+    expect(dflt.inferenceLog).toMatchObject({ dir: "/tmp/fw/inference-log", shared: undefined, windowDatasets: undefined });
+    const knative = parseConfig({ FLYWHEEL_INFERENCE_LOG_DIR: "/var/lib/log", FLYWHEEL_WINDOW_DATASETS_DIR: "/artifacts/datasets" });
+    expect(knative.inferenceLog).toMatchObject({ dir: "/var/lib/log", shared: "/var/lib/log", windowDatasets: "/artifacts/datasets" });
+  });
 });

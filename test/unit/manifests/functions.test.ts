@@ -77,6 +77,22 @@ describe.each(OVERLAYS)("functions in overlay %s", (overlay) => {
     expect((pvc?.spec as { accessModes?: string[] } | undefined)?.accessModes).toEqual(["ReadWriteMany"]);
   });
 
+  it("mounts the inference log read-only where it is only read, and gives launch-training the jobs' artifacts PVC", () => {
+    const podOf = (name: string) => template(ksvcs.find((k) => k.metadata.name === name)!).spec as unknown as { volumes: unknown[]; containers: (Container & { volumeMounts: unknown[] })[] };
+    const inferDir = podOf("infer").containers[0]!.env.find((e) => e.name === "FLYWHEEL_INFERENCE_LOG_DIR")?.value;
+    for (const name of ["launch-training", "retrain-on-drift"]) {
+      const pod = podOf(name);
+      expect(pod.containers[0]!.env, name).toContainEqual({ name: "FLYWHEEL_INFERENCE_LOG_DIR", value: inferDir });
+      expect(pod.containers[0]!.volumeMounts, name).toContainEqual({ name: "inference-log", mountPath: inferDir, readOnly: true });
+      expect(pod.volumes, name).toContainEqual({ name: "inference-log", persistentVolumeClaim: { claimName: "flywheel-inference-log", readOnly: true } });
+    }
+    // Window datasets go under the path where training jobs mount the same PVC, so their file:// URIs hold in the job.
+    const lt = podOf("launch-training");
+    expect(lt.containers[0]!.env).toContainEqual({ name: "FLYWHEEL_WINDOW_DATASETS_DIR", value: "/artifacts/datasets" });
+    expect(lt.containers[0]!.volumeMounts).toContainEqual({ name: "artifacts", mountPath: "/artifacts" });
+    expect(lt.volumes).toContainEqual({ name: "artifacts", persistentVolumeClaim: { claimName: "flywheel-artifacts" } });
+  });
+
   it("is cluster-local except the UI and the Alertmanager trigger", () => {
     const publicOnes = ksvcs.filter((k) => k.metadata.labels?.["networking.knative.dev/visibility"] !== "cluster-local").map((k) => k.metadata.name);
     expect(publicOnes.sort()).toEqual(["alertmanager-trigger", "ui"]);
