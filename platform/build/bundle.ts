@@ -84,6 +84,10 @@ export async function bundle(entries: readonly BundleEntry[], outDir: string, ro
       legalComments: "linked",
       logLevel: "error",
     });
+    // pages/static.ts reads its assets next to itself (import.meta.url): in a bundle that is the bundle's folder.
+    if (Object.keys(out.metafile.inputs).some((k) => path.resolve(root, k) === path.join(root, "pages/static.ts"))) {
+      fs.cpSync(path.join(root, "pages/static"), path.join(dir, "static"), { recursive: true });
+    }
     results.push(summarise(e, path.join(dir, "index.js"), out.metafile, root));
   }
   return results;
