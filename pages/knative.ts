@@ -22,7 +22,6 @@ import { openPostgresState } from "../platform/state/index.ts";
 import { knativeServiceChecks } from "../platform/knative/health.ts";
 import { TARGETS } from "../platform/knative/targets.ts";
 import { PrometheusHttpClient } from "../platform/telemetry/prometheus.ts";
-import { loadKubeConfig } from "../platform/training/kubernetes/client.ts";
 
 export const FUNCTION_TARGET = "ui";
 
@@ -67,7 +66,7 @@ export async function knativeUi(env: Record<string, string | undefined> = proces
     checks: [
       { name: "registry", check: async () => ((await mlflow.searchExperiments({ maxResults: 1 })) ? true : "registry not answering") },
       { name: "state store", check: async () => ((await state.db.selectFrom("flywheel_schema").select("version").limit(1).execute()) ? true : "no answer") },
-      ...knativeServiceChecks(loadKubeConfig(env), config.kubernetes.namespace, Object.values(TARGETS).map((t) => t.service)),
+      ...knativeServiceChecks(async () => (await import("../platform/training/kubernetes/client.ts")).loadKubeConfig(env), config.kubernetes.namespace, Object.values(TARGETS).map((t) => t.service)),
     ],
     config,
     log,

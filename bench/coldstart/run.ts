@@ -1,5 +1,7 @@
-// Cold start per function: process spawn -> first 2xx answer to a CloudEvent, from the esbuild bundle, against a bare
-// functions-framework hello in the same run; plus bundle sizes. Run: npx tsx bench/coldstart/run.ts [--runs N]
+// Cold start per function: process spawn -> first 2xx answer to a realistic first request (a CloudEvent, a V2 inference,
+// a UI page), from the esbuild bundle, against a bare functions-framework hello in the same run; plus bundle sizes.
+// Every function gets its real deps (deps.ts: PostgreSQL, fake MLflow, fake API server, a V2 server). Needs the Debian
+// package `postgresql`. Run: npx tsx bench/coldstart/run.ts [--runs N]
 import { spawn } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
@@ -9,6 +11,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { bundle, HEAVY_MODULES, presentTargets, type BundleResult } from "../../platform/build/bundle.ts";
 import { TARGETS, type FunctionTarget } from "../../platform/knative/targets.ts";
+import { startBenchDeps } from "./deps.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const RUNS = Number(process.argv[process.argv.indexOf("--runs") + 1]) || 5;
@@ -16,6 +19,7 @@ const DEADLINE_MS = 20_000;
 const TOKEN = "bench-token-0123456789abcdef";
 
 interface Probe {
+  readonly path?: string;
   readonly method: "GET" | "POST";
   readonly headers: Record<string, string>;
   readonly body?: string;
@@ -27,15 +31,18 @@ const ping: Probe = {
   body: "{}",
 };
 
-/** What each target answers 2xx to without reaching a cluster: a CloudEvent it ignores or acks, a resolved alert, a page. */
-const PROBES: Partial<Record<FunctionTarget, Probe>> = {
+/** Each target's realistic first request (default: a CloudEvent it acks): a resolved alert, a V2 inference, a page. */
+const probes = (v2Body: string): Partial<Record<FunctionTarget, Probe>> => ({
   alertmanagerTrigger: {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${TOKEN}` },
     body: JSON.stringify({ version: "4", groupKey: "g", truncatedAlerts: 0, status: "resolved", receiver: "flywheel", groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: "http://am", alerts: [] }),
   },
-  ui: { method: "GET", headers: {} },
-};
+  // A raw V2 request through infer to the stand-in InferenceService: resolves it in the (fake) cluster, calls the V2 server.
+  infer: { path: "/iris", method: "POST", headers: { "content-type": "application/json" }, body: v2Body },
+  // The home page, signed in: it reads the registry (MLflow) and the state store (PostgreSQL).
+  ui: { path: "/", method: "GET", headers: { authorization: `Bearer ${TOKEN}` } },
+});
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -51,7 +58,7 @@ function freePort(): Promise<number> {
 
 function request(port: number, probe: Probe): Promise<number> {
   return new Promise((resolve) => {
-    const req = http.request({ host: "127.0.0.1", port, path: "/", method: probe.method, headers: probe.headers, timeout: 2_000 }, (res) => {
+    const req = http.request({ host: "127.0.0.1", port, path: probe.path ?? "/", method: probe.method, headers: probe.headers, timeout: 2_000 }, (res) => {
       res.resume();
       res.on("end", () => resolve(res.statusCode ?? 0));
     });
@@ -63,7 +70,7 @@ function request(port: number, probe: Probe): Promise<number> {
 
 /**
  * ms from spawn to the first 2xx (undefined if none came before the deadline), and to the first HTTP answer of any
- * status: a function that needs a cluster (deploy-model, infer in Knative mode) answers 5xx here, but that answer
+ * status: a function whose deps are missing answers 4xx/5xx, but that answer
  * still shows when its server was up.
  */
 async function coldStart(argv: string[], env: NodeJS.ProcessEnv, probe: Probe): Promise<{ ms: number | undefined; firstMs: number | undefined; status: number }> {
@@ -91,23 +98,18 @@ async function coldStart(argv: string[], env: NodeJS.ProcessEnv, probe: Probe): 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 async function main(): Promise<void> {
-  const sink = http.createServer((req, res) => {
-    req.resume();
-    req.on("end", () => res.writeHead(202).end());
-  });
-  await new Promise<void>((r) => sink.listen(0, "127.0.0.1", () => r()));
-  const sinkUrl = `http://127.0.0.1:${(sink.address() as net.AddressInfo).port}/`;
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "flywheel-coldstart-"));
+  const deps = await startBenchDeps(ROOT, path.join(dataDir, "deps"), TOKEN);
+  const PROBES = probes(deps.v2Body);
+  const loadBefore = os.loadavg();
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     NODE_ENV: "production",
     HOST: "127.0.0.1",
     FLYWHEEL_DATA_DIR: dataDir,
-    FLYWHEEL_BROKER_URL: sinkUrl,
-    FLYWHEEL_AUTH_TOKEN: TOKEN,
     FLYWHEEL_ALERTMANAGER_TOKEN: TOKEN,
-    MLFLOW_TRACKING_URI: sinkUrl,
-    // Knative mode serves through a cluster backend; without a cluster these functions answer 5xx (see firstMs).
+    ...deps.env,
+    // Knative mode: the cluster backends, against the fake API server.
     FLYWHEEL_SERVING_BACKEND: "kserve",
     FLYWHEEL_TRAINING_BACKEND: "kubernetes",
     FLYWHEEL_LOG_LEVEL: "silent",
@@ -157,7 +159,9 @@ async function main(): Promise<void> {
       heavy: HEAVY_MODULES.filter((m) => r.packages.includes(m) || r.externals.includes(m)),
     });
   }
-  console.log(`\ncold start, median of ${RUNS} (spawn -> first 2xx); floor = bare functions-framework hello: ${floorMs.toFixed(0)} ms`);
+  const load = (l: number[]): string => l.map((x) => x.toFixed(2)).join(" ");
+  console.log(`\nload average (1/5/15 min): ${load(loadBefore)} before, ${load(os.loadavg())} after, on ${os.cpus().length} cores`);
+  console.log(`cold start, median of ${RUNS} (spawn -> first 2xx); floor = bare functions-framework hello: ${floorMs.toFixed(0)} ms`);
   console.log("function               first 2xx  x floor  first answer  cold KiB  total KiB  heavy modules");
   for (const r of rows) {
     const ms = r.ms === undefined ? `none (${r.status || "-"})` : `${r.ms.toFixed(0)} ms`;
@@ -168,7 +172,7 @@ async function main(): Promise<void> {
     );
   }
   console.log(JSON.stringify({ bench: "coldstart", runs: RUNS, floorMs: Math.round(floorMs), functions: rows.map((r) => ({ ...r, ms: r.ms === undefined ? null : Math.round(r.ms), firstMs: r.firstMs === undefined ? null : Math.round(r.firstMs), ratio: r.ms === undefined ? null : Number((r.ms / floorMs).toFixed(2)) })), skipped: missing }));
-  sink.close();
+  await deps.close();
   fs.rmSync(dataDir, { recursive: true, force: true });
 }
 

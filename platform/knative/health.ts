@@ -1,7 +1,7 @@
 // Each function's health in Knative mode: its Knative Service's `Ready` condition, read through client-node.
-import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
 import { z } from "zod";
 import type { HealthCheck } from "../app/health.ts";
+import { clientNode, lazily, resolveKubeConfig, type KubeConfigSource } from "../training/kubernetes/load.ts";
 
 const ServiceList = z.object({
   items: z.array(
@@ -28,12 +28,13 @@ export function readiness(list: unknown): Map<string, true | string> {
  * One check per function (Knative Service name). One list call serves all of them for a couple of seconds, so a health
  * page is one request to the API server. The UI's Role may only get and list serving.knative.dev services.
  */
-export function knativeServiceChecks(kc: KubeConfig, namespace: string, services: readonly string[], now: () => number = Date.now): HealthCheck[] {
-  const api = kc.makeApiClient(CustomObjectsApi);
+export function knativeServiceChecks(kc: KubeConfigSource, namespace: string, services: readonly string[], now: () => number = Date.now): HealthCheck[] {
+  // client-node (and the kubeconfig) load on the first health check, not when the UI starts.
+  const api = lazily(async () => (await resolveKubeConfig(kc)).makeApiClient((await clientNode()).CustomObjectsApi));
   let cached: { at: number; value: Promise<Map<string, true | string>> } | undefined;
   const read = (): Promise<Map<string, true | string>> => {
     if (!cached || now() - cached.at > 2000) {
-      const value = api.listNamespacedCustomObject({ group: "serving.knative.dev", version: "v1", namespace, plural: "services" }).then(readiness);
+      const value = api().then((a) => a.listNamespacedCustomObject({ group: "serving.knative.dev", version: "v1", namespace, plural: "services" })).then(readiness);
       cached = { at: now(), value };
       value.catch(() => (cached = undefined));
     }
