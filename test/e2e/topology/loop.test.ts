@@ -87,6 +87,13 @@ describe("the loop through the Knative topology", () => {
   }, 300_000);
 
   it("4: infer answers through the cluster serving backend, on both replicas", async () => {
+    // The first answer, bounded: the InferenceService reports Ready before this request (test 3).
+    const first = await until("a first answer from infer", async () => {
+      const r = await infer(SAMPLE_FLOWER);
+      return r.status === 200 ? r : undefined;
+    }, 60_000, 1000);
+    expect(JSON.stringify(await first.json())).toContain("setosa");
+    mark("first infer after Ready");
     for (let i = 0; i < 4; i++) {
       const r = await infer(SAMPLE_FLOWER);
       expect(r.status, await r.clone().text()).toBe(200);

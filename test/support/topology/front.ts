@@ -81,7 +81,9 @@ export class FunctionFront {
   /** Listen on a free port (the front's URL is stable for the whole run); start the replicas. */
   async listen(): Promise<void> {
     this.#server = http.createServer((req, res) => void this.#handle(req, res));
-    this.#server.keepAliveTimeout = 1000;
+    // Longer than clients' idle keep-alive (undici: 4 s), so a client never reuses a socket the front just closed
+    // (that was an ECONNRESET in the tests, not a property of Knative's activator).
+    this.#server.keepAliveTimeout = 65_000;
     await new Promise<void>((r) => this.#server?.listen(0, "127.0.0.1", () => r()));
     this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
   }
