@@ -33,6 +33,9 @@ export interface KubernetesTrainingBackendOptions extends Partial<Omit<RenderOpt
   readonly now?: () => number;
 }
 
+/** How long a read waits for the first lists after start (an unreachable API must not hang the jobs pages). */
+const SYNC_WAIT_MS = 5000;
+
 export class KubernetesTrainingBackend implements TrainingBackend {
   readonly name = "kubernetes" as const;
   readonly client: TrainingKubeClient;
@@ -43,6 +46,8 @@ export class KubernetesTrainingBackend implements TrainingBackend {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #stops: (() => void)[] = [];
+  /** Settles when the watches' first lists are in the store (or SYNC_WAIT_MS passed); undefined without a watch. */
+  #synced: Promise<void> | undefined;
 
   static fromConfig(
     config: Config,
@@ -107,15 +112,27 @@ export class KubernetesTrainingBackend implements TrainingBackend {
 
   startWatching(): void {
     if (this.#stops.length) return;
+    // A replica that just started (a cold start after scale to zero) has an empty store until the first lists are in:
+    // reads wait for them, for at most SYNC_WAIT_MS, so the jobs pages never say "no jobs" while the cluster has some.
+    const pending: Promise<void>[] = [];
+    const synced = (): (() => void) => {
+      let done!: () => void;
+      pending.push(new Promise<void>((r) => (done = r)));
+      return done;
+    };
     for (const kind of this.kinds()) {
-      this.#stops.push(this.client.watch(kind, `${LABELS.managedBy}=${MANAGED_BY}`, (o) => void this.observe(o).catch((e: unknown) => this.#log.warn("status update failed", errorFields(e))), this.#log));
+      this.#stops.push(this.client.watch(kind, `${LABELS.managedBy}=${MANAGED_BY}`, (o) => this.observe(o).catch((e: unknown) => this.#log.warn("status update failed", errorFields(e))), this.#log, synced()));
     }
     if (this.#o.enforceDeadlines ?? true) {
       const sweep = setInterval(() => void this.enforceDeadlines().catch((e: unknown) => this.#log.warn("deadline sweep failed", errorFields(e))), 5000);
       sweep.unref();
       this.#stops.push(() => clearInterval(sweep));
     }
-    this.#stops.push(this.client.watch("Pod", LABELS.jobId, (o) => void this.observe(o).catch((e: unknown) => this.#log.warn("pod status failed", errorFields(e))), this.#log));
+    this.#stops.push(this.client.watch("Pod", LABELS.jobId, (o) => this.observe(o).catch((e: unknown) => this.#log.warn("pod status failed", errorFields(e))), this.#log, synced()));
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((r) => (timer = setTimeout(r, SYNC_WAIT_MS)));
+    timer?.unref();
+    this.#synced = Promise.race([Promise.all(pending).then(() => undefined), bound]).finally(() => clearTimeout(timer));
   }
 
   async launch(req: LaunchRequest): Promise<{ job: JobRecord; created: boolean }> {
@@ -198,10 +215,12 @@ export class KubernetesTrainingBackend implements TrainingBackend {
   }
 
   async get(jobId: string): Promise<JobRecord | undefined> {
+    await this.#synced;
     return this.#store.get(jobId);
   }
 
   async list(filter?: JobFilter): Promise<JobRecord[]> {
+    await this.#synced;
     return this.#store.list(filter);
   }
 

@@ -106,7 +106,11 @@ export class TrainingKubeClient {
    * List, then watch from the list's resourceVersion; reconnect from the last seen version when the stream closes, and
    * relist after 410 Expired. Returns a stop function.
    */
-  watch(kind: TrainingObjectKind | "Pod", labelSelector: string, onObject: (o: KubeObject) => void, log: Logger): () => void {
+  /**
+   * List, then watch from the list's resourceVersion (re-list on 410). `onSynced` runs once, after the first list's
+   * objects have been handed over and their handling (a promise `onObject` returns) has settled.
+   */
+  watch(kind: TrainingObjectKind | "Pod", labelSelector: string, onObject: (o: KubeObject) => void | Promise<void>, log: Logger, onSynced?: () => void): () => void {
     let stopped = false;
     let ctrl: AbortController | undefined;
     let rv = "";
@@ -116,8 +120,10 @@ export class TrainingKubeClient {
         : `/apis/${TRAINING_KINDS_K8S[kind].group}/${TRAINING_KINDS_K8S[kind].version}/namespaces/${this.namespace}/${TRAINING_KINDS_K8S[kind].plural}`;
     const relist = async (): Promise<void> => {
       const res = kind === "Pod" ? await this.pods(labelSelector) : await this.list(kind, labelSelector);
-      for (const o of res.items) onObject(o);
+      await Promise.allSettled(res.items.map((o) => onObject(o)));
       rv = res.resourceVersion;
+      onSynced?.();
+      onSynced = undefined;
     };
     const loop = async (): Promise<void> => {
       while (!stopped) {
@@ -138,7 +144,7 @@ export class TrainingKubeClient {
                   const o = KubeObjectSchema.safeParse(raw && typeof raw === "object" ? { kind, ...raw } : raw);
                   if (!o.success) return;
                   if (o.data.metadata.resourceVersion) rv = o.data.metadata.resourceVersion;
-                  if (type !== "BOOKMARK") onObject(o.data);
+                  if (type !== "BOOKMARK") void onObject(o.data);
                 },
                 () => resolve(),
               )

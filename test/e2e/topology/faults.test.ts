@@ -9,6 +9,7 @@ import path from "node:path";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { buildEvent, toHttpBinary, type AnyCloudEvent } from "../../../platform/events/index.ts";
+import { FileInferenceLog } from "../../../platform/inference-log/store.ts";
 import { TAG } from "../../../platform/lineage.ts";
 import { MlflowClient } from "../../../platform/mlflow/index.ts";
 import { until } from "../../support/platform.ts";
@@ -114,6 +115,11 @@ async function sql<T extends pg.QueryResultRow>(q: string, params: unknown[] = [
 }
 
 /** A champion with lineage in the registry process, as log-model leaves it (what retrain-on-drift retrains from). */
+function kubeletOf(): NonNullable<Topology["kubelet"]> {
+  if (!t.kubelet) throw new Error("the topology runs without its process kubelet");
+  return t.kubelet;
+}
+
 async function seedChampion(model: string): Promise<void> {
   const client = new MlflowClient({ trackingUri: t.urls.registry });
   await client.createRegisteredModel(model);
@@ -149,6 +155,13 @@ describe("storm", () => {
       // The new-data policy (issue 15) is on by default, but retrain-on-drift in Knative mode has no inference log to
       // count labels in (no labelledSince): the policy does not apply there, so no feedback is sent first.
       await seedChampion("storm");
+      // Issue 15's new-data policy (on by default, and active in Knative since retrain-on-drift reads the shared
+      // inference log): labelled feedback since the champion is what lets a retrain run. It is written where infer's
+      // replicas write it, the flywheel-inference-log volume, as an earlier feedback request would have left it.
+      const now = Date.now();
+      new FileInferenceLog(kubeletOf().pvcDir("flywheel-inference-log")).addLabelled(
+        Array.from({ length: 5 }, (_, i) => ({ requestId: `storm-${i}`, row: 0, time: now, labelledAt: now + 1000, deployment: "storm", model: "storm", version: "1", features: { x: i }, label: "a", predicted: "b" })),
+      );
       markCreates();
       const retrain = t.fn("retrain-on-drift");
       const servedBefore = retrain.replicas.map((r) => retrain.served.get(r.index) ?? 0);

@@ -2,7 +2,8 @@
 // rendered manifests: a training through the API becomes a Job, the kubelet's process trains, log-model registers and
 // the gate promotes, deploy-model creates the InferenceService and the kubelet serves it, infer answers through KServe,
 // drifted traffic fires ModelDriftDetected through real Prometheus and Alertmanager, and retrain-on-drift starts ONE Job.
-// The new-data policy (issue 15) is left at its default (on): see the report of this test for what it does here.
+// The new-data policy (issue 15) is left at its default (on): step 4 labels its answers through infer's feedback route,
+// so the retrain of step 6 has new labelled data (and trains on its window).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiClient } from "../../../platform/cli/client.ts";
 import { irisSpec, SAMPLE_FLOWER } from "../../../platform/cli/commands/demo.ts";
@@ -94,12 +95,25 @@ describe("the loop through the Knative topology", () => {
     }, 60_000, 1000);
     expect(JSON.stringify(await first.json())).toContain("setosa");
     mark("first infer after Ready");
+    const ids: string[] = [];
     for (let i = 0; i < 4; i++) {
       const r = await infer(SAMPLE_FLOWER);
       expect(r.status, await r.clone().text()).toBe(200);
+      const id = r.headers.get("x-request-id");
+      expect(id, "infer issues a request id (the request-id Secret is wired)").toBeTruthy();
+      ids.push(String(id));
       expect(JSON.stringify(await r.json())).toContain("setosa");
     }
     expect(t.fn("infer").served.size).toBe(2);
+    // Feedback on any replica joins the record any replica logged: the sampled records travel as KServe-logger
+    // CloudEvents through the broker to the shared volume, so labels are posted until every id has matched.
+    const feedback = { feedback: ids.map((requestId) => ({ requestId, label: "setosa" })) };
+    await until("every label joined", async () => {
+      const r = await fetch(`${t.urls.functions.infer}/feedback/iris`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(feedback) });
+      expect(r.status, await r.clone().text()).toBe(202);
+      const b = (await r.json()) as { matched?: number; duplicates?: number };
+      return (b.matched ?? 0) + (b.duplicates ?? 0) === ids.length ? true : undefined;
+    }, 60_000, 500);
     mark("infer");
   }, 120_000);
 
