@@ -219,7 +219,15 @@ describe("process kubelet: PyTorchJob (training operator)", () => {
       ["Running", "False", "PyTorchJobRunning"],
       ["Succeeded", "True", "PyTorchJobSucceeded"],
     ]);
-    expect(obj?.status).toMatchObject({ replicaStatuses: { Master: { succeeded: 1 }, Worker: { succeeded: 1 } } });
+    // The operator's default success policy ends the job when the Master succeeds; the Worker's own exit is counted a
+    // moment later (it was still `active: 1` in one CI run), so its count is awaited rather than read once.
+    const statusNow = (): unknown => kube.get({ apiVersion: "kubeflow.org/v1", kind: "PyTorchJob", namespace: NS, name: id })?.status;
+    for (let deadline = Date.now() + 60_000; Date.now() < deadline; ) {
+      const st = statusNow() as { replicaStatuses?: { Worker?: { succeeded?: number } } } | undefined;
+      if (st?.replicaStatuses?.Worker?.succeeded === 1) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(statusNow()).toMatchObject({ replicaStatuses: { Master: { succeeded: 1 }, Worker: { succeeded: 1 } } });
     const worker = kube.get({ apiVersion: "v1", kind: "Pod", namespace: NS, name: `${id}-worker-0` });
     expect(worker?.metadata).toMatchObject({ labels: { "training.kubeflow.org/replica-type": "worker", "training.kubeflow.org/replica-index": "0", "training.kubeflow.org/job-name": id } });
     const env = (worker?.spec as { containers: { env: { name: string; value?: string }[] }[] }).containers[0]?.env ?? [];
