@@ -219,8 +219,8 @@ describe("process kubelet: PyTorchJob (training operator)", () => {
       ["Running", "False", "PyTorchJobRunning"],
       ["Succeeded", "True", "PyTorchJobSucceeded"],
     ]);
-    // The operator's default success policy ends the job when the Master succeeds; the Worker's own exit is counted a
-    // moment later (it was still `active: 1` in one CI run), so its count is awaited rather than read once.
+    // The operator's default success policy ends the job when the Master succeeds; a Worker still active then is
+    // counted as succeeded by the finished-job pass (kubeflow/common), so the count settles without the Worker's exit.
     const statusNow = (): unknown => kube.get({ apiVersion: "kubeflow.org/v1", kind: "PyTorchJob", namespace: NS, name: id })?.status;
     for (let deadline = Date.now() + 60_000; Date.now() < deadline; ) {
       const st = statusNow() as { replicaStatuses?: { Worker?: { succeeded?: number } } } | undefined;

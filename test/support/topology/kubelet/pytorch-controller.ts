@@ -42,7 +42,7 @@ export class PyTorchJobController {
     if (!job || metaOf(job).deletionTimestamp) return;
     let conds = arrAt(job, "status", "conditions");
     const done = conds.some((c) => (c.type === "Succeeded" || c.type === "Failed") && c.status === "True");
-    if (done) return;
+    if (done) return this.#settleFinished(name, job);
     const ns = this.#d.namespace;
     const specs = objAt(job, "spec", "pytorchReplicaSpecs");
     const types = Object.keys(specs).filter((t) => isObj(specs[t]));
@@ -76,7 +76,9 @@ export class PyTorchJobController {
       const failed = mine.filter((p) => phaseOf(p) === "Failed").length;
       const replicas = num(objAt(specs, type).replicas) || 1;
       const selector = { matchLabels: { [L.jobName]: name, [L.operator]: "pytorchjob-controller", [L.type]: type.toLowerCase() } };
-      replicaStatuses[type] = { ...(active ? { active } : {}), ...(succeeded ? { succeeded } : {}), ...(failed ? { failed } : {}), labelSelector: selector, selector: Object.entries(selector.matchLabels).map(([k, v]) => `${k}=${v}`).join(",") };
+      // Zero counts are null: the status is a merge patch, where an omitted key would keep a stale count (the Go
+      // operator's `omitempty` drops them from a full update).
+      replicaStatuses[type] = { active: active || null, succeeded: succeeded || null, failed: failed || null, labelSelector: selector, selector: Object.entries(selector.matchLabels).map(([k, v]) => `${k}=${v}`).join(",") };
       if (terminal) continue;
       if (type === "Master") {
         if (running > 0) setCond("Running", "PyTorchJobRunning", `PyTorchJob ${ns}/${name} is running.`);
@@ -100,8 +102,22 @@ export class PyTorchJobController {
       ...(terminal ? { completionTime: t0 } : {}),
       lastReconcileTime: t0,
     };
-    const changed = JSON.stringify(conds.map((c) => [c.type, c.status])) !== JSON.stringify(arrAt(job, "status", "conditions").map((c) => [c.type, c.status])) || JSON.stringify(replicaStatuses) !== JSON.stringify(prev.replicaStatuses ?? null);
+    const changed = JSON.stringify(conds.map((c) => [c.type, c.status])) !== JSON.stringify(arrAt(job, "status", "conditions").map((c) => [c.type, c.status])) || JSON.stringify(withoutNulls(replicaStatuses)) !== JSON.stringify(prev.replicaStatuses ?? null);
     if (changed) await this.#d.http.patchStatus(KINDS.PyTorchJob, ns, name, job, status);
+  }
+
+  // kubeflow/common ReconcileJobs on a finished job: "if the job succeeded, we manually set the replica status" —
+  // replicas still active (a Worker that exits after the Master) are counted as succeeded, once.
+  async #settleFinished(name: string, job: Obj): Promise<void> {
+    const succeeded = arrAt(job, "status", "conditions").some((c) => c.type === "Succeeded" && c.status === "True");
+    const prev = objAt(job, "status", "replicaStatuses");
+    if (!succeeded || !Object.values(prev).some((r) => isObj(r) && num(r.active) > 0)) return;
+    const replicaStatuses: Obj = {};
+    for (const [type, r] of Object.entries(prev)) {
+      if (!isObj(r)) continue;
+      replicaStatuses[type] = { ...r, active: null, succeeded: num(r.succeeded) + num(r.active) || null };
+    }
+    await this.#d.http.patchStatus(KINDS.PyTorchJob, this.#d.namespace, name, job, { replicaStatuses });
   }
 
   #labels(job: Obj, type: string, index: number): Record<string, string> {
@@ -178,3 +194,6 @@ export class PyTorchJobController {
     };
   }
 }
+
+const withoutNulls = (o: Obj): Obj =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null).map(([k, v]) => [k, isObj(v) ? withoutNulls(v) : v]));
