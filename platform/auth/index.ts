@@ -118,6 +118,16 @@ export async function createAuth(opts: CreateAuthOptions): Promise<Auth> {
     return undefined;
   };
 
+  // One minter for every cookie caller (it reads all it needs from the context): no closure per request.
+  const mintCsrf = (cx: Context): string => {
+    let csrfCookie = getCookie(cx, CSRF_COOKIE);
+    if (!csrfCookie || csrfCookie.length < 16) {
+      csrfCookie = randomToken(18);
+      setCookie(cx, CSRF_COOKIE, csrfCookie, cookieOptions(cx, publicUrl));
+    }
+    return signer.csrfToken(csrfCookie);
+  };
+
   const middleware: MiddlewareHandler = async (c, next) => {
     let principal: Principal | undefined;
     const authz = c.req.header("authorization");
@@ -129,16 +139,7 @@ export async function createAuth(opts: CreateAuthOptions): Promise<Auth> {
     }
     if (principal) principals.set(c.req.raw, principal);
     c.set("principal", principal);
-    if (!authz) {
-      setCsrfMinter(c.req.raw, (cx) => {
-        let csrfCookie = getCookie(cx, CSRF_COOKIE);
-        if (!csrfCookie || csrfCookie.length < 16) {
-          csrfCookie = randomToken(18);
-          setCookie(cx, CSRF_COOKIE, csrfCookie, cookieOptions(cx, publicUrl));
-        }
-        return signer.csrfToken(csrfCookie);
-      });
-    }
+    if (!authz) setCsrfMinter(c.req.raw, mintCsrf);
     await next();
   };
 

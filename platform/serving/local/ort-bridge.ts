@@ -85,20 +85,20 @@ export function toOrtTensor(feed: Feed): ort.Tensor {
 }
 
 function typedArray(type: OrtType, values: readonly (number | bigint | boolean | string)[]): ort.Tensor.DataType {
-  const nums = (): number[] => values.map(Number);
-  const bigs = (): bigint[] => values.map((v) => (typeof v === "bigint" ? v : BigInt(Math.trunc(Number(v)))));
+  // One pass straight into the typed array (no intermediate number[] per request).
+  const big = (v: number | bigint | boolean | string): bigint => (typeof v === "bigint" ? v : BigInt(Math.trunc(Number(v))));
   switch (type) {
-    case "float32": return Float32Array.from(nums());
-    case "float64": return Float64Array.from(nums());
-    case "int8": return Int8Array.from(nums());
-    case "uint8": return Uint8Array.from(nums());
-    case "int16": return Int16Array.from(nums());
-    case "uint16": return Uint16Array.from(nums());
-    case "int32": return Int32Array.from(nums());
-    case "uint32": return Uint32Array.from(nums());
-    case "int64": return BigInt64Array.from(bigs());
-    case "uint64": return BigUint64Array.from(bigs());
-    case "bool": return Uint8Array.from(values.map((v) => (v ? 1 : 0)));
+    case "float32": return Float32Array.from(values, Number);
+    case "float64": return Float64Array.from(values, Number);
+    case "int8": return Int8Array.from(values, Number);
+    case "uint8": return Uint8Array.from(values, Number);
+    case "int16": return Int16Array.from(values, Number);
+    case "uint16": return Uint16Array.from(values, Number);
+    case "int32": return Int32Array.from(values, Number);
+    case "uint32": return Uint32Array.from(values, Number);
+    case "int64": return BigInt64Array.from(values, big);
+    case "uint64": return BigUint64Array.from(values, big);
+    case "bool": return Uint8Array.from(values, (v) => (v ? 1 : 0));
     case "string": return values.map(String);
     default: throw new TensorError("datatype", `unsupported tensor type ${type}`);
   }

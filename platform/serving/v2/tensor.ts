@@ -14,8 +14,9 @@ export class TensorError extends Error {
 export const elementCount = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** Flatten nested arrays; also returns the nested shape found (for nested data the shape must agree with it). */
-export function flatten(data: readonly unknown[]): { flat: unknown[]; nestedShape: number[] | undefined } {
-  if (!data.some(Array.isArray)) return { flat: [...data], nestedShape: undefined };
+export function flatten(data: readonly unknown[]): { flat: readonly unknown[]; nestedShape: number[] | undefined } {
+  // Flat data (the common case) is returned as is: callers only read it.
+  if (!data.some(Array.isArray)) return { flat: data, nestedShape: undefined };
   const shape: number[] = [];
   let level: unknown = data;
   while (Array.isArray(level)) {
@@ -39,32 +40,32 @@ const INT_RANGES: Partial<Record<V2Datatype, [number, number]>> = {
 /** Validate and normalise flat values to JS values of the datatype (number, bigint for 64-bit ints, boolean, string). */
 export function coerce(flat: readonly unknown[], datatype: V2Datatype, field: string): (number | bigint | boolean | string)[] {
   return flat.map((v, i) => {
-    const where = `${field}[${i}]`;
+    // The field name is built only when throwing, not as a string per value.
     switch (datatype) {
       case "BOOL":
         if (typeof v === "boolean") return v;
         if (v === 0 || v === 1) return v === 1;
-        throw new TensorError(where, `expected a boolean, got ${JSON.stringify(v)}`);
+        throw new TensorError(`${field}[${i}]`, `expected a boolean, got ${JSON.stringify(v)}`);
       case "BYTES":
         if (typeof v === "string") return v;
-        throw new TensorError(where, `expected a string, got ${JSON.stringify(v)}`);
+        throw new TensorError(`${field}[${i}]`, `expected a string, got ${JSON.stringify(v)}`);
       case "FP16":
       case "FP32":
       case "FP64": {
         const n = typeof v === "string" && v.trim() !== "" ? Number(v) : v;
         if (typeof n === "number" && !Number.isNaN(n)) return n;
-        throw new TensorError(where, `expected a number, got ${JSON.stringify(v)}`);
+        throw new TensorError(`${field}[${i}]`, `expected a number, got ${JSON.stringify(v)}`);
       }
       case "INT64":
       case "UINT64": {
         if (typeof v === "number" && Number.isInteger(v)) return BigInt(v);
         if (typeof v === "string" && /^-?\d+$/.test(v)) return BigInt(v);
-        throw new TensorError(where, `expected an integer, got ${JSON.stringify(v)}`);
+        throw new TensorError(`${field}[${i}]`, `expected an integer, got ${JSON.stringify(v)}`);
       }
       default: {
         const range = INT_RANGES[datatype];
         if (typeof v === "number" && Number.isInteger(v) && range && v >= range[0] && v <= range[1]) return v;
-        throw new TensorError(where, `expected an integer in ${datatype} range, got ${JSON.stringify(v)}`);
+        throw new TensorError(`${field}[${i}]`, `expected an integer in ${datatype} range, got ${JSON.stringify(v)}`);
       }
     }
   });
