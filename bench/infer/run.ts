@@ -7,12 +7,11 @@ import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { serve } from "@hono/node-server";
-import { Hono } from "hono";
 import { run, DEFAULT_PARAMS } from "../../examples/iris-node/train.ts";
 import { startEmbedded } from "../../platform/app/start.ts";
 import { resolveModelDir } from "../../platform/serving/mlmodel.ts";
 import { DeploymentSpecSchema } from "../../platform/specs/deployment.ts";
-import { poster } from "../serving/http.ts";
+import { echoApp, poster } from "../serving/http.ts";
 
 const N = Number(process.env.BENCH_REQUESTS ?? 600);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
@@ -64,10 +63,9 @@ async function main(): Promise<void> {
   const started = await startEmbedded({ env: { FLYWHEEL_LOG_LEVEL: "error", PATH: process.env.PATH, HOME: process.env.HOME }, port: 0, host: "127.0.0.1", dataDir: path.join(tmp, "data"), quiet: true });
   await started.platform.serving.apply(DeploymentSpecSchema.parse({ kind: "model", name: "iris", model: "iris", version: "1" }), { revision: "r1", models: { iris: resolveModelDir("iris", "1", out, "file://" + out) } });
   const client = poster(Number(new URL(started.url).port)).post;
-  // The HTTP stack's own ceiling: a hono route that only parses and echoes the same JSON body (same process).
-  const echoApp = new Hono();
-  echoApp.post("/echo", async (c) => c.json(await c.req.json()));
-  const echoServer = serve({ fetch: echoApp.fetch, port: 0, hostname: "127.0.0.1" });
+  // The HTTP floor (same process, same node-server and hono, same body read and encoding; no middleware, no model).
+  // The platform's middleware chain is part of what /v2 and /infer are measured for.
+  const echoServer = serve({ fetch: echoApp().fetch, port: 0, hostname: "127.0.0.1" });
   await new Promise((r) => echoServer.once("listening", r));
   const echoClient = poster(port(echoServer)).post;
 

@@ -1,5 +1,9 @@
-// A keep-alive node:http POST helper for benches (undici's fetch adds tens of ms per call on this machine kind).
+// Bench HTTP helpers: a keep-alive node:http POST client (undici's fetch adds tens of ms per call on this machine
+// kind) and the echo app that is the HTTP floor.
 import http from "node:http";
+import { Hono } from "hono";
+import { MAX_INFER_BYTES } from "../../platform/serving/local/routes.ts";
+import { readLimited } from "../../platform/serving/v2/body.ts";
 
 export function poster(port: number, maxSockets = 64): { post: (path: string, body: string, contentType?: string) => Promise<{ status: number; body: string }>; close: () => void } {
   const agent = new http.Agent({ keepAlive: true, maxSockets });
@@ -14,4 +18,14 @@ export function poster(port: number, maxSockets = 64): { post: (path: string, bo
       req.end(body);
     });
   return { post, close: () => agent.destroy() };
+}
+
+/**
+ * The HTTP floor: the same server stack as the V2 route (node-server, hono, the same body read, JSON.parse and c.json)
+ * minus the model work (validation, tensors, onnxruntime, the answer's id and metrics): it echoes the parsed body.
+ */
+export function echoApp(): Hono {
+  const app = new Hono();
+  app.post("/echo", async (c) => c.json(JSON.parse(await readLimited(c, MAX_INFER_BYTES)) as unknown));
+  return app;
 }

@@ -13,7 +13,7 @@ import { Registry } from "prom-client";
 import { run, DEFAULT_PARAMS } from "../../examples/iris-node/train.ts";
 import { v2Routes } from "../../platform/serving/local/routes.ts";
 import { EmbeddedV2Server } from "../../platform/serving/local/server.ts";
-import { poster } from "./http.ts";
+import { echoApp, poster } from "./http.ts";
 
 const [mode, portArg, pathArg, secondsArg, shape] = process.argv.slice(2);
 const body =
@@ -40,7 +40,7 @@ if (mode === "load") {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "profile-serving-"));
   const app = new Hono();
   const server = new EmbeddedV2Server({ registry: new Registry() });
-  if (mode === "echo") app.post("/echo", async (c) => c.json(await c.req.json()));
+  if (mode === "echo") app.route("/", echoApp());
   else {
     await server.loadModel({ name: "iris", version: "1", model: path.join(run({ ...DEFAULT_PARAMS, epochs: 50 }, tmp).outDir, "model", "model.onnx") });
     app.route("/v2", v2Routes(server));

@@ -1,7 +1,7 @@
 // Embedded V2 server throughput vs an in-process session.run loop on the same Iris model, and V2 over HTTP vs a hono
-// JSON echo of the same body (the HTTP floor), with and without adaptive batching. The HTTP cases are interleaved and
-// repeated; medians of the per-repeat ratios are reported, by req/s and by CPU time per request (this process, server
-// and client: steadier than req/s on a loaded machine). Measures; never asserts. Prints a table and a JSON line.
+// JSON echo of the same body (the HTTP floor), with and without adaptive batching, at 1, 8 and 32 clients. The HTTP
+// cases are interleaved and repeated; medians of the per-repeat ratios are reported, by req/s, p99 and CPU time per
+// request (this process, server and client: steadier than req/s on a loaded machine). Measures; never asserts.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -13,19 +13,17 @@ import { Registry } from "prom-client";
 import { run, DEFAULT_PARAMS } from "../../examples/iris-node/train.ts";
 import { v2Routes } from "../../platform/serving/local/routes.ts";
 import { EmbeddedV2Server } from "../../platform/serving/local/server.ts";
-import { poster } from "./http.ts";
+import { echoApp, poster } from "./http.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
-const CONCURRENCY = 32;
+/** In-process rows run at the highest; the HTTP rows at each. */
+const CONCURRENCY = [1, 8, 32];
+const IN_PROCESS_CONCURRENCY = 32;
 const ROW = [5.1, 3.5, 1.4, 0.2];
-
-/** CPU time (this process: server and client) per request in the last timed() call; steadier than req/s under load. */
-let lastCpuUs = 0;
 
 async function timed(fn: () => Promise<unknown>, concurrency: number): Promise<number> {
   let done = 0;
-  const cpu = process.cpuUsage();
   const end = performance.now() + SECONDS * 1000;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -35,12 +33,35 @@ async function timed(fn: () => Promise<unknown>, concurrency: number): Promise<n
       }
     }),
   );
-  const used = process.cpuUsage(cpu);
-  lastCpuUs = (used.user + used.system) / Math.max(1, done);
   return done / SECONDS;
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+interface Run {
+  readonly rps: number;
+  readonly p99: number;
+  readonly cpuUs: number;
+}
+
+/** `concurrency` clients calling `fn` for SECONDS: req/s, p99 latency (ms) and CPU µs per request. */
+async function loadRun(fn: () => Promise<unknown>, concurrency: number): Promise<Run> {
+  const lat: number[] = [];
+  const cpu = process.cpuUsage();
+  const end = performance.now() + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        const t = performance.now();
+        await fn();
+        lat.push(performance.now() - t);
+      }
+    }),
+  );
+  const used = process.cpuUsage(cpu);
+  lat.sort((a, b) => a - b);
+  return { rps: lat.length / SECONDS, p99: lat[Math.min(lat.length - 1, Math.floor(0.99 * lat.length))] ?? 0, cpuUs: (used.user + used.system) / Math.max(1, lat.length) };
+}
 
 async function listen(app: Hono): Promise<{ close: () => Promise<void>; post: ReturnType<typeof poster>["post"] }> {
   const http = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
@@ -62,45 +83,52 @@ async function main(): Promise<void> {
   const session = await ort.InferenceSession.create(modelFile);
   const floor = await timed(() => session.run({ input: new ort.Tensor("float32", Float32Array.from(ROW), [1, 4]) }), 1);
 
-  const rows: { mode: string; rps: number; vsEcho?: number; cpuUs?: number; cpuVsEcho?: number }[] = [{ mode: "session.run loop (floor)", rps: floor }];
+  const rows: { mode: string; concurrency?: number; rps: number; p99?: number; vsEcho?: number; cpuUs?: number; cpuVsEcho?: number }[] = [{ mode: "session.run loop (floor)", rps: floor }];
   const body = JSON.stringify({ inputs: [{ name: "input", shape: [1, 4], datatype: "FP32", data: ROW }] });
-  // The HTTP stack's own ceiling: a hono route that only parses and echoes the same JSON body.
-  const echoApp = new Hono();
-  echoApp.post("/echo", async (c) => c.json(await c.req.json()));
-  const echo = await listen(echoApp);
+  const echo = await listen(echoApp());
   const variants = [];
   for (const batching of [undefined, { maxBatchSize: 32, maxBatchTimeMs: 1 }]) {
     const server = new EmbeddedV2Server({ registry: new Registry(), batching });
     await server.loadModel({ name: "iris", version: "1", model: modelFile });
     const label = batching ? "batching 32/1ms" : "no batching";
     const req = { inputs: [{ name: "input", shape: [1, 4], datatype: "FP32" as const, data: ROW }] };
-    rows.push({ mode: `server.infer in-process, ${label}, c=${CONCURRENCY}`, rps: await timed(() => server.infer("iris", undefined, req), CONCURRENCY) });
+    rows.push({ mode: `server.infer in-process, ${label}, c=${IN_PROCESS_CONCURRENCY}`, rps: await timed(() => server.infer("iris", undefined, req), IN_PROCESS_CONCURRENCY) });
     variants.push({ label, server, http: await listen(new Hono().route("/v2", v2Routes(server))) });
   }
-  // Echo, unbatched, batched back to back, the triple repeated: load on the shared machine hits all alike.
-  const echoRps: number[] = [];
-  const echoCpu: number[] = [];
-  const v2Rps: number[][] = variants.map(() => []);
-  const v2Cpu: number[][] = variants.map(() => []);
-  for (let r = 0; r < REPEATS; r++) {
-    echoRps.push(await timed(() => echo.post("/echo", body), CONCURRENCY));
-    echoCpu.push(lastCpuUs);
+  // At each concurrency: echo, unbatched, batched back to back, the triple repeated: load on the shared machine hits
+  // all alike. Ratios are taken per repeat (against the echo of the same repeat), then the median.
+  for (const concurrency of CONCURRENCY) {
+    const echoRuns: Run[] = [];
+    const v2Runs: Run[][] = variants.map(() => []);
+    for (let r = 0; r < REPEATS; r++) {
+      echoRuns.push(await loadRun(() => echo.post("/echo", body), concurrency));
+      for (const [i, v] of variants.entries()) {
+        v2Runs[i]?.push(
+          await loadRun(async () => {
+            const res = await v.http.post("/v2/models/iris/infer", body);
+            if (res.status !== 200) throw new Error(`status ${res.status}`);
+          }, concurrency),
+        );
+      }
+    }
+    const echoRps = echoRuns.map((x) => x.rps);
+    const echoCpu = echoRuns.map((x) => x.cpuUs);
+    rows.push({ mode: `hono JSON echo over HTTP (HTTP floor), c=${concurrency}`, concurrency, rps: median(echoRps), p99: median(echoRuns.map((x) => x.p99)), vsEcho: 1, cpuUs: median(echoCpu), cpuVsEcho: 1 });
     for (const [i, v] of variants.entries()) {
-      v2Rps[i]?.push(
-        await timed(async () => {
-          const res = await v.http.post("/v2/models/iris/infer", body);
-          if (res.status !== 200) throw new Error(`status ${res.status}`);
-        }, CONCURRENCY),
-      );
-      v2Cpu[i]?.push(lastCpuUs);
+      const runs = v2Runs[i] ?? [];
+      // cpuVsEcho: echo's CPU per request over this one's (1 = as cheap as the echo; what req/s would be on idle cores).
+      rows.push({
+        mode: `V2 over HTTP, ${v.label}, c=${concurrency}`,
+        concurrency,
+        rps: median(runs.map((x) => x.rps)),
+        p99: median(runs.map((x) => x.p99)),
+        vsEcho: median(runs.map((x, k) => x.rps / (echoRps[k] ?? 1))),
+        cpuUs: median(runs.map((x) => x.cpuUs)),
+        cpuVsEcho: median(runs.map((x, k) => (echoCpu[k] ?? 0) / x.cpuUs)),
+      });
     }
   }
-  rows.push({ mode: `hono JSON echo over HTTP (HTTP floor), c=${CONCURRENCY}`, rps: median(echoRps), vsEcho: 1, cpuUs: median(echoCpu), cpuVsEcho: 1 });
-  for (const [i, v] of variants.entries()) {
-    const xs = v2Rps[i] ?? [];
-    const cs = v2Cpu[i] ?? [];
-    // cpuVsEcho: echo's CPU per request over this one's (1 = as cheap as the echo; what req/s would be on idle cores).
-    rows.push({ mode: `V2 over HTTP, ${v.label}, c=${CONCURRENCY}`, rps: median(xs), vsEcho: median(xs.map((x, k) => x / (echoRps[k] ?? 1))), cpuUs: median(cs), cpuVsEcho: median(cs.map((c, k) => (echoCpu[k] ?? 0) / c)) });
+  for (const v of variants) {
     await v.http.close();
     await v.server.close();
   }
@@ -111,10 +139,10 @@ async function main(): Promise<void> {
 
   console.log(`load average ${loadavg.join(" ")}; HTTP rows: median of ${REPEATS} interleaved repeats`);
   const fixed = (v: number | undefined, d: number): string => (v === undefined ? "" : v.toFixed(d));
-  console.log("mode".padEnd(52), "req/s".padStart(10), "x floor".padStart(9), "x echo".padStart(8), "cpu us/req".padStart(11), "cpu x echo".padStart(11));
-  for (const r of rows) console.log(r.mode.padEnd(52), r.rps.toFixed(0).padStart(10), (r.rps / floor).toFixed(2).padStart(9), fixed(r.vsEcho, 2).padStart(8), fixed(r.cpuUs, 0).padStart(11), fixed(r.cpuVsEcho, 2).padStart(11));
+  console.log("mode".padEnd(52), "req/s".padStart(10), "x floor".padStart(9), "x echo".padStart(8), "p99 ms".padStart(8), "cpu us/req".padStart(11), "cpu x echo".padStart(11));
+  for (const r of rows) console.log(r.mode.padEnd(52), r.rps.toFixed(0).padStart(10), (r.rps / floor).toFixed(2).padStart(9), fixed(r.vsEcho, 2).padStart(8), fixed(r.p99, 2).padStart(8), fixed(r.cpuUs, 0).padStart(11), fixed(r.cpuVsEcho, 2).padStart(11));
   const round = (v: number | undefined, d: number): number | undefined => (v === undefined ? undefined : Number(v.toFixed(d)));
-  console.log(JSON.stringify({ bench: "serving", seconds: SECONDS, repeats: REPEATS, concurrency: CONCURRENCY, cpus: os.cpus().length, loadavg, results: rows.map((r) => ({ ...r, rps: Math.round(r.rps), ratio: Number((r.rps / floor).toFixed(3)), vsEcho: round(r.vsEcho, 3), cpuUs: round(r.cpuUs, 1), cpuVsEcho: round(r.cpuVsEcho, 3) })) }));
+  console.log(JSON.stringify({ bench: "serving", seconds: SECONDS, repeats: REPEATS, concurrency: CONCURRENCY, cpus: os.cpus().length, loadavg, results: rows.map((r) => ({ ...r, rps: Math.round(r.rps), ratio: Number((r.rps / floor).toFixed(3)), vsEcho: round(r.vsEcho, 3), p99: round(r.p99, 2), cpuUs: round(r.cpuUs, 1), cpuVsEcho: round(r.cpuVsEcho, 3) })) }));
 }
 
 void main();
