@@ -32,6 +32,11 @@ describe("request ids", () => {
     expect(ids.verify("iris", id.replace(/.$/, (c) => (c === "A" ? "B" : "A")))).toBeUndefined();
     expect(ids.verify("iris", "not-an-id")).toBeUndefined();
   });
+  it("never repeats a nonce, also across refills of the nonce pool (ids issued in one millisecond)", () => {
+    const same = Array.from({ length: 1000 }, () => ids.issue("iris", T));
+    expect(new Set(same).size).toBe(same.length);
+    expect(same.every((id) => ids.verify("iris", id) === T)).toBe(true);
+  });
   it("samples by id: the same decision every time, close to the rate over many ids", () => {
     const many = Array.from({ length: 4000 }, (_, i) => ids.issue("iris", T + i));
     const share = many.filter((id) => sampled(id, 0.25)).length / many.length;

@@ -79,7 +79,7 @@ describe("embedded V2 server", () => {
     ["wrong shape", { inputs: [{ name: "x", shape: [1, 3], datatype: "FP32", data: [1, 2, 3] }] }, 400, /has shape \[-1,2\]/],
     ["ragged nested data", { inputs: [{ name: "x", shape: [2, 2], datatype: "FP32", data: [[1, 2], [3]] }] }, 400, /ragged/],
     ["unknown input", { inputs: [{ name: "z", shape: [1, 2], datatype: "FP32", data: [1, 2] }] }, 400, /unknown input z/],
-    ["non-numeric", { inputs: [{ name: "x", shape: [1, 2], datatype: "FP32", data: [1, "a"] }] }, 400, /expected a number/],
+    ["non-numeric", { inputs: [{ name: "x", shape: [1, 2], datatype: "FP32", data: [1, "a"] }] }, 400, /inputs\[0\]\.data\[1\]: expected a number, got "a"/],
     ["BYTES to FP32", { inputs: [{ name: "x", shape: [1, 2], datatype: "BYTES", data: ["1", "2"] }] }, 400, /is FP32, got BYTES/],
     ["unknown output", { inputs: [{ name: "x", shape: [1, 2], datatype: "FP32", data: [1, 2] }], outputs: [{ name: "q" }] }, 400, /unknown output q/],
   ])("rejects %s with 400 {error}", async (_, body, status, msg) => {
