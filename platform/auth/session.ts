@@ -61,7 +61,10 @@ export class Signer {
   }
 
   readSession(cookie: string | undefined, nowS = Math.floor(Date.now() / 1000)): Session | undefined {
-    const parsed = SessionSchema.safeParse(this.open("session", cookie));
+    // No (valid) cookie is the common case (API callers): no schema parse bound to fail (it showed in the /v2 profile).
+    const opened = this.open("session", cookie);
+    if (opened === undefined) return undefined;
+    const parsed = SessionSchema.safeParse(opened);
     if (!parsed.success) return undefined;
     if (parsed.data.exp <= nowS || this.revoked.has(parsed.data.sid)) return undefined;
     return parsed.data;
