@@ -239,6 +239,10 @@ export interface UiTraffic {
   stats(deployment: string): Promise<Readonly<Record<string, UiCandidateStats>> | undefined>;
   /** The canary running under this deployment name, if any. */
   canary?(deployment: string): UiCanary | undefined | Promise<UiCanary | undefined>;
+  /** Where the figures come from and over what window, said under the table (default: the embedded tallies). */
+  readonly source?: string | undefined;
+  /** Set when this UI cannot show traffic at all, saying why and what to configure (Knative mode without Prometheus). */
+  readonly unavailable?: string | undefined;
 }
 
 export interface UiDeps {
