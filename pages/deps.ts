@@ -50,6 +50,11 @@ export interface UiEventLog {
   /** Newest first. `type` is a full CloudEvents type (dev.flywheel.retrain.decided). */
   recentEvents(q: { limit: number; offset: number; type?: string | undefined }): Promise<readonly UiStoredEvent[]>;
   deadLetters(q: { limit: number; offset: number }): Promise<readonly UiDeadLetter[]>;
+  /**
+   * A model version's lineage events, newest first, selected by the store on its indexes (data.model+version, the
+   * job's data.jobId, its deployments' data.name). Optional: without it the lineage looks through the recent events.
+   */
+  eventsAbout?(q: { model: string; version: string; jobId?: string | undefined; deployments?: readonly string[] | undefined; limit?: number | undefined }): Promise<readonly UiStoredEvent[]>;
   /** One stored event by id (optional: without it the page looks through the recent events). */
   getEvent?(id: string): Promise<UiStoredEvent | undefined>;
   replayDeadLetter(id: string): Promise<unknown>;
