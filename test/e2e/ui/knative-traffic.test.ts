@@ -22,6 +22,7 @@ import { until } from "../../support/platform.ts";
 import { startPostgres, type TestPostgres } from "../../support/postgres.ts";
 import { openBrowser, type Browser } from "../../support/ui-browser.ts";
 import { freePort, startPrometheus, type Server } from "../drift/servers.ts";
+import { AxeReport, runAxe } from "./axe.ts";
 
 const TOKEN = "knative-traffic-admin-token-0123";
 const NS = "flywheel";
@@ -45,6 +46,8 @@ let exporter: http.Server | undefined;
 let prom: Server | undefined;
 let uis: { withProm: FunctionProcess; unreachable: FunctionProcess; without: FunctionProcess } | undefined;
 let browser: Browser | undefined;
+/** axe-core on each Knative traffic state (with figures, a canary, Prometheus down, not configured). */
+const axe = new AxeReport();
 
 function deploymentObjects(): Record<string, unknown>[] {
   const seldon = new SeldonServingBackend({ client: new ServingKubeClient(async () => Promise.reject(new Error("render only")), NS) });
@@ -112,6 +115,14 @@ beforeAll(async () => {
   ]);
   uis = { withProm, unreachable, without };
   browser = await openBrowser({ javaScript: true });
+  // A fresh process renders its first pages slowly on a loaded machine (modules load on first use): warm each up here,
+  // and give navigations a generous hang limit.
+  browser.page.setDefaultTimeout(60_000);
+  await Promise.all(
+    [withProm, unreachable, without].map(async (ui) => {
+      for (const pathname of ["/login", "/deployments/iris"]) await (await fetch(new URL(pathname, ui.url), { headers: { authorization: `Bearer ${TOKEN}` } })).arrayBuffer();
+    }),
+  );
 
   // Record the known traffic once Prometheus holds the zeros, then wait until it has scraped all of it.
   const client = new PrometheusHttpClient({ url: prom.url });
@@ -191,6 +202,7 @@ describe("Knative deployment pages show traffic from Prometheus", () => {
     expectRow(r.iris, TRAFFIC[0]);
     expect(r.iris?.weight).toBe("100%");
     expect(await page.locator("#traffic").textContent()).toContain("From Prometheus: every infer replica's requests over the last hour");
+    axe.add("knative-model", await runAxe(page));
     await need(browser).shot("knative-traffic-01-model");
   }, 60_000);
 
@@ -218,6 +230,7 @@ describe("Knative deployment pages show traffic from Prometheus", () => {
     expect(await page.locator("#canary").textContent()).toContain("v3 gets 10% of traffic next to v2");
     expect(await page.locator('tr[data-candidate="iris-canary-v3"] .badge').textContent()).toBe("candidate");
     expect(await page.locator('tr[data-candidate="iris-canary-v2"] .badge').textContent()).toBe("stable");
+    axe.add("knative-canary", await runAxe(page));
     await need(browser).shot("knative-traffic-03-canary");
   }, 60_000);
 
@@ -227,9 +240,14 @@ describe("Knative deployment pages show traffic from Prometheus", () => {
     expect(await down.locator("#traffic-table").count()).toBe(0);
     const res = await down.request.get(new URL("/deployments/iris-ab", need(uis).unreachable.url).toString());
     expect(res.status()).toBe(200);
+    axe.add("knative-unreachable", await runAxe(down));
     await need(browser).shot("knative-traffic-04-unreachable");
     const off = await open(need(uis).without, "/deployments/iris");
     expect(await off.locator("#traffic-unavailable").textContent()).toContain("Set FLYWHEEL_PROMETHEUS_URL");
     expect(await off.locator("#traffic-table").count()).toBe(0);
+    axe.add("knative-unconfigured", await runAxe(off));
+    axe.write("axe-knative-traffic.json");
+    expect(axe.blocking()).toEqual([]);
+    expect(axe.totals()).toEqual({ critical: 0, serious: 0, moderate: 0, minor: 0 });
   }, 60_000);
 });
