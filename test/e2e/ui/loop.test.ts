@@ -28,6 +28,8 @@ describe("the loop, screen by screen", () => {
 
     // Home: a new install says what to do first.
     expect(await page.locator("#first-steps").isVisible()).toBe(true);
+    // No outside UI configured: the section says how to link them instead of standing empty.
+    expect(await page.locator("#links").textContent()).toContain("None linked. Set FLYWHEEL_MLFLOW_UI_URL");
     await b.shot("walk-01-home-first-run");
 
     // Launch: bad YAML names its line; the shipped example fills the form; only the chosen kind's fields show.
