@@ -8,6 +8,7 @@ import { proxyPathOf } from "../platform/mlflow/index.ts";
 import type { MlflowClient, Run } from "../platform/mlflow/index.ts";
 import type { InferenceTarget, ModelRegistry, ServingBackend, TrainingBackend } from "../platform/ports.ts";
 import { jobIdFor } from "../platform/training/updates.ts";
+import type { EventsAboutQuery } from "../platform/local/broker/types.ts";
 import type { UiAuth, UiDeadLetter, UiDeps, UiDriftSnapshot, UiEventBus, UiRegistryReader, UiRun, UiStoredEvent, UiTraffic, V2InferRequest, V2InferResponse, V2ModelMetadata } from "./deps.ts";
 import { readProgress } from "./progress.ts";
 import type { DriftPoint } from "../platform/drift/history.ts";
@@ -78,6 +79,7 @@ function artifactReader(list: MlflowClient["listArtifacts"], get: MlflowClient["
 /** The embedded broker's shape (platform/local/broker EmbeddedBroker), or Knative mode's StateStore (asynchronous). */
 export interface BrokerLike extends UiEventBus {
   recentEvents(q: { limit?: number; offset?: number; type?: string | undefined }): readonly UiStoredEvent[] | Promise<readonly UiStoredEvent[]>;
+  eventsAbout(q: EventsAboutQuery): readonly UiStoredEvent[] | Promise<readonly UiStoredEvent[]>;
   deadLetters(q: { limit?: number; offset?: number }): readonly UiDeadLetter[] | Promise<readonly UiDeadLetter[]>;
   replayDeadLetter(id: string): Promise<void>;
   discardDeadLetter(id: string): void | Promise<void>;
@@ -122,6 +124,7 @@ export function uiDepsFrom(p: EmbeddedUiParts): UiDeps {
     bus: p.broker,
     events: {
       recentEvents: async (q) => p.broker.recentEvents(q),
+      eventsAbout: async (q) => p.broker.eventsAbout(q),
       deadLetters: async (q) => p.broker.deadLetters({ ...q }),
       replayDeadLetter: (id) => p.broker.replayDeadLetter(id),
       discardDeadLetter: async (id) => p.broker.discardDeadLetter(id),

@@ -50,6 +50,11 @@ export interface UiEventLog {
   /** Newest first. `type` is a full CloudEvents type (dev.flywheel.retrain.decided). */
   recentEvents(q: { limit: number; offset: number; type?: string | undefined }): Promise<readonly UiStoredEvent[]>;
   deadLetters(q: { limit: number; offset: number }): Promise<readonly UiDeadLetter[]>;
+  /**
+   * A model version's lineage events, newest first, selected by the store on its indexes (data.model+version, the
+   * job's data.jobId, its deployments' data.name). Optional: without it the lineage looks through the recent events.
+   */
+  eventsAbout?(q: { model: string; version: string; jobId?: string | undefined; deployments?: readonly string[] | undefined; limit?: number | undefined }): Promise<readonly UiStoredEvent[]>;
   /** One stored event by id (optional: without it the page looks through the recent events). */
   getEvent?(id: string): Promise<UiStoredEvent | undefined>;
   replayDeadLetter(id: string): Promise<unknown>;
@@ -239,6 +244,10 @@ export interface UiTraffic {
   stats(deployment: string): Promise<Readonly<Record<string, UiCandidateStats>> | undefined>;
   /** The canary running under this deployment name, if any. */
   canary?(deployment: string): UiCanary | undefined | Promise<UiCanary | undefined>;
+  /** Where the figures come from and over what window, said under the table (default: the embedded tallies). */
+  readonly source?: string | undefined;
+  /** Set when this UI cannot show traffic at all, saying why and what to configure (Knative mode without Prometheus). */
+  readonly unavailable?: string | undefined;
 }
 
 export interface UiDeps {

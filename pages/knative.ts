@@ -22,6 +22,10 @@ import { openPostgresState } from "../platform/state/index.ts";
 import { knativeServiceChecks } from "../platform/knative/health.ts";
 import { TARGETS } from "../platform/knative/targets.ts";
 import { PrometheusHttpClient } from "../platform/telemetry/prometheus.ts";
+import { StateCanaryStore } from "../functions/deploy-model/canary-store.ts";
+import { PrometheusCanaryStats } from "../functions/deploy-model/prometheus-stats.ts";
+import { hasNativeCanary } from "../platform/serving/native-canary.ts";
+import { prometheusTraffic, TRAFFIC_WITHOUT_PROMETHEUS } from "./deployments/prometheus-traffic.ts";
 
 export const FUNCTION_TARGET = "ui";
 
@@ -49,6 +53,18 @@ export async function knativeUi(env: Record<string, string | undefined> = proces
   // objects and pods (its Role grants get/list/watch), or the jobs pages and API would be empty. It only reads:
   // deadlines stay with launch-training.
   const training = KubernetesTrainingBackend.fromConfig(config, { env, log, watch: true, enforceDeadlines: false });
+  const prometheus = config.prometheus ? new PrometheusHttpClient(config.prometheus) : undefined;
+  // No process here sees every infer replica's requests: deployment traffic is what Prometheus scraped from all of them.
+  const traffic = prometheus
+    ? prometheusTraffic({
+        stats: new PrometheusCanaryStats({ prometheus, flavour: "infer" }),
+        // KServe canaries split traffic inside the InferenceService: per revision, from Knative's queue-proxy.
+        nativeCanaryStats: hasNativeCanary(serving)
+          ? new PrometheusCanaryStats({ prometheus, flavour: "knative-queue-proxy", namespace: config.kubernetes.namespace, revisions: (name) => serving.canary.revisions(name) })
+          : undefined,
+        canaries: new StateCanaryStore(state),
+      })
+    : TRAFFIC_WITHOUT_PROMETHEUS;
   const deps = uiDepsFrom({
     auth,
     broker: { emit: (e) => bus.emit(e), ...events },
@@ -59,7 +75,7 @@ export async function knativeUi(env: Record<string, string | undefined> = proces
     v2: httpV2Client(),
     drift: { snapshot: () => undefined },
     // No process here sees all of infer's traffic: the only whole-traffic drift is what Prometheus's rules record.
-    driftPrometheus: config.prometheus ? { prometheus: new PrometheusHttpClient(config.prometheus) } : undefined,
+    driftPrometheus: prometheus ? { prometheus } : undefined,
     driftUnavailable: config.prometheus
       ? undefined
       : "Drift is not shown here: in Knative mode it is computed by Prometheus's recording rules over every infer replica. Set FLYWHEEL_PROMETHEUS_URL (and FLYWHEEL_PROMETHEUS_TOKEN if needed) on the ui Service.",
@@ -68,6 +84,7 @@ export async function knativeUi(env: Record<string, string | undefined> = proces
       { name: "state store", check: async () => ((await state.db.selectFrom("flywheel_schema").select("version").limit(1).execute()) ? true : "no answer") },
       ...knativeServiceChecks(async () => (await import("../platform/training/kubernetes/client.ts")).loadKubeConfig(env), config.kubernetes.namespace, Object.values(TARGETS).map((t) => t.service)),
     ],
+    traffic,
     config,
     log,
   });

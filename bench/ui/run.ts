@@ -76,6 +76,8 @@ const app = createUi({
   events: {
     ...fakes.deps.events,
     recentEvents: async (q) => broker.recentEvents(q),
+    // The lineage selects the version's events in SQL, as uiDepsFrom wires it.
+    eventsAbout: async (q) => broker.eventsAbout(q),
   },
 });
 

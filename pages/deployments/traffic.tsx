@@ -10,6 +10,10 @@ export interface Traffic {
   readonly canary: UiCanary | undefined;
   readonly weights: Readonly<Record<string, number>>;
   readonly now: number;
+  /** Set when the source failed (Prometheus unreachable): the figures are missing, not zero. */
+  readonly failed?: string | undefined;
+  readonly source?: string | undefined;
+  readonly unavailable?: string | undefined;
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -22,10 +26,22 @@ function weightsOf(spec: unknown): Record<string, number> {
   return out;
 }
 
-export async function trafficOf(deps: Pick<UiDeps, "traffic" | "now">, d: DeploymentStatus): Promise<Traffic | undefined> {
-  if (!deps.traffic) return undefined;
-  const [stats, canary] = await Promise.all([deps.traffic.stats(d.name).catch(() => undefined), Promise.resolve(deps.traffic.canary?.(d.name))]);
-  return { stats, canary, weights: weightsOf(d.spec), now: (deps.now ?? Date.now)() };
+export async function trafficOf(deps: Pick<UiDeps, "traffic" | "now" | "log">, d: DeploymentStatus): Promise<Traffic | undefined> {
+  const t = deps.traffic;
+  if (!t) return undefined;
+  const base = { weights: weightsOf(d.spec), now: (deps.now ?? Date.now)(), source: t.source, unavailable: t.unavailable };
+  if (t.unavailable) return { ...base, stats: undefined, canary: undefined };
+  const canary = await Promise.resolve(t.canary?.(d.name)).catch((e: unknown) => {
+    deps.log.warn("canary record not readable", { deployment: d.name, error: e instanceof Error ? e.message : String(e) });
+    return undefined;
+  });
+  try {
+    return { ...base, stats: await t.stats(d.name), canary };
+  } catch (e) {
+    // The page still renders: a failed source is said as such, never shown as a 500 or as zero traffic.
+    deps.log.warn("traffic not readable", { deployment: d.name, error: e instanceof Error ? e.message : String(e) });
+    return { ...base, stats: undefined, canary, failed: "The traffic figures could not be read just now (the metrics source did not answer). They are missing, not zero: reload in a moment." };
+  }
 }
 
 const pct = (n: number, d: number): string => (d ? `${((100 * n) / d).toFixed(1)}%` : "—");
@@ -42,6 +58,8 @@ export const TrafficPanel: FC<{ d: DeploymentStatus; traffic: Traffic | undefine
     <section id="traffic" aria-labelledby="traffic-h">
       <h2 id="traffic-h">Traffic</h2>
       {c ? <CanaryProgress c={c} stats={traffic.stats} now={traffic.now} /> : null}
+      {traffic.unavailable ? <p class="note" id="traffic-unavailable" role="note">{traffic.unavailable}</p> : null}
+      {traffic.failed ? <p class="error" role="alert" id="traffic-failed">{traffic.failed}</p> : null}
       {rows.length ? (
         <div class="scroll">
           <table id="traffic-table">
@@ -61,14 +79,15 @@ export const TrafficPanel: FC<{ d: DeploymentStatus; traffic: Traffic | undefine
             </tbody>
           </table>
         </div>
-      ) : (
+      ) : traffic.unavailable || traffic.failed ? null : (
         <p class="muted" id="traffic-empty">{traffic.stats ? "No requests yet: send some from the playground." : "This deployment's traffic is not tallied here: pipelines count their steps' requests on each step's own page."}</p>
       )}
       {rows.length ? (
         <p class="muted">
-          {estimated
+          {traffic.source ??
+            (estimated
             ? "Since the platform started, every request this version served (directly or as an experiment's arm); p50 and p99 are estimated from the latency histogram's buckets, as Prometheus does."
-            : "Since the deployment last started; latencies over the last 2048 requests per arm."}{" "}
+            : "Since the deployment last started; latencies over the last 2048 requests per arm.")}{" "}
           Errors count server failures only (a caller's bad input is not the model's fault).
         </p>
       ) : null}

@@ -41,9 +41,16 @@ export function homeRoutes(deps: UiDeps, airflow: boolean): Hono {
         ))}
       </div>
       <h2>Outside UIs</h2>
-      <ul id="links">
-        {outside.filter((o) => o.url).map((o) => <li><a href={o.url} rel="noopener">{o.label}</a> <span class="muted mono">{o.url}</span></li>)}
-      </ul>
+      {outside.some((o) => o.url) ? (
+        <ul id="links">
+          {outside.filter((o) => o.url).map((o) => <li><a href={o.url} rel="noopener">{o.label}</a> <span class="muted mono">{o.url}</span></li>)}
+        </ul>
+      ) : (
+        // An empty heading read as a broken page: say what would appear here and how.
+        <p class="muted" id="links">
+          None linked. Set FLYWHEEL_MLFLOW_UI_URL, FLYWHEEL_GRAFANA_URL, FLYWHEEL_PROMETHEUS_URL, FLYWHEEL_ALERTMANAGER_URL, FLYWHEEL_AIRFLOW_URL or FLYWHEEL_TRACING_UI_URL and each appears here as a link.
+        </p>
+      )}
       <h2>Last events</h2>
       <EventsTable events={events} tracing={links.tracing} />
       <p><a href="/activity">All events, dead letters and drift →</a></p>

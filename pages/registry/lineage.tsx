@@ -47,7 +47,13 @@ export async function lineageOf(deps: Pick<UiDeps, "models" | "serving" | "event
   const jobId = tags[TAG.jobId];
   const deployments = (await deps.serving.list()).filter((d) => d.model === model && d.version === version);
   const names = new Set(deployments.map((d) => d.name));
-  const events = (await deps.events.recentEvents({ limit: 500, offset: 0 }).catch(() => [])).filter((e) => concerns(e, model, version, jobId, names)).slice(0, 6);
+  const about = { model, version, jobId, deployments: [...names], limit: 6 };
+  // The store selects the version's events on its indexes, however many newer events there are; a store without that
+  // query (a partial test double) is looked through newest first.
+  const events = await (deps.events.eventsAbout
+    ? deps.events.eventsAbout(about)
+    : deps.events.recentEvents({ limit: 500, offset: 0 }).then((es) => es.filter((e) => concerns(e, model, version, jobId, names)).slice(0, 6))
+  ).catch(() => []);
   const dataset = tags[TAG.dataset] ?? (typeof spec.dataset === "string" ? spec.dataset : undefined);
   const windowOf = isRecord(trigger.alert) || typeof trigger.window === "string" ? String(trigger.window ?? "drift window") : undefined;
   const data: LineageNode[] = [

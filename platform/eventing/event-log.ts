@@ -3,6 +3,8 @@ import type { AnyCloudEvent } from "../events/envelope.ts";
 import type { StateStore } from "../state/index.ts";
 import { clampInt } from "./dead-letter-store.ts";
 import { eventToJson } from "./serialize.ts";
+import { lineageKeys } from "../state/schema.ts";
+import type { EventsAboutQuery } from "../local/broker/types.ts";
 
 export interface LoggedEvent {
   readonly id: string;
@@ -33,6 +35,7 @@ export class StateEventLog {
 
   /** Record once per (source, id): a redelivered event changes nothing. Returns false for a duplicate. */
   async record(ev: AnyCloudEvent, at: number): Promise<boolean> {
+    const json = JSON.stringify(eventToJson(ev));
     const res = await this.#state.db
       .insertInto("event_log")
       .values({
@@ -43,7 +46,8 @@ export class StateEventLog {
         subject: ev.subject ?? null,
         time: ev.time ?? null,
         received_at: at,
-        event: JSON.stringify(eventToJson(ev)),
+        event: json,
+        ...lineageKeys(json),
       })
       .onConflict((oc) => oc.column("key").doNothing())
       .executeTakeFirst();
@@ -60,6 +64,26 @@ export class StateEventLog {
     if (cutoff) await db.deleteFrom("event_log").where("received_at", "<=", cutoff.received_at).execute();
   }
 
+  /** A version's lineage events (EventsAboutQuery), newest first: each OR branch is on an index of migration 6. */
+  async about(q: EventsAboutQuery): Promise<LoggedEvent[]> {
+    const deployments = q.deployments ?? [];
+    const rows = await this.#state.db
+      .selectFrom("event_log")
+      .selectAll()
+      .where((eb) =>
+        eb.or([
+          eb.and([eb("about_model", "=", q.model), eb("about_version", "=", q.version)]),
+          ...(q.jobId ? [eb("about_job", "=", q.jobId)] : []),
+          ...(deployments.length ? [eb.and([eb("about_name", "in", deployments), eb.or([eb("about_version", "is", null), eb("about_version", "=", q.version)])])] : []),
+        ]),
+      )
+      .orderBy("received_at", "desc")
+      .orderBy("key")
+      .limit(clampInt(q.limit, 20, 1, 1000))
+      .execute();
+    return rows.map(toLogged);
+  }
+
   /** Newest first; `type` is a full CloudEvents type. */
   async recent(q: { limit?: number | undefined; offset?: number | undefined; type?: string | undefined } = {}): Promise<LoggedEvent[]> {
     let query = this.#state.db.selectFrom("event_log").selectAll();
@@ -70,16 +94,18 @@ export class StateEventLog {
       .limit(clampInt(q.limit, 50, 1, 1000))
       .offset(clampInt(q.offset, 0, 0, Number.MAX_SAFE_INTEGER))
       .execute();
-    return rows.map((r) => {
-      const event: unknown = JSON.parse(r.event);
-      return {
-        id: r.id,
-        source: r.source,
-        type: r.type,
-        subject: r.subject ?? undefined,
-        receivedAt: r.received_at,
-        event: typeof event === "object" && event !== null && !Array.isArray(event) ? Object.fromEntries(Object.entries(event)) : {},
-      };
-    });
+    return rows.map(toLogged);
   }
+}
+
+function toLogged(r: { id: string; source: string; type: string; subject: string | null; received_at: number; event: string }): LoggedEvent {
+  const event: unknown = JSON.parse(r.event);
+  return {
+    id: r.id,
+    source: r.source,
+    type: r.type,
+    subject: r.subject ?? undefined,
+    receivedAt: r.received_at,
+    event: typeof event === "object" && event !== null && !Array.isArray(event) ? Object.fromEntries(Object.entries(event)) : {},
+  };
 }

@@ -1,5 +1,5 @@
 // Knative mode's events and dead letters for the UI and /api/v1: the StateStore, with replay posting to the Broker.
-import type { EventQuery, StoredEvent } from "../local/broker/types.ts";
+import type { EventQuery, EventsAboutQuery, StoredEvent } from "../local/broker/types.ts";
 import type { Logger } from "../log.ts";
 import type { EventBus } from "../ports.ts";
 import type { StateStore } from "../state/index.ts";
@@ -10,6 +10,7 @@ import { StateEventLog } from "./event-log.ts";
 
 export interface KnativeEvents {
   recentEvents(q: EventQuery): Promise<StoredEvent[]>;
+  eventsAbout(q: EventsAboutQuery): Promise<StoredEvent[]>;
   deadLetters(q: DeadLetterQuery): Promise<DeadLetter[]>;
   /** Re-posts the original event to the Broker ingress: every trigger on it sees it again (as Knative does). */
   replayDeadLetter(id: string): Promise<void>;
@@ -23,6 +24,7 @@ export function knativeEvents(state: StateStore, deps: { readonly bus: EventBus;
     recentEvents: async (q) =>
       // The Knative Broker does not report per-trigger deliveries: the log has the events only.
       (await history.recent(q)).map((e, i) => ({ ...e, seq: i, event: { ...e.event }, deliveries: [] })),
+    eventsAbout: async (q) => (await history.about(q)).map((e, i) => ({ ...e, seq: i, event: { ...e.event }, deliveries: [] })),
     deadLetters: (q) => deadLetters.list(q),
     replayDeadLetter: async (id) => {
       await replayDeadLetter(deadLetters, id, deps);

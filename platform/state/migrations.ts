@@ -1,6 +1,6 @@
 // Versioned, idempotent schema migrations, run at start under a lock so N replicas starting together apply each once.
 import { sql, type Kysely, type Transaction } from "kysely";
-import type { StateTables } from "./schema.ts";
+import { lineageKeys, type StateTables } from "./schema.ts";
 
 /**
  * THE ROLLOUT RULE (expand, then contract). During a rollout old and new replicas run side by side on one schema, so:
@@ -130,6 +130,26 @@ export const MIGRATIONS: readonly Migration[] = [
         .addPrimaryKeyConstraint("drift_history_pk", ["model", "version", "at"])
         .execute();
       await db.schema.createIndex("drift_history_at").ifNotExists().on("drift_history").columns(["at"]).execute();
+    },
+  },
+  {
+    // Expand only: nullable columns an old replica never writes (its rows then show in the activity page but not in a
+    // version's lineage until trimmed) and indexes, so a version's lineage is selected in SQL, not from the newest rows.
+    version: 6,
+    name: "event log lineage keys",
+    up: async (db) => {
+      for (const column of ["about_model", "about_version", "about_job", "about_name"] as const) {
+        await db.schema.alterTable("event_log").addColumn(column, "text").execute();
+      }
+      await db.schema.createIndex("event_log_about_version").ifNotExists().on("event_log").columns(["about_model", "about_version"]).execute();
+      await db.schema.createIndex("event_log_about_job").ifNotExists().on("event_log").columns(["about_job"]).execute();
+      await db.schema.createIndex("event_log_about_name").ifNotExists().on("event_log").columns(["about_name"]).execute();
+      // The rows logged before (at most the retention's 10 000) get their keys once.
+      const rows = await db.selectFrom("event_log").select(["key", "event"]).execute();
+      for (const r of rows) {
+        const about = lineageKeys(r.event);
+        if (about.about_model || about.about_job || about.about_name) await db.updateTable("event_log").set(about).where("key", "=", r.key).execute();
+      }
     },
   },
 ];

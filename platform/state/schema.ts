@@ -56,6 +56,25 @@ export interface EventLogTable {
   time: string | null;
   received_at: number;
   event: string;
+  /** What a version's lineage selects on (migration 6): the event data's model, version, jobId and name. */
+  about_model?: string | null;
+  about_version?: string | null;
+  about_job?: string | null;
+  about_name?: string | null;
+}
+
+/** The lineage keys of a stored event (structured CloudEvent JSON): its data's string model, version, jobId, name. */
+export function lineageKeys(eventJson: string): { about_model: string | null; about_version: string | null; about_job: string | null; about_name: string | null } {
+  let data: unknown;
+  try {
+    const ev: unknown = JSON.parse(eventJson);
+    data = typeof ev === "object" && ev !== null && "data" in ev ? ev.data : undefined;
+  } catch {
+    data = undefined;
+  }
+  const d: Record<string, unknown> = typeof data === "object" && data !== null && !Array.isArray(data) ? Object.fromEntries(Object.entries(data)) : {};
+  const str = (v: unknown): string | null => (typeof v === "string" ? v : null);
+  return { about_model: str(d.model), about_version: str(d.version), about_job: str(d.jobId), about_name: str(d.name) };
 }
 
 /** Sessions are signed cookies; a logout records the session id here until the cookie would have expired anyway. */

@@ -13,7 +13,7 @@ import { Dispatcher } from "./dispatcher.ts";
 import { Ingest } from "./ingest.ts";
 import { ingressRoutes, type Accepted } from "./ingress.ts";
 import { createBrokerMetrics, type BrokerMetrics } from "./metrics.ts";
-import type { Deliver, EmbeddedBrokerOptions, EventQuery, StoredEvent } from "./types.ts";
+import type { Deliver, EmbeddedBrokerOptions, EventQuery, EventsAboutQuery, StoredEvent } from "./types.ts";
 
 const HOUR = 3_600_000;
 
@@ -123,6 +123,11 @@ export class EmbeddedBroker implements EventBus {
       type: q.type || undefined,
     });
     return this.#withDeliveries(rows);
+  }
+
+  /** The events about one model version (its lineage), newest first, selected on indexes. */
+  eventsAbout(q: EventsAboutQuery): StoredEvent[] {
+    return this.#withDeliveries(this.#db.eventsAbout({ model: q.model, version: q.version, jobId: q.jobId, deployments: q.deployments ?? [], limit: clampInt(q.limit, 20, 1, 1000) }));
   }
 
   /** Every stored event with this CloudEvents id (ids are unique per source). */

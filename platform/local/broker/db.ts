@@ -199,6 +199,22 @@ export class BrokerDb {
     return this.db.prepare<[number, number], EventRow>("SELECT * FROM events ORDER BY seq DESC LIMIT ? OFFSET ?").all(q.limit, q.offset);
   }
 
+  /** A version's lineage events (EventsAboutQuery); each OR branch is an expression index of the events table. */
+  eventsAbout(q: { model: string; version: string; jobId: string | undefined; deployments: readonly string[]; limit: number }): EventRow[] {
+    const field = (f: string): string => `json_extract(event, '$.data.${f}')`;
+    const terms = [`(${field("model")} = ? AND ${field("version")} = ?)`];
+    const params: (string | number)[] = [q.model, q.version];
+    if (q.jobId) {
+      terms.push(`${field("jobId")} = ?`);
+      params.push(q.jobId);
+    }
+    if (q.deployments.length) {
+      terms.push(`(${field("name")} IN (${q.deployments.map(() => "?").join(",")}) AND (${field("version")} IS NULL OR ${field("version")} = ?))`);
+      params.push(...q.deployments, q.version);
+    }
+    return this.db.prepare<(string | number)[], EventRow>(`SELECT * FROM events WHERE ${terms.join(" OR ")} ORDER BY seq DESC LIMIT ?`).all(...params, q.limit);
+  }
+
   eventsById(id: string): EventRow[] {
     return this.db.prepare<[string], EventRow>("SELECT * FROM events WHERE id = ? ORDER BY seq DESC").all(id);
   }

@@ -22,6 +22,9 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_type ON events(type, seq);
 CREATE INDEX IF NOT EXISTS events_id ON events(id);
 CREATE INDEX IF NOT EXISTS events_received ON events(received_at);
+CREATE INDEX IF NOT EXISTS events_about_version ON events(json_extract(event, '$.data.model'), json_extract(event, '$.data.version'));
+CREATE INDEX IF NOT EXISTS events_about_job ON events(json_extract(event, '$.data.jobId'));
+CREATE INDEX IF NOT EXISTS events_about_name ON events(json_extract(event, '$.data.name'));
 CREATE TABLE IF NOT EXISTS deliveries (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   event_seq INTEGER NOT NULL REFERENCES events(seq) ON DELETE CASCADE,

@@ -78,6 +78,18 @@ export interface StoredEvent {
   readonly deliveries: readonly DeliveryInfo[];
 }
 
+/**
+ * The events about one model version, newest first: its own (data.model and data.version), its training job's
+ * (data.jobId) and its deployments' (data.name, unless they name another version). Selected in SQL on indexes.
+ */
+export interface EventsAboutQuery {
+  readonly model: string;
+  readonly version: string;
+  readonly jobId?: string | undefined;
+  readonly deployments?: readonly string[] | undefined;
+  readonly limit?: number | undefined;
+}
+
 export interface EventQuery {
   readonly limit?: number | undefined;
   readonly offset?: number | undefined;

@@ -75,7 +75,7 @@ describe("canary progress, artifact previews, launch wording and the events filt
     await b.shot("canary-01-progress");
   }, 150_000);
 
-  it("previews a run's CSV as a table and its PNG as an image", async () => {
+  it("previews a run's CSV as a table, its text as text and its PNG as an image", async () => {
     const { p, b, page, url } = ui;
     const c = new MlflowClient({ trackingUri: p.url, token: ADMIN_TOKEN });
     const exp = await c.getOrCreateExperiment("ui-previews");
@@ -83,6 +83,7 @@ describe("canary progress, artifact previews, launch wording and the events filt
     const files = path.join(dir, "preview-artifacts");
     fs.mkdirSync(files, { recursive: true });
     fs.writeFileSync(path.join(files, "predictions.csv"), 'id,label,"note, quoted"\n1,setosa,"a, b"\n2,virginica,c\n');
+    fs.writeFileSync(path.join(files, "notes.txt"), "trained on the base split\n<b>not markup</b>\n");
     // A real PNG: Chromium's own screenshot of the page it shows.
     const png = await page.screenshot({ clip: { x: 0, y: 0, width: 40, height: 30 } });
     fs.writeFileSync(path.join(files, "confusion.png"), png);
@@ -96,6 +97,13 @@ describe("canary progress, artifact previews, launch wording and the events filt
     expect(await csv.locator("thead th").allTextContents()).toEqual(["id", "label", "note, quoted"]);
     expect(await csv.locator("tbody tr").evaluateAll((rows) => rows.map((tr) => Array.from(tr.querySelectorAll("td"), (td) => td.textContent)))).toEqual([["1", "setosa", "a, b"], ["2", "virginica", "c"]]);
     await b.shot("canary-02-csv-preview");
+
+    // Text: shown as it is (escaped, never rendered as HTML).
+    await page.goto(url(`/registry/runs/${runId}/artifacts`));
+    await page.click('tr[data-artifact="notes.txt"] td:first-child a');
+    await page.waitForURL(/artifacts\/view\?path=notes\.txt/);
+    expect(await page.locator('#artifact-preview pre[data-preview="text"]').textContent()).toBe("trained on the base split\n<b>not markup</b>\n");
+    expect(await page.locator("#artifact-preview b").count()).toBe(0);
 
     await page.goto(url(`/registry/runs/${runId}/artifacts`));
     await page.click('tr[data-artifact="confusion.png"] td:first-child a');

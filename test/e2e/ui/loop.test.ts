@@ -28,6 +28,8 @@ describe("the loop, screen by screen", () => {
 
     // Home: a new install says what to do first.
     expect(await page.locator("#first-steps").isVisible()).toBe(true);
+    // No outside UI configured: the section says how to link them instead of standing empty.
+    expect(await page.locator("#links").textContent()).toContain("None linked. Set FLYWHEEL_MLFLOW_UI_URL");
     await b.shot("walk-01-home-first-run");
 
     // Launch: bad YAML names its line; the shipped example fills the form; only the chosen kind's fields show.
@@ -67,6 +69,11 @@ describe("the loop, screen by screen", () => {
     await page.click("#run-artifacts");
     await page.click('a[href$="path=metrics.json"]');
     expect(await page.locator('[data-preview="json"]').textContent()).toContain('"accuracy"');
+    // Download: the same file as an attachment, byte for byte what the preview shows.
+    const download = await page.request.get(new URL((await page.locator("#download").getAttribute("href")) ?? "/missing", page.url()).toString());
+    expect(download.status()).toBe(200);
+    expect(download.headers()["content-disposition"]).toMatch(/^attachment; filename="metrics.json"/);
+    expect(JSON.parse(await download.text())).toHaveProperty("accuracy");
     await b.shot("walk-06-artifact");
 
     // Version: the gate's verdict, the lineage graph and where it runs.
@@ -79,6 +86,9 @@ describe("the loop, screen by screen", () => {
     await waitFor("v1 deployed as iris", () => reloadAndCount('#version-deployments a[href="/deployments/iris"]'));
     expect(await page.locator("#lineage [data-kind]").count()).toBeGreaterThanOrEqual(6);
     expect(await page.locator("#deploy-version").textContent()).toBe("Deploy this version as iris-v1");
+    // The version links back to the job and the run that produced it.
+    expect(await page.locator("#version-job").getAttribute("href")).toBe(job1);
+    expect(await page.locator("#version-run").getAttribute("href")).toMatch(/^\/registry\/runs\/[0-9a-f]+$/);
     await b.shot("walk-07-version");
 
     // A worse version: clone the job with one epoch; the gate rejects it and says why.
@@ -92,6 +102,10 @@ describe("the loop, screen by screen", () => {
     await page.goto(url("/models/iris"));
     await waitFor("v2's verdict", () => reloadAndCount('[data-version="2"] .badge.failed'));
     await b.shot("walk-08-model-versions");
+    // The rejected version's page says why, in the gate's own words (the event's reason, not "no result recorded").
+    await page.goto(url("/models/iris/versions/2"));
+    expect(await page.locator('#gate-verdict[data-passed="false"] .reasons').textContent()).toMatch(/accuracy [\d.]+ (is below the floor|vs champion)/);
+    await page.goto(url("/models/iris"));
 
     // Promote v2 anyway: the comparison first, then a live refresh (no reload) once champion moves.
     await page.click('[data-version="2"] button:has-text("Promote")');

@@ -11,6 +11,13 @@ describe("the UI flow without JavaScript", () => {
     await page.goto(`${p.url}/training`);
     // Page scripts never ran: htmx did not install itself.
     expect(await page.evaluate(() => "htmx" in window)).toBe(false);
+    // The login form's error path: a wrong token is refused with a message, on the login page, nothing else shown.
+    await page.fill("#token", "not-the-token");
+    await page.click("button[type=submit]");
+    await page.waitForSelector("#login-error");
+    expect(new URL(page.url()).pathname).toBe("/login");
+    expect((await page.locator("#login-error").textContent())?.trim().length).toBeGreaterThan(5);
+    await b.shot("nojs-00-login-refused");
     await page.fill("#token", ADMIN_TOKEN);
     await page.click("button[type=submit]");
     await page.waitForURL(`${p.url}/training`);
