@@ -17,6 +17,7 @@ import { Hono } from "hono";
 import { accessControl, accessRules } from "../platform/app/access.ts";
 import { eventsApi } from "../platform/app/events-api.ts";
 import { jobsApi } from "../platform/training/jobs-api.ts";
+import { loggedFailedJob } from "../platform/training/logged-failures.ts";
 import { knativeEvents } from "../platform/eventing/knative-events.ts";
 import { openPostgresState } from "../platform/state/index.ts";
 import { knativeServiceChecks } from "../platform/knative/health.ts";
@@ -102,7 +103,7 @@ export async function knativeUi(env: Record<string, string | undefined> = proces
     .use("*", accessControl(auth, accessRules({ protectInference: config.auth.protectInference })))
     .route("/", auth.routes)
     // The CLI's training commands (`flywheel train|jobs|logs|cancel --url <ui>`) use the same API as in embedded mode.
-    .route("/api/v1/jobs", jobsApi({ backend: training, bus, log: log.child({ component: "jobs-api" }) }))
+    .route("/api/v1/jobs", jobsApi({ backend: training, bus, log: log.child({ component: "jobs-api" }), unknownJob: (id) => loggedFailedJob(state, id) }))
     .route("/api/v1", eventsApi(events))
     .route("/", createUi(deps));
 }

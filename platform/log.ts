@@ -17,7 +17,7 @@ export function createLogger(
 ): Logger {
   const emit = (lvl: Exclude<LogLevel, "silent">, msg: string, fields?: Record<string, unknown>): void => {
     if (ORDER[lvl] < ORDER[level]) return;
-    write(JSON.stringify({ time: new Date().toISOString(), level: lvl, msg, ...base, ...fields }));
+    write(logLine(lvl, msg, { ...base, ...fields }));
   };
   return {
     debug: (m, f) => emit("debug", m, f),
@@ -26,6 +26,11 @@ export function createLogger(
     error: (m, f) => emit("error", m, f),
     child: (fields) => createLogger(level, { ...base, ...fields }, write),
   };
+}
+
+/** One JSON log line, as every logger writes it. */
+export function logLine(level: Exclude<LogLevel, "silent">, msg: string, fields: Record<string, unknown> = {}): string {
+  return JSON.stringify({ time: new Date().toISOString(), level, msg, ...fields });
 }
 
 /** Error to a loggable shape without stack traces of upstream bodies or headers. */

@@ -141,121 +141,104 @@ const ParamRow: FC<{ i: number | string; k: string; v: string }> = ({ i, k, v })
   </div>
 );
 
-export const TrainingForm: FC<{ st: TrainingFormState; errors: FieldErrors; csrf: string }> = ({ st, errors, csrf }) => (
-  <form method="post" action="/training" class="stack card" id="training-form" hx-post="/training" hx-target="this" hx-swap="outerHTML" novalidate>
-    <Csrf token={csrf} />
-    <FormErrors errors={errors} shown={SHOWN} />
-    <div class="row">
-      <Field errors={errors} name="kind" label="Kind">
-        <select name="kind" id="kind">
-          {TRAINING_KINDS.map((k) => (
-            <option value={k} selected={st.kind === k}>
-              {k}
-            </option>
+export const TrainingForm: FC<{ st: TrainingFormState; errors: FieldErrors; csrf: string }> = ({ st, errors, csrf }) => {
+  const f = { st, errors };
+  return (
+    <form method="post" action="/training" class="stack card" id="training-form" hx-post="/training" hx-target="this" hx-swap="outerHTML" novalidate>
+      <Csrf token={csrf} />
+      <FormErrors errors={errors} shown={SHOWN} />
+      <div class="row">
+        <Field errors={errors} name="kind" label="Kind">
+          <select name="kind" id="kind">
+            {TRAINING_KINDS.map((k) => (
+              <option value={k} selected={st.kind === k}>
+                {k}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Input {...f} name="model" label="Registered model" placeholder="iris" required />
+        <Input {...f} name="experiment" label="Experiment" placeholder="defaults to the model name" />
+      </div>
+      <fieldset>
+        <legend>Source</legend>
+        <div class="row">
+          {SOURCE_KINDS.map((k) => (
+            <label class="shrink">
+              <input type="radio" name="sourceKind" value={k} checked={st.sourceKind === k} /> {k === "command" ? "command on this machine / image" : k === "path" ? "local path" : "git repository"}
+            </label>
           ))}
-        </select>
-      </Field>
-      <Field errors={errors} name="model" label="Registered model">
-        <input type="text" name="model" id="model" value={st.model} placeholder="iris" required />
-      </Field>
-      <Field errors={errors} name="experiment" label="Experiment">
-        <input type="text" name="experiment" id="experiment" value={st.experiment} placeholder="defaults to the model name" />
-      </Field>
-    </div>
-    <fieldset>
-      <legend>Source</legend>
-      <div class="row">
-        {SOURCE_KINDS.map((k) => (
-          <label class="shrink">
-            <input type="radio" name="sourceKind" value={k} checked={st.sourceKind === k} /> {k === "command" ? "command on this machine / image" : k === "path" ? "local path" : "git repository"}
-          </label>
-        ))}
-      </div>
-      <FieldErrorBlock errors={errors} name="sourceKind" />
-      <noscript><p><button type="submit" class="secondary small" name="_op" value="show" formnovalidate>Show the fields for this kind and source</button></p></noscript>
-      <Only when="source" value="command" current={st.sourceKind}>
-        <Field errors={errors} name="command" label="Command (one argument per line)">
-          <textarea name="command" id="command" rows={3}>{st.command}</textarea>
+        </div>
+        <FieldErrorBlock errors={errors} name="sourceKind" />
+        <noscript><p><button type="submit" class="secondary small" name="_op" value="show" formnovalidate>Show the fields for this kind and source</button></p></noscript>
+        <Only when="source" value="command" current={st.sourceKind}>
+          <Field errors={errors} name="command" label="Command (one argument per line)">
+            <textarea name="command" id="command" rows={3}>{st.command}</textarea>
+          </Field>
+          <Input {...f} name="image" label="Image (Kubernetes only; leave empty to run here)" />
+        </Only>
+        <Field errors={errors} name="args" label="Arguments (one per line)">
+          <textarea name="args" id="args" rows={2}>{st.args}</textarea>
         </Field>
-        <Field errors={errors} name="image" label="Image (Kubernetes only; leave empty to run here)">
-          <input type="text" name="image" id="image" value={st.image} />
-        </Field>
+        <Only when="source" value="path" current={st.sourceKind}>
+          <Input {...f} name="sourcePath" label="Path" />
+        </Only>
+        <Only when="source" value="git" current={st.sourceKind}>
+        <div class="row">
+          <Input {...f} name="sourceGit" label="Git URL" placeholder="https://..." />
+          <Input {...f} name="sourceRef" label="Ref" />
+          <Input {...f} name="sourceEntry" label="Entry" placeholder="train.py" />
+        </div>
+        </Only>
+      </fieldset>
+      <fieldset>
+        <legend>Parameters</legend>
+        <div class="rows" id="param-rows">
+          {st.params.map((p, i) => (
+            <ParamRow i={i} k={p.key} v={p.value} />
+          ))}
+        </div>
+        <template id="param-row-template">
+          <ParamRow i="__N__" k="" v="" />
+        </template>
+        <button type="submit" class="secondary small" name="_op" value="add-param" data-add-row="param-rows" data-template="param-row-template" formnovalidate>
+          Add parameter
+        </button>
+        <FieldErrorBlock errors={errors} name="params" />
+      </fieldset>
+      <Only when="kind" value="ddp" current={st.kind}>
+        <div class="row">
+          <Input {...f} name="replicas" label="Replicas" type="number" min="1" />
+          <Input {...f} name="procsPerReplica" label="Processes per replica" type="number" min="1" />
+        </div>
       </Only>
-      <Field errors={errors} name="args" label="Arguments (one per line)">
-        <textarea name="args" id="args" rows={2}>{st.args}</textarea>
-      </Field>
-      <Only when="source" value="path" current={st.sourceKind}>
-        <Field errors={errors} name="sourcePath" label="Path">
-          <input type="text" name="sourcePath" id="sourcePath" value={st.sourcePath} />
-        </Field>
+      <Only when="kind" value="spark" current={st.kind}>
+        <Input {...f} name="executors" label="Executors" type="number" min="1" />
       </Only>
-      <Only when="source" value="git" current={st.sourceKind}>
       <div class="row">
-        <Field errors={errors} name="sourceGit" label="Git URL">
-          <input type="text" name="sourceGit" id="sourceGit" value={st.sourceGit} placeholder="https://..." />
-        </Field>
-        <Field errors={errors} name="sourceRef" label="Ref">
-          <input type="text" name="sourceRef" id="sourceRef" value={st.sourceRef} />
-        </Field>
-        <Field errors={errors} name="sourceEntry" label="Entry">
-          <input type="text" name="sourceEntry" id="sourceEntry" value={st.sourceEntry} placeholder="train.py" />
-        </Field>
+        <Input {...f} name="cpu" label="CPU" placeholder="500m" />
+        <Input {...f} name="memory" label="Memory" placeholder="2Gi" />
+        <Input {...f} name="gpu" label="GPUs" type="number" min="0" />
+        <Input {...f} name="timeoutSeconds" label="Timeout (s)" type="number" min="1" />
+        <Input {...f} name="dataset" label="Dataset (lineage)" />
       </div>
-      </Only>
-    </fieldset>
-    <fieldset>
-      <legend>Parameters</legend>
-      <div class="rows" id="param-rows">
-        {st.params.map((p, i) => (
-          <ParamRow i={i} k={p.key} v={p.value} />
-        ))}
-      </div>
-      <template id="param-row-template">
-        <ParamRow i="__N__" k="" v="" />
-      </template>
-      <button type="submit" class="secondary small" name="_op" value="add-param" data-add-row="param-rows" data-template="param-row-template" formnovalidate>
-        Add parameter
-      </button>
-      <FieldErrorBlock errors={errors} name="params" />
-    </fieldset>
-    <Only when="kind" value="ddp" current={st.kind}>
-      <div class="row">
-        <Field errors={errors} name="replicas" label="Replicas">
-          <input type="number" name="replicas" id="replicas" value={st.replicas} min="1" />
-        </Field>
-        <Field errors={errors} name="procsPerReplica" label="Processes per replica">
-          <input type="number" name="procsPerReplica" id="procsPerReplica" value={st.procsPerReplica} min="1" />
-        </Field>
-      </div>
-    </Only>
-    <Only when="kind" value="spark" current={st.kind}>
-      <Field errors={errors} name="executors" label="Executors">
-        <input type="number" name="executors" id="executors" value={st.executors} min="1" />
-      </Field>
-    </Only>
-    <div class="row">
-      <Field errors={errors} name="cpu" label="CPU">
-        <input type="text" name="cpu" id="cpu" value={st.cpu} placeholder="500m" />
-      </Field>
-      <Field errors={errors} name="memory" label="Memory">
-        <input type="text" name="memory" id="memory" value={st.memory} placeholder="2Gi" />
-      </Field>
-      <Field errors={errors} name="gpu" label="GPUs">
-        <input type="number" name="gpu" id="gpu" value={st.gpu} min="0" />
-      </Field>
-      <Field errors={errors} name="timeoutSeconds" label="Timeout (s)">
-        <input type="number" name="timeoutSeconds" id="timeoutSeconds" value={st.timeoutSeconds} min="1" />
-      </Field>
-      <Field errors={errors} name="dataset" label="Dataset (lineage)">
-        <input type="text" name="dataset" id="dataset" value={st.dataset} />
-      </Field>
-    </div>
-    <p>
-      <button type="submit" id="launch">
-        Launch training
-      </button>
-    </p>
-  </form>
+      <p>
+        <button type="submit" id="launch">
+          Launch training
+        </button>
+      </p>
+    </form>
+  );
+};
+
+/** The form's text fields as state keys: a field's name, id and value are its key in the state. */
+type TextField = { [K in keyof TrainingFormState]: TrainingFormState[K] extends string ? K : never }[keyof TrainingFormState];
+
+/** One labelled input bound to its state key, with its errors. */
+const Input: FC<{ st: TrainingFormState; errors: FieldErrors; name: TextField; label: string; type?: "text" | "number"; placeholder?: string; min?: string; required?: boolean }> = (p) => (
+  <Field errors={p.errors} name={p.name} label={p.label}>
+    <input type={p.type ?? "text"} name={p.name} id={p.name} value={p.st[p.name]} placeholder={p.placeholder} min={p.min} required={p.required} />
+  </Field>
 );
 
 /**

@@ -1,54 +1,30 @@
 // The composition root of embedded mode: every component in one process, wired through the same ports as Knative.
-import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Hono } from "hono";
 import { createAuth, type Auth } from "../auth/index.ts";
 import type { Config } from "../config/index.ts";
-import { DriftCounters, DriftMonitor, fanOut, StateDriftHistory } from "../drift/index.ts";
+import { DriftCounters, DriftMonitor, StateDriftHistory } from "../drift/index.ts";
 import { DEFAULT_TRIGGERS_FILE, loadTriggerFile } from "../eventing/triggers.ts";
-import { deadLetter, deadLetterCounter } from "../eventing/dead-letter.ts";
-import { FUNCTION_TARGETS, TARGETS } from "../knative/targets.ts";
-import { createFunctionMetrics, type InvocationOutcome } from "../telemetry/metrics.ts";
 import { toHttpError } from "../errors.ts";
-import { cloudEventRoute } from "../fn/hono.ts";
 import { createDeliver, EmbeddedBroker } from "../local/broker/index.ts";
 import { errorFields, type Logger } from "../log.ts";
 import { createMetricsRegistry } from "../metrics.ts";
-import { MlflowClient, MlflowModelRegistry } from "../mlflow/index.ts";
+import type { MlflowClient } from "../mlflow/index.ts";
 import { loadPolicies } from "../policies/index.ts";
 import type { EventBus, ModelRegistry } from "../ports.ts";
-import { createRegistryServer } from "../registry/index.ts";
-import { externalRegistryStub } from "../registry/external.ts";
 import { LocalServingBackend } from "../serving/local/backend.ts";
 import { v2Routes } from "../serving/local/routes.ts";
 import { EmbeddedV2Server } from "../serving/local/server.ts";
-import { modelTraffic } from "../serving/local/model-stats.ts";
 import { LocalTrainingBackend } from "../training/local/backend.ts";
 import { trainingEventsFromBackend } from "../training/events.ts";
 import { withTrainingMetrics } from "../training/metrics.ts";
 import { alertmanagerRoutes } from "../../triggers/alertmanager/routes.ts";
-import { createLaunchTraining } from "../../functions/launch-training/deps.ts";
-import { launchTraining } from "../../functions/launch-training/handler.ts";
-import { createLogModelDeps } from "../../functions/log-model/deps.ts";
-import { logModelHandler } from "../../functions/log-model/handler.ts";
-import { createRetrainDeps } from "../../functions/retrain-on-drift/deps.ts";
-import { StateRetrainStore } from "../../functions/retrain-on-drift/store.ts";
 import { openStateStore } from "../state/index.ts";
-import { retrainOnDrift } from "../../functions/retrain-on-drift/handler.ts";
-import { createDeployModelDeps } from "../../functions/deploy-model/deps.ts";
-import { importCanaryFile, StateCanaryStore } from "../../functions/deploy-model/canary-store.ts";
-import { localCanaryStats, startCanaryLoop } from "../../functions/deploy-model/rollout.ts";
-import { PrometheusCanaryStats } from "../../functions/deploy-model/prometheus-stats.ts";
-import { PrometheusHttpClient } from "../telemetry/prometheus.ts";
+import { startCanaryLoop } from "../../functions/deploy-model/rollout.ts";
 import { ModelInfoCache } from "../../functions/infer/model-info.ts";
 import { renderOnlyBackends } from "../serving/render-only.ts";
-import { deployModelHandler } from "../../functions/deploy-model/handler.ts";
-import { createCandidateMetrics } from "../../functions/infer/candidates.ts";
-import { httpV2Client } from "../../functions/infer/client.ts";
-import { embeddedV2Client } from "../../functions/infer/embedded-client.ts";
 import { deploymentsApi } from "../../functions/infer/deployments-api.ts";
-import { inferHandler } from "../../functions/infer/handler.ts";
 import { inferRoutes, parsedAsOf } from "../../functions/infer/routes.ts";
 import { readInput } from "../../functions/infer/input.ts";
 import { inferDeployment } from "../../functions/infer/core.ts";
@@ -62,9 +38,12 @@ import { uiDepsFrom } from "../../pages/adapters.ts";
 import { accessControl, accessRules, anonymousBodyLimit } from "./access.ts";
 import { uiInference } from "./ui-inference.ts";
 import { registryBaselineLoader } from "./baseline.ts";
+import { embeddedChecks } from "./embedded-checks.ts";
+import { createEmbeddedFunctions } from "./embedded-functions.ts";
+import { createEmbeddedRegistry } from "./embedded-registry.ts";
+import { embeddedTraffic } from "./embedded-traffic.ts";
 import { eventsApi } from "./events-api.ts";
 import { createInferenceLogging } from "./inference-log.ts";
-import { FileDataWindows } from "../datasets/window.ts";
 import { feedbackRoutes } from "../../functions/feedback/routes.ts";
 import { healthRoutes, type HealthCheck } from "./health.ts";
 import { ensurePrivateDir } from "../private-files.ts";
@@ -112,26 +91,7 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
   const app = new Hono();
   const inProcessFetch: typeof fetch = async (input, init) => app.fetch(new Request(input, init));
 
-  const external = config.registry.trackingUri;
-  // With an external MLflow the embedded store is not opened: serving an empty registry there would mislead clients.
-  const registryServer = external
-    ? externalRegistryStub(external)
-    : createRegistryServer({
-        dataDir: path.join(dataDir, "registry"),
-        log: log.child({ component: "registry" }),
-        publicUrl: config.publicUrl,
-        extraArtifactRoots: config.registry.artifactRoots,
-      });
-  const mlflow = new MlflowClient({
-    trackingUri: external ?? selfUrl,
-    token: external ? config.registry.token : auth.token,
-    username: external ? config.registry.username : undefined,
-    password: external ? config.registry.password : undefined,
-    caBundlePath: external ? config.registry.caBundlePath : undefined,
-    fetch: external ? undefined : inProcessFetch,
-  });
-  // Local (file:) model sources are copied only from the roots the registry itself confines locations to.
-  const registry = new MlflowModelRegistry(mlflow, external ? config.registry.artifactRoots : registryServer.localArtifactRoots);
+  const { server: registryServer, mlflow, registry, external } = createEmbeddedRegistry({ config, auth, selfUrl, log, inProcessFetch });
 
   const services: Record<string, Hono> = {};
   const triggerFile = loadTriggerFile(config.files.triggers ?? DEFAULT_TRIGGERS_FILE);
@@ -169,53 +129,11 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
   const drift = new DriftMonitor({ registry: metrics, loadBaseline, log: log.child({ component: "drift" }), now, onScore: (m, v, point) => driftHistory.record(m, v, point) });
   const driftCounters = new DriftCounters({ registry: metrics, loadBaseline, log: log.child({ component: "drift" }), now });
 
-  const fnLog = (name: string) => log.child({ function: name });
-  const logging = await createInferenceLogging({ config, policies, metrics, bus, registry, log: fnLog("feedback"), now });
-  const windows = new FileDataWindows({ store: logging.store, dir: path.join(config.inferenceLog.dir, "datasets") });
-  // Same series as a Knative function process (function = its FUNCTION_TARGET), so one dashboard serves both modes.
-  const fnMetrics = createFunctionMetrics(metrics);
-  const targetOf = new Map(FUNCTION_TARGETS.map((t) => [TARGETS[t].service, t]));
-  const fnTelemetry = { metrics: { ...fnMetrics, observe: (fn: string, outcome: InvocationOutcome, seconds: number) => fnMetrics.observe(targetOf.get(fn) ?? fn, outcome, seconds) } };
-  services["launch-training"] = cloudEventRoute("launch-training", launchTraining, createLaunchTraining({ bus, backend: training, log: fnLog("launch-training"), now, windows }), fnTelemetry);
-  services["log-model"] = cloudEventRoute("log-model", logModelHandler, createLogModelDeps({ bus, log: fnLog("log-model"), now, mlflow, policies }), fnTelemetry);
-  services["retrain-on-drift"] = cloudEventRoute(
-    "retrain-on-drift",
-    retrainOnDrift,
-    createRetrainDeps({ bus, registry, log: fnLog("retrain-on-drift"), policies, store: new StateRetrainStore(state), now, metrics, labelledSince: (m, since) => logging.store.labelledSince(m, since) }),
-    fnTelemetry,
+  const logging = await createInferenceLogging({ config, policies, metrics, bus, registry, log: log.child({ function: "feedback" }), now });
+  const { backends, deployDeps, inferDeps } = await createEmbeddedFunctions(
+    { config, log, now, selfUrl, inProcessFetch, metrics, policies, state, bus, broker, mlflow, registry, training, serving, v2, drift, driftCounters, logging },
+    services,
   );
-  const backends = { local: serving } as const;
-  const canaries = new StateCanaryStore(state);
-  await importCanaryFile(path.join(dataDir, "deployments"), canaries);
-  const deployDeps = createDeployModelDeps({
-    canaries,
-    bus,
-    log: fnLog("deploy-model"),
-    now,
-    registry,
-    backends,
-    defaultBackend: "local",
-    policies,
-    workDir: path.join(dataDir, "deployments"),
-    // Prometheus when configured (the same numbers a cluster decides on); else the router's in-process tallies.
-    canaryStats: config.prometheus
-      ? new PrometheusCanaryStats({ prometheus: new PrometheusHttpClient(config.prometheus), flavour: "infer" })
-      : localCanaryStats(serving),
-  });
-  services["deploy-model"] = cloudEventRoute("deploy-model", deployModelHandler, deployDeps, fnTelemetry);
-  // infer calls the embedded V2 server directly (same answers, errors and metrics as its route, no request through the
-  // app); a target elsewhere still goes through the app in-process.
-  const inferDeps = {
-    inferenceLog: logging.logger,
-    backend: serving,
-    client: embeddedV2Client({ server: v2, baseUrl: selfUrl, fallback: httpV2Client((url, init) => inProcessFetch(url, init)) }),
-    registry,
-    drift: fanOut(drift, driftCounters),
-    candidates: createCandidateMetrics(metrics),
-    llm: config.llm,
-    maxRows: config.infer.maxRows,
-    log: fnLog("infer"),
-  };
   const rules = accessRules({ protectInference: config.auth.protectInference });
   // The playground calls the V2 server and the infer function directly, as its signed-in user: their role is checked
   // against the same rules as /v2 and /infer (which would refuse an in-process call that carries no credentials).
@@ -229,8 +147,6 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
       return inferDeployment(inferDeps, textCache, deployment, input, parsedAsOf(input, "text/plain"), inferDeps.inferenceLog.issue(deployment));
     },
   });
-  services.infer = cloudEventRoute("infer", inferHandler, { ...inferDeps, bus, now, cache: new ModelInfoCache(), feedback: logging.feedback, logStore: logging.store }, fnTelemetry);
-  services["dead-letter"] = cloudEventRoute("dead-letter", deadLetter, { bus, log: fnLog("dead-letter"), now, store: broker.deadLetterStore, deadLetters: deadLetterCounter(metrics) }, fnTelemetry);
 
   const cron = new CronScheduler({
     bus,
@@ -250,27 +166,7 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
       })
     : undefined;
 
-  const checks: HealthCheck[] = [
-    { name: "broker", check: () => broker.ready() || "broker not started" },
-    {
-      name: "registry",
-      // External MLflow: its own /health (failing while unreachable); embedded: the in-process registry answers.
-      check: external
-        ? () => mlflow.health()
-        : async () => ((await inProcessFetch(`${selfUrl}/api/2.0/mlflow/experiments/get?experiment_id=0`, { headers: auth.token ? { authorization: `Bearer ${auth.token}` } : {} })).ok ? true : "registry not answering"),
-    },
-    // The V2 server answers on this port (the same path KServe and MLServer probe).
-    { name: "serving", check: async () => ((await inProcessFetch(`${selfUrl}/v2/health/live`)).ok ? true : "the V2 inference server is not answering") },
-    // The job store answers a query and the data directory takes new job directories.
-    {
-      name: "training",
-      check: async (): Promise<true> => {
-        await training.list({ limit: 1 });
-        await fs.promises.access(dataDir, fs.constants.W_OK);
-        return true;
-      },
-    },
-  ];
+  const checks = embeddedChecks({ broker, training, mlflow, external, token: auth.token, selfUrl, dataDir, inProcessFetch });
 
   app.onError((e, c) => {
     const { status, body } = toHttpError(e);
@@ -318,21 +214,7 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
         drift,
         driftHistory,
         checks,
-        traffic: {
-          // Experiments (A/B, canaries) have exact per-arm tallies; a single model has the V2 server's own series.
-          stats: async (name) => {
-            const arms = serving.stats(name);
-            if (arms) return arms;
-            const d = await serving.get(name);
-            if (d?.kind !== "model" || !d.version) return undefined;
-            const t = await modelTraffic(v2.metrics, name, d.version);
-            return t ? { [name]: t } : {};
-          },
-          canary: async (name) => {
-            const c = await deployDeps.canaries.get(name);
-            return c && { stable: c.stable, candidate: c.candidate, percent: c.percent, startedAt: c.startedAt, decideAfterRequests: c.policy.decideAfterRequests, decideAfterMinutes: c.policy.decideAfterMinutes };
-          },
-        },
+        traffic: embeddedTraffic({ serving, v2, canaries: deployDeps.canaries }),
         config,
         log,
       }),

@@ -6,6 +6,9 @@ import { fromStructured, type AnyCloudEvent } from "../events/envelope.ts";
 import { decodeErrorData, KNATIVE_ERROR_CODE, KNATIVE_ERROR_DATA, KNATIVE_ERROR_DEST } from "./delivery.ts";
 import { eventToJson } from "./serialize.ts";
 import { privateFile } from "../private-files.ts";
+import { deadLettersSchema } from "../state/migrations.ts";
+import type { DeadLettersTable } from "../state/schema.ts";
+import { sqliteScript } from "../state/sqlite-ddl.ts";
 
 export const DEAD_LETTER_STATES = ["dead", "replayed", "discarded"] as const;
 export type DeadLetterState = (typeof DEAD_LETTER_STATES)[number];
@@ -44,43 +47,11 @@ export interface DeadLetterQuery {
   readonly type?: string | undefined;
 }
 
-/** A stored dead letter as a row, in either store (SQLite here, the StateStore's `dead_letters` table). */
-export interface DeadLetterRow {
-  id: string;
-  event_id: string;
-  source: string;
-  type: string;
-  trigger: string | null;
-  error_dest: string;
-  error_code: number | null;
-  error_data: string;
-  attempts: number | null;
-  state: string;
-  count: number;
-  first_at: number;
-  last_at: number;
-  event: string;
-}
+/** A stored dead letter as a row, in either store (the broker's SQLite here, the StateStore's `dead_letters` table). */
+export type DeadLetterRow = DeadLettersTable;
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS dead_letters (
-  id TEXT PRIMARY KEY,
-  event_id TEXT NOT NULL,
-  source TEXT NOT NULL,
-  type TEXT NOT NULL,
-  trigger TEXT,
-  error_dest TEXT NOT NULL,
-  error_code INTEGER,
-  error_data TEXT NOT NULL,
-  attempts INTEGER,
-  state TEXT NOT NULL,
-  count INTEGER NOT NULL,
-  first_at INTEGER NOT NULL,
-  last_at INTEGER NOT NULL,
-  event TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS dead_letters_state ON dead_letters(state, last_at);
-`;
+// The table as the StateStore's migration 2 declares it: one definition for both stores.
+const SCHEMA = sqliteScript(deadLettersSchema);
 
 export function deadLetterId(source: string, eventId: string, dest: string): string {
   return createHash("sha256").update(`${source}\u0000${eventId}\u0000${dest}`).digest("hex").slice(0, 24);

@@ -3,10 +3,23 @@ import * as ff from "@google-cloud/functions-framework";
 import { CloudEvent, type CloudEventV1 } from "cloudevents";
 import { isKnownError, UpstreamError } from "../errors.ts";
 import type { AnyCloudEvent } from "../events/envelope.ts";
-import { errorFields } from "../log.ts";
+import { errorFields, logLine } from "../log.ts";
 import type { BaseDeps, CloudEventHandler } from "./types.ts";
 import type { Tracer } from "@opentelemetry/api";
 import { defaultTracer, withConsumerSpan } from "../telemetry/spans.ts";
+
+/**
+ * What a handler throws for functions-framework to answer 500. It prints a thrown error's `stack` raw to stderr
+ * (logger.js sendCrashResponse, no way to turn that off), so this one's stack is a JSON line too, without detail:
+ * the error itself was logged just before, through the function's logger.
+ */
+export class RetryRequested extends Error {
+  override readonly name = "RetryRequested";
+  constructor(target: string, eventId: string, cause: unknown) {
+    super(`${target}: event ${eventId} failed, answered 500 for a retry`, { cause });
+    this.stack = logLine("error", this.message, { target, id: eventId, error: this.name });
+  }
+}
 
 /**
  * functions-framework answers 500 whenever a cloudEvent handler throws, and Knative retries 5xx. So a bad event
@@ -39,12 +52,13 @@ export function registerCloudEvent<D extends BaseDeps>(
         span.setAttribute("flywheel.outcome", out.status);
       });
     } catch (e) {
-      if (e instanceof UpstreamError && e.retryable) throw e;
-      if (isKnownError(e)) {
+      if (isKnownError(e) && !(e instanceof UpstreamError && e.retryable)) {
         d.log.warn(`${target}: event rejected, not retried`, { id: ce.id, type: ce.type, ...errorFields(e) });
         return;
       }
-      throw e;
+      // Retryable (or unexpected): a 500, so the broker redelivers. Logged here as a JSON line with its stack.
+      d.log.error(`${target}: event failed, the broker retries it`, { id: ce.id, type: ce.type, ...errorFields(e), stack: e instanceof Error ? e.stack : undefined });
+      throw new RetryRequested(target, ce.id, e);
     }
   });
 }

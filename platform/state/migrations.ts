@@ -1,5 +1,5 @@
 // Versioned, idempotent schema migrations, run at start under a lock so N replicas starting together apply each once.
-import { sql, type Kysely, type Transaction } from "kysely";
+import { sql, type Compilable, type Kysely, type Transaction } from "kysely";
 import { lineageKeys, type StateTables } from "./schema.ts";
 
 /**
@@ -14,6 +14,37 @@ export interface Migration {
   readonly version: number;
   readonly name: string;
   up(db: Transaction<StateTables>): Promise<void>;
+}
+
+/** A schema statement built once: executed through Kysely (StateStore) or compiled for better-sqlite3 (broker). */
+export type SchemaStatement = Compilable & { execute(): Promise<void> };
+
+/**
+ * The dead_letters table and its index, as migration 2 creates them. The embedded broker's SQLite DeadLetterStore
+ * creates the same statements in its own database (dead-letter-store.ts), so the row shape is declared here only.
+ * Frozen like a released migration: a change to dead_letters is a new migration (and the broker's store runs it too).
+ */
+export function deadLettersSchema(db: Kysely<StateTables>): readonly SchemaStatement[] {
+  return [
+    db.schema
+      .createTable("dead_letters")
+      .ifNotExists()
+      .addColumn("id", "text", (c) => c.primaryKey())
+      .addColumn("event_id", "text", (c) => c.notNull())
+      .addColumn("source", "text", (c) => c.notNull())
+      .addColumn("type", "text", (c) => c.notNull())
+      .addColumn("trigger", "text")
+      .addColumn("error_dest", "text", (c) => c.notNull())
+      .addColumn("error_code", "integer")
+      .addColumn("error_data", "text", (c) => c.notNull())
+      .addColumn("attempts", "integer")
+      .addColumn("state", "text", (c) => c.notNull())
+      .addColumn("count", "integer", (c) => c.notNull())
+      .addColumn("first_at", "bigint", (c) => c.notNull())
+      .addColumn("last_at", "bigint", (c) => c.notNull())
+      .addColumn("event", "text", (c) => c.notNull()),
+    db.schema.createIndex("dead_letters_state").ifNotExists().on("dead_letters").columns(["state", "last_at"]),
+  ];
 }
 
 // Both dialects: "bigint" is INTEGER affinity in SQLite and int8 in PostgreSQL (read back as a number, see store.ts).
@@ -53,25 +84,7 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 2,
     name: "dead letters",
     up: async (db) => {
-      await db.schema
-        .createTable("dead_letters")
-        .ifNotExists()
-        .addColumn("id", "text", (c) => c.primaryKey())
-        .addColumn("event_id", "text", (c) => c.notNull())
-        .addColumn("source", "text", (c) => c.notNull())
-        .addColumn("type", "text", (c) => c.notNull())
-        .addColumn("trigger", "text")
-        .addColumn("error_dest", "text", (c) => c.notNull())
-        .addColumn("error_code", "integer")
-        .addColumn("error_data", "text", (c) => c.notNull())
-        .addColumn("attempts", "integer")
-        .addColumn("state", "text", (c) => c.notNull())
-        .addColumn("count", "integer", (c) => c.notNull())
-        .addColumn("first_at", "bigint", (c) => c.notNull())
-        .addColumn("last_at", "bigint", (c) => c.notNull())
-        .addColumn("event", "text", (c) => c.notNull())
-        .execute();
-      await db.schema.createIndex("dead_letters_state").ifNotExists().on("dead_letters").columns(["state", "last_at"]).execute();
+      for (const statement of deadLettersSchema(db)) await statement.execute();
     },
   },
   {

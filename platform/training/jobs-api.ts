@@ -17,6 +17,8 @@ export interface JobsApiOptions {
   readonly backend: TrainingBackend;
   readonly bus: EventBus;
   readonly log: Logger;
+  /** A job the backend does not know, from elsewhere (Knative: its training.failed event in the shared event log). */
+  readonly unknownJob?: ((id: string) => Promise<JobRecord | undefined>) | undefined;
 }
 
 /** A job as lists show it: the record without spec and history, plus `reason` (why it ended, if it did). */
@@ -69,7 +71,7 @@ export function jobsApi(o: JobsApiOptions): Hono {
 
   app.get("/:id", async (c) => {
     try {
-      const job = await o.backend.get(c.req.param("id"));
+      const job = (await o.backend.get(c.req.param("id"))) ?? (await o.unknownJob?.(c.req.param("id")));
       if (!job) return c.json({ error: `job ${c.req.param("id")} not found`, code: "NOT_FOUND" }, 404);
       return c.json({ ...job, reason: jobSummary(job).reason });
     } catch (e) {

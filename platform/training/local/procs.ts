@@ -1,7 +1,6 @@
 // Child processes for local training: argv only (no shell), one process group each, so a kill reaches the whole tree.
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import type { JobCgroup } from "./cgroup.ts";
 import { markedProcesses, signalMarked } from "./marker.ts";
@@ -86,18 +85,8 @@ export async function killGroups(pids: readonly (number | undefined)[], graceMs:
   }
 }
 
-/** A free TCP port on 127.0.0.1 (for MASTER_PORT). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = addr && typeof addr === "object" ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+// A free TCP port on 127.0.0.1 (for MASTER_PORT).
+export { freePort } from "../../server-process.ts";
 
 /** First executable named `name` on PATH (or the path itself when it contains a slash). */
 export function which(name: string, pathVar: string | undefined): string | undefined {

@@ -1,64 +1,20 @@
 // Real Prometheus and Alertmanager for the drift e2e: configs derived from the shipped files, short timings, free ports.
-import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import YAML from "yaml";
 import { requireTool } from "../../support/require-binary.ts";
+import { freePort, startServerProcess, type ServerProcess } from "../../../platform/server-process.ts";
 import { DEFAULT_RULE_OPTIONS, ruleGroups, type RuleOptions } from "../../../platform/telemetry/rules.ts";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const addr = s.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
-export interface Server {
-  readonly url: string;
-  readonly output: () => string;
-  stop(): Promise<void>;
-}
+export type Server = ServerProcess;
 
-export async function startProcess(cmd: "prometheus" | "prometheus-alertmanager", args: string[], url: string, readyPath: string, timeoutMs = 30_000): Promise<Server> {
-  const child: ChildProcess = spawn(requireTool(cmd), args, { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  child.stdout?.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
-  child.stderr?.on("data", (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      const t = setTimeout(() => child.kill("SIGKILL"), 5000);
-      child.once("exit", () => {
-        clearTimeout(t);
-        resolve();
-      });
-      child.kill("SIGTERM");
-    });
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${cmd} exited ${child.exitCode}: ${out.slice(-2000)}`);
-    try {
-      const r = await fetch(`${url}${readyPath}`);
-      if (r.ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`${cmd} not ready: ${out.slice(-2000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return { url, output: () => out, stop };
+export function startProcess(cmd: "prometheus" | "prometheus-alertmanager", args: string[], url: string, readyPath: string, timeoutMs = 30_000): Promise<Server> {
+  return startServerProcess({ cmd: requireTool(cmd), args, url, readyPath, timeoutMs });
 }
 
 /** The shipped rules (platform/telemetry/rules.ts), as a test overlay: every `for` shortened, windows as given. */

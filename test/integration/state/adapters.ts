@@ -2,6 +2,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { afterAll, beforeAll } from "vitest";
 import { openPostgresState, openSqliteState, type StateStore } from "../../../platform/state/index.ts";
 import { startPostgres, type TestPostgres } from "../../support/postgres.ts";
 
@@ -30,5 +31,22 @@ export async function postgresAdapter(): Promise<Adapter> {
     fresh: () => pg.createDatabase("state"),
     open: (url) => openPostgresState(url),
     stop: () => pg.stop(),
+  };
+}
+
+/** Both adapters for one test file, started before its tests and stopped after; look one up by name. */
+export function useAdapters(): (name: string) => Adapter {
+  const adapters: Record<string, Adapter> = {};
+  beforeAll(async () => {
+    adapters.sqlite = await sqliteAdapter();
+    adapters.postgresql = await postgresAdapter();
+  });
+  afterAll(async () => {
+    for (const a of Object.values(adapters)) await a.stop();
+  });
+  return (name) => {
+    const a = adapters[name];
+    if (!a) throw new Error(`no adapter ${name}`);
+    return a;
   };
 }

@@ -2,30 +2,27 @@
 // CRDs) and a real Prometheus: a canary started by one replica survives a scale to zero and is decided once by
 // whichever replica wakes, automatically (canary-check ticks to both at once) or manually (promote on the other one).
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { CloudEvent } from "cloudevents";
 import pg from "pg";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { run, DEFAULT_PARAMS } from "../../../examples/iris-node/train.ts";
-import { buildEvent, eventType, parseEventAs, PING_EVENT_TYPE, toHttpBinary, type AnyCloudEvent } from "../../../platform/events/index.ts";
+import { buildEvent, eventType, parseEventAs, PING_EVENT_TYPE, type AnyCloudEvent } from "../../../platform/events/index.ts";
 import { MlflowClient } from "../../../platform/mlflow/index.ts";
 import { startPrometheus, type Server } from "../../e2e/drift/servers.ts";
 import { startFakeKube, type FakeKube } from "../../support/fake-kube/index.ts";
 import { isObj } from "../../support/fake-kube/patch.ts";
-import { startFakeMlflow, type FakeMlflow } from "../../support/fake-mlflow/index.ts";
-import { startEventSink, startFunction, type EventSink, type FunctionProcess } from "../../support/function-process.ts";
+import { startFunction, type EventSink, type FunctionProcess } from "../../support/function-process.ts";
 import { writeKubeconfig } from "../../support/knative-process.ts";
-import { startPostgres, type TestPostgres } from "../../support/postgres.ts";
+import { deliver, startReplicaBackdrop, type ReplicaBackdrop } from "../../support/replica-backdrop.ts";
 
 const NS = "flywheel";
 const POLICIES = `
 models:
   iris: {rollout: {strategy: canary, canaryPercent: 20, decideAfterRequests: 100, decideAfterMinutes: 0.01, maxErrorRateIncrease: 0.02, maxLatencyRatio: 2}}
 `;
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "flywheel-deploy-replicas-"));
-let pgc: TestPostgres;
-let mlflow: FakeMlflow;
+let bd: ReplicaBackdrop;
+let tmp = "";
 let sink: EventSink;
 let kube: FakeKube;
 let prometheus: Server;
@@ -61,13 +58,14 @@ const stopAll = async (): Promise<void> => {
 };
 
 beforeAll(async () => {
-  [pgc, mlflow, sink, kube] = await Promise.all([startPostgres(), startFakeMlflow(), startEventSink(), startFakeKube({ namespace: NS })]);
+  [bd, kube] = await Promise.all([startReplicaBackdrop("deploy"), startFakeKube({ namespace: NS })]);
+  ({ tmp, sink, dbUrl } = bd);
   // No scrape target answers: every canary query is empty, so a canary past decideAfterMinutes is rolled back.
   const rules = path.join(tmp, "rules.yml");
   fs.writeFileSync(rules, "groups: []\n");
   prometheus = await startPrometheus(tmp, { target: "127.0.0.1:9", alertmanager: "127.0.0.1:9", rules, interval: "1s" });
   readyLoop = setInterval(markReady, 25);
-  const client = new MlflowClient({ trackingUri: mlflow.url });
+  const client = new MlflowClient({ trackingUri: bd.mlflow.url });
   await client.createRegisteredModel("iris");
   const exp = await client.getOrCreateExperiment("iris");
   const trained = run({ ...DEFAULT_PARAMS, epochs: 20 }, path.join(tmp, "train")).outDir;
@@ -78,11 +76,8 @@ beforeAll(async () => {
   }
   const policies = path.join(tmp, "policies.yaml");
   fs.writeFileSync(policies, POLICIES);
-  dbUrl = await pgc.createDatabase("deploy");
   env = {
-    FLYWHEEL_DATABASE_URL: dbUrl,
-    K_SINK: sink.url,
-    MLFLOW_TRACKING_URI: mlflow.url,
+    ...bd.env,
     FLYWHEEL_POLICIES_FILE: policies,
     KUBECONFIG: writeKubeconfig(tmp, kube.kubeconfigYaml),
     FLYWHEEL_NAMESPACE: NS,
@@ -96,18 +91,9 @@ beforeAll(async () => {
 afterAll(async () => {
   if (readyLoop) clearInterval(readyLoop);
   await stopAll();
-  await Promise.all([sink?.close(), mlflow?.close(), kube?.close(), prometheus?.stop()]);
-  await pgc?.stop();
-  fs.rmSync(tmp, { recursive: true, force: true });
+  await Promise.all([kube?.close(), prometheus?.stop()]);
+  await bd?.close();
 });
-
-async function deliver(replica: FunctionProcess | undefined, ev: AnyCloudEvent): Promise<number> {
-  if (!replica) throw new Error("no replica");
-  const { headers, body } = toHttpBinary(ev);
-  const res = await fetch(replica.url, { method: "POST", headers, body });
-  await res.arrayBuffer();
-  return res.status;
-}
 
 const promoted = (version: string, id: string): AnyCloudEvent => buildEvent("model.promoted", { model: "iris", version, cause: "gate" }, { source: "/test", id });
 // The canary-check PingSource's event (a Knative type, outside the Flywheel catalogue).

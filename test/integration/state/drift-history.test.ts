@@ -1,7 +1,7 @@
 // Drift history in the StateStore, on SQLite and a real PostgreSQL: the monitor's scorings are kept within the limits,
 // survive a restart (a new store and a new monitor on the same location), and every replica reads the same chart.
 import { Registry } from "prom-client";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { parseBaseline } from "../../../platform/drift/baseline.ts";
 import { StateDriftHistory } from "../../../platform/drift/history.ts";
 import { DriftMonitor } from "../../../platform/drift/monitor.ts";
@@ -9,26 +9,15 @@ import { parseConfig } from "../../../platform/config/index.ts";
 import type { DeploymentStatus } from "../../../platform/ports.ts";
 import type { StateStore } from "../../../platform/state/index.ts";
 import { driftView } from "../../../pages/adapters.ts";
-import { postgresAdapter, sqliteAdapter, type Adapter } from "./adapters.ts";
+import { useAdapters, type Adapter } from "./adapters.ts";
 
-const adapters: Record<string, Adapter> = {};
-beforeAll(async () => {
-  adapters.sqlite = await sqliteAdapter();
-  adapters.postgresql = await postgresAdapter();
-});
-afterAll(async () => {
-  for (const a of Object.values(adapters)) await a.stop();
-});
+const adapterNamed = useAdapters();
 
 const baseline = parseBaseline({ version: 1, features: { x: { type: "numeric", edges: [0, 1, 2, 3, 4], counts: [1, 1, 1, 1] } } });
 const served = [{ name: "iris", kind: "model", model: "iris", version: "2", state: "ready" }] as unknown as DeploymentStatus[];
 
 describe.each(["sqlite", "postgresql"])("%s drift history", (name) => {
-  const adapter = (): Adapter => {
-    const a = adapters[name];
-    if (!a) throw new Error(`no adapter ${name}`);
-    return a;
-  };
+  const adapter = (): Adapter => adapterNamed(name);
   const opened: StateStore[] = [];
   const open = async (loc: string): Promise<StateStore> => {
     const s = await adapter().open(loc);

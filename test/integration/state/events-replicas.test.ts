@@ -2,32 +2,26 @@
 // replays (to the Broker ingress), another sees the outcome; event-log feeds both; a session and its CSRF token made on
 // one UI replica work on the other, and a logout on one ends it on both.
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { CloudEvent } from "cloudevents";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { toHttpBinary, type AnyCloudEvent } from "../../../platform/events/index.ts";
 import { startFakeKube, type FakeKube } from "../../support/fake-kube/index.ts";
-import { startFakeMlflow, type FakeMlflow } from "../../support/fake-mlflow/index.ts";
-import { startEventSink, startFunction, type EventSink, type FunctionProcess } from "../../support/function-process.ts";
-import { startPostgres, type TestPostgres } from "../../support/postgres.ts";
+import { startFunction, type EventSink, type FunctionProcess } from "../../support/function-process.ts";
+import { deliver, startReplicaBackdrop, type ReplicaBackdrop } from "../../support/replica-backdrop.ts";
 
 const TOKEN = "admin-token-0123456789abcdef";
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "flywheel-events-replicas-"));
-let pgc: TestPostgres;
-let mlflow: FakeMlflow;
+let bd: ReplicaBackdrop;
 let kube: FakeKube;
 let sink: EventSink;
 let procs: { deadLetter: FunctionProcess; eventLog: FunctionProcess; uiA: FunctionProcess; uiB: FunctionProcess } | undefined;
 
 beforeAll(async () => {
-  [pgc, mlflow, kube, sink] = await Promise.all([startPostgres(), startFakeMlflow(), startFakeKube({ namespace: "flywheel" }), startEventSink()]);
-  const kubeconfig = path.join(tmp, "kubeconfig");
+  [bd, kube] = await Promise.all([startReplicaBackdrop("events"), startFakeKube({ namespace: "flywheel" })]);
+  sink = bd.sink;
+  const kubeconfig = path.join(bd.tmp, "kubeconfig");
   fs.writeFileSync(kubeconfig, kube.kubeconfigYaml);
   const env = {
-    FLYWHEEL_DATABASE_URL: await pgc.createDatabase("events"),
-    K_SINK: sink.url,
-    MLFLOW_TRACKING_URI: mlflow.url,
+    ...bd.env,
     FLYWHEEL_AUTH_TOKEN: TOKEN,
     FLYWHEEL_SESSION_KEY: "a-session-key-every-ui-replica-shares-0123",
     FLYWHEEL_SERVING_BACKEND: "kserve",
@@ -45,22 +39,14 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (procs) await Promise.all(Object.values(procs).map((p) => p.stop()));
-  await Promise.all([sink?.close(), mlflow?.close(), kube?.close()]);
-  await pgc?.stop();
-  fs.rmSync(tmp, { recursive: true, force: true });
+  await kube?.close();
+  await bd?.close();
 });
 
 const running = () => {
   if (!procs) throw new Error("not started");
   return procs;
 };
-
-async function deliver(p: FunctionProcess, ev: AnyCloudEvent): Promise<number> {
-  const { headers, body } = toHttpBinary(ev);
-  const res = await fetch(p.url, { method: "POST", headers, body });
-  await res.arrayBuffer();
-  return res.status;
-}
 
 const api = async (p: FunctionProcess, route: string, method = "GET"): Promise<{ status: number; json: Record<string, unknown> }> => {
   const res = await fetch(new URL(route, p.url), { method, headers: { authorization: `Bearer ${TOKEN}` } });

@@ -5,28 +5,27 @@
 // drains: the request in flight finishes, new connections are refused, exit 0.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { buildEvent, eventType, toHttpBinary, type AnyCloudEvent } from "../../../platform/events/index.ts";
-import { TAG } from "../../../platform/lineage.ts";
 import { z } from "zod";
 import { functionObjects } from "../../../platform/manifests/functions.ts";
-import { MlflowClient } from "../../../platform/mlflow/index.ts";
-import { startFakeMlflow, type FakeMlflow } from "../../support/fake-mlflow/index.ts";
-import { startEventSink, type EventSink } from "../../support/function-process.ts";
+import type { EventSink } from "../../support/function-process.ts";
 import { ROOT } from "../../support/knative-process.ts";
-import { startPostgres, type TestPostgres } from "../../support/postgres.ts";
-import { IRIS_SPEC } from "../../unit/retrain/fakes.ts";
+import type { TestPostgres } from "../../support/postgres.ts";
+import { seedChampion, startReplicaBackdrop, type ReplicaBackdrop } from "../../support/replica-backdrop.ts";
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "flywheel-bundle-"));
-const app = path.join(tmp, "app");
+let bd: ReplicaBackdrop;
+let tmp = "";
+let app = "";
 let pgc: TestPostgres;
-let mlflow: FakeMlflow;
 let sink: EventSink;
 let env: Record<string, string> = {};
 
 beforeAll(async () => {
+  bd = await startReplicaBackdrop("bundle");
+  ({ tmp, pg: pgc, sink } = bd);
+  app = path.join(tmp, "app");
   // The image's /app: the build stage's dist, production node_modules, package.json, triggers/, pages/static/.
   fs.mkdirSync(path.join(app, "pages"), { recursive: true });
   execFileSync("npm", ["run", "build", "--", "--out", path.join(app, "dist"), "--only", "retrainOnDrift"], { cwd: ROOT, stdio: "pipe" });
@@ -35,18 +34,9 @@ beforeAll(async () => {
   fs.cpSync(path.join(ROOT, "triggers"), path.join(app, "triggers"), { recursive: true });
   fs.cpSync(path.join(ROOT, "pages/static"), path.join(app, "pages/static"), { recursive: true });
 
-  [pgc, mlflow, sink] = await Promise.all([startPostgres(), startFakeMlflow(), startEventSink()]);
-  const client = new MlflowClient({ trackingUri: mlflow.url });
-  await client.createRegisteredModel("iris");
-  const exp = await client.getOrCreateExperiment("iris");
-  const run = await client.createRun({ experimentId: exp.experiment_id });
-  const v = await client.createModelVersion({ name: "iris", source: `runs:/${run.info.run_id}/model`, runId: run.info.run_id });
-  await client.setModelVersionTag("iris", v.version, TAG.trainingSpec, JSON.stringify(IRIS_SPEC));
-  await client.setAlias("iris", "champion", v.version);
+  await seedChampion(bd.mlflow.url, "iris");
   env = {
-    FLYWHEEL_DATABASE_URL: await pgc.createDatabase("bundle"),
-    K_SINK: sink.url,
-    MLFLOW_TRACKING_URI: mlflow.url,
+    ...bd.env,
     K_SERVICE: "retrain-on-drift",
     K_REVISION: "retrain-on-drift-00001",
     FLYWHEEL_DRAIN_SECONDS: "20",
@@ -54,9 +44,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  await Promise.all([sink?.close(), mlflow?.close()]);
-  await pgc?.stop();
-  fs.rmSync(tmp, { recursive: true, force: true });
+  await bd?.close();
 });
 
 interface Image {

@@ -2,16 +2,12 @@
 // 100 concurrent alerts start one training; cooldown and daily cap hold across replicas and a restart of all of them;
 // a replica killed mid-decision leaves nothing half-made.
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MlflowClient } from "../../../platform/mlflow/index.ts";
-import { buildEvent, deriveId, eventType, parseEventAs, toHttpBinary, type AnyCloudEvent } from "../../../platform/events/index.ts";
-import { TAG } from "../../../platform/lineage.ts";
-import { startFakeMlflow, type FakeMlflow } from "../../support/fake-mlflow/index.ts";
-import { startFunction, startEventSink, type EventSink, type FunctionProcess } from "../../support/function-process.ts";
-import { startPostgres, type TestPostgres } from "../../support/postgres.ts";
+import { buildEvent, deriveId, eventType, parseEventAs, type AnyCloudEvent } from "../../../platform/events/index.ts";
+import { startFunction, type EventSink, type FunctionProcess } from "../../support/function-process.ts";
+import { deliver, seedChampion, startReplicaBackdrop, type ReplicaBackdrop } from "../../support/replica-backdrop.ts";
 import { IRIS_SPEC } from "../../unit/retrain/fakes.ts";
 
 const POLICIES = `
@@ -19,13 +15,11 @@ defaults: {retrain: {maxInFlight: 1, cooldownMinutes: 60, dailyCap: 3}}
 models: {wine: {retrain: {cooldownMinutes: 0, dailyCap: 2}}}
 `;
 
-let pgc: TestPostgres;
-let mlflow: FakeMlflow;
+let bd: ReplicaBackdrop;
 let sink: EventSink;
 let dbUrl = "";
 let env: Record<string, string> = {};
 let replicas: FunctionProcess[] = [];
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "flywheel-replicas-"));
 
 const startAll = async (n = 3) => {
   replicas = await Promise.all(Array.from({ length: n }, () => startFunction("retrainOnDrift", env)));
@@ -36,28 +30,18 @@ const stopAll = async (signal: NodeJS.Signals = "SIGTERM") => {
 };
 
 beforeAll(async () => {
-  [pgc, mlflow, sink] = await Promise.all([startPostgres(), startFakeMlflow(), startEventSink()]);
-  dbUrl = await pgc.createDatabase("replicas");
-  const client = new MlflowClient({ trackingUri: mlflow.url });
-  for (const model of ["iris", "wine"]) {
-    await client.createRegisteredModel(model);
-    const exp = await client.getOrCreateExperiment(model);
-    const run = await client.createRun({ experimentId: exp.experiment_id });
-    const v = await client.createModelVersion({ name: model, source: `runs:/${run.info.run_id}/model`, runId: run.info.run_id });
-    await client.setModelVersionTag(model, v.version, TAG.trainingSpec, JSON.stringify({ ...IRIS_SPEC, model, experiment: model }));
-    await client.setAlias(model, "champion", v.version);
-  }
-  const policies = path.join(tmp, "policies.yaml");
+  bd = await startReplicaBackdrop("replicas");
+  ({ sink, dbUrl } = bd);
+  for (const model of ["iris", "wine"]) await seedChampion(bd.mlflow.url, model, { ...IRIS_SPEC, model, experiment: model });
+  const policies = path.join(bd.tmp, "policies.yaml");
   fs.writeFileSync(policies, POLICIES);
-  env = { FLYWHEEL_DATABASE_URL: dbUrl, K_SINK: sink.url, MLFLOW_TRACKING_URI: mlflow.url, FLYWHEEL_POLICIES_FILE: policies };
+  env = { ...bd.env, FLYWHEEL_POLICIES_FILE: policies };
   await startAll();
 }, 120_000);
 
 afterAll(async () => {
   await stopAll("SIGKILL");
-  await Promise.all([sink?.close(), mlflow?.close()]);
-  await pgc?.stop();
-  fs.rmSync(tmp, { recursive: true, force: true });
+  await bd?.close();
 });
 
 let seq = 0;
@@ -67,14 +51,6 @@ function alert(model: string, fingerprint: string, id = deriveId(`${model}-${fin
     { status: "firing", alertname: "ModelDriftDetected", labels: { alertname: "ModelDriftDetected", model }, startsAt: new Date().toISOString(), fingerprint },
     { source: "/flywheel/triggers/alertmanager", id },
   );
-}
-
-async function post(replica: FunctionProcess | undefined, ev: AnyCloudEvent): Promise<number> {
-  if (!replica) throw new Error("no replica");
-  const { headers, body } = toHttpBinary(ev);
-  const res = await fetch(replica.url, { method: "POST", headers, body });
-  await res.arrayBuffer();
-  return res.status;
 }
 
 /**
@@ -116,7 +92,7 @@ describe("retrain-on-drift with three replicas on one PostgreSQL", () => {
   it("100 concurrent alerts (50 repeats of one, 50 distinct fingerprints) across the replicas start exactly 1 training", async () => {
     const repeated = alert("iris", "fp-repeat");
     const events = [...Array.from({ length: 50 }, () => repeated), ...Array.from({ length: 50 }, (_, i) => alert("iris", `fp-${i}`))];
-    const statuses = await Promise.all(events.map((ev, i) => post(replicas[i % 3], ev)));
+    const statuses = await Promise.all(events.map((ev, i) => deliver(replicas[i % 3], ev)));
     expect(statuses.filter((s) => s >= 300)).toEqual([]);
     expect(requested("iris")).toHaveLength(1);
     expect(await dbCount("retrain_trainings", "iris")).toBe(1);
@@ -129,23 +105,23 @@ describe("retrain-on-drift with three replicas on one PostgreSQL", () => {
   it("the cooldown and the daily cap hold on other replicas and after a restart of all of them (scale to zero)", async () => {
     const [training] = requested("iris");
     if (!training) throw new Error("no training");
-    expect(await post(replicas[1], finished(training))).toBeLessThan(300);
-    expect(await post(replicas[2], alert("iris", "after-finish"))).toBeLessThan(300);
+    expect(await deliver(replicas[1], finished(training))).toBeLessThan(300);
+    expect(await deliver(replicas[2], alert("iris", "after-finish"))).toBeLessThan(300);
     expect(lastDecision("iris")).toMatchObject({ decision: "skipped", reason: "cooldown" });
     // wine: no cooldown, a cap of 2 a day; two trainings on two replicas, each finished on a third.
     for (const [i, r] of [replicas[0], replicas[1]].entries()) {
-      expect(await post(r, alert("wine", `w-${i}`))).toBeLessThan(300);
+      expect(await deliver(r, alert("wine", `w-${i}`))).toBeLessThan(300);
       const req = requested("wine").at(-1);
       if (!req) throw new Error("no wine training");
-      expect(await post(replicas[2], finished(req))).toBeLessThan(300);
+      expect(await deliver(replicas[2], finished(req))).toBeLessThan(300);
     }
     expect(requested("wine")).toHaveLength(2);
 
     await stopAll();
     await startAll();
-    expect(await post(replicas[0], alert("iris", "after-restart"))).toBeLessThan(300);
+    expect(await deliver(replicas[0], alert("iris", "after-restart"))).toBeLessThan(300);
     expect(lastDecision("iris")).toMatchObject({ decision: "skipped", reason: "cooldown" });
-    expect(await post(replicas[1], alert("wine", "w-capped"))).toBeLessThan(300);
+    expect(await deliver(replicas[1], alert("wine", "w-capped"))).toBeLessThan(300);
     expect(lastDecision("wine")).toMatchObject({ decision: "skipped", reason: "daily-cap" });
     expect(requested("iris")).toHaveLength(1);
     expect(requested("wine")).toHaveLength(2);
@@ -162,7 +138,7 @@ describe("retrain-on-drift with three replicas on one PostgreSQL", () => {
     const ev = alert(model, "killed");
     const victim = replicas[0];
     if (!victim) throw new Error("no replica");
-    const pending = post(victim, ev).catch(() => "connection lost");
+    const pending = deliver(victim, ev).catch(() => "connection lost");
     const c = new pg.Client({ connectionString: dbUrl });
     await c.connect();
     // Wait until the victim is blocked on the lock (its backend shows up as waiting on an advisory lock).
@@ -180,8 +156,8 @@ describe("retrain-on-drift with three replicas on one PostgreSQL", () => {
     expect(await dbCount("retrain_decisions", model)).toBe(0);
 
     // Knative redelivers to another replica: exactly one decision, emitted once.
-    expect(await post(replicas[1], ev)).toBeLessThan(300);
-    expect(await post(replicas[2], ev)).toBeLessThan(300);
+    expect(await deliver(replicas[1], ev)).toBeLessThan(300);
+    expect(await deliver(replicas[2], ev)).toBeLessThan(300);
     expect(await dbCount("retrain_decisions", model)).toBe(1);
     expect(decided(model)).toHaveLength(1);
   });

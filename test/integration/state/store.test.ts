@@ -1,26 +1,14 @@
 // One StateStore suite, the same cases against SQLite and a real PostgreSQL: migrations, locks, retrain decisions.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { MemoryRetrainStore, StateRetrainStore, type DecisionRecord, type RetrainStore, type TrainingRecord } from "../../../functions/retrain-on-drift/store.ts";
 import { CloudEvent } from "cloudevents";
 import { NotFoundError } from "../../../platform/errors.ts";
 import { StateDeadLetters } from "../../../platform/eventing/dead-letter-state.ts";
 import { StateEventLog } from "../../../platform/eventing/event-log.ts";
 import { migrate, MIGRATIONS, type StateStore } from "../../../platform/state/index.ts";
-import { postgresAdapter, sqliteAdapter, type Adapter } from "./adapters.ts";
+import { useAdapters } from "./adapters.ts";
 
-const adapters: Record<string, Adapter> = {};
-beforeAll(async () => {
-  adapters.sqlite = await sqliteAdapter();
-  adapters.postgresql = await postgresAdapter();
-});
-afterAll(async () => {
-  for (const a of Object.values(adapters)) await a.stop();
-});
-const adapter = (name: string): Adapter => {
-  const a = adapters[name];
-  if (!a) throw new Error(`no adapter ${name}`);
-  return a;
-};
+const adapter = useAdapters();
 
 const decision = (key: string, over: Partial<DecisionRecord> = {}): DecisionRecord => ({
   causeKey: key,

@@ -1,4 +1,7 @@
 // The deadLetter function and its store: idempotent recording, listing, replay through a bus, discard.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import Database from "better-sqlite3";
 import { CloudEvent } from "cloudevents";
 import { describe, expect, it } from "vitest";
@@ -7,6 +10,7 @@ import { deadLetter, replayDeadLetter } from "../../../platform/eventing/dead-le
 import { DeadLetterStore, originalEvent } from "../../../platform/eventing/dead-letter-store.ts";
 import type { AnyCloudEvent } from "../../../platform/events/envelope.ts";
 import { createLogger } from "../../../platform/log.ts";
+import { openSqliteState } from "../../../platform/state/index.ts";
 
 const log = createLogger("silent");
 
@@ -131,5 +135,45 @@ describe("replay and discard", () => {
     expect(store.list({ limit: 2 }).map((d) => d.eventId)).toEqual(["e4", "e3"]);
     expect(store.list({ limit: 2, offset: 2 }).map((d) => d.eventId)).toEqual(["e2", "e1"]);
     expect(originalEvent(store.list({ limit: 1 })[0] ?? store.get("x")).id).toBe("e4");
+  });
+});
+
+describe("DeadLetterStore's table", () => {
+  const columns = (db: Database.Database): unknown[] =>
+    db.prepare("SELECT name, type, \"notnull\", pk FROM pragma_table_info('dead_letters') ORDER BY cid").all();
+  const indexes = (db: Database.Database): unknown[] =>
+    db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'dead_letters' AND sql IS NOT NULL ORDER BY name").all();
+
+  it("is the StateStore's dead_letters table (one declaration, migration 2)", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "fw-dlq-"));
+    try {
+      const state = await openSqliteState(path.join(dir, "state.db"));
+      await state.close();
+      const migrated = new Database(path.join(dir, "state.db"), { readonly: true });
+      const broker = new Database(":memory:");
+      new DeadLetterStore(broker);
+      expect(columns(broker)).toEqual(columns(migrated));
+      expect(indexes(broker)).toEqual(indexes(migrated));
+      expect(columns(broker)).toHaveLength(14);
+      migrated.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps working on a database the previous release created (its own DDL, rows included)", async () => {
+    const db = new Database(":memory:");
+    // The DDL dead-letter-store.ts carried before the table was declared once, verbatim.
+    db.exec(`CREATE TABLE dead_letters (id TEXT PRIMARY KEY, event_id TEXT NOT NULL, source TEXT NOT NULL, type TEXT NOT NULL,
+      trigger TEXT, error_dest TEXT NOT NULL, error_code INTEGER, error_data TEXT NOT NULL, attempts INTEGER, state TEXT NOT NULL,
+      count INTEGER NOT NULL, first_at INTEGER NOT NULL, last_at INTEGER NOT NULL, event TEXT NOT NULL);
+      CREATE INDEX dead_letters_state ON dead_letters(state, last_at);`);
+    const old = new DeadLetterStore(db);
+    old.record({ event: deadLettered("e1"), at: 5 });
+    const reopened = new DeadLetterStore(db);
+    expect(reopened.list().map((d) => [d.eventId, d.firstAt, d.errorCode])).toEqual([["e1", 5, 503]]);
+    const deps = { store: reopened, log, now: () => 6, bus: { emit: async () => undefined } };
+    expect((await deadLetter(deadLettered("e2"), deps)).status).toBe("done");
+    expect(reopened.count()).toBe(2);
   });
 });

@@ -1,57 +1,18 @@
 // Real Prometheus and Alertmanager for `flywheel demo --drift` (Debian prometheus, prometheus-alertmanager): the
 // shipped rules and Alertmanager config with demo timings, scraping the platform and calling its webhook.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import YAML from "yaml";
 import { rulesFile as renderRulesFile } from "../../../manifests/observability.ts";
+import { freePort, startServerProcess, type ServerProcess } from "../../../server-process.ts";
 import { DEFAULT_RULE_OPTIONS, ruleGroups } from "../../../telemetry/rules.ts";
 
-export interface Server {
-  readonly url: string;
-  stop(): Promise<void>;
-}
+export type Server = ServerProcess;
 
 export const installed = (cmd: string): boolean => !spawnSync(cmd, ["--version"], { stdio: "ignore" }).error;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === "object" && a ? a.port : 0));
-    });
-  });
-}
-
-async function start(cmd: string, args: string[], url: string, readyPath: string): Promise<Server> {
-  const child: ChildProcess = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
-  let err = "";
-  child.stderr?.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      const t = setTimeout(() => child.kill("SIGKILL"), 5000);
-      child.once("exit", () => {
-        clearTimeout(t);
-        resolve();
-      });
-      child.kill("SIGTERM");
-    });
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${cmd} exited ${child.exitCode}: ${err.slice(-1000)}`);
-    const ok = await fetch(`${url}${readyPath}`).then((r) => r.ok, () => false);
-    if (ok) return { url, stop };
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`${cmd} not ready after 30 s: ${err.slice(-1000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const start = (cmd: string, args: string[], url: string, readyPath: string): Promise<Server> => startServerProcess({ cmd, args, url, readyPath });
 
 /** Both servers, with `for` and grouping shortened to a second so the story fits in a minute. */
 export async function startMonitoring(o: { dir: string; repoRoot: string; target: string; webhook: string; token: string }): Promise<{ prometheus: Server; alertmanager: Server }> {
