@@ -3,6 +3,9 @@
 import fs from "node:fs";
 import path from "node:path";
 
+/** fs.fdatasync's shape (tests wrap the real one to count calls, or fail it as a disk would). */
+export type FdatasyncFn = (fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => void;
+
 interface Waiter {
   readonly resolve: () => void;
   readonly reject: (e: Error) => void;
@@ -15,13 +18,15 @@ interface Waiter {
  */
 export class WalSync {
   readonly #fd: number;
+  readonly #fdatasync: FdatasyncFn;
   #running = false;
   #waiting: Waiter[] = [];
   #failed: Error | undefined;
   #drained: (() => void)[] = [];
 
   /** Open the WAL of an open WAL-mode database (it exists while a connection is open); throws if it does not. */
-  constructor(dbFile: string) {
+  constructor(dbFile: string, fdatasync: FdatasyncFn = fs.fdatasync) {
+    this.#fdatasync = fdatasync;
     this.#fd = fs.openSync(`${dbFile}-wal`, "r");
     // The WAL may have just been created: its directory entry must be durable too (SQLite syncs the directory on the
     // first sync of a new journal; this fd is not SQLite's).
@@ -50,7 +55,7 @@ export class WalSync {
   #run(): void {
     const batch = this.#waiting.splice(0);
     this.#running = true;
-    fs.fdatasync(this.#fd, (err) => {
+    this.#fdatasync(this.#fd, (err) => {
       this.#running = false;
       if (err) {
         // PostgreSQL's lesson (fsyncgate): after a failed fsync a retry may "succeed" with the data gone. Fail for good.
