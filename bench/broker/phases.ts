@@ -57,6 +57,8 @@ export interface StepStats {
   readonly p50: number;
   readonly p99: number;
   readonly max: number;
+  /** Means add up along the path (medians do not): where the time goes on average. */
+  readonly mean: number;
   /** Mean of this step over the slowest 1% of events (by client -> handler): where their time went. */
   readonly tailMean: number;
 }
@@ -76,8 +78,19 @@ export function phaseStats(ids: readonly string[]): { steps: StepStats[]; batchP
   const steps = STEPS.map(({ name, from, to }) => {
     const xs = evs.map((e) => span(e, from, to)).filter((x): x is number => x !== undefined).sort((a, b) => a - b);
     const ts = tail.map((e) => span(e, from, to)).filter((x): x is number => x !== undefined);
-    return { step: name, n: xs.length, p50: q(xs, 0.5), p99: q(xs, 0.99), max: xs.at(-1) ?? Number.NaN, tailMean: ts.reduce((s, x) => s + x, 0) / ts.length };
+    const mean = xs.reduce((a, x) => a + x, 0) / xs.length;
+    return { step: name, n: xs.length, p50: q(xs, 0.5), p99: q(xs, 0.99), max: xs.at(-1) ?? Number.NaN, mean, tailMean: ts.reduce((s, x) => s + x, 0) / ts.length };
   });
+  // BENCH_TRACE_FILE: every event's marks (ms after its client mark) as JSON lines, to read one slow event whole.
+  const traceFile = process.env.BENCH_TRACE_FILE;
+  if (traceFile) {
+    const lines = ids.map((id) => {
+      const e = marks.get(id) ?? {};
+      const t0 = e.client ?? 0;
+      return JSON.stringify({ id, ...Object.fromEntries(Object.entries(e).map(([k, v]) => [k, Math.round((v - t0) * 100) / 100])) });
+    });
+    fs.appendFileSync(traceFile, lines.join("\n") + "\n");
+  }
   const bs = ids.map((id) => batches.get(id)).filter((b): b is number => b !== undefined).sort((a, b) => a - b);
   for (const id of ids) {
     marks.delete(id);
@@ -89,8 +102,8 @@ export function phaseStats(ids: readonly string[]): { steps: StepStats[]; batchP
 export function printSteps(title: string, s: ReturnType<typeof phaseStats>): void {
   const f = (n: number): string => n.toFixed(2).padStart(10);
   console.log(`${title} (group commit size p50 ${s.batchP50}, max ${s.batchMax})`);
-  console.log(`${"step (ms)".padEnd(34)}${["p50", "p99", "max", "slowest 1%"].map((h) => h.padStart(10)).join("")}`);
-  for (const r of s.steps) console.log(`${r.step.padEnd(34)}${f(r.p50)}${f(r.p99)}${f(r.max)}${f(r.tailMean)}`);
+  console.log(`${"step (ms)".padEnd(34)}${["p50", "p99", "max", "mean", "slowest 1%"].map((h) => h.padStart(10)).join("")}`);
+  for (const r of s.steps) console.log(`${r.step.padEnd(34)}${f(r.p50)}${f(r.p99)}${f(r.max)}${f(r.mean)}${f(r.tailMean)}`);
 }
 
 /** The event loop's delay while `fn` runs (1 ms resolution): p99 and max in ms. */

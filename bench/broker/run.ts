@@ -169,8 +169,12 @@ async function openLoop(r: number, paths: readonly [Path, Path]): Promise<Sectio
   return { raw: stats(lat[0], ack[0]), broker: stats(lat[1], ack[1]), ids };
 }
 
-/** Closed loop: CLIENTS concurrent senders; events handled per second. */
-async function throughput(p: Path, r: number): Promise<number> {
+/**
+ * Closed loop: CLIENTS concurrent senders; events handled per second, and the process's CPU time (all threads: the
+ * fsync pool and checkpoint worker too) per event, the figure a loaded machine does not blur.
+ */
+async function throughput(p: Path, r: number): Promise<{ perSecond: number; cpuUs: number }> {
+  const cpu0 = process.cpuUsage();
   let next = 0;
   let sent = 0;
   const t0 = performance.now();
@@ -188,13 +192,14 @@ async function throughput(p: Path, r: number): Promise<number> {
   );
   const last = Math.max(...(await Promise.all(ids.map((id) => arrival(id)))));
   phaseStats(ids); // not reported: forget their marks
-  return sent / ((last - t0) / 1000);
+  const cpu = process.cpuUsage(cpu0);
+  return { perSecond: sent / ((last - t0) / 1000), cpuUs: (cpu.user + cpu.system) / sent };
 }
 
 interface Round {
   readonly seq: Section;
   readonly open: Section;
-  readonly tp: { raw: number; broker: number };
+  readonly tp: { raw: number; broker: number; rawCpuUs: number; brokerCpuUs: number };
   readonly loopDelay: { seq: { p99: number; max: number }; open: { p99: number; max: number } };
   readonly fsync: ReturnType<typeof fsyncFloor>;
   readonly load: number[];
@@ -215,6 +220,7 @@ function printRound(label: string, pick: (f: (r: Round) => number) => number): v
     console.log(`${`${sec === "seq" ? "sequential" : `open ${RATE}/s`} p99 - raw p99`.padEnd(26)}${"".padStart(10)}${f(pick((r) => r[sec].broker.p99 - r[sec].raw.p99))}`);
   }
   console.log(`throughput events/s: raw ${f(pick((r) => r.tp.raw), 0)}, broker ${f(pick((r) => r.tp.broker), 0)}, ratio ${f(pick((r) => r.tp.broker / r.tp.raw))}`);
+  console.log(`CPU µs per event (process, all threads): raw ${f(pick((r) => r.tp.rawCpuUs), 0)}, broker ${f(pick((r) => r.tp.brokerCpuUs), 0)}, ratio ${f(pick((r) => r.tp.brokerCpuUs / r.tp.rawCpuUs))}`);
   console.log(`event-loop delay p99 / max ms: sequential ${f(pick((r) => r.loopDelay.seq.p99))} / ${f(pick((r) => r.loopDelay.seq.max))}, open ${f(pick((r) => r.loopDelay.open.p99))} / ${f(pick((r) => r.loopDelay.open.max))}`);
   console.log(`fdatasync alone (4 KiB appends, ${DIR}) ms: p50 ${f(pick((r) => r.fsync.p50))}, p99 ${f(pick((r) => r.fsync.p99))}, max ${f(pick((r) => r.fsync.max))}`);
 }
@@ -242,7 +248,8 @@ async function main(): Promise<void> {
     for (let r = 0; r < ROUNDS; r++) {
       const [seq, seqDelay] = await withLoopDelay(() => sequential(r, paths));
       const [open, openDelay] = await withLoopDelay(() => openLoop(r, paths));
-      const tp = { raw: await throughput(paths[0], r), broker: await throughput(paths[1], r) };
+      const [tpRaw, tpBroker] = [await throughput(paths[0], r), await throughput(paths[1], r)];
+      const tp = { raw: tpRaw.perSecond, broker: tpBroker.perSecond, rawCpuUs: tpRaw.cpuUs, brokerCpuUs: tpBroker.cpuUs };
       await broker.idle();
       seqIds.push(...seq.ids);
       openIds.push(...open.ids);
@@ -267,7 +274,7 @@ async function main(): Promise<void> {
         rounds: rounds.map((r) => ({
           sequential: { raw: lat(r.seq.raw), broker: lat(r.seq.broker) },
           open: { raw: lat(r.open.raw), broker: lat(r.open.broker) },
-          throughput: { raw: r3(r.tp.raw), broker: r3(r.tp.broker) },
+          throughput: { raw: r3(r.tp.raw), broker: r3(r.tp.broker), rawCpuUs: r3(r.tp.rawCpuUs), brokerCpuUs: r3(r.tp.brokerCpuUs) },
           loopDelay: r.loopDelay,
           fsync: r.fsync,
           load: r.load.map(r3),
@@ -275,7 +282,7 @@ async function main(): Promise<void> {
         median: {
           sequential: { rawP50: med((r) => r.seq.raw.p50), rawP99: med((r) => r.seq.raw.p99), brokerP50: med((r) => r.seq.broker.p50), brokerP99: med((r) => r.seq.broker.p99), p99OverRawMs: med((r) => r.seq.broker.p99 - r.seq.raw.p99), brokerAckP99: med((r) => r.seq.broker.ackP99) },
           open: { rawP50: med((r) => r.open.raw.p50), rawP99: med((r) => r.open.raw.p99), brokerP50: med((r) => r.open.broker.p50), brokerP99: med((r) => r.open.broker.p99), p99OverRawMs: med((r) => r.open.broker.p99 - r.open.raw.p99), brokerAckP99: med((r) => r.open.broker.ackP99) },
-          throughput: { raw: med((r) => r.tp.raw), broker: med((r) => r.tp.broker), ratio: med((r) => r.tp.broker / r.tp.raw) },
+          throughput: { raw: med((r) => r.tp.raw), broker: med((r) => r.tp.broker), ratio: med((r) => r.tp.broker / r.tp.raw), cpuUsPerEvent: { raw: med((r) => r.tp.rawCpuUs), broker: med((r) => r.tp.brokerCpuUs) } },
           loopDelayP99: { sequential: med((r) => r.loopDelay.seq.p99), open: med((r) => r.loopDelay.open.p99) },
           fsync: { p50: med((r) => r.fsync.p50), p99: med((r) => r.fsync.p99) },
         },
