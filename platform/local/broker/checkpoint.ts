@@ -40,6 +40,7 @@ export class Checkpointer {
   readonly #worker: Worker;
   readonly #timer: NodeJS.Timeout;
   #commits = 0;
+  #completed = 0;
   #lastAt = Date.now();
   #running: Promise<CheckpointResult> | undefined;
   #onError: (message: string) => void;
@@ -63,6 +64,11 @@ export class Checkpointer {
     this.#timer.unref();
   }
 
+  /** Checkpoints finished so far (tests, diagnostics). */
+  get completed(): number {
+    return this.#completed;
+  }
+
   /** Count a commit. */
   touch(): void {
     this.#commits++;
@@ -84,6 +90,7 @@ export class Checkpointer {
       this.#worker.postMessage("checkpoint");
     });
     this.#running = done.finally(() => {
+      this.#completed++;
       this.#running = undefined;
     });
     return this.#running;
