@@ -40,7 +40,7 @@ const STEPS: readonly { name: string; from: keyof Marks; to: keyof Marks }[] = [
   { name: "parse + validate", from: "received", to: "parsed" },
   { name: "accept (match, serialise)", from: "parsed", to: "enqueued" },
   { name: "group-commit wait + write", from: "enqueued", to: "committed" },
-  { name: "fdatasync (thread pool)", from: "committed", to: "durable" },
+  { name: "WAL fsync (thread pool)", from: "committed", to: "durable" },
   { name: "durable -> 202 handed over", from: "durable", to: "answered" },
   { name: "202 -> client has it", from: "answered", to: "ack" },
   { name: "commit -> attempt starts", from: "committed", to: "sending" },

@@ -255,7 +255,7 @@ async function main(): Promise<void> {
       openIds.push(...open.ids);
       rounds.push({ seq, open, tp, loopDelay: { seq: seqDelay, open: openDelay }, fsync: fsyncFloor(dir), load: os.loadavg() });
     }
-    console.log(`broker bench (database in ${DIR}; SQLite WAL, one fdatasync per group commit before the 202; one trigger; function behind real HTTP)`);
+    console.log(`broker bench (database in ${DIR}; SQLite WAL, one fsync of the WAL per group commit before the 202; one trigger; function behind real HTTP)`);
     console.log(`latency = POST sent (open loop: due) -> function handler invoked; ack = POST answered (broker: 202, durable); throughput: ${CLIENTS} clients`);
     for (const [i, r] of rounds.entries()) printRound(`round ${i + 1} (load average ${r.load.map((l) => l.toFixed(1)).join(" ")})`, (g) => g(r));
     printRound(`median of ${ROUNDS} rounds`, (g) => median(rounds.map(g)));

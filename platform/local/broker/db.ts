@@ -19,7 +19,7 @@ export class BrokerDb {
   readonly #nextDue;
   readonly #unfinished;
   readonly #eventBySeq;
-  /** The WAL's fdatasync off the event loop (a file database); undefined: ingest commits are FULL (fsync inside). */
+  /** The WAL's fsync off the event loop (a file database); undefined: ingest commits are FULL (fsync inside). */
   readonly #walSync: WalSync | undefined;
 
   constructor(db: Database.Database) {
@@ -50,7 +50,7 @@ export class BrokerDb {
     this.#eventBySeq = db.prepare<[number], EventRow>("SELECT * FROM events WHERE seq = ?");
   }
 
-  /** Set once an fdatasync of the WAL failed: nothing can be acknowledged as durable until a restart. */
+  /** Set once an fsync of the WAL failed: nothing can be acknowledged as durable until a restart. */
   storageFailed(): Error | undefined {
     return this.#walSync?.failed;
   }
@@ -59,7 +59,7 @@ export class BrokerDb {
    * Store events and their deliveries in one transaction. Up to `claim` new deliveries are stored already in flight
    * (attempt 1, as claimDue would mark them) and returned, so they can be sent right after the commit instead of
    * waiting for the next claim. Per event, the new seq, or undefined when (source, id) was already stored.
-   * `durable` resolves once the commit is on disk: the fdatasync that SQLite's FULL commit would make, run on the
+   * `durable` resolves once the commit is on disk: the fsync that SQLite's FULL commit would make, run on the
    * thread pool (or, without a WAL file, the FULL commit itself). It also covers a duplicate's first, earlier commit.
    */
   insertEvents(

@@ -26,7 +26,7 @@ export type Deliver = (
 
 export interface EmbeddedBrokerOptions {
   /**
-   * SQLite file (WAL; an event is fdatasync-ed before its 202, one sync per group commit). ":memory:" works for tests
+   * SQLite file (WAL; an event's commit is fsync-ed before its 202, one sync per group commit). ":memory:" works for tests
    * that need no durability.
    */
   readonly dbPath: string;

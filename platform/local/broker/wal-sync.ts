@@ -1,10 +1,11 @@
-// Group fsync of the WAL on the libuv thread pool: a commit writes its frames (synchronous=NORMAL), then one
-// fdatasync, the call SQLite's synchronous=FULL makes inside the commit, covers every commit written before it began.
+// Group fsync of the WAL on the libuv thread pool: a commit writes its frames (synchronous=NORMAL), then one fsync of
+// the WAL, the call SQLite's synchronous=FULL makes inside the commit (strace: fsync, not fdatasync, in this build),
+// covers every commit written before it began.
 import fs from "node:fs";
 import path from "node:path";
 
-/** fs.fdatasync's shape (tests wrap the real one to count calls, or fail it as a disk would). */
-export type FdatasyncFn = (fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => void;
+/** fs.fsync's shape (tests wrap the real one to count calls, or fail it as a disk would). */
+export type SyncFn = (fd: number, callback: (err: NodeJS.ErrnoException | null) => void) => void;
 
 interface Waiter {
   readonly resolve: () => void;
@@ -14,19 +15,19 @@ interface Waiter {
 /**
  * SQLite's FULL commit blocks the event loop for the whole fsync (p50 3 ms, p99 hundreds of ms on a busy shared
  * disk): every request and delivery of the process waits behind it. Here the loop keeps running while the disk
- * syncs, and commits that arrive meanwhile share the next fdatasync (group commit, as PostgreSQL's WAL writer does).
+ * syncs, and commits that arrive meanwhile share the next fsync (group commit, as PostgreSQL's WAL writer does).
  */
 export class WalSync {
   readonly #fd: number;
-  readonly #fdatasync: FdatasyncFn;
+  readonly #fsync: SyncFn;
   #running = false;
   #waiting: Waiter[] = [];
   #failed: Error | undefined;
   #drained: (() => void)[] = [];
 
   /** Open the WAL of an open WAL-mode database (it exists while a connection is open); throws if it does not. */
-  constructor(dbFile: string, fdatasync: FdatasyncFn = fs.fdatasync) {
-    this.#fdatasync = fdatasync;
+  constructor(dbFile: string, fsync: SyncFn = fs.fsync) {
+    this.#fsync = fsync;
     this.#fd = fs.openSync(`${dbFile}-wal`, "r");
     // The WAL may have just been created: its directory entry must be durable too (SQLite syncs the directory on the
     // first sync of a new journal; this fd is not SQLite's).
@@ -38,7 +39,7 @@ export class WalSync {
     }
   }
 
-  /** Set once an fdatasync failed: the page cache may have dropped those pages, so nothing is durable any more. */
+  /** Set once an fsync failed: the page cache may have dropped those pages, so nothing is durable any more. */
   get failed(): Error | undefined {
     return this.#failed;
   }
@@ -55,7 +56,7 @@ export class WalSync {
   #run(): void {
     const batch = this.#waiting.splice(0);
     this.#running = true;
-    this.#fdatasync(this.#fd, (err) => {
+    this.#fsync(this.#fd, (err) => {
       this.#running = false;
       if (err) {
         // PostgreSQL's lesson (fsyncgate): after a failed fsync a retry may "succeed" with the data gone. Fail for good.
