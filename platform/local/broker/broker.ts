@@ -108,7 +108,7 @@ export class EmbeddedBroker implements EventBus {
   }
 
   ready(): boolean {
-    return this.#state === "running" && this.#db.db.open;
+    return this.#state === "running" && this.#db.db.open && !this.#db.storageFailed();
   }
 
   /** Resolves when no delivery is pending or in flight (retries in backoff included). */

@@ -1,6 +1,7 @@
 // The broker's SQLite state: accepted events and one delivery row per (event, trigger), durable across kill -9.
 import type Database from "better-sqlite3";
 import { Checkpointer } from "./checkpoint.ts";
+import { WalSync } from "./wal-sync.ts";
 import { asObject, parseDelivery, parseTarget, type Claimed, type DeliveryRow, type EventRow, type NewDelivery, type NewEvent } from "./schema.ts";
 import type { DeliveryState } from "./types.ts";
 
@@ -18,9 +19,12 @@ export class BrokerDb {
   readonly #nextDue;
   readonly #unfinished;
   readonly #eventBySeq;
+  /** The WAL's fsync off the event loop (a file database); undefined: ingest commits are FULL (fsync inside). */
+  readonly #walSync: WalSync | undefined;
 
   constructor(db: Database.Database) {
     this.db = db;
+    this.#walSync = db.memory || !db.name || db.name === ":memory:" || db.pragma("journal_mode", { simple: true }) !== "wal" ? undefined : new WalSync(db.name);
     this.#insertEvent = db.prepare(
       "INSERT OR IGNORE INTO events (source, id, type, subject, received_at, event) VALUES (?, ?, ?, ?, ?, ?)",
     );
@@ -46,19 +50,26 @@ export class BrokerDb {
     this.#eventBySeq = db.prepare<[number], EventRow>("SELECT * FROM events WHERE seq = ?");
   }
 
+  /** Set once an fsync of the WAL failed: nothing can be acknowledged as durable until a restart. */
+  storageFailed(): Error | undefined {
+    return this.#walSync?.failed;
+  }
+
   /**
    * Store events and their deliveries in one transaction. Up to `claim` new deliveries are stored already in flight
    * (attempt 1, as claimDue would mark them) and returned, so they can be sent right after the commit instead of
    * waiting for the next claim. Per event, the new seq, or undefined when (source, id) was already stored.
+   * `durable` resolves once the commit is on disk: the fsync that SQLite's FULL commit would make, run on the
+   * thread pool (or, without a WAL file, the FULL commit itself). It also covers a duplicate's first, earlier commit.
    */
   insertEvents(
     items: readonly { event: NewEvent; deliveries: readonly NewDelivery[] }[],
     now: number,
     claim = 0,
-  ): { seqs: (number | undefined)[]; claimed: Claimed[] } {
+  ): { seqs: (number | undefined)[]; claimed: Claimed[]; durable: Promise<void> } {
     const claimed: Claimed[] = [];
     this.#checkpointer?.touch();
-    const seqs = this.db.transaction((): (number | undefined)[] =>
+    const insert = this.db.transaction((): (number | undefined)[] =>
       items.map(({ event: ev, deliveries }) => {
         const res = this.#insertEvent.run(ev.source, ev.id, ev.type, ev.subject ?? null, now, ev.json);
         if (res.changes === 0) return undefined;
@@ -74,8 +85,10 @@ export class BrokerDb {
         }
         return seq;
       }),
-    )();
-    return { seqs, claimed };
+    );
+    if (!this.#walSync) return { seqs: insert(), claimed, durable: Promise.resolve() };
+    const seqs = this.relaxed(() => insert());
+    return { seqs, claimed, durable: this.#walSync.sync() };
   }
 
   #checkpointer: Checkpointer | undefined;
@@ -91,8 +104,10 @@ export class BrokerDb {
     return this.#checkpointer?.checkpoint();
   }
 
-  /** Stop the checkpoint worker, then close the database (SQLite checkpoints the WAL into the file and syncs it). */
+  /** Finish the syncs asked for, stop the checkpoint worker, then close the database (SQLite checkpoints the WAL into
+   * the file and syncs it). */
   async close(): Promise<void> {
+    await this.#walSync?.close();
     await this.#checkpointer?.stop();
     this.#checkpointer = undefined;
     this.db.close();

@@ -16,6 +16,7 @@ import type { BrokerDb, Claimed } from "./db.ts";
 import type { BrokerMetrics, DeliveryOutcome } from "./metrics.ts";
 import { encode, sendOnce, type AttemptResult } from "./attempt.ts";
 import type { Deliver } from "./types.ts";
+import { mark } from "./trace.ts";
 
 export interface DispatcherDeps {
   readonly db: BrokerDb;
@@ -166,12 +167,14 @@ export class Dispatcher {
 
   async #attempt(c: Claimed): Promise<void> {
     const started = performance.now();
+    mark("sending", String(c.event.id));
     let result: AttemptResult;
     try {
       result = await sendOnce(this.#d.deliver, c, encode({ ...c.event, ...c.extensions }, c.delivery.format));
     } catch (e) {
       result = { status: undefined, body: undefined, error: e instanceof Error ? e.message : String(e) };
     }
+    mark("sent", String(c.event.id));
     this.#d.metrics.duration.observe({ trigger: metricTrigger(c) }, (performance.now() - started) / 1000);
     this.#completions.push({ claimed: c, result });
     this.#scheduleFlush();
@@ -206,6 +209,7 @@ export class Dispatcher {
       return;
     }
     for (const f of after) f();
+    for (const { claimed } of batch) mark("recorded", String(claimed.event.id));
   }
 
   /** Record one attempt's outcome (inside the flush transaction); returns the metrics/log side effects to run after commit. */

@@ -7,6 +7,7 @@ import { EVENT_PREFIX, isEventName } from "../../events/catalogue.ts";
 import { fromHttp, parseEvent, type AnyCloudEvent } from "../../events/envelope.ts";
 import { errorFields, type Logger } from "../../log.ts";
 import type { BrokerMetrics } from "./metrics.ts";
+import { mark } from "./trace.ts";
 
 export const MAX_EVENT_BYTES = 1024 * 1024;
 
@@ -43,6 +44,7 @@ export function ingressRoutes(target: IngressTarget): Hono {
       },
     }),
     async (c) => {
+      const started = performance.now();
       try {
         const body = Buffer.from(await c.req.arrayBuffer());
         const headers = Object.fromEntries(c.req.raw.headers);
@@ -52,7 +54,10 @@ export function ingressRoutes(target: IngressTarget): Hono {
         // A known Flywheel type is validated against the catalogue here, at the edge: a bad one is a 400 with its
         // field errors, not a 202 and a silent dead letter. Unknown types pass, as on a Knative broker.
         if (ce.type.startsWith(EVENT_PREFIX) && isEventName(ce.type.slice(EVENT_PREFIX.length))) parseEvent(ce);
+        mark("received", ce.id, undefined, started);
+        mark("parsed", ce.id);
         const accepted = await target.accept(ce);
+        mark("answered", ce.id);
         return c.json(accepted, 202);
       } catch (e) {
         const { status, body } = reject(e);

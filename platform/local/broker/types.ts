@@ -25,7 +25,10 @@ export type Deliver = (
 ) => Promise<{ status: number; body?: string }>;
 
 export interface EmbeddedBrokerOptions {
-  /** SQLite file (WAL, synchronous=FULL). ":memory:" works for tests that need no durability. */
+  /**
+   * SQLite file (WAL; an event's commit is fsync-ed before its 202, one sync per group commit). ":memory:" works for tests
+   * that need no durability.
+   */
   readonly dbPath: string;
   readonly triggers: readonly TriggerDecl[];
   readonly deliver: Deliver;

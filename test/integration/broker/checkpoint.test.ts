@@ -1,5 +1,5 @@
 // The broker's WAL checkpoints run in a worker thread on their own connection; the main connection only backstops.
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -28,6 +28,47 @@ describe("Checkpointer", () => {
       expect(r.log).toBeGreaterThan(1000);
       expect(r.checkpointed).toBe(r.log);
       expect(errors).toEqual([]);
+    } finally {
+      await cp.stop();
+      db.close();
+    }
+  });
+
+  it("checkpoints after 1,000 commits, not on every tick: the WAL restarts (new salt) only then", async () => {
+    const file = path.join(dir, "cadence.db");
+    const db = openDatabase(file);
+    const cp = new Checkpointer(db, { everyMs: 60_000, tickMs: 10, onError: () => undefined });
+    // Bytes 16-23 of the WAL header are its salts: a writer restarting the WAL after a full checkpoint draws new ones.
+    const salt = (): string => {
+      const fd = openSync(`${file}-wal`, "r");
+      try {
+        const b = Buffer.alloc(8);
+        readSync(fd, b, 0, 8, 16);
+        return b.toString("hex");
+      } finally {
+        closeSync(fd);
+      }
+    };
+    const ticks = (n: number): Promise<void> => new Promise((r) => setTimeout(r, n * 10));
+    try {
+      db.exec("CREATE TABLE t (v INTEGER)");
+      db.pragma("synchronous = NORMAL"); // 1,000 commits without 1,000 fsyncs
+      const insert = db.prepare("INSERT INTO t VALUES (?)");
+      const commit = (i: number): void => {
+        insert.run(i);
+        cp.touch();
+      };
+      for (let i = 0; i < 999; i++) commit(i);
+      const before = salt();
+      await ticks(10);
+      expect(cp.completed).toBe(0);
+      commit(999); // the 1,000th: the next tick checkpoints
+      expect(salt()).toBe(before);
+      const deadline = Date.now() + 10_000;
+      while (cp.completed === 0 && Date.now() < deadline) await ticks(1);
+      expect(cp.completed).toBe(1);
+      insert.run(1000); // the first write after a full checkpoint restarts the WAL
+      expect(salt()).not.toBe(before);
     } finally {
       await cp.stop();
       db.close();
