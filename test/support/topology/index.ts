@@ -220,6 +220,13 @@ export async function startTopology(o: TopologyOptions = {}): Promise<Topology> 
         // A PVC is the kubelet's directory for that claim (what the training pods write to).
         const shared = c.pvcMounts.map((m) => ({ mountPath: m.mountPath, hostDir: pvcDir(m.claim) }));
         for (const m of shared) fs.mkdirSync(m.hostDir, { recursive: true });
+        // A ConfigMap volume is its keys as files (read-only, as the kubelet projects it), one copy per function.
+        for (const m of c.configMapMounts) {
+          const hostDir = path.join(dir, "configmaps", k.metadata.name, m.mountPath.replaceAll("/", "_"));
+          fs.mkdirSync(hostDir, { recursive: true });
+          for (const [key, content] of Object.entries(m.files)) fs.writeFileSync(path.join(hostDir, key), content, { mode: 0o444 });
+          shared.push({ mountPath: m.mountPath, hostDir });
+        }
         f.configure(env, c.emptyDirMounts, c.automountToken ? { KUBECONFIG: kubeconfigFile } : {}, shared);
         timings.add(`start ${f.name} x${f.replicaCount}`, await f.start());
       }),
