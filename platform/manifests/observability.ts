@@ -5,13 +5,15 @@ import { ruleGroups, type RuleGroup } from "../telemetry/rules.ts";
 import { meta, type K8sObject } from "./object.ts";
 import { NAMESPACE } from "./settings.ts";
 
+export const FUNCTIONS_MONITOR = "flywheel-functions";
+
 export function serviceMonitors(): K8sObject[] {
   return [
     {
       apiVersion: "monitoring.coreos.com/v1",
       kind: "ServiceMonitor",
       // kube-prometheus-stack selects ServiceMonitors by its release label.
-      metadata: meta("flywheel-functions", NAMESPACE, "monitoring", { labels: { release: "kube-prometheus-stack" } }),
+      metadata: meta(FUNCTIONS_MONITOR, NAMESPACE, "monitoring", { labels: { release: "kube-prometheus-stack" } }),
       spec: {
         selector: { matchLabels: { "app.kubernetes.io/name": "flywheel", "app.kubernetes.io/component": "monitoring" } },
         namespaceSelector: { matchNames: [NAMESPACE] },

@@ -28,7 +28,7 @@ export const READS_POLICIES: ReadonlySet<FunctionTarget> = new Set(["logModel", 
  * Production defaults: the embedded defaults (platform/policies DEFAULT_POLICIES_YAML) except the rollout, a canary,
  * because a cluster has what a canary needs (KServe's canaryTrafficPercent or a Seldon Experiment, and Prometheus).
  */
-export const CLUSTER_POLICIES_YAML = `# Flywheel's per-model policies (docs/policies.md). Replace this file with ansible/deploy.yml's
+export const CLUSTER_POLICIES_YAML = `# Flywheel's per-model policies (manifests/README.md, "Policies"). Replace this file with ansible/deploy.yml's
 # flywheel_policies_file; functions read it at start, and a changed file rolls their revisions.
 defaults:
   # log-model: promote a candidate only with accuracy >= 0.8 and at least the champion's, both scored on the
