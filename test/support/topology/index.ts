@@ -29,7 +29,8 @@ import { containerEnv, destinationUrl, localEnv, urlMapping, type LocalAddresses
 import { BrokerProcess, triggerDocument } from "./broker.ts";
 import { productionBundle } from "./build.ts";
 import { FunctionFront } from "./front.ts";
-import { startTopologyAlertmanager, startTopologyPrometheus, writeTargets } from "./observability.ts";
+import { FUNCTIONS_MONITOR, QUEUE_PROXY_MONITOR } from "../../../platform/manifests/observability.ts";
+import { startTopologyAlertmanager, startTopologyPrometheus, targetsFileOf, writeTargets } from "./observability.ts";
 import { TEST_OVERLAY, renderTestManifests, type TestOverlay } from "./overlay.ts";
 import { startPingSources, type PingSources } from "./ping.ts";
 import { startKubelet, type Kubelet } from "./kubelet/index.ts";
@@ -138,7 +139,10 @@ export async function startTopology(o: TopologyOptions = {}): Promise<Topology> 
       "flywheel-db-app": { uri: secrets.databaseUrl },
     };
     const kubeconfigFile = writeKubeconfig(dir, kube.kubeconfigYaml);
-    const targetsFile = path.join(dir, "file_sd.json");
+    // file_sd per ServiceMonitor: the function replicas, and the serving revisions' queue-proxies (kubelet).
+    const targetsDir = path.join(dir, "file_sd");
+    fs.mkdirSync(targetsDir, { recursive: true });
+    const targetsFile = targetsFileOf(targetsDir, FUNCTIONS_MONITOR);
     writeTargets(targetsFile, []);
 
     // Fronts first: their URLs are the addresses everything else is configured with.
@@ -180,7 +184,7 @@ export async function startTopology(o: TopologyOptions = {}): Promise<Topology> 
     const am = await timings.time("alertmanager", () => startTopologyAlertmanager(path.join(dir, "alertmanager"), objects, { mapping: urlMapping(addresses), secrets: secretData }));
     cleanups.push(() => am.stop());
     addresses.alertmanager = am.url;
-    const promP = timings.time("prometheus", () => startTopologyPrometheus(path.join(dir, "prometheus"), objects, { targetsFile, alertmanager: `127.0.0.1:${am.port}` }));
+    const promP = timings.time("prometheus", () => startTopologyPrometheus(path.join(dir, "prometheus"), objects, { targetsDir, alertmanager: `127.0.0.1:${am.port}` }));
     const broker = new BrokerProcess({ dir: path.join(dir, "broker"), port: brokerPort, namespace: NAMESPACE, broker: broker0?.metadata.name ?? "default", triggerDoc: triggerDocument(objects, addresses), logDir });
     cleanups.push(() => broker.stop());
     const brokerP = timings.time("broker process", () => broker.start());
@@ -244,6 +248,7 @@ export async function startTopology(o: TopologyOptions = {}): Promise<Topology> 
           serviceUrls: Object.fromEntries(mapping),
           sources,
           mlflow: { trackingUri: registry.url },
+          onServingTargets: (targets) => writeTargets(targetsFileOf(targetsDir, QUEUE_PROXY_MONITOR), targets),
         }),
       );
       cleanups.push(() => kubelet?.close());
