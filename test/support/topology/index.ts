@@ -115,13 +115,15 @@ export async function startTopology(o: TopologyOptions = {}): Promise<Topology> 
   try {
     const objects = timings.addSync("render manifests (test overlay)", () => renderTestManifests(path.join(dir, "overlay"), o.overlay ?? TEST_OVERLAY));
     const ksvcs = objects.filter((x) => x.apiVersion === KSVC && x.kind === "Service");
-    const [bundle, pg, registry, kube, brokerPort] = await Promise.all([
+    const [bundle, pg, registry, kube] = await Promise.all([
       timings.time("production bundle (npm run build)", () => productionBundle()),
       timings.time("postgresql", () => startPostgres()),
       timings.time("registry process", () => startRegistryProcess(path.join(dir, "registry"), logDir)),
       timings.time("fake kube api", () => startFakeKube({ validate: crdValidator, namespace: NAMESPACE, token: randomBytes(16).toString("hex") })),
-      freePort(),
     ]);
+    // Picked now, seconds before the broker binds it: picked before the bundle build (minutes on a loaded machine),
+    // another process on the host took it once (EADDRINUSE, the smoke suite failed to start).
+    const brokerPort = await freePort();
     cleanups.push(() => pg.stop(), () => registry.stop(), () => kube.close());
     const secrets: TopologySecrets = {
       adminToken: randomBytes(24).toString("base64url"),
