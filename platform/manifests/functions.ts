@@ -3,6 +3,7 @@ import { TARGETS, type FunctionTarget } from "../knative/targets.ts";
 import { ARTIFACT_MOUNT } from "../training/kubernetes/render.ts";
 import { databaseEnv } from "./database.ts";
 import { meta, type K8sObject } from "./object.ts";
+import { policiesWiring } from "./policies.ts";
 import { BROKER_INGRESS_URL, IMAGE, NAMESPACE, SECRETS, SERVICES, type FunctionSettings } from "./settings.ts";
 
 export const CONFIG_MAP = "flywheel-config";
@@ -153,6 +154,9 @@ export function knativeService(target: FunctionTarget, s: FunctionSettings): K8s
   const shared = sharedVolumes(target);
   volumes.push(...shared.volumes);
   mounts.push(...shared.mounts);
+  const policies = policiesWiring(target);
+  volumes.push(...policies.volumes);
+  mounts.push(...policies.mounts);
   return {
     apiVersion: "serving.knative.dev/v1",
     kind: "Service",
@@ -168,6 +172,7 @@ export function knativeService(target: FunctionTarget, s: FunctionSettings): K8s
             "autoscaling.knative.dev/min-scale": "0",
             "autoscaling.knative.dev/max-scale": String(s.maxScale),
             "autoscaling.knative.dev/scale-to-zero-pod-retention-period": "1m",
+            ...policies.annotations,
           },
         },
         spec: {
@@ -182,7 +187,7 @@ export function knativeService(target: FunctionTarget, s: FunctionSettings): K8s
               name: "function",
               image: IMAGE,
               ports: [{ name: "http1", containerPort: 8080 }],
-              env: [{ name: "FUNCTION_TARGET", value: target }, drainEnv(s), ...extraEnv(target), ...databaseEnv(target)],
+              env: [{ name: "FUNCTION_TARGET", value: target }, drainEnv(s), ...extraEnv(target), ...policies.env, ...databaseEnv(target)],
               envFrom: [{ configMapRef: { name: CONFIG_MAP } }],
               resources: {
                 requests: { cpu: s.cpu.request, memory: s.memory.request },

@@ -11,10 +11,11 @@ import { apiServerSource, broker, canaryCheckSource, BROKER_CLASS_ANNOTATION, BR
 import { cnpgCluster, databaseNetworkPolicy, scheduledBackup } from "./database.ts";
 import { configMap, CONFIG_MAP, inferenceLogVolume, trainingArtifactsVolume, functionObjects, metricsService, namespace, serviceAccount } from "./functions.ts";
 import type { K8sObject } from "./object.ts";
+import { policiesConfigMap } from "./policies.ts";
 import { prometheusRule, rulesFile } from "./observability.ts";
-import { serviceMonitors } from "./observability.ts";
+import { queueProxyMonitor, serviceMonitors } from "./observability.ts";
 import { baseRoles, servingRoles, SERVING_BACKENDS, trainingRoles, TRAINING_OPERATORS } from "./rbac.ts";
-import { networkPolicies, roleObjects, tlsObjects } from "./security.ts";
+import { networkPolicies, predictorNetworkPolicy, roleObjects, tlsObjects } from "./security.ts";
 import { BROKER, NAMESPACE, SECRETS } from "./settings.ts";
 import { TARGETS } from "../knative/targets.ts";
 
@@ -65,7 +66,7 @@ export function generate(inputs: GenerateInputs = DEFAULT_INPUTS): Map<string, s
   const tf = loadTriggerFile(inputs.triggersFile, { allowCesql: true });
   const schedules = loadSchedules(inputs.schedulesFile);
 
-  put("base/namespace.yaml", "settings.ts", stream([namespace(), configMap()]));
+  put("base/namespace.yaml", "settings.ts", stream([namespace(), configMap(), policiesConfigMap()]));
   put("base/functions.yaml", "platform/knative/targets.ts and settings.ts", stream([...functionObjects(), trainingArtifactsVolume(), inferenceLogVolume(), metricsService()]));
   put("base/rbac.yaml", "rbac.ts", stream([serviceAccount("training-status-source", true), ...roleObjects(baseRoles())]));
   put("base/eventing.yaml", "triggers/triggers.yaml", stream([broker(tf), ...triggers(tf), eventLogTrigger(tf)]));
@@ -103,7 +104,10 @@ export function generate(inputs: GenerateInputs = DEFAULT_INPUTS): Map<string, s
   for (const b of SERVING_BACKENDS) {
     put(`components/${b}/roles.yaml`, "rbac.ts", stream(roleObjects(servingRoles(b))));
     put(`components/${b}/config.yaml`, "generate.ts", cmPatch({ FLYWHEEL_SERVING_BACKEND: b }));
-    put(`components/${b}/kustomization.yaml`, "generate.ts", kustomization({ resources: ["roles.yaml"], patches: [{ path: "config.yaml" }] }, true));
+    // KServe canaries are decided on the revisions' queue-proxy numbers: scrape them, and let the data path in.
+    if (b === "kserve") put(`components/${b}/serving.yaml`, "observability.ts and security.ts", stream([queueProxyMonitor(), predictorNetworkPolicy()]));
+    const resources = b === "kserve" ? ["roles.yaml", "serving.yaml"] : ["roles.yaml"];
+    put(`components/${b}/kustomization.yaml`, "generate.ts", kustomization({ resources, patches: [{ path: "config.yaml" }] }, true));
   }
   // The StateStore: a CloudNativePG Cluster (leave this component out and create the Secret to use an external DSN).
   put("components/cnpg/database.yaml", "database.ts", stream([cnpgCluster(), scheduledBackup(), databaseNetworkPolicy((t) => TARGETS[t].service)]));

@@ -5,13 +5,15 @@ import { ruleGroups, type RuleGroup } from "../telemetry/rules.ts";
 import { meta, type K8sObject } from "./object.ts";
 import { NAMESPACE } from "./settings.ts";
 
+export const FUNCTIONS_MONITOR = "flywheel-functions";
+
 export function serviceMonitors(): K8sObject[] {
   return [
     {
       apiVersion: "monitoring.coreos.com/v1",
       kind: "ServiceMonitor",
       // kube-prometheus-stack selects ServiceMonitors by its release label.
-      metadata: meta("flywheel-functions", NAMESPACE, "monitoring", { labels: { release: "kube-prometheus-stack" } }),
+      metadata: meta(FUNCTIONS_MONITOR, NAMESPACE, "monitoring", { labels: { release: "kube-prometheus-stack" } }),
       spec: {
         selector: { matchLabels: { "app.kubernetes.io/name": "flywheel", "app.kubernetes.io/component": "monitoring" } },
         namespaceSelector: { matchNames: [NAMESPACE] },
@@ -44,4 +46,31 @@ export function rulesFile(groups: readonly RuleGroup[] = ruleGroups()): string {
     "# Flywheel's rules for a standalone Prometheus; the same groups ship as manifests/base/monitoring/prometheusrule.yaml.\n" +
     YAML.stringify({ groups }, { lineWidth: 0 })
   );
+}
+
+export const QUEUE_PROXY_MONITOR = "flywheel-kserve-queue-proxy";
+/** Knative's queue-proxy serves a revision's request metrics on its user-metrics port (the private Service's port name). */
+export const QUEUE_PROXY_METRICS = { port: "http-usermetric", number: 9091 } as const;
+
+/**
+ * The per-revision request counts and latencies of every InferenceService (Knative's queue-proxy series), which
+ * deploy-model decides KServe canaries on. Knative gives each revision a private Service (label
+ * networking.internal.knative.dev/serviceType=Private, carrying the revision's labels, KServe's
+ * serving.kserve.io/inferenceservice among them) with the queue-proxy's user-metrics port; the series carry
+ * namespace_name and revision_name themselves. Without this scrape a cluster canary has no numbers and never decides.
+ */
+export function queueProxyMonitor(): K8sObject {
+  return {
+    apiVersion: "monitoring.coreos.com/v1",
+    kind: "ServiceMonitor",
+    metadata: meta(QUEUE_PROXY_MONITOR, NAMESPACE, "monitoring", { labels: { release: "kube-prometheus-stack" } }),
+    spec: {
+      selector: {
+        matchLabels: { "networking.internal.knative.dev/serviceType": "Private" },
+        matchExpressions: [{ key: "serving.kserve.io/inferenceservice", operator: "Exists" }],
+      },
+      namespaceSelector: { matchNames: [NAMESPACE] },
+      endpoints: [{ port: QUEUE_PROXY_METRICS.port, path: "/metrics", interval: "30s", scrapeTimeout: "10s" }],
+    },
+  };
 }

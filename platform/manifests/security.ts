@@ -69,6 +69,26 @@ export function networkPolicies(): K8sObject[] {
   return policies;
 }
 
+/**
+ * KServe's predictor pods live in Flywheel's namespace, under its default deny: requests reach them through the
+ * activator or the gateway (queue-proxy's ports), and Prometheus scrapes their queue-proxy's user metrics.
+ */
+export function predictorNetworkPolicy(): K8sObject {
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "NetworkPolicy",
+    metadata: meta("allow-kserve-predictors", NAMESPACE, "network"),
+    spec: {
+      podSelector: { matchExpressions: [{ key: "serving.kserve.io/inferenceservice", operator: "Exists" }] },
+      policyTypes: ["Ingress"],
+      ingress: [
+        { from: [fromNamespace(KNATIVE_SERVING_NS), fromNamespace(INGRESS_NS)], ports: [{ protocol: "TCP", port: 8080 }, ...QUEUE_PROXY_PORTS] },
+        { from: [fromNamespace(MONITORING_NS)], ports: [{ protocol: "TCP", port: 9091 }] },
+      ],
+    },
+  };
+}
+
 export const CA_SECRET = "flywheel-ca";
 export const ISSUERS = { selfSigned: "flywheel-selfsigned", ca: "flywheel-ca" } as const;
 

@@ -62,8 +62,13 @@ describe("topology harness", () => {
   it("routes an event by the rendered Triggers: the filterless event-log Trigger records it", async () => {
     const id = await emit("dev.example.topology.smoke");
     await until("event logged", async () => ((await logged("dev.example.topology.smoke")).includes(id) ? true : undefined), 30_000, 250);
-    const seen = (await (await fetch(`${t.urls.broker}/debug/events?type=dev.example.topology.smoke`)).json()) as { events: { id: string; deliveries: { trigger: string; state: string }[] }[] };
-    expect(seen.events.find((e) => e.id === id)?.deliveries).toEqual([expect.objectContaining({ trigger: "event-log", state: "delivered" })]);
+    // The function has written it; the broker marks the delivery once the 2xx answer is back (a moment later under load).
+    const deliveries = async (): Promise<{ trigger: string; state: string }[] | undefined> => {
+      const seen = (await (await fetch(`${t.urls.broker}/debug/events?type=dev.example.topology.smoke`)).json()) as { events: { id: string; deliveries: { trigger: string; state: string }[] }[] };
+      return seen.events.find((e) => e.id === id)?.deliveries;
+    };
+    await until("the delivery marked", async () => ((await deliveries())?.every((d) => d.state !== "inflight") ? true : undefined), 10_000, 100);
+    expect(await deliveries()).toEqual([expect.objectContaining({ trigger: "event-log", state: "delivered" })]);
   }, 60_000);
 
   it("kills and restarts a replica; Prometheus' file_sd follows", async () => {

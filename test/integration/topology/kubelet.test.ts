@@ -61,11 +61,23 @@ beforeAll(async () => {
   await new Promise<void>((r) => sink.listen(0, "127.0.0.1", r));
   const sinkUrl = `http://127.0.0.1:${(sink.address() as AddressInfo).port}/flywheel/default`;
   const source = trainingStatusSource({ namespace: NS, ddpOperator: "pytorchjob", serviceAccountName: "training-status-source" });
-  kubelet = await startKubelet({ kube, workDir: work, sources: [{ source, sinkUrl }], podBackoffMs: 200 });
+  kubelet = await startKubelet({ kube, workDir: work, sources: [{ source, sinkUrl }], podBackoffMs: 200, onServingTargets: (t) => (servingTargets = t) });
   backend = new KubernetesTrainingBackend({ kubeconfig: kube.kubeconfig, namespace: NS, ddpOperator: "pytorchjob", dataDir: fs.mkdtempSync(path.join(work, "d")), trackingUri: undefined });
   // Knative mode: launch-training's backend does not watch; the ApiServerSource events are its status source.
   statusBackend = new KubernetesTrainingBackend({ kubeconfig: kube.kubeconfig, namespace: NS, ddpOperator: "pytorchjob", dataDir: fs.mkdtempSync(path.join(work, "s")), trackingUri: undefined, watch: false });
 }, 30_000);
+
+/** The queue-proxies' metrics endpoints the kubelet last reported (what Prometheus' file_sd gets in the topology). */
+let servingTargets: { address: string; labels: Record<string, string> }[] = [];
+/** revision_app_request_count summed per revision over every reported queue-proxy. */
+async function queueProxyCounts(): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const t of servingTargets) {
+    const text = await (await fetch(`http://${t.address}/metrics`)).text();
+    for (const m of text.matchAll(/^revision_app_request_count\{[^}]*revision_name="([^"]+)"[^}]*response_code_class="2xx"[^}]*\} (\d+)$/gm)) out[m[1] ?? ""] = (out[m[1] ?? ""] ?? 0) + Number(m[2]);
+  }
+  return out;
+}
 
 afterAll(async () => {
   await backend?.close();
@@ -282,8 +294,14 @@ describe("process kubelet: serving (KServe InferenceService, Seldon Model)", () 
     await client.apply({ apiVersion: "serving.kserve.io/v1beta1", kind: "InferenceService", metadata: { name: "iris", namespace: NS }, spec: { predictor: { ...predictor, canaryTrafficPercent: 30, model: { ...predictor.model, storageUri: modelAt("iris-train-2", 2) } } } });
     await expect.poll(() => kubelet.served().find((m) => m.name === "iris")?.revisions.map((r) => [r.name, r.percent]), { timeout: 60_000, interval: 100 }).toEqual([["iris-predictor-00002", 30], ["iris-predictor-00001", 70]]);
     const url = kubelet.served().find((m) => m.name === "iris")?.url ?? "";
+    const before = await queueProxyCounts();
     const answers = await Promise.all(Array.from({ length: 20 }, () => infer(url)));
     expect(answers.every((a) => a.status === 200)).toBe(true);
+    // Each revision's queue-proxy counted what it answered, as Knative names it: 20 more in all, over both revisions.
+    expect(servingTargets.map((t) => t.labels.service).sort()).toEqual(["iris-predictor-00001-private", "iris-predictor-00002-private"]);
+    const after = await queueProxyCounts();
+    const added = (rev: string): number => (after[rev] ?? 0) - (before[rev] ?? 0);
+    expect(added("iris-predictor-00001") + added("iris-predictor-00002")).toBe(20);
     const st = kube.get({ apiVersion: "serving.kserve.io/v1beta1", kind: "InferenceService", namespace: NS, name: "iris" })?.status;
     expect(st).toMatchObject({ components: { predictor: { latestRolledoutRevision: "iris-predictor-00001", previousRolledoutRevision: "iris-predictor-00001", traffic: [{ tag: "latest", percent: 30 }, { tag: "prev", percent: 70 }] } } });
     // Promote: remove the field (a merge patch; the fake's server-side apply does not drop fields a manager omits).

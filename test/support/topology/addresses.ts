@@ -75,6 +75,8 @@ export interface ContainerEnv {
   readonly emptyDirMounts: readonly string[];
   /** PersistentVolumeClaim mounts: mountPath -> claim name. */
   readonly pvcMounts: readonly { readonly mountPath: string; readonly claim: string }[];
+  /** ConfigMap volumes: mountPath -> the rendered ConfigMap's files (key -> content; none for a missing optional one). */
+  readonly configMapMounts: readonly { readonly mountPath: string; readonly files: Readonly<Record<string, string>> }[];
 }
 
 /** The function container's env, as the kubelet builds it: envFrom first, then env (which wins); secrets resolved. */
@@ -114,7 +116,16 @@ export function containerEnv(ksvc: K8sObject, objects: readonly K8sObject[], sec
     const claim = claims.get(String(m.name));
     return claim ? [{ mountPath: String(m.mountPath), claim }] : [];
   });
-  return { target, env, automountToken: podSpec.automountServiceAccountToken === true, emptyDirMounts: mounts, pvcMounts };
+  const cmVolumes = new Map(vols.filter((v) => v.configMap !== undefined).map((v) => [String(v.name), obj(v.configMap)]));
+  const configMapMounts = volumeMounts.flatMap((m) => {
+    const ref = cmVolumes.get(String(m.name));
+    if (!ref) return [];
+    const cm = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === ref.name);
+    // A missing ConfigMap keeps the pod from starting unless the volume says optional (then the directory is empty).
+    if (!cm && ref.optional !== true) throw new Error(`topology: ${ksvc.metadata.name} mounts ConfigMap ${String(ref.name)}, which the manifests do not render`);
+    return [{ mountPath: String(m.mountPath), files: cm ? strings(obj(cm.data)) : {} }];
+  });
+  return { target, env, automountToken: podSpec.automountServiceAccountToken === true, emptyDirMounts: mounts, pvcMounts, configMapMounts };
 }
 
 /** The function's env with every in-cluster URL mapped and the dropped variables removed. */

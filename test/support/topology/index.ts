@@ -29,7 +29,8 @@ import { containerEnv, destinationUrl, localEnv, urlMapping, type LocalAddresses
 import { BrokerProcess, triggerDocument } from "./broker.ts";
 import { productionBundle } from "./build.ts";
 import { FunctionFront } from "./front.ts";
-import { startTopologyAlertmanager, startTopologyPrometheus, writeTargets } from "./observability.ts";
+import { FUNCTIONS_MONITOR, QUEUE_PROXY_MONITOR } from "../../../platform/manifests/observability.ts";
+import { startTopologyAlertmanager, startTopologyPrometheus, targetsFileOf, writeTargets } from "./observability.ts";
 import { TEST_OVERLAY, renderTestManifests, type TestOverlay } from "./overlay.ts";
 import { startPingSources, type PingSources } from "./ping.ts";
 import { startKubelet, type Kubelet } from "./kubelet/index.ts";
@@ -114,13 +115,15 @@ export async function startTopology(o: TopologyOptions = {}): Promise<Topology> 
   try {
     const objects = timings.addSync("render manifests (test overlay)", () => renderTestManifests(path.join(dir, "overlay"), o.overlay ?? TEST_OVERLAY));
     const ksvcs = objects.filter((x) => x.apiVersion === KSVC && x.kind === "Service");
-    const [bundle, pg, registry, kube, brokerPort] = await Promise.all([
+    const [bundle, pg, registry, kube] = await Promise.all([
       timings.time("production bundle (npm run build)", () => productionBundle()),
       timings.time("postgresql", () => startPostgres()),
       timings.time("registry process", () => startRegistryProcess(path.join(dir, "registry"), logDir)),
       timings.time("fake kube api", () => startFakeKube({ validate: crdValidator, namespace: NAMESPACE, token: randomBytes(16).toString("hex") })),
-      freePort(),
     ]);
+    // Picked now, seconds before the broker binds it: picked before the bundle build (minutes on a loaded machine),
+    // another process on the host took it once (EADDRINUSE, the smoke suite failed to start).
+    const brokerPort = await freePort();
     cleanups.push(() => pg.stop(), () => registry.stop(), () => kube.close());
     const secrets: TopologySecrets = {
       adminToken: randomBytes(24).toString("base64url"),
@@ -138,7 +141,10 @@ export async function startTopology(o: TopologyOptions = {}): Promise<Topology> 
       "flywheel-db-app": { uri: secrets.databaseUrl },
     };
     const kubeconfigFile = writeKubeconfig(dir, kube.kubeconfigYaml);
-    const targetsFile = path.join(dir, "file_sd.json");
+    // file_sd per ServiceMonitor: the function replicas, and the serving revisions' queue-proxies (kubelet).
+    const targetsDir = path.join(dir, "file_sd");
+    fs.mkdirSync(targetsDir, { recursive: true });
+    const targetsFile = targetsFileOf(targetsDir, FUNCTIONS_MONITOR);
     writeTargets(targetsFile, []);
 
     // Fronts first: their URLs are the addresses everything else is configured with.
@@ -180,7 +186,7 @@ export async function startTopology(o: TopologyOptions = {}): Promise<Topology> 
     const am = await timings.time("alertmanager", () => startTopologyAlertmanager(path.join(dir, "alertmanager"), objects, { mapping: urlMapping(addresses), secrets: secretData }));
     cleanups.push(() => am.stop());
     addresses.alertmanager = am.url;
-    const promP = timings.time("prometheus", () => startTopologyPrometheus(path.join(dir, "prometheus"), objects, { targetsFile, alertmanager: `127.0.0.1:${am.port}` }));
+    const promP = timings.time("prometheus", () => startTopologyPrometheus(path.join(dir, "prometheus"), objects, { targetsDir, alertmanager: `127.0.0.1:${am.port}` }));
     const broker = new BrokerProcess({ dir: path.join(dir, "broker"), port: brokerPort, namespace: NAMESPACE, broker: broker0?.metadata.name ?? "default", triggerDoc: triggerDocument(objects, addresses), logDir });
     cleanups.push(() => broker.stop());
     const brokerP = timings.time("broker process", () => broker.start());
@@ -220,6 +226,13 @@ export async function startTopology(o: TopologyOptions = {}): Promise<Topology> 
         // A PVC is the kubelet's directory for that claim (what the training pods write to).
         const shared = c.pvcMounts.map((m) => ({ mountPath: m.mountPath, hostDir: pvcDir(m.claim) }));
         for (const m of shared) fs.mkdirSync(m.hostDir, { recursive: true });
+        // A ConfigMap volume is its keys as files (read-only, as the kubelet projects it), one copy per function.
+        for (const m of c.configMapMounts) {
+          const hostDir = path.join(dir, "configmaps", k.metadata.name, m.mountPath.replaceAll("/", "_"));
+          fs.mkdirSync(hostDir, { recursive: true });
+          for (const [key, content] of Object.entries(m.files)) fs.writeFileSync(path.join(hostDir, key), content, { mode: 0o444 });
+          shared.push({ mountPath: m.mountPath, hostDir });
+        }
         f.configure(env, c.emptyDirMounts, c.automountToken ? { KUBECONFIG: kubeconfigFile } : {}, shared);
         timings.add(`start ${f.name} x${f.replicaCount}`, await f.start());
       }),
@@ -237,6 +250,7 @@ export async function startTopology(o: TopologyOptions = {}): Promise<Topology> 
           serviceUrls: Object.fromEntries(mapping),
           sources,
           mlflow: { trackingUri: registry.url },
+          onServingTargets: (targets) => writeTargets(targetsFileOf(targetsDir, QUEUE_PROXY_MONITOR), targets),
         }),
       );
       cleanups.push(() => kubelet?.close());

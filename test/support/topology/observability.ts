@@ -27,29 +27,37 @@ export function writeTargets(file: string, targets: readonly ScrapeTarget[]): vo
   fs.renameSync(`${file}.tmp`, file);
 }
 
-export async function startTopologyPrometheus(dir: string, objects: readonly K8sObject[], o: { targetsFile: string; alertmanager: string }): Promise<Server> {
+/** The file_sd file of one ServiceMonitor's targets (the topology writes each monitor's endpoints there). */
+export const targetsFileOf = (targetsDir: string, monitor: string): string => path.join(targetsDir, `${monitor}.json`);
+
+export async function startTopologyPrometheus(dir: string, objects: readonly K8sObject[], o: { targetsDir: string; alertmanager: string }): Promise<Server> {
   fs.mkdirSync(dir, { recursive: true });
   const rule = find(objects, "PrometheusRule");
   const spec = rule.spec as { groups?: unknown } | undefined;
   const rulesFile = path.join(dir, "rules.yml");
   fs.writeFileSync(rulesFile, YAML.stringify({ groups: spec?.groups ?? [] }, { lineWidth: 0 }));
-  const monitor = find(objects, "ServiceMonitor");
-  const endpoint = ((monitor.spec as { endpoints?: { interval?: string; scrapeTimeout?: string; path?: string }[] } | undefined)?.endpoints ?? [])[0] ?? {};
-  const interval = endpoint.interval ?? "30s";
+  find(objects, "ServiceMonitor");
+  // One scrape job per rendered ServiceMonitor (the functions', KServe's queue-proxies'), with its interval and path.
+  const monitors = objects.filter((x) => x.kind === "ServiceMonitor");
+  const jobs = monitors.map((monitor) => {
+    const endpoint = ((monitor.spec as { endpoints?: { interval?: string; scrapeTimeout?: string; path?: string }[] } | undefined)?.endpoints ?? [])[0] ?? {};
+    const file = targetsFileOf(o.targetsDir, monitor.metadata.name);
+    if (!fs.existsSync(file)) writeTargets(file, []);
+    return {
+      job_name: monitor.metadata.name,
+      metrics_path: endpoint.path ?? "/metrics",
+      scrape_interval: endpoint.interval ?? "30s",
+      scrape_timeout: endpoint.scrapeTimeout ?? "10s",
+      file_sd_configs: [{ files: [file], refresh_interval: "1s" }],
+    };
+  });
+  const interval = jobs[0]?.scrape_interval ?? "30s";
   const port = await freePort();
   const config = {
     global: { scrape_interval: interval, evaluation_interval: interval },
     rule_files: [rulesFile],
     alerting: { alertmanagers: [{ static_configs: [{ targets: [o.alertmanager] }] }] },
-    scrape_configs: [
-      {
-        job_name: "flywheel-functions",
-        metrics_path: endpoint.path ?? "/metrics",
-        scrape_interval: interval,
-        scrape_timeout: endpoint.scrapeTimeout ?? "10s",
-        file_sd_configs: [{ files: [o.targetsFile], refresh_interval: "1s" }],
-      },
-    ],
+    scrape_configs: jobs,
   };
   const file = path.join(dir, "prometheus.yml");
   fs.writeFileSync(file, YAML.stringify(config));

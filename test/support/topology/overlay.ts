@@ -5,6 +5,8 @@ import path from "node:path";
 import YAML from "yaml";
 import { kustomizeBuild, type K8sObject } from "../../../platform/manifests/index.ts";
 import { MANIFESTS_DIR } from "../../../platform/manifests/generate.ts";
+import { policiesPatches, READS_POLICIES } from "../../../platform/manifests/policies.ts";
+import { TARGETS } from "../../../platform/knative/targets.ts";
 import { DEFAULT_RULE_OPTIONS, ruleGroups, type RuleOptions } from "../../../platform/telemetry/rules.ts";
 
 export interface TestOverlay {
@@ -22,6 +24,11 @@ export interface TestOverlay {
   readonly pingSchedules: Readonly<Record<string, string>>;
   /** ConfigMap flywheel-config entries. */
   readonly config: Readonly<Record<string, string>>;
+  /**
+   * ConfigMap flywheel-policies' file, replaced as ansible/deploy.yml's flywheel_policies_file replaces it (the same
+   * patches: the file and its digest on every reading Service). Only the model `iris` differs from the shipped one.
+   */
+  readonly policies: string;
 }
 
 export const TEST_OVERLAY: TestOverlay = {
@@ -43,6 +50,19 @@ export const TEST_OVERLAY: TestOverlay = {
   // The canary controller's tick: every 2 s instead of every minute.
   pingSchedules: { "deploy-model-canary-check": "*/2 * * * * *" },
   config: { FLYWHEEL_LOG_LEVEL: "info" },
+  // The shipped defaults, and for iris the loop's canary: half the traffic, decided after 20 requests to the new
+  // version or 2 minutes; a latency ratio of 10 because one loaded CI machine serves both revisions. The gate is the
+  // shipped fair gate plus a required improvement of 0.05 (as `flywheel demo --drift`): the retrain must really win.
+  policies: `defaults:
+  gate: {metric: accuracy, direction: maximize, minImprovement: 0, floors: {accuracy: 0.8}}
+  rollout: {strategy: canary, canaryPercent: 10, decideAfterRequests: 200, decideAfterMinutes: 30, maxErrorRateIncrease: 0.01, maxLatencyRatio: 1.5}
+  retrain: {maxInFlight: 1, cooldownMinutes: 60, dailyCap: 3, requireNewData: true, windowDays: 7}
+  feedback: {rollbackOnAccuracyDrop: false, minSamples: 20, margin: 0.02}
+models:
+  iris:
+    gate: {minImprovement: 0.05}
+    rollout: {canaryPercent: 50, decideAfterRequests: 20, decideAfterMinutes: 2, maxErrorRateIncrease: 0.05, maxLatencyRatio: 10}
+`,
 };
 
 const op = (path: string, value: unknown): { op: string; path: string; value: unknown } => ({ op: "replace", path, value });
@@ -61,6 +81,7 @@ function patches(o: TestOverlay): { patch: string; target?: Record<string, strin
     { target: { kind: "ServiceMonitor" }, patch: json([op("/spec/endpoints/0/interval", o.scrape.interval), op("/spec/endpoints/0/scrapeTimeout", o.scrape.timeout)]) },
     ...Object.entries(o.pingSchedules).map(([name, schedule]) => ({ target: { kind: "PingSource", name }, patch: json([op("/spec/schedule", schedule)]) })),
     { patch: YAML.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "flywheel-config", namespace: "flywheel" }, data: o.config }) },
+    ...policiesPatches(o.policies, [...READS_POLICIES].map((t) => TARGETS[t].service)),
   ];
 }
 

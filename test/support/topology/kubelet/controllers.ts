@@ -18,6 +18,7 @@ export interface ControllerDeps {
   readonly workDir: string;
   readonly pvcDir: (claim: string) => string;
   readonly mlflow: StorageOptions["mlflow"];
+  readonly onServingTargets?: (() => void) | undefined;
 }
 
 export interface Controllers {
@@ -41,7 +42,7 @@ export function startControllers(d: ControllerDeps): Controllers {
   const ptQueue = queue((k) => ptCtl.reconcile(k));
 
   const storage = { workDir: d.workDir, pvcDir: d.pvcDir, mlflow: d.mlflow, http: d.http, namespace: d.namespace };
-  const kserve: KServeController = new KServeController({ ...storage, onError: d.onError, isvcs: d.on(KINDS.InferenceService, (_t, o) => isvcQueue.add(nameOf(o))) });
+  const kserve: KServeController = new KServeController({ ...storage, onError: d.onError, onTargets: d.onServingTargets, isvcs: d.on(KINDS.InferenceService, (_t, o) => isvcQueue.add(nameOf(o))) });
   const isvcQueue = queue((k) => kserve.reconcile(k));
   const seldon: SeldonController = new SeldonController({ ...storage, models: d.on(KINDS.Model, (_t, o) => modelQueue.add(nameOf(o))) });
   const modelQueue = queue((k) => seldon.reconcile(k));

@@ -49,6 +49,8 @@ export interface KubeletOptions {
   readonly sources?: readonly ApiServerSourceBinding[];
   /** MLflow tracking server for storage URIs the registry resolves (runs:/, models:/, mlflow-artifacts:/). */
   readonly mlflow?: { readonly trackingUri: string; readonly token?: string };
+  /** The serving revisions' queue-proxy metrics endpoints, whenever they change (for Prometheus' targets). */
+  readonly onServingTargets?: (targets: { address: string; labels: Record<string, string> }[]) => void;
   /** Grace between SIGTERM and SIGKILL when a pod is deleted (default: the pod's terminationGracePeriodSeconds, capped at 5 s). */
   readonly killGraceMs?: number;
   /** Delay before a failed Job pod is replaced (the Job controller's backoff; default 10 s, doubling, as upstream). */
@@ -123,7 +125,9 @@ export async function startKubelet(opts: KubeletOptions): Promise<Kubelet> {
     http, workDir: opts.workDir, imageDir: opts.imageDir ?? ROOT, imageWorkdir: "/app", pvcDir, serviceUrls: opts.serviceUrls ?? {},
     logs: opts.kube, network: new PodNetwork(), view, env: opts.env ?? {}, killGraceMs: opts.killGraceMs, onError,
   });
-  const controllers = startControllers({ http, namespace, podBackoffMs: opts.podBackoffMs ?? 10_000, pods, on, onError, workDir: opts.workDir, pvcDir, mlflow: opts.mlflow });
+  const controllers = startControllers({ http, namespace, podBackoffMs: opts.podBackoffMs ?? 10_000, pods, on, onError, workDir: opts.workDir, pvcDir, mlflow: opts.mlflow,
+    onServingTargets: () => opts.onServingTargets?.(controllers.kserve.scrapeTargets()),
+  });
   const seldonMeshUrl = await controllers.seldon.mesh.listen();
   await Promise.all(informers.map((i) => i.synced));
 

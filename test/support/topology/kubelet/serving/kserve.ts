@@ -6,6 +6,7 @@ import path from "node:path";
 import type { Informer } from "../informer.ts";
 import { KINDS, metaOf, nameOf, now, num, objAt, str, type KubeHttp, type Obj } from "../kube-http.ts";
 import { Front, startRuntime, weighted, type Backend, type RuntimeProcess } from "./front.ts";
+import { QueueProxy } from "./queue-proxy.ts";
 import { initializeStorage, type StorageOptions } from "./storage.ts";
 
 export interface KServeDeps extends StorageOptions {
@@ -14,12 +15,16 @@ export interface KServeDeps extends StorageOptions {
   readonly isvcs: Informer;
   readonly workDir: string;
   readonly onError: (message: string) => void;
+  /** Called when the set of queue-proxy metrics endpoints changes (Prometheus' targets). */
+  readonly onTargets?: (() => void) | undefined;
 }
 
 interface Revision {
   readonly name: string;
   readonly hash: string;
   runtime?: RuntimeProcess;
+  /** The revision's queue-proxy: traffic goes through it, and it counts what the revision answered. */
+  queue?: QueueProxy;
   failure?: string;
 }
 
@@ -38,6 +43,14 @@ export class KServeController {
 
   constructor(d: KServeDeps) {
     this.#d = d;
+  }
+
+  /** Every running revision's queue-proxy user-metrics endpoint, with the target labels a ServiceMonitor gives it. */
+  scrapeTargets(): { address: string; labels: Record<string, string> }[] {
+    const namespace = this.#d.namespace;
+    return [...this.#state.values()].flatMap((s) =>
+      s.revisions.flatMap((r) => (r.queue ? [{ address: r.queue.metricsAddress, labels: { namespace, service: `${r.name}-private`, pod: `${r.name}-deployment-0` } }] : [])),
+    );
   }
 
   served(): { name: string; url: string; revisions: { name: string; percent: number; url: string }[] }[] {
@@ -69,12 +82,12 @@ export class KServeController {
     const prev = st.revisions.find((r) => r.name === st.rolledOut && r.runtime);
     if (canary !== undefined && prev && prev !== latest && latest.runtime) {
       st.traffic = [
-        { name: latest.name, url: latest.runtime.url, percent: canary },
-        { name: prev.name, url: prev.runtime?.url ?? "", percent: 100 - canary },
+        { name: latest.name, url: latest.queue?.url ?? "", percent: canary },
+        { name: prev.name, url: prev.queue?.url ?? "", percent: 100 - canary },
       ];
     } else if (latest.runtime) {
       // No canary (or nothing to compare with): the latest revision takes all traffic and becomes the rolled-out one.
-      st.traffic = [{ name: latest.name, url: latest.runtime.url, percent: 100 }];
+      st.traffic = [{ name: latest.name, url: latest.queue?.url ?? "", percent: 100 }];
       st.rolledOut = latest.name;
       for (const r of st.revisions) if (r !== latest && r.runtime) await this.#stopRevision(r);
     }
@@ -89,6 +102,10 @@ export class KServeController {
       if (!uri) throw new Error("spec.predictor.model.storageUri is required by this runtime");
       await initializeStorage(uri, dir, this.#d);
       rev.runtime = await startRuntime({ modelName: nameOf(isvc), modelDir: dir, version: "1" });
+      const queue = new QueueProxy({ namespace: this.#d.namespace, service: `${nameOf(isvc)}-predictor`, revision: rev.name, target: rev.runtime.url });
+      await queue.listen();
+      rev.queue = queue;
+      this.#d.onTargets?.();
     } catch (e) {
       rev.failure = e instanceof Error ? e.message : String(e);
     }
@@ -96,7 +113,11 @@ export class KServeController {
 
   async #stopRevision(r: Revision): Promise<void> {
     const rt = r.runtime;
+    const queue = r.queue;
     delete r.runtime;
+    delete r.queue;
+    if (queue) this.#d.onTargets?.();
+    await queue?.close();
     await rt?.stop();
   }
 
