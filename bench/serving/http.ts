@@ -23,9 +23,18 @@ export function poster(port: number, maxSockets = 64): { post: (path: string, bo
 /**
  * The HTTP floor: the same server stack as the V2 route (node-server, hono, the same body read, JSON.parse and c.json)
  * minus the model work (validation, tensors, onnxruntime, the answer's id and metrics): it echoes the parsed body.
+ * busyUs > 0 is profile.ts's control: a setImmediate hop (as onnxruntime-node's run takes) and that much busy CPU.
  */
-export function echoApp(): Hono {
+export function echoApp(busyUs = 0): Hono {
   const app = new Hono();
-  app.post("/echo", async (c) => c.json(JSON.parse(await readLimited(c, MAX_INFER_BYTES)) as unknown));
+  app.post("/echo", async (c) => {
+    const body = JSON.parse(await readLimited(c, MAX_INFER_BYTES)) as unknown;
+    if (busyUs > 0) {
+      await new Promise((r) => setImmediate(r));
+      const end = performance.now() + busyUs / 1000;
+      while (performance.now() < end);
+    }
+    return c.json(body);
+  });
   return app;
 }

@@ -1,7 +1,13 @@
 // Server side of V2 over HTTP (no batching) or of the hono echo, for a CPU profile with the load in another process:
-//   node --cpu-prof --cpu-prof-dir=DIR --import tsx bench/serving/profile.ts v2|echo   (prints its port; SIGINT ends it)
+//   node --cpu-prof --cpu-prof-dir=DIR --import tsx bench/serving/profile.ts v2|echo|echo-busy [µs]   (prints its port;
+//   SIGINT ends it and prints the server's CPU and context switches per request)
 //   node --import tsx bench/serving/profile.ts load PORT PATH [seconds] [record]        (32 clients; a V2 body, or
 //   an Iris record for /infer)
+// echo-busy is the control for reading a profile: the echo plus a setImmediate hop (as onnxruntime-node's run takes)
+// and µs (default 150) of busy CPU, with the echo's exact write path. With the load in another process, a profile's
+// writev self-time is wall time: it includes the run-queue wait after the writev wakes the client and the client
+// preempts the server, so it grows with the server's CPU per request (echo-busy's writev grows like V2's) and is not
+// the cost of the write. Both answers go out in one writev (c.json's cached Response, Content-Length, no chunking).
 // Not a bench: run.ts measures.
 import fs from "node:fs";
 import os from "node:os";
@@ -40,7 +46,13 @@ if (mode === "load") {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "profile-serving-"));
   const app = new Hono();
   const server = new EmbeddedV2Server({ registry: new Registry() });
+  let served = 0;
+  app.use(async (_c, next) => {
+    served++;
+    await next();
+  });
   if (mode === "echo") app.route("/", echoApp());
+  else if (mode === "echo-busy") app.route("/", echoApp(Number(portArg ?? 150)));
   else {
     await server.loadModel({ name: "iris", version: "1", model: path.join(run({ ...DEFAULT_PARAMS, epochs: 50 }, tmp).outDir, "model", "model.onnx") });
     app.route("/v2", v2Routes(server));
@@ -49,7 +61,12 @@ if (mode === "load") {
   await new Promise((r) => http.once("listening", r));
   const addr = http.address();
   console.log(typeof addr === "object" && addr ? addr.port : 0);
+  const start = process.resourceUsage();
   process.once("SIGINT", () => {
+    const end = process.resourceUsage();
+    const per = (a: number, b: number): string => ((b - a) / Math.max(1, served)).toFixed(3);
+    // Whole process, start-up excluded: user and system CPU µs, involuntary (preempted) and voluntary switches.
+    console.log(`${served} requests; per request: user ${per(start.userCPUTime, end.userCPUTime)} µs, system ${per(start.systemCPUTime, end.systemCPUTime)} µs, involuntary switches ${per(start.involuntaryContextSwitches, end.involuntaryContextSwitches)}, voluntary ${per(start.voluntaryContextSwitches, end.voluntaryContextSwitches)}`);
     http.close();
     void server.close().then(() => fs.rmSync(tmp, { recursive: true, force: true }));
   });
