@@ -10,7 +10,7 @@ import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { buildEvent, eventType, toHttpBinary, type AnyCloudEvent } from "../../../platform/events/index.ts";
 import { TAG } from "../../../platform/lineage.ts";
-import { z } from "zod";
+import * as z from "zod";
 import { functionObjects } from "../../../platform/manifests/functions.ts";
 import { MlflowClient } from "../../../platform/mlflow/index.ts";
 import { startFakeMlflow, type FakeMlflow } from "../../support/fake-mlflow/index.ts";
