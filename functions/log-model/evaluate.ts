@@ -54,7 +54,8 @@ export const onnxEvaluator: Evaluator = {
     const data = new Float32Array(n * cols.length);
     h.rows.forEach((r, i) => idx.forEach((j, k) => (data[i * cols.length + k] = r[j] ?? 0)));
     // The native runtime loads on the first evaluation, not at start-up: most events log-model handles score nothing.
-    const { default: ort } = await import("onnxruntime-node");
+    // Named exports, not default: under tsx the namespace of this CommonJS package has no default.
+    const ort = await import("onnxruntime-node");
     const session = await ort.InferenceSession.create(info.onnxFile);
     try {
       const input = session.inputNames[0] ?? "input";

@@ -49,7 +49,8 @@ export class LoadedModel {
   static async load(opts: LoadOptions): Promise<LoadedModel> {
     // The native runtime loads with the first model, not at import: functions that only share this module's constants
     // and routes (infer in Knative mode calls a remote V2 server) never load it.
-    const { default: ort } = await import("onnxruntime-node");
+    // Named exports, not default: under tsx the namespace of this CommonJS package has no default.
+    const ort = await import("onnxruntime-node");
     const session =
       typeof opts.model === "string"
         ? await ort.InferenceSession.create(opts.model)
