@@ -1,6 +1,6 @@
 // Form helpers: read url-encoded bodies into strings, numbered rows, and zod issues into per-field messages.
 import type { Context } from "hono";
-import type { z } from "zod";
+import type * as z from "zod";
 import type { FieldErrors } from "./components.tsx";
 
 export type FormBody = Readonly<Record<string, string>>;

@@ -1,7 +1,7 @@
 // POST /:deployment (mounted at /feedback): true labels for earlier predictions, by request id. One item, a list, or
 // {feedback: [...]}. 202 with matched/unmatched/duplicate counts; a bad item is a 400 naming it and stores nothing.
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { toHttpError, ValidationError } from "../../platform/errors.ts";
 import { FeedbackItemSchema, zodIssues } from "../../platform/events/index.ts";
 import { readLimited } from "../../platform/serving/v2/body.ts";

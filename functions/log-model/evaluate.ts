@@ -2,7 +2,6 @@
 // through a pluggable evaluation step (a command given the model dir and the holdout CSV, printing {"accuracy": x}).
 import { execFile } from "node:child_process";
 import fs from "node:fs";
-import ort from "onnxruntime-node";
 import { ValidationError } from "../../platform/errors.ts";
 import { readMlModel } from "../../platform/serving/mlmodel.ts";
 
@@ -54,6 +53,9 @@ export const onnxEvaluator: Evaluator = {
     const n = h.rows.length;
     const data = new Float32Array(n * cols.length);
     h.rows.forEach((r, i) => idx.forEach((j, k) => (data[i * cols.length + k] = r[j] ?? 0)));
+    // The native runtime loads on the first evaluation, not at start-up: most events log-model handles score nothing.
+    // Named exports, not default: under tsx the namespace of this CommonJS package has no default.
+    const ort = await import("onnxruntime-node");
     const session = await ort.InferenceSession.create(info.onnxFile);
     try {
       const input = session.inputNames[0] ?? "input";

@@ -1,5 +1,5 @@
 // A small client for Airflow's stable REST API (/api/v1): DAGs, DAG runs, trigger, pause/unpause, with basic auth.
-import { z } from "zod";
+import * as z from "zod";
 import { ConflictError, NotFoundError, UpstreamError, ValidationError } from "../../platform/errors.ts";
 
 const DagSchema = z.object({

@@ -2,7 +2,7 @@
 import { createHash } from "node:crypto";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import type { JWTPayload } from "jose";
-import { z } from "zod";
+import * as z from "zod";
 import { UnauthorizedError, ForbiddenError, UpstreamError } from "../errors.ts";
 import { highestRole, isRole } from "./roles.ts";
 import type { Role } from "./roles.ts";

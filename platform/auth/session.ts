@@ -1,6 +1,6 @@
 // Signed, expiring session cookies (HMAC-SHA256) with server-side revocation on logout, and signed CSRF tokens.
 import { createHmac } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 import { ROLES } from "./roles.ts";
 import type { Principal } from "./roles.ts";
 import { randomToken, safeEqual } from "./secrets.ts";

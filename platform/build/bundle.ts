@@ -2,13 +2,42 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { build, type Metafile } from "esbuild";
+import { build, type Metafile, type Plugin } from "esbuild";
 import { FUNCTION_TARGETS, TARGETS, type FunctionTarget } from "../knative/targets.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
 /** Native addons cannot be bundled: they stay in node_modules and load with require at run time. */
 export const NATIVE_EXTERNALS = ["onnxruntime-node", "better-sqlite3"] as const;
+
+/**
+ * Data-heavy CommonJS packages the image's production node_modules ships anyway, left to require() at run time: a
+ * cold start spends most of its CPU compiling the bundle, and these are mostly tables it never runs (iconv-lite's
+ * code pages, 480 KB, reach every function through functions-framework's body-parser; mime-db's 150 KB list, through
+ * express, is JSON that require() reads with JSON.parse instead of compiling it as a JS literal).
+ */
+export const RUNTIME_EXTERNALS = ["iconv-lite", "mime-db"] as const;
+
+/**
+ * Externalises RUNTIME_EXTERNALS only where the import resolves to the top-level copy in node_modules (the one a bare
+ * require from dist/ finds); a nested copy of another version (client-node's form-data has its own mime-db) stays
+ * bundled, so every importer keeps the version it was installed with.
+ */
+function runtimeExternals(root: string): Plugin {
+  return {
+    name: "runtime-externals",
+    setup(b) {
+      b.onResolve({ filter: new RegExp(`^(${RUNTIME_EXTERNALS.join("|")})$`) }, async (args) => {
+        if (args.pluginData === "runtime-externals") return undefined;
+        const resolved = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: "runtime-externals" });
+        if (resolved.errors.length > 0) return resolved;
+        const top = path.join(root, "node_modules", args.path);
+        if (!fs.existsSync(top)) return resolved;
+        return fs.realpathSync(resolved.path).startsWith(fs.realpathSync(top) + path.sep) ? { path: args.path, external: true } : resolved;
+      });
+    },
+  };
+}
 
 /** Modules a function should only carry if it calls them (checked by tests and printed in the report). */
 export const HEAVY_MODULES = ["@kubernetes/client-node", "@opentelemetry/exporter-trace-otlp-http", "@opentelemetry/sdk-node", "onnxruntime-node"] as const;
@@ -75,6 +104,7 @@ export async function bundle(entries: readonly BundleEntry[], outDir: string, ro
       entryNames: "index",
       chunkNames: "chunks/[name]-[hash]",
       external: [...NATIVE_EXTERNALS],
+      plugins: [runtimeExternals(root)],
       banner: { js: BANNER },
       jsx: "automatic",
       jsxImportSource: "hono/jsx",

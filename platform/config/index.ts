@@ -1,6 +1,6 @@
 // Typed configuration, parsed once at the entry point from an injectable environment (style.md §4).
 import path from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { trustedProxyList } from "../auth/proxies.ts";
 import { ConfigError } from "../errors.ts";
 

@@ -1,5 +1,5 @@
 // The drift baseline (docs/artifacts.md "baseline.json", format version 1): one parser and validator for all readers.
-import { z } from "zod";
+import * as z from "zod";
 import { ValidationError } from "../errors.ts";
 import { zodIssues } from "../events/envelope.ts";
 

@@ -1,5 +1,5 @@
 // Knative DeliverySpec (duck/v1 delivery_types.go): parsing, backoff maths, the retryable-status rule, knativeerror*.
-import { z } from "zod";
+import * as z from "zod";
 import { tryParseIsoDuration } from "./duration.ts";
 
 export const BACKOFF_POLICIES = ["linear", "exponential"] as const;

@@ -2,7 +2,7 @@
 // and by the Knative manifest generator alike.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigError, ValidationError, type FieldIssue } from "../errors.ts";
 import { zodIssues } from "../events/envelope.ts";
 import { DeliverySpecSchema, DestinationSchema, dnsLabel, type DeliverySpec, type Destination } from "./delivery.ts";

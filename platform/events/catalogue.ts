@@ -1,5 +1,5 @@
 // The event catalogue: every dev.flywheel.* type of the loop, with a zod schema for `data` and a versioned dataschema.
-import { z } from "zod";
+import * as z from "zod";
 import { DeploymentSpecSchema } from "../specs/deployment.ts";
 import { TRAINING_REASONS, TrainingSpecBase, TrainingSpecSchema, refineTrainingSpec } from "../specs/training.ts";
 

@@ -1,7 +1,7 @@
 // One way to build Flywheel events and one way to parse them; the cloudevents SDK stays at this edge (style.md §6).
 import { createHash, randomUUID } from "node:crypto";
 import { CloudEvent, HTTP, ValidationError as CeValidationError } from "cloudevents";
-import type { z } from "zod";
+import type * as z from "zod";
 import { UnsupportedMediaTypeError, ValidationError, type FieldIssue } from "../errors.ts";
 import {
   CATALOGUE,

@@ -2,7 +2,7 @@
 // org.kubeflow.serving.inference.response, id = the request id, extensions inferenceservicename / namespace /
 // component / endpoint), and the sink that writes such events into the same day-partitioned layout.
 import { CloudEvent } from "cloudevents";
-import { z } from "zod";
+import * as z from "zod";
 import { ValidationError } from "../errors.ts";
 import { zodIssues, type AnyCloudEvent } from "../events/index.ts";
 import type { EventBus } from "../ports.ts";

@@ -1,7 +1,7 @@
 // Per-deployment inference-log policy: sample rate, retention, and the personal-data rule (drop or hash named fields
 // before anything is written).
 import { createHmac } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 
 const fields = {
   /** Share of requests written to the log (0 = none, 1 = every request). */

@@ -1,5 +1,5 @@
 // Each function's health in Knative mode: its Knative Service's `Ready` condition, read through client-node.
-import { z } from "zod";
+import * as z from "zod";
 import type { HealthCheck } from "../app/health.ts";
 import { clientNode, lazily, resolveKubeConfig, type KubeConfigSource } from "../training/kubernetes/load.ts";
 

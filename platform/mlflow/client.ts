@@ -1,7 +1,7 @@
 // The MLflow client: tracking + registry + the mlflow-artifacts proxy (upload, list, download) + MLflow 3.x logged models.
 import fs from "node:fs";
 import path from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import type { Config } from "../config/index.ts";
 import { ValidationError } from "../errors.ts";
 import { MlflowUpstreamError, mlflowError } from "./errors.ts";

@@ -1,5 +1,5 @@
 // Registry half of the MLflow client: registered models, model versions, tags, aliases, download URIs.
-import { z } from "zod";
+import * as z from "zod";
 import { ModelVersionSchema, RegisteredModelSchema, parseAs, type ModelVersion, type Page, type RegisteredModel } from "./schemas.ts";
 import { paginate, TrackingClient, type SearchOptions } from "./tracking.ts";
 

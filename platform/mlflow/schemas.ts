@@ -1,5 +1,5 @@
 // Response shapes of MLflow REST 2.0 (service.proto, model_registry.proto), parsed with zod so results are typed.
-import { z } from "zod";
+import * as z from "zod";
 import { MlflowUpstreamError } from "./errors.ts";
 
 const int = z.coerce.number();

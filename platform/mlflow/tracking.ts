@@ -5,7 +5,7 @@ import {
   type Experiment, type Metric, type Page, type Run, type RunInfo, type RunStatus,
 } from "./schemas.ts";
 import { MlflowTransport } from "./transport.ts";
-import { z } from "zod";
+import * as z from "zod";
 
 export const VIEW_TYPES = ["ACTIVE_ONLY", "DELETED_ONLY", "ALL"] as const;
 export type ViewType = (typeof VIEW_TYPES)[number];

@@ -1,5 +1,5 @@
 // Feedback policy per model: when live accuracy from feedback may roll the champion back at once.
-import { z } from "zod";
+import * as z from "zod";
 
 export const FeedbackPolicySchema = z
   .object({

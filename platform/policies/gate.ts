@@ -1,5 +1,5 @@
 // Evaluation gate policy per model: which metric decides, in which direction, by how much, and absolute floors.
-import { z } from "zod";
+import * as z from "zod";
 
 export const GatePolicySchema = z
   .object({

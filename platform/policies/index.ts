@@ -1,6 +1,6 @@
 // Per-model policies from one YAML file: gate (log-model), rollout (deploy-model), retrain guards (retrain-on-drift).
 import fs from "node:fs";
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigError } from "../errors.ts";
 import { LoggingOverridesSchema, LoggingPolicySchema, type LoggingPolicy } from "../inference-log/policy.ts";
 import { FeedbackOverridesSchema, FeedbackPolicySchema, type FeedbackPolicy } from "./feedback.ts";

@@ -1,5 +1,5 @@
 // Retrain guards per model: one in flight, a cooldown after each retrain, a daily cap.
-import { z } from "zod";
+import * as z from "zod";
 
 export const RetrainPolicySchema = z
   .object({

@@ -1,5 +1,5 @@
 // Rollout policy per model: replace the deployment, or run a canary experiment and decide automatically.
-import { z } from "zod";
+import * as z from "zod";
 
 export const RolloutPolicySchema = z
   .object({

@@ -1,5 +1,5 @@
 // Deployment specs (surface.md "Deployment"): a model, a pipeline (A -> transform -> B) or an A/B experiment.
-import { z } from "zod";
+import * as z from "zod";
 
 export const DEPLOYMENT_KINDS = ["model", "pipeline", "experiment"] as const;
 export type DeploymentKind = (typeof DEPLOYMENT_KINDS)[number];

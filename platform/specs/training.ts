@@ -1,5 +1,5 @@
 // The one training spec (surface.md "Training"), used by the UI, CLI, API, cron, Kafka and retrain-on-drift.
-import { z } from "zod";
+import * as z from "zod";
 
 export const TRAINING_KINDS = ["single", "ddp", "spark"] as const;
 export type TrainingKind = (typeof TRAINING_KINDS)[number];

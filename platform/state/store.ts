@@ -1,7 +1,7 @@
 // The StateStore port and its two adapters: SQLite (embedded) and PostgreSQL (Knative), one Kysely query layer.
 import fs from "node:fs";
 import path from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import { Kysely, PostgresDialect, sql, SqliteDialect, type Transaction } from "kysely";
 import pg from "pg";
 import type { Config } from "../config/index.ts";
@@ -65,7 +65,9 @@ class KyselyStateStore implements StateStore {
 export async function openSqliteState(file: string): Promise<StateStore> {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   // 0600 before SQLite opens it, so the WAL and SHM files it makes follow (the data dir is private).
-  const database = new Database(privateFile(file));
+  // Loaded here, not at import: Knative functions run on PostgreSQL and need not load the native addon at start-up.
+  const { default: Sqlite } = await import("better-sqlite3");
+  const database: Database.Database = new Sqlite(privateFile(file));
   // busy_timeout first: another process switching the file to WAL at the same moment must be waited for.
   database.pragma("busy_timeout = 10000");
   database.pragma("journal_mode = WAL");

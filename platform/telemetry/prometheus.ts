@@ -1,6 +1,6 @@
 // A minimal Prometheus HTTP API client (GET /api/v1/query and /api/v1/query_range): instant vectors as {labels, value},
 // ranges as {labels, points}. Errors name the query's purpose, never echo the response body.
-import { z } from "zod";
+import * as z from "zod";
 import { UpstreamError } from "../errors.ts";
 
 export interface VectorSample {

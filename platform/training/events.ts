@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { z } from "zod";
+import * as z from "zod";
 import { buildEvent, deriveId, type AnyCloudEvent } from "../events/envelope.ts";
 import { errorFields, type Logger } from "../log.ts";
 import type { EventBus, JobRecord } from "../ports.ts";

@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { z } from "zod";
+import * as z from "zod";
 import { TrainingSpecSchema } from "../specs/training.ts";
 import { TriggerRefSchema } from "../events/catalogue.ts";
 import { JOB_STATES, type JobFilter, type JobRecord, type JobState, type JobTransition } from "../ports.ts";

@@ -1,5 +1,5 @@
 // Alertmanager webhook payload v4 (interfaces.md §9) -> one dev.flywheel.alert.firing|resolved CloudEvent per alert.
-import { z } from "zod";
+import * as z from "zod";
 import { ValidationError } from "../../platform/errors.ts";
 import { buildEvent, deriveId, zodIssues, type AnyCloudEvent } from "../../platform/events/envelope.ts";
 

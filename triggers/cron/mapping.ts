@@ -1,5 +1,5 @@
 // Trigger mapping: dev.knative.sources.ping (PingSource or the embedded CronScheduler) -> a training intent (reason schedule).
-import { z } from "zod";
+import * as z from "zod";
 import { ValidationError } from "../../platform/errors.ts";
 import { PING_EVENT_TYPE, zodIssues, type AnyCloudEvent } from "../../platform/events/index.ts";
 import { checkOverrides, isRecord, jsonData, type TrainingIntent } from "./intent.ts";

@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import { Cron } from "croner";
 import YAML from "yaml";
-import { z } from "zod";
+import * as z from "zod";
 import { ValidationError, type FieldIssue } from "../../platform/errors.ts";
 import { zodIssues } from "../../platform/events/index.ts";
 import { TrainingSpecBase } from "../../platform/specs/training.ts";

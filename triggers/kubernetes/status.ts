@@ -1,5 +1,5 @@
 // ApiServerSource events (dev.knative.apiserver.resource.*) for training objects and pods -> training status events.
-import { z } from "zod";
+import * as z from "zod";
 import { ValidationError } from "../../platform/errors.ts";
 import type { AnyCloudEvent } from "../../platform/events/envelope.ts";
 import type { BaseDeps, HandlerOutcome } from "../../platform/fn/types.ts";

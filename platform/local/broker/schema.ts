@@ -2,7 +2,7 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { z } from "zod";
+import * as z from "zod";
 import { BACKOFF_POLICIES, DELIVERY_FORMATS, DestinationSchema, type ResolvedDelivery } from "../../eventing/delivery.ts";
 import type { Subscriber } from "./types.ts";
 import { DELIVERY_STATES, type DeliveryInfo, type DeliveryKind, type DeliveryState } from "./types.ts";

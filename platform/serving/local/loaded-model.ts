@@ -1,6 +1,6 @@
 // One loaded model version: an onnxruntime session, its V2 metadata, an optional batcher, and in-flight tracking
 // so a hot-swap can drain it before releasing the session.
-import ort from "onnxruntime-node";
+import type ort from "onnxruntime-node";
 import { ValidationError } from "../../errors.ts";
 import { TensorError } from "../v2/tensor.ts";
 import type { InferRequest, ResponseOutput, TensorMetadata } from "../v2/types.ts";
@@ -25,12 +25,14 @@ export class LoadedModel {
   readonly outputs: readonly TensorMetadata[];
   readonly parameters: Readonly<Record<string, unknown>>;
   readonly #session: ort.InferenceSession;
+  readonly #Tensor: typeof ort.Tensor;
   readonly #batcher: AdaptiveBatcher | undefined;
   #inFlight = 0;
   #retired = false;
   #drained: (() => void) | undefined;
 
-  private constructor(opts: LoadOptions, session: ort.InferenceSession) {
+  private constructor(opts: LoadOptions, session: ort.InferenceSession, Tensor: typeof ort.Tensor) {
+    this.#Tensor = Tensor;
     this.name = opts.name;
     this.version = opts.version;
     this.#session = session;
@@ -45,11 +47,15 @@ export class LoadedModel {
   }
 
   static async load(opts: LoadOptions): Promise<LoadedModel> {
+    // The native runtime loads with the first model, not at import: functions that only share this module's constants
+    // and routes (infer in Knative mode calls a remote V2 server) never load it.
+    // Named exports, not default: under tsx the namespace of this CommonJS package has no default.
+    const ort = await import("onnxruntime-node");
     const session =
       typeof opts.model === "string"
         ? await ort.InferenceSession.create(opts.model)
         : await ort.InferenceSession.create(opts.model);
-    return new LoadedModel(opts, session);
+    return new LoadedModel(opts, session, ort.Tensor);
   }
 
   get batching(): boolean {
@@ -98,7 +104,7 @@ export class LoadedModel {
 
   async #run(feeds: readonly Feed[], outputs: readonly string[]): Promise<ResponseOutput[]> {
     const input: Record<string, ort.Tensor> = {};
-    for (const f of feeds) input[f.name] = toOrtTensor(f);
+    for (const f of feeds) input[f.name] = toOrtTensor(f, this.#Tensor);
     const result = await this.#session.run(input, [...outputs]);
     return outputs.map((name) => {
       const t = result[name];

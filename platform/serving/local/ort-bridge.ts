@@ -1,5 +1,5 @@
 // Bridge between V2 tensors and onnxruntime-node tensors: datatype mapping, conversion, metadata.
-import ort from "onnxruntime-node";
+import type ort from "onnxruntime-node";
 import { coerce, elementCount, flatten, TensorError, toJsonValues } from "../v2/tensor.ts";
 import { V2_DATATYPES, type RequestInput, type ResponseOutput, type TensorMetadata, type V2Datatype } from "../v2/types.ts";
 
@@ -78,10 +78,11 @@ function convert(v: number | bigint | boolean | string, to: V2Datatype): number 
   return n;
 }
 
-export function toOrtTensor(feed: Feed): ort.Tensor {
+/** `Tensor` is the loaded runtime's constructor (loaded-model imports onnxruntime when the first model loads). */
+export function toOrtTensor(feed: Feed, Tensor: typeof ort.Tensor): ort.Tensor {
   if (feed.datatype === "FP16") throw new TensorError(feed.name, "FP16 inputs are not supported by the embedded server");
   const type = V2_TO_ORT[feed.datatype];
-  return new ort.Tensor(type, typedArray(type, feed.values), feed.dims);
+  return new Tensor(type, typedArray(type, feed.values), feed.dims);
 }
 
 function typedArray(type: OrtType, values: readonly (number | bigint | boolean | string)[]): ort.Tensor.DataType {

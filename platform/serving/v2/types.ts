@@ -1,5 +1,5 @@
 // Open Inference Protocol (V2 REST) request/response shapes, per interfaces.md §3, with zod validation of requests.
-import { z } from "zod";
+import * as z from "zod";
 
 export const V2_DATATYPES = [
   "BOOL",

@@ -1,5 +1,5 @@
 // ApiException -> platform errors. Only the Status message is kept: the exception's own text carries headers.
-import { z } from "zod";
+import * as z from "zod";
 import { ConflictError, ForbiddenError, NotFoundError, UpstreamError, ValidationError } from "../../errors.ts";
 
 const StatusBody = z.object({ reason: z.string().optional(), message: z.string().optional(), code: z.number().optional() }).passthrough();

@@ -1,5 +1,5 @@
 // Labels, annotations and object kinds of training objects, and reading a JobRecord back from an object.
-import { z } from "zod";
+import * as z from "zod";
 import { TriggerRefSchema } from "../../events/catalogue.ts";
 import type { JobRecord } from "../../ports.ts";
 import { TrainingSpecSchema, type TrainingSpec } from "../../specs/training.ts";

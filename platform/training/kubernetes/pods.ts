@@ -1,5 +1,5 @@
 // Which pod is which rank for each training kind, which container holds the trainer, and what a failed pod says.
-import { z } from "zod";
+import * as z from "zod";
 import { LABELS, type KubeObject, type TrainingObjectKind } from "./meta.ts";
 
 /** Container that runs the training code, per kind (PyTorchJob requires `pytorch`; TrainJob's runtime names it `node`). */

@@ -1,5 +1,5 @@
 // The ONE mapping from Kubernetes status (Job, PyTorchJob, TrainJob, SparkApplication, and their pods) to job states.
-import { z } from "zod";
+import * as z from "zod";
 import type { JobState } from "../../ports.ts";
 import { toMillis, type KubeObject } from "./meta.ts";
 

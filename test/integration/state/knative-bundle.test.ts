@@ -8,7 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { buildEvent, eventType, toHttpBinary, type AnyCloudEvent } from "../../../platform/events/index.ts";
-import { z } from "zod";
+import * as z from "zod";
 import { functionObjects } from "../../../platform/manifests/functions.ts";
 import type { EventSink } from "../../support/function-process.ts";
 import { ROOT } from "../../support/knative-process.ts";
