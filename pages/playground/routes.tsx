@@ -151,10 +151,10 @@ const Forms: FC<{ name: string; meta: V2ModelMetadata; form: FormBody; errors: F
         <form method="post" action="/playground/raw" class="stack card" hx-post="/playground/raw" hx-target="#result" hx-swap="outerHTML">
           <Csrf token={csrf} />
           <input type="hidden" name="deployment" value={name} />
-          <Field errors={errors} name="raw" label="Raw V2 request">
+          <Field errors={errors} name="raw" label="Request as JSON (Open Inference Protocol V2)" hint="For tensors the form above cannot express: edit the data arrays, then send. The answer is the model server's own.">
             <textarea name="raw" id="raw" rows={10}>{form.raw ?? example}</textarea>
           </Field>
-          <p><button type="submit" class="secondary">Send raw request</button></p>
+          <p><button type="submit" class="secondary" id="send-json">Send JSON request</button></p>
         </form>
         {nl ? (
           <form method="post" action="/playground/text" class="stack card" hx-post="/playground/text" hx-target="#result" hx-swap="outerHTML">
