@@ -95,7 +95,7 @@ export function playgroundRoutes(deps: UiDeps, airflow: boolean): Hono {
       if (!parsed || typeof parsed !== "object" || !("inputs" in parsed) || !Array.isArray(parsed.inputs)) throw new Error("no inputs");
       request = { ...parsed, inputs: parsed.inputs };
     } catch {
-      return render(c, name, form, { raw: ["must be a JSON V2 inference request with an inputs array"] }, { error: "The raw request is not valid." }, 422);
+      return render(c, name, form, { raw: ["must be a JSON V2 inference request with an inputs array"] }, { error: "The JSON request is not valid: it needs an inputs array." }, 422);
     }
     const meta = await metadataOf(name);
     return call(c, name, form, typeof meta === "string" ? undefined : meta, request);
