@@ -133,7 +133,7 @@ export const LineChart: FC<LineChartProps> = ({ series, title, id, xLabel, yLabe
         const d = pts.map((p, j) => `${j ? "L" : "M"}${sx(p.x).toFixed(1)},${sy(p.y, lo, hi).toFixed(1)}`).join(" ");
         const last = s.points[s.points.length - 1];
         return (
-          <g data-series={s.name} data-drawn={String(pts.length)} data-final={last ? String(last.y) : ""}>
+          <g data-series={s.name} data-drawn={String(pts.length)} data-final={last ? String(last.y) : ""} data-first-x={String(pts[0]?.x ?? "")} data-last-x={String(pts.at(-1)?.x ?? "")}>
             {pts.length > 1 ? <path d={d} fill="none" stroke={color} stroke-width="2" /> : null}
             {last ? <circle cx={sx(last.x)} cy={sy(last.y, lo, hi)} r={3.5} fill={color} /> : null}
             <text x={PAD.l + 6 + i * 150} y={14} style={`fill:${color}`} class="legend">

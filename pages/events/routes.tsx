@@ -23,9 +23,9 @@ const dataOf = (e: UiStoredEvent): Record<string, unknown> => {
 const str = (v: unknown): string => (typeof v === "string" ? v : v === undefined ? "" : JSON.stringify(v));
 
 export const EventsTable: FC<{ events: readonly UiStoredEvent[]; tracing: string | undefined }> = ({ events, tracing }) => (
-  events.length ? (
+  events.length ? (<>
     <div class="scroll"><table id="events">
-      <thead><tr><th>Time</th><th>Type</th><th>Source</th><th>Subject</th><th>Id</th><th>Trace</th></tr></thead>
+      <thead><tr><th>Time</th><th>Type</th><th>Source</th><th>Subject</th><th>Id</th>{tracing ? <th>Trace</th> : null}</tr></thead>
       <tbody>
         {events.map((e) => {
           const t = traceId(e.event.traceparent);
@@ -36,13 +36,15 @@ export const EventsTable: FC<{ events: readonly UiStoredEvent[]; tracing: string
               <td class="mono">{e.source}</td>
               <td>{e.subject ?? ""}</td>
               <td><a class="mono" href={`/activity/events/${encodeURIComponent(e.id)}`} title={`Event ${e.id}: payload and trace`}>{e.id.length > 14 ? `${e.id.slice(0, 13)}…` : e.id}</a></td>
-              <td>{t ? (tracing ? <a class="mono" href={`${tracing.replace(/\/$/, "")}/trace/${t}`}>{t.slice(0, 12)}…</a> : <span class="mono">{t.slice(0, 12)}…</span>) : ""}</td>
+              {tracing ? <td>{t ? <a class="mono" href={`${tracing.replace(/\/$/, "")}/trace/${t}`}>{t.slice(0, 12)}…</a> : ""}</td> : null}
             </tr>
           );
         })}
       </tbody>
     </table></div>
-  ) : <p class="muted">No events yet.</p>
+    {/* Without a tracing UI a trace column would be ids nobody can open: say once where they are instead. */}
+    {tracing ? null : <p class="muted" id="no-tracing">No tracing UI is configured (FLYWHEEL_TRACING_UI_URL), so trace ids are shown on each event's page instead of in a column.</p>}
+  </>) : <p class="muted">No events yet.</p>
 );
 
 export const shortType = (t: string): string => t.replace(/^dev\.flywheel\./, "");

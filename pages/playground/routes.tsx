@@ -95,7 +95,7 @@ export function playgroundRoutes(deps: UiDeps, airflow: boolean): Hono {
       if (!parsed || typeof parsed !== "object" || !("inputs" in parsed) || !Array.isArray(parsed.inputs)) throw new Error("no inputs");
       request = { ...parsed, inputs: parsed.inputs };
     } catch {
-      return render(c, name, form, { raw: ["must be a JSON V2 inference request with an inputs array"] }, { error: "The raw request is not valid." }, 422);
+      return render(c, name, form, { raw: ["must be a JSON V2 inference request with an inputs array"] }, { error: "The JSON request is not valid: it needs an inputs array." }, 422);
     }
     const meta = await metadataOf(name);
     return call(c, name, form, typeof meta === "string" ? undefined : meta, request);
@@ -151,10 +151,10 @@ const Forms: FC<{ name: string; meta: V2ModelMetadata; form: FormBody; errors: F
         <form method="post" action="/playground/raw" class="stack card" hx-post="/playground/raw" hx-target="#result" hx-swap="outerHTML">
           <Csrf token={csrf} />
           <input type="hidden" name="deployment" value={name} />
-          <Field errors={errors} name="raw" label="Raw V2 request">
+          <Field errors={errors} name="raw" label="Request as JSON (Open Inference Protocol V2)" hint="For tensors the form above cannot express: edit the data arrays, then send. The answer is the model server's own.">
             <textarea name="raw" id="raw" rows={10}>{form.raw ?? example}</textarea>
           </Field>
-          <p><button type="submit" class="secondary">Send raw request</button></p>
+          <p><button type="submit" class="secondary" id="send-json">Send JSON request</button></p>
         </form>
         {nl ? (
           <form method="post" action="/playground/text" class="stack card" hx-post="/playground/text" hx-target="#result" hx-swap="outerHTML">

@@ -3,12 +3,15 @@ import type { FC } from "hono/jsx";
 import { TAG } from "../../platform/lineage.ts";
 import type { DeploymentStatus } from "../../platform/ports.ts";
 import type { UiDeps, UiStoredEvent } from "../deps.ts";
+import { eventLabel } from "../events/labels.ts";
 
 export interface LineageNode {
   readonly kind: "data" | "job" | "run" | "version" | "deployment" | "event";
   readonly label: string;
   readonly detail?: string | undefined;
   readonly href?: string | undefined;
+  /** Tooltip: the exact event type and time behind a human label. */
+  readonly title?: string | undefined;
 }
 
 export interface Lineage {
@@ -67,7 +70,7 @@ export async function lineageOf(deps: Pick<UiDeps, "models" | "serving" | "event
       [{ kind: "run", label: v.runId ? `run ${v.runId.slice(0, 10)}` : "run unknown", href: v.runId ? `/registry/runs/${encodeURIComponent(v.runId)}` : undefined }],
       [{ kind: "version", label: `${model} v${version}`, detail: v.aliases.join(", ") || undefined, href: `/models/${encodeURIComponent(model)}/versions/${encodeURIComponent(version)}` }],
       deployments.length ? deployments.map((d) => ({ kind: "deployment" as const, label: d.name, detail: d.state, href: `/deployments/${encodeURIComponent(d.name)}` })) : [{ kind: "deployment", label: "not deployed" }],
-      events.length ? events.map((e) => ({ kind: "event" as const, label: short(e.type), detail: new Date(e.receivedAt).toISOString().slice(11, 19), href: `/activity/events/${encodeURIComponent(e.id)}` })) : [{ kind: "event", label: "no events kept" }],
+      events.length ? events.map((e) => ({ kind: "event" as const, label: eventLabel(e.type), detail: `${new Date(e.receivedAt).toISOString().slice(11, 19)} · ${short(e.type)}`, title: `${short(e.type)} at ${new Date(e.receivedAt).toISOString()}`, href: `/activity/events/${encodeURIComponent(e.id)}` })) : [{ kind: "event", label: "no events kept" }],
     ],
   };
 }
@@ -98,6 +101,7 @@ export const LineageGraph: FC<{ g: Lineage }> = ({ g }) => {
         {g.columns.map((col, ci) => col.map((n, i) => {
           const box = (
             <g data-kind={n.kind}>
+              {n.title ? <title>{n.title}</title> : null}
               <rect x={ci * (COL_W + GAP)} y={y(ci, i)} width={COL_W} height={BOX_H} rx={5} fill={FILL[n.kind]} stroke="#9aa5b4" />
               <text x={ci * (COL_W + GAP) + 6} y={y(ci, i) + 16} class="node-label">{n.label.length > 22 ? `${n.label.slice(0, 21)}…` : n.label}</text>
               {n.detail ? <text x={ci * (COL_W + GAP) + 6} y={y(ci, i) + 32}>{n.detail.length > 24 ? `${n.detail.slice(0, 23)}…` : n.detail}</text> : null}

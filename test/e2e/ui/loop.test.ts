@@ -1,7 +1,7 @@
 // The whole loop as a first-time user walks it in Chromium (JavaScript on), with a screenshot per screen and the error
 // paths: first-run home, launch from the shipped example, bad YAML, job progress and links, run history and artifacts,
 // gate verdicts, a worse version promoted only after the comparison (live refresh), rollback, deploy-name protection, a
-// failed pipeline, A/B traffic, playground probabilities and a refused sentence, events, comparison and search.
+// failed pipeline, A/B traffic, playground probabilities and a refused sentence and JSON request, a long job chart thinned not cut, events, comparison and search.
 import { describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, useUiBrowser } from "../../support/ui-browser.ts";
 
@@ -91,14 +91,24 @@ describe("the loop, screen by screen", () => {
     expect(await page.locator("#version-run").getAttribute("href")).toMatch(/^\/registry\/runs\/[0-9a-f]+$/);
     await b.shot("walk-07-version");
 
-    // A worse version: clone the job with one epoch; the gate rejects it and says why.
+    // A worse version: clone the job with a learning rate too small to learn anything; the gate rejects it and says
+    // why. Its 900 epochs are more than the job chart's point budget (MAX_DRAWN = 400): thinned, never cut.
     await page.goto(url(job1));
     await page.click("#clone");
-    await page.fill('input[name="param_value_0"]', "1");
-    await page.fill('input[name="param_value_1"]', "0.001");
+    await page.fill('input[name="param_value_0"]', "900");
+    await page.fill('input[name="param_value_1"]', "0.00001");
     await page.click("#launch");
     await page.waitForURL(/\/training\/jobs\/iris-[0-9a-f]+\?requested=1$/);
     await page.waitForSelector('#job-live[data-state="succeeded"]', { timeout: 90_000 });
+    expect(await page.locator("#job-eta").textContent()).toContain("100% done (step 900 of 900)");
+    for (const series of ["loss", "accuracy"]) {
+      const g = page.locator(`#progress-chart [data-series="${series}"]`);
+      expect(Number(await g.getAttribute("data-drawn"))).toBeLessThanOrEqual(400);
+      expect(Number(await g.getAttribute("data-drawn"))).toBeGreaterThan(100);
+      expect(await g.getAttribute("data-last-x")).toBe("900");
+      expect(Number(await g.getAttribute("data-first-x"))).toBeLessThanOrEqual(1);
+    }
+
     await page.goto(url("/models/iris"));
     await waitFor("v2's verdict", () => reloadAndCount('[data-version="2"] .badge.failed'));
     await b.shot("walk-08-model-versions");
@@ -185,6 +195,30 @@ describe("the loop, screen by screen", () => {
     await page.waitForSelector('#result [role="alert"]');
     expect((await page.locator('#result [role="alert"]').textContent())?.length).toBeGreaterThan(5);
     await b.shot("walk-15-playground-nl-error");
+    // The JSON request: htmx's non-2xx answers are shown, both the page's own 422 and the model server's refusal.
+    const sendJson = async (): Promise<{ status: number; alert: string }> => {
+      const before = await page.locator('#result [role="alert"]').textContent();
+      const answer = page.waitForResponse((r) => r.url().endsWith("/playground/raw"));
+      await page.click("#send-json");
+      const status = (await answer).status();
+      await page.waitForFunction((prev) => {
+        const a = document.querySelector('#result [role="alert"]');
+        return a !== null && a.textContent !== prev;
+      }, before);
+      return { status, alert: (await page.locator('#result [role="alert"]').textContent()) ?? "" };
+    };
+    expect(await page.locator('label[for="raw"]').textContent()).toBe("Request as JSON (Open Inference Protocol V2)");
+    const template = await page.inputValue("#raw");
+    await page.fill("#raw", "{ not json");
+    expect(await sendJson()).toEqual({ status: 422, alert: "The JSON request is not valid: it needs an inputs array." });
+    // The template, filled in, under an input name the model does not have: the model server's 4xx is shown.
+    const wrong = template.replace(/"name": "[^"]+"/, '"name": "no_such_input"').replace('"data": []', '"data": [5.1, 3.5, 1.4, 0.2]');
+    await page.fill("#raw", wrong);
+    const refused = await sendJson();
+    expect(refused.status).toBeGreaterThanOrEqual(400);
+    expect(refused.alert).toMatch(/\w/);
+    expect(await page.locator("#prediction").count()).toBe(0);
+    await b.shot("walk-15a-playground-json-error");
 
     // A single model's deployment page: its requests (direct and as an A/B arm), error rate and p50/p99.
     await page.goto(url("/deployments/iris"));

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uiHarness } from "./harness.ts";
+import { EventsTable } from "../../../pages/events/routes.tsx";
 import type { Session, UiHarness } from "./harness.ts";
 
 let h: UiHarness;
@@ -39,6 +40,18 @@ describe("home", () => {
 });
 
 describe("events and drift", () => {
+  it("has a trace column only when a tracing UI is configured, and otherwise says once where trace ids are", async () => {
+    const events = [1, 2].map((i) => ({ id: `e${i}`, source: "/t", type: "dev.flywheel.model.logged", subject: undefined, receivedAt: 0, event: { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" } }));
+    const off = String(await EventsTable({ events, tracing: undefined }));
+    expect(off).not.toContain("<th>Trace</th>");
+    expect(off.match(/<td/g)?.length).toBe(10);
+    expect(off.match(/id="no-tracing"/g)?.length).toBe(1);
+    const on = String(await EventsTable({ events, tracing: "http://jaeger.example/" }));
+    expect(on).toContain("<th>Trace</th>");
+    expect(on.match(/<td/g)?.length).toBe(12);
+    expect(on).not.toContain("no-tracing");
+  });
+
   it("lists events with a trace link, alerts, escaped retrain decisions and drift bars", async () => {
     const html = await (await viewer.get("/activity")).text();
     expect(html).toContain('href="http://jaeger.example/trace/0af7651916cd43dd8448eb211c80319c"');

@@ -21,6 +21,10 @@ describe("inference playground", () => {
     }
     expect(html).not.toContain('name="f_4"');
     expect(html).toContain('<option value="iris" selected="">iris (ready)</option>');
+    // The JSON editor says what it is for a first-time user, not "Raw V2".
+    expect(html).toContain('<label for="raw">Request as JSON (Open Inference Protocol V2)</label>');
+    expect(html).toMatch(/<small class="muted">For tensors the form above cannot express/);
+    expect(html).not.toContain("Raw V2");
   });
 
   it("shows the predicted species and the exact V2 request and response", async () => {

@@ -86,6 +86,17 @@ describe("models, versions, promotion", () => {
     expect(html).toContain('href="/training/jobs/job-00002"');
   });
 
+  it("labels lineage events for humans, keeping the wire type as secondary text and tooltip", async () => {
+    const at = Date.UTC(2026, 0, 2, 3, 4, 5);
+    h.fakes.stored.push({ id: "lin-1", source: "/test", type: "dev.flywheel.model.promoted", subject: undefined, receivedAt: at, event: { data: { model: "iris", version: "2" } } });
+    const html = await (await viewer.get("/models/iris/versions/2")).text();
+    const node = /<g data-kind="event">([\s\S]*?)<\/g>/.exec(html)?.[1] ?? "";
+    expect(node).toContain("<title>model.promoted at 2026-01-02T03:04:05.000Z</title>");
+    expect(node).toContain(">Promoted to champion</text>");
+    expect(node).toContain("03:04:05 · model.pro");
+    h.fakes.stored.pop();
+  });
+
   it("promotes and rolls back through model.promotion.requested (mlops-engineer only)", async () => {
     const ops = await h.as("mlops-engineer");
     // v1 scores worse than the champion (0.91 < 0.92): the comparison is shown and nothing is emitted until confirmed.
