@@ -7,6 +7,7 @@ import { buildRequestPaced, featureNames, InputMismatchError } from "./build.ts"
 import { decodeOutputsPaced, predictedClasses, type Prediction } from "./decode.ts";
 import type { InferDeps } from "./deps.ts";
 import type { InferInput } from "./input.ts";
+import { answeredVersion } from "./version.ts";
 import { extractWithLlm } from "./llm.ts";
 import type { ModelInfoCache } from "./model-info.ts";
 import { parseNaturalLanguage } from "./nl.ts";
@@ -84,16 +85,18 @@ export async function inferDeployment(deps: InferDeps, cache: ModelInfoCache, de
   const route = answeringCandidate(headers) ?? (response.model_name !== target.model ? response.model_name : undefined);
   deps.candidates?.record(deployment, route ?? deployment, "success", (performance.now() - started) / 1000);
   const answered = route && route !== deployment ? ((await deps.backend.get(route)) ?? status) : status;
+  // The registry version that answered (not the runtime's own model_version numbering): drift, log and result agree.
+  const version = await answeredVersion(deps, answered, response.model_version);
   const predictions = await decodeOutputsPaced(response, info.labels);
   const classes = deps.drift || deps.inferenceLog ? predictedClasses(response, info.labels) : [];
-  if (deps.drift && answered.model) observe(deps, answered.model, response.model_version ?? answered.version ?? "", features, classes);
+  if (deps.drift && answered.model) observe(deps, answered.model, version ?? "", features, classes);
   if (deps.inferenceLog && requestId) {
-    deps.inferenceLog.record({ requestId, deployment, model: answered.model, version: response.model_version ?? answered.version, rows: await rowsOf(features, classes.length), predictions: classes, classes: info.labels });
+    deps.inferenceLog.record({ requestId, deployment, model: answered.model, version, rows: await rowsOf(features, classes.length), predictions: classes, classes: info.labels });
   }
   return {
     deployment,
     model: answered.model,
-    version: response.model_version ?? answered.version,
+    version,
     route,
     predictions,
     ...(single ? { prediction: predictions[0] } : {}),

@@ -10,6 +10,8 @@ import { kserveCanary } from "./canary.ts";
 
 export const KSERVE_ISVC_API = "serving.kserve.io/v1beta1";
 export const KSERVE_GRAPH_API = "serving.kserve.io/v1alpha1";
+/** The env var that tells an MLServer-compatible runtime the registry version it serves. */
+export const MODEL_VERSION_ENV = "MLSERVER_MODEL_VERSION";
 
 export interface KServeBackendOptions extends ClusterBackendOptions {
   /** Base URL of a deployment's host (default cluster-local http://<name>.<namespace>.svc.cluster.local). */
@@ -83,6 +85,10 @@ export class KServeServingBackend extends ClusterServingBackend {
             protocolVersion: "v2",
             storageUri: spec.storageUri ?? resolved.storageUri,
             ...(this.#opts.runtime ? { runtime: this.#opts.runtime } : {}),
+            // Per revision, so a canary's answers say which arm served: MLServer reports it as the V2 model_version
+            // (ModelParameters.version, env prefix MLSERVER_MODEL_); runtimes that ignore it answer their own numbering,
+            // which infer does not take for a registry version (functions/infer/version.ts).
+            env: [{ name: MODEL_VERSION_ENV, value: resolved.version }],
           },
         },
       },

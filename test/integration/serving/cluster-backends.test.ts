@@ -97,7 +97,7 @@ describe("KServe golden objects", () => {
     expect(obj.apiVersion).toBe("serving.kserve.io/v1beta1");
     expect(obj.kind).toBe("InferenceService");
     expect(obj.metadata.annotations["serving.kserve.io/deploymentMode"]).toBe("Serverless");
-    expect(obj.spec).toEqual({ predictor: { minReplicas: 0, model: { modelFormat: { name: "onnx" }, protocolVersion: "v2", storageUri: "s3://models/iris/3" } } });
+    expect(obj.spec).toEqual({ predictor: { minReplicas: 0, model: { modelFormat: { name: "onnx" }, protocolVersion: "v2", storageUri: "s3://models/iris/3", env: [{ name: "MLSERVER_MODEL_VERSION", value: "3" }] } } });
     expect(crdErrors(obj)).toEqual([]);
     const [m] = kserve.render(spec({ kind: "model", name: "torchy", model: "torchy" }), ctx) as [Golden];
     expect(m.spec).toMatchObject({ predictor: { model: { modelFormat: { name: "pytorch" } } } });

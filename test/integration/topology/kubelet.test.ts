@@ -11,7 +11,9 @@ import { writeModelDir } from "../../../examples/iris-node/artifacts.ts";
 import { LABELS, loadIris } from "../../../examples/iris-node/data.ts";
 import { train } from "../../../examples/iris-node/model.ts";
 import { toOnnx } from "../../../examples/iris-node/onnx.ts";
+import { answeredVersion } from "../../../functions/infer/version.ts";
 import { KServeServingBackend } from "../../../platform/serving/kserve/backend.ts";
+import { STABLE_VERSION_ANNOTATION } from "../../../platform/serving/kserve/canary.ts";
 import { ServingKubeClient } from "../../../platform/serving/kube.ts";
 import { SeldonServingBackend } from "../../../platform/serving/seldon/backend.ts";
 import { DeploymentSpecSchema } from "../../../platform/specs/deployment.ts";
@@ -255,7 +257,7 @@ describe("process kubelet: PyTorchJob (training operator)", () => {
 });
 
 describe("process kubelet: serving (KServe InferenceService, Seldon Model)", () => {
-  const ctx = (storageUri: string, revision: string): ApplyContext => ({ revision, models: { iris: { model: "iris", version: "1", storageUri, flavors: ["onnx", "python_function"] } } });
+  const ctx = (storageUri: string, revision: string, version = "1"): ApplyContext => ({ revision, models: { iris: { model: "iris", version, storageUri, flavors: ["onnx", "python_function"] } } });
   const modelAt = (job: string, seed: number): string => {
     const model = train(loadIris(), { epochs: 30, lr: 0.1, seed, classes: LABELS.length });
     writeModelDir(path.join(kubelet.pvcDir("flywheel-artifacts"), job, "model"), toOnnx(model, { metadata: { labels: JSON.stringify(LABELS) } }), new Date());
@@ -273,7 +275,8 @@ describe("process kubelet: serving (KServe InferenceService, Seldon Model)", () 
   it("an InferenceService from Flywheel's KServe backend becomes Ready and answers V2 inference at its URL (real ONNX)", async () => {
     const kserve = new KServeServingBackend({ client: new ServingKubeClient(kube.kubeconfig, NS), pollMs: 100, readyTimeoutMs: 120_000 });
     const spec = DeploymentSpecSchema.parse({ kind: "model", name: "iris", model: "iris", version: "1" });
-    const status = await kserve.apply(spec, ctx(modelAt("iris-train-1", 1), "r1"));
+    // Registry version 4: the runtime is told it per revision and reports it, not its own numbering ("1").
+    const status = await kserve.apply(spec, ctx(modelAt("iris-train-1", 1), "r1", "4"));
     expect(status).toMatchObject({ state: "ready", backend: "kserve", revision: "r1" });
     const target = await kserve.target("iris");
     expect(target.url).toBe(kubelet.served().find((m) => m.kind === "InferenceService")?.url);
@@ -281,7 +284,7 @@ describe("process kubelet: serving (KServe InferenceService, Seldon Model)", () 
     expect(meta.inputs[0]?.name).toBe("input");
     const out = await infer(target.url);
     expect(out.status).toBe(200);
-    expect(out.body).toMatchObject({ model_name: "iris", id: "q1" });
+    expect(out.body).toMatchObject({ model_name: "iris", model_version: "4", id: "q1" });
     const obj = kube.get({ apiVersion: "serving.kserve.io/v1beta1", kind: "InferenceService", namespace: NS, name: "iris" });
     expect(obj?.status).toMatchObject({ components: { predictor: { latestReadyRevision: "iris-predictor-00001", traffic: [{ revisionName: "iris-predictor-00001", percent: 100, latestRevision: true }] } }, modelStatus: { states: { activeModelState: "Loaded" } } });
   }, 150_000);
@@ -291,7 +294,10 @@ describe("process kubelet: serving (KServe InferenceService, Seldon Model)", () 
     const obj = await client.read("serving.kserve.io/v1beta1", "InferenceService", "iris");
     const predictor = (obj?.spec as { predictor: { model: Record<string, unknown> } }).predictor;
     // What a canary rollout applies: the new storageUri with canaryTrafficPercent (Flywheel's backend does not render it yet).
-    await client.apply({ apiVersion: "serving.kserve.io/v1beta1", kind: "InferenceService", metadata: { name: "iris", namespace: NS }, spec: { predictor: { ...predictor, canaryTrafficPercent: 30, model: { ...predictor.model, storageUri: modelAt("iris-train-2", 2) } } } });
+    // Registry version 5 as the candidate, version 4 the stable arm (the annotations the backend's canary sets).
+    const annotations = { "flywheel.dev/version": "5", [STABLE_VERSION_ANNOTATION]: "4" };
+    const model = { ...predictor.model, storageUri: modelAt("iris-train-2", 2), env: [{ name: "MLSERVER_MODEL_VERSION", value: "5" }] };
+    await client.apply({ apiVersion: "serving.kserve.io/v1beta1", kind: "InferenceService", metadata: { name: "iris", namespace: NS, annotations }, spec: { predictor: { ...predictor, canaryTrafficPercent: 30, model } } });
     await expect.poll(() => kubelet.served().find((m) => m.name === "iris")?.revisions.map((r) => [r.name, r.percent]), { timeout: 60_000, interval: 100 }).toEqual([["iris-predictor-00002", 30], ["iris-predictor-00001", 70]]);
     const url = kubelet.served().find((m) => m.name === "iris")?.url ?? "";
     const before = await queueProxyCounts();
@@ -302,6 +308,13 @@ describe("process kubelet: serving (KServe InferenceService, Seldon Model)", () 
     const after = await queueProxyCounts();
     const added = (rev: string): number => (after[rev] ?? 0) - (before[rev] ?? 0);
     expect(added("iris-predictor-00001") + added("iris-predictor-00002")).toBe(20);
+    // Every answer names its arm's registry version, and infer attributes it so: as many "5"s as revision 2 answered.
+    const kserve = new KServeServingBackend({ client, pollMs: 100, readyTimeoutMs: 1000 });
+    const status = await kserve.get("iris");
+    if (!status) throw new Error("iris has no status");
+    const versions = await Promise.all(answers.map((a) => answeredVersion({ backend: kserve }, status, String(a.body.model_version))));
+    expect(versions.filter((v) => v === "5").length).toBe(added("iris-predictor-00002"));
+    expect(versions.filter((v) => v === "4").length).toBe(added("iris-predictor-00001"));
     const st = kube.get({ apiVersion: "serving.kserve.io/v1beta1", kind: "InferenceService", namespace: NS, name: "iris" })?.status;
     expect(st).toMatchObject({ components: { predictor: { latestRolledoutRevision: "iris-predictor-00001", previousRolledoutRevision: "iris-predictor-00001", traffic: [{ tag: "latest", percent: 30 }, { tag: "prev", percent: 70 }] } } });
     // Promote: remove the field (a merge patch; the fake's server-side apply does not drop fields a manager omits).

@@ -101,7 +101,8 @@ export class KServeController {
     try {
       if (!uri) throw new Error("spec.predictor.model.storageUri is required by this runtime");
       await initializeStorage(uri, dir, this.#d);
-      rev.runtime = await startRuntime({ modelName: nameOf(isvc), modelDir: dir, version: "1" });
+      // As MLServer does (MLSERVER_MODEL_VERSION); without it the runtime numbers its one model "1", like Triton.
+      rev.runtime = await startRuntime({ modelName: nameOf(isvc), modelDir: dir, version: envOf(model, "MLSERVER_MODEL_VERSION") ?? "1" });
       const queue = new QueueProxy({ namespace: this.#d.namespace, service: `${nameOf(isvc)}-predictor`, revision: rev.name, target: rev.runtime.url });
       await queue.listen();
       rev.queue = queue;
@@ -185,4 +186,11 @@ export function sameStatus(current: Obj, next: Obj): boolean {
     return v;
   };
   return JSON.stringify(norm(current)) === JSON.stringify(norm(next));
+}
+
+/** A container env var's literal value from predictor.model.env (valueFrom is not resolved here). */
+function envOf(container: Obj, name: string): string | undefined {
+  const env = Array.isArray(container.env) ? container.env : [];
+  for (const e of env) if (typeof e === "object" && e !== null && !Array.isArray(e) && e.name === name && typeof e.value === "string") return e.value;
+  return undefined;
 }
