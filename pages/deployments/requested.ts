@@ -1,6 +1,7 @@
 // Deployments the serving backend does not list (yet): requested and waiting, or failed before anything was created,
-// told by the deployment.requested / .failed / .ready / .removed events (the reason lives only there).
-import type { UiDeps, UiStoredEvent } from "../deps.ts";
+// told by the deployment.requested / .failed / .ready / .removed events, and by the dead letters: a request that
+// deploy-model refused (a 4xx, never retried) produces no deployment.failed, so its reason lives only in the dead letter.
+import type { UiDeadLetter, UiDeps, UiStoredEvent } from "../deps.ts";
 
 export interface RequestedDeployment {
   readonly name: string;
@@ -20,7 +21,11 @@ const TYPES = ["requested", "failed", "ready", "removed"] as const;
 
 /** Latest word on each deployment name from the recent events, for names the backend does not list. */
 export async function requestedDeployments(deps: Pick<UiDeps, "events">, listed: ReadonlySet<string>): Promise<RequestedDeployment[]> {
-  const lists = await Promise.all(TYPES.map((t) => deps.events.recentEvents({ limit: 200, offset: 0, type: `dev.flywheel.deployment.${t}` }).catch((): readonly UiStoredEvent[] => [])));
+  const [dead, ...lists] = await Promise.all([
+    deps.events.deadLetters({ limit: 200, offset: 0 }).catch((): readonly UiDeadLetter[] => []),
+    ...TYPES.map((t) => deps.events.recentEvents({ limit: 200, offset: 0, type: `dev.flywheel.deployment.${t}` }).catch((): readonly UiStoredEvent[] => [])),
+  ]);
+  const refused = new Map(dead.filter((d) => d.type === "dev.flywheel.deployment.requested" && d.state === "dead").map((d) => [d.eventId, d]));
   const all = lists.flatMap((l, i) => l.map((e) => ({ e, t: TYPES[i] ?? "requested" }))).sort((a, b) => a.e.receivedAt - b.e.receivedAt);
   const latest = new Map<string, RequestedDeployment | undefined>();
   for (const { e, t } of all) {
@@ -29,7 +34,9 @@ export async function requestedDeployments(deps: Pick<UiDeps, "events">, listed:
       const spec = isRecord(d.spec) ? d.spec : {};
       const name = d.action === "deploy" ? s(spec.name) : s(d.name);
       if (!name) continue;
-      if (d.action === "deploy") latest.set(name, { name, state: "requested", kind: s(spec.kind) ?? "model", at: e.receivedAt, eventId: e.id });
+      const dl = refused.get(e.id);
+      if (d.action === "deploy" && dl) latest.set(name, { name, state: "failed", kind: s(spec.kind) ?? "model", reason: `Refused by deploy-model${dl.errorCode ? ` (${dl.errorCode})` : ""}`, message: dl.reason, at: dl.lastAt, eventId: e.id });
+      else if (d.action === "deploy") latest.set(name, { name, state: "requested", kind: s(spec.kind) ?? "model", at: e.receivedAt, eventId: e.id });
       else if (d.action === "undeploy") latest.set(name, undefined);
       continue;
     }

@@ -1,5 +1,5 @@
 // The issue's items the walk does not reach, in Chromium: a dead letter's error body, an event's trace link, the runs
-// table's column chooser, a pending deployment in the list, tables that scroll inside their card on a phone-sized screen, and the favicon.
+// table's column chooser, a refused deployment request in the list (failed, with the dead letter's reason), tables that scroll inside their card on a phone-sized screen, and the favicon.
 import { describe, expect, it } from "vitest";
 import { ADMIN_TOKEN, useUiBrowser } from "../../support/ui-browser.ts";
 
@@ -43,20 +43,20 @@ describe("edges of the UI", () => {
     await page.goto(url("/activity/events/edge-dead-1"));
     expect(await page.locator("#trace-link").getAttribute("href")).toBe("http://jaeger.example/trace/0af7651916cd43dd8448eb211c80319c");
 
-    // A pending deployment is listed with its reason: a request the serving backend has not reported on (here one for
-    // a backend this platform does not run, so nothing ever answers it).
-    const pending = await fetch(url("/events"), {
+    // A deployment request that deploy-model refuses (a backend this platform does not run: a 4xx, dead-lettered, so no
+    // deployment.failed is ever emitted) is listed as failed with the refusal from its dead letter, not pending forever.
+    const refused = await fetch(url("/events"), {
       method: "POST",
-      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json", "ce-specversion": "1.0", "ce-type": "dev.flywheel.deployment.requested", "ce-source": "/test", "ce-id": "edge-pending-1" },
-      body: JSON.stringify({ action: "deploy", spec: { kind: "model", name: "edge-pending", model: "iris" }, backend: "seldon" }),
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json", "ce-specversion": "1.0", "ce-type": "dev.flywheel.deployment.requested", "ce-source": "/test", "ce-id": "edge-refused-1" },
+      body: JSON.stringify({ action: "deploy", spec: { kind: "model", name: "edge-refused", model: "iris" }, backend: "seldon" }),
     });
-    expect(pending.status).toBeLessThan(300);
+    expect(refused.status).toBeLessThan(300);
     await page.goto(url("/deployments"));
-    const row = page.locator('[data-deployment="edge-pending"][data-state="requested"]');
+    const row = page.locator('[data-deployment="edge-refused"][data-state="failed"]');
     await row.waitFor();
-    expect(await row.locator(".badge").textContent()).toContain("pending");
-    expect(await row.textContent()).toContain("waiting for the serving backend");
-    await b.shot("edges-01b-pending-deployment");
+    expect(await row.locator(".badge").textContent()).toContain("failed");
+    expect(await row.textContent()).toContain("Refused by deploy-model (4");
+    await b.shot("edges-01b-refused-deployment");
 
     // Column chooser: only loss.
     await page.goto(url(`/registry/experiments/${exp}`));

@@ -55,6 +55,19 @@ describe("deployments list and detail", () => {
     expect(list).toContain("ModelNotFound: registered model missing-model not found");
   });
 
+  it("shows a request deploy-model refused (dead-lettered, no deployment.failed) as failed with the refusal, not pending", async () => {
+    await ops.post("/deployments", { kind: "model", name: "refused-one", model: "iris", ref: "alias", alias: "champion" });
+    const requested = h.fakes.stored.filter((e) => e.type === "dev.flywheel.deployment.requested").at(-1);
+    expect((await (await ops.get("/deployments")).text())).toContain('data-deployment="refused-one" data-state="requested"');
+    h.fakes.dead.push({ id: "dl-refused", eventId: requested?.id ?? "", source: "/ui", type: "dev.flywheel.deployment.requested", trigger: "deploy-model", errorDest: "http://deploy-model", errorCode: 400, reason: "backend: seldon is not configured", attempts: 1, state: "dead", count: 1, lastAt: Date.now() + 1 });
+    const list = await (await ops.get("/deployments")).text();
+    expect(list).toContain('data-deployment="refused-one" data-state="failed"');
+    expect(list).toContain("Refused by deploy-model (400): backend: seldon is not configured");
+    const html = await (await ops.get("/deployments/refused-one")).text();
+    expect(html).toContain('data-state="failed"');
+    expect(html).not.toContain("hx-trigger");
+  });
+
   it("404s a deployment nobody asked for", async () => {
     expect((await ops.get("/deployments/never")).status).toBe(404);
   });

@@ -40,6 +40,8 @@ export interface Fakes {
   emitted: AnyCloudEvent[];
   /** What the broker keeps (recentEvents): the seeded events, then every emitted one, as the embedded broker does. */
   stored: UiStoredEvent[];
+  /** The broker's dead letters (deadLetters). */
+  dead: UiDeadLetter[];
   jobs: JobRecord[];
   runs: UiRun[];
   infers: V2InferRequest[];
@@ -230,5 +232,5 @@ export function makeFakes(opts: { jobs?: number; runs?: number; airflowUrl?: str
     traffic: opts.traffic,
     now: opts.now,
   };
-  return { deps, emitted, stored, jobs, runs, infers, replayed, discarded, cancelled, deployments, searchRunsCalls };
+  return { deps, emitted, stored, dead, jobs, runs, infers, replayed, discarded, cancelled, deployments, searchRunsCalls };
 }
