@@ -47,7 +47,8 @@ async function lineageEventTypes(events: UiEventLog): Promise<string[]> {
     events,
   };
   const g = await lineageOf(deps, "iris", "1");
-  return (g.columns.at(-1) ?? []).map((n) => n.label);
+  // The event's short type is in the node's title (its label is the human one, e.g. "Deployment ready").
+  return (g.columns.at(-1) ?? []).map((n) => n.title?.split(" at ")[0] ?? n.label);
 }
 
 beforeAll(async () => {
