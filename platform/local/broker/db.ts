@@ -2,7 +2,7 @@
 import type Database from "better-sqlite3";
 import { Checkpointer } from "./checkpoint.ts";
 import { WalSync } from "./wal-sync.ts";
-import { asObject, parseDelivery, parseTarget, type Claimed, type DeliveryRow, type EventRow, type NewDelivery, type NewEvent } from "./schema.ts";
+import { aboutField, asObject, parseDelivery, parseTarget, type Claimed, type DeliveryRow, type EventRow, type NewDelivery, type NewEvent } from "./schema.ts";
 import type { DeliveryState } from "./types.ts";
 
 export { openDatabase, parseTarget, toDeliveryInfo } from "./schema.ts";
@@ -216,7 +216,7 @@ export class BrokerDb {
 
   /** A version's lineage events (EventsAboutQuery); each OR branch is an expression index of the events table. */
   eventsAbout(q: { model: string; version: string; jobId: string | undefined; deployments: readonly string[]; limit: number }): EventRow[] {
-    const field = (f: string): string => `json_extract(event, '$.data.${f}')`;
+    const field = aboutField;
     const terms = [`(${field("model")} = ? AND ${field("version")} = ?)`];
     const params: (string | number)[] = [q.model, q.version];
     if (q.jobId) {

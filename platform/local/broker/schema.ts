@@ -8,6 +8,14 @@ import type { Subscriber } from "./types.ts";
 import { DELIVERY_STATES, type DeliveryInfo, type DeliveryKind, type DeliveryState } from "./types.ts";
 import { privateFile } from "../../private-files.ts";
 
+/**
+ * A lineage key of a stored event, as its expression indexes and eventsAbout both spell it (the planner only uses an
+ * index for the identical expression). json_valid guards it: json_extract raises on JSON that SQLite cannot parse
+ * (nesting deeper than its limit of 1000, which JSON.stringify happily writes), and an index expression that raises
+ * would refuse the event's insert.
+ */
+export const aboutField = (f: "model" | "version" | "jobId" | "name"): string => `(CASE WHEN json_valid(event) THEN json_extract(event, '$.data.${f}') END)`;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -22,9 +30,12 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_type ON events(type, seq);
 CREATE INDEX IF NOT EXISTS events_id ON events(id);
 CREATE INDEX IF NOT EXISTS events_received ON events(received_at);
-CREATE INDEX IF NOT EXISTS events_about_version ON events(json_extract(event, '$.data.model'), json_extract(event, '$.data.version'));
-CREATE INDEX IF NOT EXISTS events_about_job ON events(json_extract(event, '$.data.jobId'));
-CREATE INDEX IF NOT EXISTS events_about_name ON events(json_extract(event, '$.data.name'));
+DROP INDEX IF EXISTS events_about_version;
+DROP INDEX IF EXISTS events_about_job;
+DROP INDEX IF EXISTS events_about_name;
+CREATE INDEX IF NOT EXISTS events_lineage_version ON events(${aboutField("model")}, ${aboutField("version")});
+CREATE INDEX IF NOT EXISTS events_lineage_job ON events(${aboutField("jobId")});
+CREATE INDEX IF NOT EXISTS events_lineage_name ON events(${aboutField("name")});
 CREATE TABLE IF NOT EXISTS deliveries (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   event_seq INTEGER NOT NULL REFERENCES events(seq) ON DELETE CASCADE,
