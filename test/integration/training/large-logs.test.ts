@@ -85,9 +85,11 @@ describe("large job logs", () => {
     }
     expect(received).toBeGreaterThan(95 * MB);
     expect(probes).toBeGreaterThan(0);
-    // Hang limits, not speed goals: before, /healthz waited 12-22 s and memory reached 1.4 GiB.
+    // Hang limits, not speed goals: before, /healthz waited 12-22 s and memory reached 1.4 GiB. RSS counts garbage the
+    // collector has not reclaimed yet: alone this stream peaks well under 300 MB, under the whole suite's parallel load
+    // it reached 321-328 MB, so the bound is generous and still far below the buffering it guards against.
     expect(slowest).toBeLessThan(2_000);
-    expect(peak - rss0).toBeLessThan(300 * MB);
+    expect(peak - rss0).toBeLessThan(450 * MB);
   }, 120_000);
 
   it("tail=N gives the last N lines without reading the whole file", async () => {
