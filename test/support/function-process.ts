@@ -17,15 +17,13 @@ export interface FunctionProcess {
   output(): string;
 }
 
-/** Start one replica of `target` with only the given environment (plus PATH), on a free port. */
-export async function startFunction(target: string, env: Record<string, string>): Promise<FunctionProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", ENTRY], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH, PORT: "0", HOST: "127.0.0.1", FUNCTION_TARGET: target, FLYWHEEL_LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+/**
+ * Keeps the last 20,000 characters of a function process's stdout and stderr, and resolves its port from the
+ * `listening` log line; rejects if the process exits first.
+ */
+export function watchListening(child: ChildProcess, target: string): { port: Promise<number>; output: () => string } {
   let out = "";
-  const port = await new Promise<number>((resolve, reject) => {
+  const port = new Promise<number>((resolve, reject) => {
     const onData = (d: Buffer): void => {
       out = (out + d.toString()).slice(-20_000);
       const m = /"msg":"listening".*?"port":(\d+)/.exec(out);
@@ -35,10 +33,22 @@ export async function startFunction(target: string, env: Record<string, string>)
     child.stderr?.on("data", onData);
     child.once("exit", (code) => reject(new Error(`${target} exited ${code} before listening: ${out.slice(-3000)}`)));
   });
+  return { port, output: () => out };
+}
+
+/** Start one replica of `target` with only the given environment (plus PATH), on a free port. */
+export async function startFunction(target: string, env: Record<string, string>): Promise<FunctionProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", ENTRY], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, PORT: "0", HOST: "127.0.0.1", FUNCTION_TARGET: target, FLYWHEEL_LOG_LEVEL: "info", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const { port: listening, output } = watchListening(child, target);
+  const port = await listening;
   return {
     url: `http://127.0.0.1:${port}/`,
     child,
-    output: () => out,
+    output,
     async stop(signal = "SIGTERM") {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((r) => child.once("exit", r));

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { buildEvent, eventType, toHttpBinary, type AnyCloudEvent } from "../../../platform/events/index.ts";
 import * as z from "zod";
 import { functionObjects } from "../../../platform/manifests/functions.ts";
-import type { EventSink } from "../../support/function-process.ts";
+import { watchListening, type EventSink } from "../../support/function-process.ts";
 import { ROOT } from "../../support/knative-process.ts";
 import type { TestPostgres } from "../../support/postgres.ts";
 import { seedChampion, startReplicaBackdrop, type ReplicaBackdrop } from "../../support/replica-backdrop.ts";
@@ -61,17 +61,7 @@ async function startImage(target: string): Promise<Image> {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const exit = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  let out = "";
-  const port = await new Promise<number>((resolve, reject) => {
-    const onData = (d: Buffer): void => {
-      out = (out + d.toString()).slice(-20_000);
-      const m = /"msg":"listening".*?"port":(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    };
-    child.stdout?.on("data", onData);
-    child.stderr?.on("data", onData);
-    void exit.then((code) => reject(new Error(`${target} exited ${code}: ${out.slice(-3000)}`)));
-  });
+  const port = await watchListening(child, target).port;
   return { url: `http://127.0.0.1:${port}`, child, exit };
 }
 

@@ -2,20 +2,8 @@
 // port, and a Service's DNS name resolves to 127.0.0.1 (cluster DNS). Env pairs <X>_ADDR=<service> / <X>_PORT=<port>
 // (MASTER_ADDR/MASTER_PORT of the training operator) are translated together for the process; the Pod object keeps
 // the values the controller wrote.
-import net from "node:net";
+import { freePort } from "../../../../platform/server-process.ts";
 import { arrAt, labelsOf, nameOf, num, objAt, str, type Obj } from "./kube-http.ts";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export interface ClusterView {
   services(ns: string): readonly Obj[];
