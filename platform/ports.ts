@@ -130,6 +130,8 @@ export type DeploymentStatus = EventData<"deployment.ready"> & {
   readonly spec: DeploymentSpec;
   /** epoch ms */
   readonly updatedAt: number;
+  /** While a backend-native canary runs (KServe): the registry versions of its stable and candidate arms. */
+  readonly canaryVersions?: readonly [stable: string, candidate: string];
 };
 
 /** A registry model version resolved for serving. */

@@ -86,7 +86,7 @@ export async function inferDeployment(deps: InferDeps, cache: ModelInfoCache, de
   deps.candidates?.record(deployment, route ?? deployment, "success", (performance.now() - started) / 1000);
   const answered = route && route !== deployment ? ((await deps.backend.get(route)) ?? status) : status;
   // The registry version that answered (not the runtime's own model_version numbering): drift, log and result agree.
-  const version = await answeredVersion(deps, answered, response.model_version);
+  const version = answeredVersion(answered, response.model_version);
   const predictions = await decodeOutputsPaced(response, info.labels);
   const classes = deps.drift || deps.inferenceLog ? predictedClasses(response, info.labels) : [];
   if (deps.drift && answered.model) observe(deps, answered.model, version ?? "", features, classes);

@@ -3,8 +3,6 @@
 // otherwise the deployment record (one revision serves) decides, and during a native canary an answer that names
 // neither arm is attributed to no version rather than guessed.
 import type { DeploymentStatus } from "../../platform/ports.ts";
-import { hasNativeCanary } from "../../platform/serving/native-canary.ts";
-import type { InferDeps } from "./deps.ts";
 
 /** The two arms' registry versions while a native canary runs (undefined otherwise). */
 export type CanaryArms = readonly [stable: string, candidate: string] | undefined;
@@ -15,9 +13,7 @@ export function attributeVersion(reported: string | undefined, recorded: string 
   return recorded;
 }
 
-/** Reads the canary arms only when the backend runs canaries itself (KServe); one extra read of the deployment. */
-export async function answeredVersion(deps: Pick<InferDeps, "backend">, answered: DeploymentStatus, reported: string | undefined): Promise<string | undefined> {
-  if (answered.kind !== "model" || !hasNativeCanary(deps.backend)) return attributeVersion(reported, answered.version, undefined);
-  const r = await deps.backend.canary.revisions(answered.name);
-  return attributeVersion(reported, answered.version, r ? [r.stable.version, r.candidate.version] : undefined);
+/** The arms come with the status (backends with native canaries fill them from the object they read). */
+export function answeredVersion(answered: DeploymentStatus, reported: string | undefined): string | undefined {
+  return attributeVersion(reported, answered.version, answered.kind === "model" ? answered.canaryVersions : undefined);
 }

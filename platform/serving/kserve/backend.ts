@@ -1,12 +1,13 @@
 // KServeServingBackend: InferenceService v1beta1 (protocol v2, scale to zero) per model, InferenceGraph v1alpha1
 // Sequence per pipeline and Splitter per experiment (interfaces.md §5). What KServe cannot express is refused.
 import { ValidationError, type FieldIssue } from "../../errors.ts";
-import type { ApplyContext, InferenceTarget } from "../../ports.ts";
+import type { ApplyContext, DeploymentStatus, InferenceTarget } from "../../ports.ts";
 import type { DeploymentSpec, ExperimentDeployment, ModelDeployment, PipelineDeployment } from "../../specs/deployment.ts";
 import { ANNOTATION, ClusterServingBackend, objectMeta, type ClusterBackendOptions, type KindRef } from "../cluster-base.ts";
+import type { KubeObj } from "../kube.ts";
 import type { NativeCanary } from "../native-canary.ts";
 import { parseRef } from "../refs.ts";
-import { kserveCanary } from "./canary.ts";
+import { kserveCanary, revisionsOf } from "./canary.ts";
 
 export const KSERVE_ISVC_API = "serving.kserve.io/v1beta1";
 export const KSERVE_GRAPH_API = "serving.kserve.io/v1alpha1";
@@ -31,6 +32,13 @@ export class KServeServingBackend extends ClusterServingBackend {
   readonly #opts: KServeBackendOptions;
   /** Canaries by the InferenceService's own canaryTrafficPercent (KServe's rollout strategy, Serverless mode). */
   readonly canary: NativeCanary;
+
+  /** The status carries the canary's arms, read from the same object, so infer needs no second read per request. */
+  protected override statusOf(obj: KubeObj): DeploymentStatus {
+    const status = super.statusOf(obj);
+    const arms = revisionsOf(obj);
+    return arms ? { ...status, canaryVersions: [arms.stable.version, arms.candidate.version] } : status;
+  }
 
   constructor(opts: KServeBackendOptions) {
     super(opts);

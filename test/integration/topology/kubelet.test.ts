@@ -312,7 +312,7 @@ describe("process kubelet: serving (KServe InferenceService, Seldon Model)", () 
     const kserve = new KServeServingBackend({ client, pollMs: 100, readyTimeoutMs: 1000 });
     const status = await kserve.get("iris");
     if (!status) throw new Error("iris has no status");
-    const versions = await Promise.all(answers.map((a) => answeredVersion({ backend: kserve }, status, String(a.body.model_version))));
+    const versions = await Promise.all(answers.map((a) => answeredVersion(status, String(a.body.model_version))));
     expect(versions.filter((v) => v === "5").length).toBe(added("iris-predictor-00002"));
     expect(versions.filter((v) => v === "4").length).toBe(added("iris-predictor-00001"));
     const st = kube.get({ apiVersion: "serving.kserve.io/v1beta1", kind: "InferenceService", namespace: NS, name: "iris" })?.status;
