@@ -1,5 +1,6 @@
 // Ready-made Deliver functions: Service refs to in-process routes (hono app.request), absolute URIs over real HTTP.
 import type { TriggerDecl } from "../../eventing/triggers.ts";
+import { createHttpPost, type HttpPostOptions } from "./http-post.ts";
 import type { Deliver, Subscriber } from "./types.ts";
 
 /** Anything with hono's `app.request(path, init)`. */
@@ -10,15 +11,20 @@ export interface InProcessService {
 export interface CreateDeliverOptions {
   /** Knative Service name (= function name) -> its in-process route (POST / takes a CloudEvent). */
   readonly services?: Readonly<Record<string, InProcessService>> | undefined;
+  /** Send absolute URIs through this fetch instead of the built-in node:http client (tests, custom transports). */
   readonly fetch?: typeof fetch | undefined;
+  /** The built-in client's sockets and timeouts (ignored with `fetch`). */
+  readonly http?: HttpPostOptions | undefined;
 }
 
 /** Response bodies are only kept for knativeerrordata (at most 1024 base64 characters). */
 const MAX_BODY_CHARS = 4096;
 
 export function createDeliver(opts: CreateDeliverOptions): Deliver {
-  const doFetch = opts.fetch ?? fetch;
+  const doFetch = opts.fetch;
+  const post = doFetch ? undefined : createHttpPost({ ...opts.http, maxBodyChars: MAX_BODY_CHARS });
   return async (sub, msg, o) => {
+    if (!sub.ref && sub.uri && post) return post(sub.uri, msg.headers, msg.body, o?.signal);
     const init: RequestInit = { method: "POST", headers: msg.headers, body: msg.body, signal: o?.signal };
     let res: Response;
     if (sub.ref) {
@@ -26,7 +32,7 @@ export function createDeliver(opts: CreateDeliverOptions): Deliver {
       // An unresolvable ref answers 404, which Knative retries (a Service that is not ready yet looks the same).
       if (!svc) return { status: 404, body: `no in-process ${sub.ref.kind} named ${sub.ref.name}` };
       res = await svc.request(relativePath(sub.uri), init);
-    } else if (sub.uri) {
+    } else if (sub.uri && doFetch) {
       res = await doFetch(sub.uri, init);
     } else {
       return { status: 404, body: "subscriber has neither ref nor uri" };
