@@ -9,6 +9,7 @@ import { errorFields, type Logger } from "../../log.ts";
 import type { BrokerDb, Claimed, NewDelivery, NewEvent } from "./db.ts";
 import { isRfc3339, MAX_EVENT_BYTES, type Accepted } from "./ingress.ts";
 import type { BrokerMetrics } from "./metrics.ts";
+import { isValidated } from "./parse-binary.ts";
 import { mark, markAll } from "./trace.ts";
 
 interface Pending {
@@ -45,7 +46,8 @@ export class Ingest {
     const failed = this.#d.db.storageFailed();
     if (failed) return Promise.reject(new UpstreamError("broker storage failed (fsync); it needs a restart", true, { cause: failed }));
     try {
-      ce.validate();
+      // The ingress validated it already (a CloudEvent is frozen); an event emitted in-process has not been.
+      if (!isValidated(ce)) ce.validate();
     } catch {
       return Promise.reject(new ValidationError([{ field: "event", message: "not a valid CloudEvent" }]));
     }

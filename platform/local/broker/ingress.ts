@@ -4,9 +4,10 @@ import { bodyLimit } from "hono/body-limit";
 import { PayloadTooLargeError, toHttpError, UpstreamError, ValidationError } from "../../errors.ts";
 import { attributeIssues } from "../../eventing/attributes.ts";
 import { EVENT_PREFIX, isEventName } from "../../events/catalogue.ts";
-import { fromHttp, parseEvent, type AnyCloudEvent } from "../../events/envelope.ts";
+import { parseEvent, type AnyCloudEvent } from "../../events/envelope.ts";
 import { errorFields, type Logger } from "../../log.ts";
 import type { BrokerMetrics } from "./metrics.ts";
+import { decodeIngress } from "./parse-binary.ts";
 import { mark } from "./trace.ts";
 
 export const MAX_EVENT_BYTES = 1024 * 1024;
@@ -50,7 +51,7 @@ export function ingressRoutes(target: IngressTarget): Hono {
         const headers = Object.fromEntries(c.req.raw.headers);
         checkTime(headers, body);
         checkAttributes(headers, body);
-        const ce = fromHttp(headers, body);
+        const ce = decodeIngress(headers, body);
         // A known Flywheel type is validated against the catalogue here, at the edge: a bad one is a 400 with its
         // field errors, not a 202 and a silent dead letter. Unknown types pass, as on a Knative broker.
         if (ce.type.startsWith(EVENT_PREFIX) && isEventName(ce.type.slice(EVENT_PREFIX.length))) parseEvent(ce);
