@@ -119,11 +119,13 @@ export class BrokerDb {
    */
   relaxed<T>(fn: () => T): T {
     this.#checkpointer?.touch();
-    this.db.pragma("synchronous = NORMAL");
+    // exec, not db.pragma() (a Statement object per call, 6x slower) nor a prepared statement (SQLite applies this
+    // pragma when it compiles the statement, so running a prepared one again does nothing).
+    this.db.exec("PRAGMA synchronous = NORMAL");
     try {
       return fn();
     } finally {
-      this.db.pragma("synchronous = FULL");
+      this.db.exec("PRAGMA synchronous = FULL");
     }
   }
 
