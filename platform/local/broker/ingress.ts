@@ -1,5 +1,5 @@
 // The broker ingress (POST /): binary or structured CloudEvents in, 202 once stored with their deliveries.
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { PayloadTooLargeError, toHttpError, UpstreamError, ValidationError } from "../../errors.ts";
 import { attributeIssues } from "../../eventing/attributes.ts";
@@ -34,16 +34,22 @@ export function ingressRoutes(target: IngressTarget): Hono {
     if (status >= 500) target.log.error("broker ingress failed", errorFields(e));
     return { status, body };
   };
+  const tooLarge = (c: Context): Response => {
+    const { body } = reject(new PayloadTooLargeError(`event larger than ${MAX_EVENT_BYTES} bytes (1 MiB)`));
+    // The rest of the body is not read: tell the client not to reuse this connection.
+    return c.json(body, 413, { connection: "close" });
+  };
+  const streamingLimit = bodyLimit({ maxSize: MAX_EVENT_BYTES, onError: tooLarge });
   app.post(
     "/",
-    bodyLimit({
-      maxSize: MAX_EVENT_BYTES,
-      onError: (c) => {
-        const { body } = reject(new PayloadTooLargeError(`event larger than ${MAX_EVENT_BYTES} bytes (1 MiB)`));
-        // The rest of the body is not read: tell the client not to reuse this connection.
-        return c.json(body, 413, { connection: "close" });
-      },
-    }),
+    async (c, next) => {
+      // A declared length needs no streaming guard: Node's parser holds the body to it. hono's bodyLimit would turn
+      // the request into a web Request with a web stream (it reads `.body`), which costs more than the rest of the
+      // ingress; without it @hono/node-server reads the body straight from the socket.
+      const length = c.req.header("content-length");
+      if (length === undefined || c.req.header("transfer-encoding") !== undefined) return streamingLimit(c, next);
+      return parseInt(length, 10) > MAX_EVENT_BYTES ? tooLarge(c) : next();
+    },
     async (c) => {
       const started = performance.now();
       try {
