@@ -27,8 +27,13 @@ export const ATTRIBUTE_NAME = /^[a-z][a-z0-9]*$/;
 
 /** Context attributes and extensions of an event, as strings (what filters compare against; never `data`). */
 export function attributesOf(ce: AnyCloudEvent): Record<string, string> {
+  return attributesOfJson(ce.toJSON());
+}
+
+/** attributesOf from the event's structured form (its toJSON(), or eventToJson's), when the caller has it already. */
+export function attributesOfJson(structured: Readonly<Record<string, unknown>>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(ce.toJSON())) {
+  for (const [k, v] of Object.entries(structured)) {
     if (k === "data" || k === "data_base64" || v === undefined || v === null) continue;
     out[k] = v instanceof Date ? v.toISOString() : typeof v === "object" ? JSON.stringify(v) : String(v);
   }

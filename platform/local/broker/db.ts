@@ -8,6 +8,17 @@ import type { DeliveryState } from "./types.ts";
 export { openDatabase, parseTarget, toDeliveryInfo } from "./schema.ts";
 export type { Claimed, DeliveryRow, EventRow, NewDelivery, NewEvent } from "./schema.ts";
 
+/** JSON of a trigger's target and delivery spec: the same (immutable) objects for every event the trigger matches. */
+const jsonCache = new WeakMap<object, string>();
+function jsonOf(o: object): string {
+  let json = jsonCache.get(o);
+  if (json === undefined) {
+    json = JSON.stringify(o);
+    jsonCache.set(o, json);
+  }
+  return json;
+}
+
 /** Prepared statements over one connection. better-sqlite3 is synchronous, so each call is atomic in this process. */
 export class BrokerDb {
   readonly db: Database.Database;
@@ -19,6 +30,7 @@ export class BrokerDb {
   readonly #nextDue;
   readonly #unfinished;
   readonly #eventBySeq;
+  readonly #setState;
   /** The WAL's fsync off the event loop (a file database); undefined: ingest commits are FULL (fsync inside). */
   readonly #walSync: WalSync | undefined;
 
@@ -48,6 +60,10 @@ export class BrokerDb {
     this.#nextDue = db.prepare<[], { at: number | null }>("SELECT MIN(next_attempt_at) AS at FROM deliveries WHERE state = 'pending'");
     this.#unfinished = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM deliveries WHERE state IN ('pending', 'inflight')");
     this.#eventBySeq = db.prepare<[number], EventRow>("SELECT * FROM events WHERE seq = ?");
+    // Every attempt's outcome goes through it: prepared once (preparing costs more than running it).
+    this.#setState = db.prepare<[DeliveryState, number | null, string | null, number | null, number, number]>(
+      "UPDATE deliveries SET state = ?, last_status = ?, last_error = ?, next_attempt_at = COALESCE(?, next_attempt_at), updated_at = ? WHERE seq = ?",
+    );
   }
 
   /** Set once an fsync of the WAL failed: nothing can be acknowledged as durable until a restart. */
@@ -79,7 +95,7 @@ export class BrokerDb {
             this.addDelivery(seq, d, now);
             continue;
           }
-          const r = this.#insertClaimed.run(seq, d.trigger, d.kind, JSON.stringify(d.target), JSON.stringify(d.delivery), now, now);
+          const r = this.#insertClaimed.run(seq, d.trigger, d.kind, jsonOf(d.target), jsonOf(d.delivery), now, now);
           const event = asObject(ev.json) ?? {};
           claimed.push({ seq: Number(r.lastInsertRowid), eventSeq: seq, trigger: d.trigger, kind: d.kind, target: d.target, delivery: d.delivery, extensions: undefined, attempt: 1, event });
         }
@@ -200,11 +216,7 @@ export class BrokerDb {
   }
 
   setState(seq: number, state: DeliveryState, now: number, fields: { status?: number | undefined; error?: string | undefined; nextAt?: number }): void {
-    this.db
-      .prepare(
-        "UPDATE deliveries SET state = ?, last_status = ?, last_error = ?, next_attempt_at = COALESCE(?, next_attempt_at), updated_at = ? WHERE seq = ?",
-      )
-      .run(state, fields.status ?? null, fields.error ?? null, fields.nextAt ?? null, now, seq);
+    this.#setState.run(state, fields.status ?? null, fields.error ?? null, fields.nextAt ?? null, now, seq);
   }
 
   recentEvents(q: { limit: number; offset: number; type: string | undefined }): EventRow[] {

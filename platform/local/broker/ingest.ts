@@ -1,7 +1,7 @@
 // Accepting events: match triggers, then store the event and its deliveries with group commit (one fsync per batch).
 import { PayloadTooLargeError, UpstreamError, ValidationError } from "../../errors.ts";
 import { resolveDelivery } from "../../eventing/delivery.ts";
-import { attributesOf, triggerMatches } from "../../eventing/filters.ts";
+import { attributesOfJson, triggerMatches } from "../../eventing/filters.ts";
 import { eventToJson } from "../../eventing/serialize.ts";
 import type { TriggerDecl } from "../../eventing/triggers.ts";
 import type { AnyCloudEvent } from "../../events/envelope.ts";
@@ -36,9 +36,15 @@ export interface IngestDeps {
 export class Ingest {
   #batch: Pending[] = [];
   readonly #d: IngestDeps;
+  /** Each trigger's delivery row, resolved once (immutable; shared by the events it matches). */
+  readonly #deliveries: readonly { trigger: TriggerDecl; delivery: NewDelivery }[];
 
   constructor(deps: IngestDeps) {
     this.#d = deps;
+    this.#deliveries = deps.triggers.map((t) => ({
+      trigger: t,
+      delivery: { trigger: t.name, kind: "subscriber", target: t.subscriber, delivery: resolveDelivery(t.delivery, t.brokerDelivery) },
+    }));
   }
 
   /** Resolves once the event and one delivery per matching trigger are on disk; (source, id) seen before = duplicate. */
@@ -55,14 +61,13 @@ export class Ingest {
     if (ce.time !== undefined && !isRfc3339(ce.time)) {
       return Promise.reject(new ValidationError([{ field: "time", message: "must be an RFC 3339 timestamp" }]));
     }
-    const json = JSON.stringify(eventToJson(ce));
+    const structured = eventToJson(ce);
+    const json = JSON.stringify(structured);
     if (Buffer.byteLength(json) > MAX_EVENT_BYTES) {
       return Promise.reject(new PayloadTooLargeError(`event larger than ${MAX_EVENT_BYTES} bytes (1 MiB)`));
     }
-    const attrs = attributesOf(ce);
-    const deliveries: NewDelivery[] = this.#d.triggers
-      .filter((t) => triggerMatches(t, attrs))
-      .map((t) => ({ trigger: t.name, kind: "subscriber", target: t.subscriber, delivery: resolveDelivery(t.delivery, t.brokerDelivery) }));
+    const attrs = attributesOfJson(structured);
+    const deliveries = this.#deliveries.filter((d) => triggerMatches(d.trigger, attrs)).map((d) => d.delivery);
     const event: NewEvent = { source: ce.source, id: ce.id, type: ce.type, subject: ce.subject, json };
     return new Promise((resolve, reject) => {
       this.#batch.push({ event, deliveries, resolve, reject });
