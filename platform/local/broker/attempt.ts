@@ -2,6 +2,7 @@
 import { hasBinaryData } from "../../eventing/serialize.ts";
 import { fromStructured, toHttpBinary } from "../../events/envelope.ts";
 import type { Claimed } from "./db.ts";
+import { encodeBinaryLean } from "./encode-binary.ts";
 import type { Deliver, OutboundMessage } from "./types.ts";
 
 /** What an attempt left: a status (and body), or a transport error (no status). */
@@ -46,7 +47,7 @@ export function encode(obj: Record<string, unknown>, format: "binary" | "json"):
     // Events stored before ingress checked attributes (or arriving another way) may not fit in headers; structured
     // mode carries any attribute in the JSON body, so they stay deliverable, to subscribers and dead-letter sinks.
     try {
-      const msg = toHttpBinary(fromStructured(obj));
+      const msg = encodeBinaryLean(obj) ?? toHttpBinary(fromStructured(obj));
       if (Object.values(msg.headers).every((v) => HEADER_SAFE.test(v))) return msg;
     } catch {
       // falls through to structured mode
