@@ -74,4 +74,46 @@ describe("Checkpointer", () => {
       db.close();
     }
   });
+
+  it("under steady writes the worker's checkpoint still lets the next writer restart the WAL (it does not grow to the backstop)", async () => {
+    const file = path.join(dir, "steady.db");
+    const db = openDatabase(file);
+    const cp = new Checkpointer(db, { everyMs: 60_000, onError: () => undefined });
+    const salt = (): string => {
+      const fd = openSync(`${file}-wal`, "r");
+      try {
+        const b = Buffer.alloc(8);
+        readSync(fd, b, 0, 8, 16);
+        return b.toString("hex");
+      } finally {
+        closeSync(fd);
+      }
+    };
+    try {
+      db.exec("CREATE TABLE blobs (b BLOB)");
+      db.pragma("synchronous = NORMAL");
+      const insert = db.prepare("INSERT INTO blobs VALUES (randomblob(4000))");
+      for (let i = 0; i < 500; i++) insert.run();
+      const before = salt();
+      // Commits keep landing while the worker copies (as ingress traffic does): PASSIVE alone never reached the end.
+      let done = false;
+      const checkpointed = cp.checkpoint().then((r) => {
+        done = true;
+        return r;
+      });
+      let during = 0;
+      while (!done) {
+        insert.run();
+        during++;
+        await new Promise((r) => setImmediate(r));
+      }
+      expect((await checkpointed).error).toBeUndefined();
+      expect(during).toBeGreaterThan(0);
+      insert.run();
+      expect(salt()).not.toBe(before);
+    } finally {
+      await cp.stop();
+      db.close();
+    }
+  });
 });
