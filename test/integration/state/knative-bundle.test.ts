@@ -28,8 +28,9 @@ beforeAll(async () => {
   app = path.join(tmp, "app");
   // The image's /app: the build stage's dist, production node_modules, package.json, triggers/, pages/static/.
   fs.mkdirSync(path.join(app, "pages"), { recursive: true });
-  execFileSync("npm", ["run", "build", "--", "--out", path.join(app, "dist"), "--only", "retrainOnDrift"], { cwd: ROOT, stdio: "pipe" });
+  // node_modules first: the build's warm-up runs each bundle where it lies, requiring its externals from there.
   fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(app, "node_modules"));
+  execFileSync("npm", ["run", "build", "--", "--out", path.join(app, "dist"), "--only", "retrainOnDrift"], { cwd: ROOT, stdio: "pipe" });
   fs.copyFileSync(path.join(ROOT, "package.json"), path.join(app, "package.json"));
   fs.cpSync(path.join(ROOT, "triggers"), path.join(app, "triggers"), { recursive: true });
   fs.cpSync(path.join(ROOT, "pages/static"), path.join(app, "pages/static"), { recursive: true });
