@@ -162,7 +162,10 @@ export async function bundle(entries: readonly BundleEntry[], outDir: string, ro
   return results;
 }
 
-/** dist/main.js (the launcher picking a bundle by FUNCTION_TARGET) and dist/package.json marking the files as ESM. */
+/**
+ * dist/main.js (the launcher picking a bundle by FUNCTION_TARGET), dist/warm-up.js (rewrites the code caches) and
+ * dist/package.json marking them as ESM.
+ */
 export async function bundleLauncher(outDir: string, root = ROOT): Promise<string> {
   fs.mkdirSync(outDir, { recursive: true });
   fs.writeFileSync(path.join(outDir, "package.json"), `${JSON.stringify({ type: "module", private: true })}\n`);
@@ -174,6 +177,16 @@ export async function bundleLauncher(outDir: string, root = ROOT): Promise<strin
     target: "node20",
     format: "esm",
     outfile,
+    logLevel: "error",
+  });
+  // dist/warm-up.js: the image's runtime stage rewrites the code caches with its own node (Dockerfile).
+  await build({
+    entryPoints: [path.join(root, "platform/build/warm-up.ts")],
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "esm",
+    outfile: path.join(outDir, "warm-up.js"),
     logLevel: "error",
   });
   return outfile;

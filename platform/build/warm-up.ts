@@ -4,7 +4,9 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { cacheFileOf, WRITE_CACHE_ENV } from "../knative/code-cache.ts";
+import { FUNCTION_TARGETS, TARGETS } from "../knative/targets.ts";
 
 const HANG_MS = 60_000;
 
@@ -65,4 +67,25 @@ export async function warmUp(indexFile: string, target: string, nodeArgs: readon
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * dist/warm-up.js (bundleLauncher writes it): warms every function folder beside it again. The image runs it with the
+ * runtime stage's own node, since a cache from the build stage's Node would be rejected if its V8 differs.
+ */
+async function cli(): Promise<void> {
+  const dist = path.dirname(fileURLToPath(import.meta.url));
+  for (const t of FUNCTION_TARGETS) {
+    const index = path.join(dist, TARGETS[t].service, "index.js");
+    if (!fs.existsSync(index)) continue;
+    const r = await warmUp(index, t, process.argv.slice(2));
+    process.stdout.write(`${TARGETS[t].service}: code cache ${(r.bytes / 1024).toFixed(0)} KiB${r.served ? "" : " (did not serve)"}\n`);
+  }
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  cli().catch((e: unknown) => {
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(1);
+  });
 }
