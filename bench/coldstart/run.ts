@@ -1,5 +1,6 @@
 // Cold start per function: process spawn -> first 2xx answer to a realistic first request (a CloudEvent, a V2 inference,
-// a UI page), from the esbuild bundle, against a bare functions-framework hello in the same run; plus bundle sizes.
+// a UI page), from the esbuild bundle run as the image runs it (node dist/main.js with FUNCTION_TARGET: the CommonJS bundle
+// through its V8 code cache, written by the build's warm-up), against a bare functions-framework hello in the same run.
 // Every function gets its real deps (deps.ts: PostgreSQL, fake MLflow, fake API server, a V2 server). Needs the Debian
 // package `postgresql`. Run: npx tsx bench/coldstart/run.ts [--runs N] [--baseline DIR]
 import fs from "node:fs";

@@ -66,9 +66,9 @@ export interface BundleResult {
   readonly target: string;
   readonly name: string;
   readonly outFile: string;
-  /** Bytes of the entry file plus every chunk it imports statically (what a cold start reads). */
+  /** Bytes of function.cjs that the modules a cold start evaluates take (static imports and require() from the entry). */
   readonly coldBytes: number;
-  /** Bytes of all outputs including lazily imported chunks. */
+  /** Bytes of function.cjs, including the modules only a dynamic import() evaluates, when reached. */
   readonly totalBytes: number;
   /** Packages (node_modules) in the statically loaded part, and the externals it requires. */
   readonly packages: readonly string[];
