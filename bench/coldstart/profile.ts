@@ -7,8 +7,8 @@ import fs from "node:fs";
 import { SourceMap } from "node:module";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { bundle, presentTargets, type BundleEntry } from "../../platform/build/bundle.ts";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { bundle, bundleLauncher, presentTargets, type BundleEntry } from "../../platform/build/bundle.ts";
 import type { FunctionTarget } from "../../platform/knative/targets.ts";
 import { startBenchDeps } from "./deps.ts";
 import { benchEnv, coldStart, ping, probes } from "./harness.ts";
@@ -52,10 +52,12 @@ function attribute(profile: CpuProfile): Map<string, number> {
     let o: string;
     if (!url) o = functionName.startsWith("(") ? functionName : "(native)";
     else if (url.startsWith("node:")) o = url.replace(/^node:internal\/(?:modules\/)?/, "node:").split("/").slice(0, 2).join("/");
-    else if (url.startsWith("file:")) {
-      const entry = mapFor(url)?.findEntry(lineNumber, columnNumber);
+    else if (url.startsWith("file:") || url.startsWith("/")) {
+      // A bundle run through vm.Script (code-cache.ts) is named by its path, an imported one by its file: URL.
+      const fileUrl = url.startsWith("/") ? pathToFileURL(url).href : url;
+      const entry = mapFor(fileUrl)?.findEntry(lineNumber, columnNumber);
       const source = entry && "originalSource" in entry ? entry.originalSource : undefined;
-      o = source ? owner(path.resolve(path.dirname(fileURLToPath(url)), source)) : owner(fileURLToPath(url));
+      o = source ? owner(path.resolve(path.dirname(fileURLToPath(fileUrl)), source)) : owner(fileURLToPath(fileUrl));
     } else o = url;
     ownerOf.set(n.id, o);
   }
@@ -76,14 +78,15 @@ async function main(): Promise<void> {
     const only = arg("--only")?.split(",");
     const echo: BundleEntry = { target: "echoTarget", name: "bench-echo", module: path.join(ROOT, "test/integration/telemetry/fixtures/echo-function.ts") };
     const entries = [echo, ...presentTargets().present].filter((e) => !only || only.includes(e.target));
-    const dist = arg("--dist");
-    const outFiles = dist
-      ? entries.map((e) => ({ target: e.target, name: e.name, outFile: path.resolve(dist, e.name, "index.js") })).filter((b) => fs.existsSync(b.outFile))
-      : await bundle(entries, path.join(ROOT, "dist"));
+    const dist = path.resolve(arg("--dist") ?? path.join(ROOT, "dist"));
+    if (!arg("--dist")) await Promise.all([bundle(entries, dist), bundleLauncher(dist)]);
+    const outFiles = entries.map((e) => ({ target: e.target, name: e.name, outFile: path.resolve(dist, e.name, "index.js") })).filter((b) => fs.existsSync(b.outFile));
     for (const b of outFiles) {
+      // What the image runs (node dist/main.js, FUNCTION_TARGET); the echo fixture is no target: its index.js.
+      const argv = b.target === echo.target ? [b.outFile] : [path.join(dist, "main.js")];
       const profDir = fs.mkdtempSync(path.join(dataDir, `prof-${b.name}-`));
       const probe = PROBES[b.target as FunctionTarget] ?? ping;
-      const sample = await coldStart(["--cpu-prof", `--cpu-prof-dir=${profDir}`, b.outFile], { ...env, FUNCTION_TARGET: b.target, K_SERVICE: b.name }, probe, { cwd: ROOT, stop: "SIGTERM" });
+      const sample = await coldStart(["--cpu-prof", `--cpu-prof-dir=${profDir}`, ...argv], { ...env, FUNCTION_TARGET: b.target, K_SERVICE: b.name }, probe, { cwd: ROOT, stop: "SIGTERM" });
       const file = fs.readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"));
       if (!file) {
         console.log(`${b.name}: no profile (status ${sample.status})`);

@@ -1,12 +1,13 @@
 // Cold start per function: process spawn -> first 2xx answer to a realistic first request (a CloudEvent, a V2 inference,
-// a UI page), from the esbuild bundle, against a bare functions-framework hello in the same run; plus bundle sizes.
+// a UI page), from the esbuild bundle run as the image runs it (node dist/main.js with FUNCTION_TARGET: the CommonJS bundle
+// through its V8 code cache, written by the build's warm-up), against a bare functions-framework hello in the same run.
 // Every function gets its real deps (deps.ts: PostgreSQL, fake MLflow, fake API server, a V2 server). Needs the Debian
 // package `postgresql`. Run: npx tsx bench/coldstart/run.ts [--runs N] [--baseline DIR]
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { bundle, HEAVY_MODULES, presentTargets, type BundleResult } from "../../platform/build/bundle.ts";
+import { bundle, bundleLauncher, HEAVY_MODULES, presentTargets, type BundleResult } from "../../platform/build/bundle.ts";
 import { TARGETS, type FunctionTarget } from "../../platform/knative/targets.ts";
 import { startBenchDeps } from "./deps.ts";
 import { benchEnv, coldStart, ping, probes, TOKEN, type Sample } from "./harness.ts";
@@ -16,7 +17,8 @@ const RUNS = Number(process.argv[process.argv.indexOf("--runs") + 1]) || 5;
 interface Subject {
   readonly label: string;
   readonly target: string;
-  readonly outFile: string;
+  /** What the image runs: `node dist/main.js` with FUNCTION_TARGET (the echo fixture, not a target: its index.js). */
+  readonly argv: string[];
   /** This build's bundle (sizes, modules); absent for a --baseline bundle. */
   readonly result?: BundleResult;
 }
@@ -34,6 +36,7 @@ async function main(): Promise<void> {
   for (const t of missing) console.log(`skip ${t}: ${TARGETS[t].module} does not exist yet`);
   const echo = { target: "echoTarget", name: "bench-echo", module: path.join(ROOT, "test/integration/telemetry/fixtures/echo-function.ts") };
   const results: BundleResult[] = [];
+  const mainJs = await bundleLauncher(path.join(ROOT, "dist"));
   for (const entry of [echo, ...present]) {
     try {
       results.push(...(await bundle([entry], path.join(ROOT, "dist"))));
@@ -47,11 +50,12 @@ async function main(): Promise<void> {
   // interleaved with this build's, so a change is compared under the same machine load. DIR needs node_modules beside it
   // (a symlink) for the native externals.
   const baselineDir = process.argv.includes("--baseline") ? path.resolve(process.argv[process.argv.indexOf("--baseline") + 1] ?? "") : undefined;
-  const subjects: Subject[] = results.map((r) => ({ label: r.name, target: r.target, outFile: r.outFile, result: r }));
+  const argvOf = (dir: string, r: BundleResult): string[] => [r.target === echo.target ? path.join(dir, r.name, "index.js") : path.join(dir, "main.js")];
+  const subjects: Subject[] = results.map((r) => ({ label: r.name, target: r.target, argv: argvOf(path.dirname(mainJs), r), result: r }));
   if (baselineDir) {
     for (const r of results) {
-      const outFile = path.join(baselineDir, r.name, "index.js");
-      if (fs.existsSync(outFile)) subjects.push({ label: `${r.name} (baseline)`, target: r.target, outFile });
+      const argv = argvOf(baselineDir, r);
+      if (fs.existsSync(path.join(baselineDir, r.name, "index.js"))) subjects.push({ label: `${r.name} (baseline)`, target: r.target, argv });
     }
   }
 
@@ -66,7 +70,7 @@ async function main(): Promise<void> {
     floor.push(f);
     for (const s of subjects) {
       const probe = PROBES[s.target as FunctionTarget] ?? ping;
-      const out = await coldStart([s.outFile], { ...env, FUNCTION_TARGET: s.target, K_SERVICE: s.label.split(" ")[0] }, probe, { cwd: ROOT });
+      const out = await coldStart(s.argv, { ...env, FUNCTION_TARGET: s.target, K_SERVICE: s.label.split(" ")[0] }, probe, { cwd: ROOT });
       statuses.set(s.label, out.status);
       samples.set(s.label, [...(samples.get(s.label) ?? []), out]);
       if (out.ms !== undefined && f.ms !== undefined) out.ratio = out.ms / f.ms;

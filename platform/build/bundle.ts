@@ -1,9 +1,11 @@
-// esbuild: one ESM bundle per function (dist/<service>/index.js), so a cold start loads only what that function needs.
+// esbuild: one CommonJS bundle per function (dist/<service>/function.cjs, run by dist/<service>/index.js or dist/main.js
+// through V8's code cache, see knative/code-cache.ts), so a cold start loads only what that function needs.
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Metafile, type Plugin } from "esbuild";
 import { FUNCTION_TARGETS, TARGETS, type FunctionTarget } from "../knative/targets.ts";
+import { warmUp } from "./warm-up.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -42,11 +44,15 @@ function runtimeExternals(root: string): Plugin {
 /** Modules a function should only carry if it calls them (checked by tests and printed in the report). */
 export const HEAVY_MODULES = ["@kubernetes/client-node", "@opentelemetry/exporter-trace-otlp-http", "@opentelemetry/sdk-node", "onnxruntime-node"] as const;
 
-// CJS dependencies inside an ESM bundle call require(); give them one.
-const BANNER = [
-  'import { createRequire as __flywheelCreateRequire } from "node:module";',
-  "const require = __flywheelCreateRequire(import.meta.url);",
-].join("\n");
+/**
+ * The sources are ESM and some use import.meta.url (files beside the module, the main-module check): in the CommonJS
+ * bundle it is the bundle's own URL, as it was in the ESM bundle. One line: code-cache.ts puts its wrapper on it.
+ */
+const IMPORT_META_URL = "__flywheelImportMetaUrl";
+const BANNER = `var ${IMPORT_META_URL} = require("node:url").pathToFileURL(__filename).href;`;
+
+/** The file with the function's code, beside its index.js; its V8 code cache is `function.cjs.v8cache`. */
+export const FUNCTION_FILE = "function.cjs";
 
 export interface BundleEntry {
   readonly target: string;
@@ -60,13 +66,16 @@ export interface BundleResult {
   readonly target: string;
   readonly name: string;
   readonly outFile: string;
-  /** Bytes of the entry file plus every chunk it imports statically (what a cold start reads). */
+  /** Bytes of function.cjs that the modules a cold start evaluates take (static imports and require() from the entry). */
   readonly coldBytes: number;
-  /** Bytes of all outputs including lazily imported chunks. */
+  /** Bytes of function.cjs, including the modules only a dynamic import() evaluates, when reached. */
   readonly totalBytes: number;
   /** Packages (node_modules) in the statically loaded part, and the externals it requires. */
   readonly packages: readonly string[];
   readonly externals: readonly string[];
+  /** Size of the V8 code cache the warm-up wrote, and whether the function served during it. */
+  readonly codeCacheBytes?: number;
+  readonly warmUpServed?: boolean;
 }
 
 /** The repo's targets whose module exists (others are not written yet). */
@@ -97,15 +106,18 @@ export async function bundle(entries: readonly BundleEntry[], outDir: string, ro
       bundle: true,
       platform: "node",
       target: "node20",
-      format: "esm",
-      // Dynamic imports (the OTel SDK when tracing is on) become chunks loaded only when reached.
-      splitting: true,
-      outdir: dir,
-      entryNames: "index",
-      chunkNames: "chunks/[name]-[hash]",
+      // CommonJS so that it can run through vm.Script with a code cache (Node 20 caches no ESM compilation). Without
+      // splitting, a dynamic import() (the OTel SDK when tracing is on) stays in the file but is only evaluated when
+      // reached; with the code cache its functions are not even parsed before then.
+      format: "cjs",
+      outfile: path.join(dir, FUNCTION_FILE),
       external: [...NATIVE_EXTERNALS],
       plugins: [runtimeExternals(root)],
       banner: { js: BANNER },
+      define: { "import.meta.url": IMPORT_META_URL },
+      // import() left in a vm.Script fails when V8 ran it from the code cache (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING
+      // from the OTLP exporter's import("http")): esbuild turns each into a require().
+      supported: { "dynamic-import": false },
       jsx: "automatic",
       jsxImportSource: "hono/jsx",
       minify: process.env.FLYWHEEL_BUNDLE_MINIFY !== "0",
@@ -118,17 +130,42 @@ export async function bundle(entries: readonly BundleEntry[], outDir: string, ro
       legalComments: "linked",
       logLevel: "error",
     });
+    // index.js: runs function.cjs through the code cache (what dist/main.js does for FUNCTION_TARGET), for running one
+    // function's folder directly.
+    await build({
+      stdin: {
+        contents: [
+          'import { fileURLToPath } from "node:url";',
+          `import { runBundle } from ${JSON.stringify(path.join(root, "platform/knative/code-cache.ts"))};`,
+          `runBundle(fileURLToPath(new URL(${JSON.stringify(`./${FUNCTION_FILE}`)}, import.meta.url)));`,
+        ].join("\n"),
+        resolveDir: root,
+        sourcefile: `${e.name}-index.ts`,
+        loader: "ts",
+      },
+      bundle: true,
+      platform: "node",
+      target: "node20",
+      format: "esm",
+      outfile: path.join(dir, "index.js"),
+      logLevel: "error",
+    });
     // pages/static.ts reads its assets next to itself (new URL("./static/...", import.meta.url)): in a bundle that is
     // <bundle dir>/static, so they are copied there (the image's /app/pages/static is not where the bundle looks).
     if (Object.keys(out.metafile.inputs).some((k) => path.resolve(root, k) === path.join(root, "pages/static.ts"))) {
       fs.cpSync(path.join(root, "pages/static"), path.join(dir, "static"), { recursive: true });
     }
-    results.push(summarise(e, path.join(dir, "index.js"), out.metafile, root));
+    const result = summarise(e, path.join(dir, "index.js"), path.join(dir, FUNCTION_FILE), out.metafile, root);
+    const warm = await warmUp(result.outFile, e.target);
+    results.push({ ...result, codeCacheBytes: warm.bytes, warmUpServed: warm.served });
   }
   return results;
 }
 
-/** dist/main.js (the launcher picking a bundle by FUNCTION_TARGET) and dist/package.json marking the files as ESM. */
+/**
+ * dist/main.js (the launcher picking a bundle by FUNCTION_TARGET), dist/warm-up.js (rewrites the code caches) and
+ * dist/package.json marking them as ESM.
+ */
 export async function bundleLauncher(outDir: string, root = ROOT): Promise<string> {
   fs.mkdirSync(outDir, { recursive: true });
   fs.writeFileSync(path.join(outDir, "package.json"), `${JSON.stringify({ type: "module", private: true })}\n`);
@@ -142,37 +179,49 @@ export async function bundleLauncher(outDir: string, root = ROOT): Promise<strin
     outfile,
     logLevel: "error",
   });
+  // dist/warm-up.js: the image's runtime stage rewrites the code caches with its own node (Dockerfile).
+  await build({
+    entryPoints: [path.join(root, "platform/build/warm-up.ts")],
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "esm",
+    outfile: path.join(outDir, "warm-up.js"),
+    logLevel: "error",
+  });
   return outfile;
 }
 
-function summarise(e: BundleEntry, outFile: string, meta: Metafile, root: string): BundleResult {
+function summarise(e: BundleEntry, outFile: string, codeFile: string, meta: Metafile, root: string): BundleResult {
   const rel = (p: string): string => path.relative(root, path.resolve(root, p));
-  const outputs = meta.outputs;
-  const entryKey = Object.keys(outputs).find((k) => path.resolve(root, k) === outFile);
-  if (!entryKey) throw new Error(`esbuild wrote no ${outFile}`);
-  // Follow static imports from the entry: that closure is what a cold start loads.
+  const output = Object.entries(meta.outputs).find(([k]) => path.resolve(root, k) === codeFile)?.[1];
+  if (!output) throw new Error(`esbuild wrote no ${codeFile}`);
+  // Follow static imports and require() calls from the entry through the inputs: that closure is what a cold start
+  // evaluates; a dynamic import() target is in the file too but only evaluated (and compiled) when reached.
+  const entryKey = Object.keys(meta.inputs).find((k) => k.endsWith(`${e.name}-entry.ts`));
+  if (!entryKey) throw new Error(`esbuild's metafile has no entry for ${e.name}`);
   const seen = new Set<string>();
+  const externals = new Set<string>();
   const queue = [entryKey];
   while (queue.length) {
     const k = queue.pop()!;
     if (seen.has(k)) continue;
     seen.add(k);
-    for (const imp of outputs[k]?.imports ?? []) if (imp.kind === "import-statement" && !imp.external && outputs[imp.path]) queue.push(imp.path);
+    for (const imp of meta.inputs[k]?.imports ?? []) {
+      if (imp.kind !== "import-statement" && imp.kind !== "require-call") continue;
+      if (imp.external) {
+        if (!imp.path.startsWith("node:")) externals.add(imp.path);
+      } else if (meta.inputs[imp.path]) queue.push(imp.path);
+    }
   }
   const packages = new Set<string>();
-  const externals = new Set<string>();
   let coldBytes = 0;
   for (const k of seen) {
-    const o = outputs[k]!;
-    coldBytes += o.bytes;
-    for (const input of Object.keys(o.inputs)) {
-      const pkg = packageOf(rel(input));
-      if (pkg) packages.add(pkg);
-    }
-    for (const imp of o.imports) if (imp.external && !imp.path.startsWith("node:")) externals.add(imp.path);
+    coldBytes += output.inputs[k]?.bytesInOutput ?? 0;
+    const pkg = packageOf(rel(k));
+    if (pkg) packages.add(pkg);
   }
-  const totalBytes = Object.entries(outputs).filter(([k]) => k.endsWith(".js")).reduce((n, [, o]) => n + o.bytes, 0);
-  return { target: e.target, name: e.name, outFile, coldBytes, totalBytes, packages: [...packages].sort(), externals: [...externals].sort() };
+  return { target: e.target, name: e.name, outFile, coldBytes, totalBytes: output.bytes, packages: [...packages].sort(), externals: [...externals].sort() };
 }
 
 function packageOf(file: string): string | undefined {
@@ -204,7 +253,7 @@ async function cli(argv: readonly string[]): Promise<void> {
   for (const r of results) {
     const heavy = HEAVY_MODULES.filter((m) => r.packages.includes(m) || r.externals.includes(m));
     process.stdout.write(
-      `${r.name.padEnd(22)} cold ${(r.coldBytes / 1024).toFixed(0).padStart(6)} KiB  total ${(r.totalBytes / 1024).toFixed(0).padStart(6)} KiB  heavy: ${heavy.join(", ") || "-"}\n`,
+      `${r.name.padEnd(22)} cold ${(r.coldBytes / 1024).toFixed(0).padStart(6)} KiB  total ${(r.totalBytes / 1024).toFixed(0).padStart(6)} KiB  code cache ${((r.codeCacheBytes ?? 0) / 1024).toFixed(0).padStart(5)} KiB${r.warmUpServed ? "" : " (did not serve)"}  heavy: ${heavy.join(", ") || "-"}\n`,
     );
   }
 }

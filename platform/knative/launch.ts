@@ -1,4 +1,7 @@
-// The image's entry (dist/main.js): loads the one bundle FUNCTION_TARGET names, and nothing of the others.
+// The image's entry (dist/main.js): runs the one bundle FUNCTION_TARGET names (through its V8 code cache), nothing else.
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { runBundle } from "./code-cache.ts";
 import { FUNCTION_TARGETS, isFunctionTarget, TARGETS } from "./targets.ts";
 
 const target = process.env.FUNCTION_TARGET;
@@ -6,6 +9,5 @@ if (!isFunctionTarget(target)) {
   process.stderr.write(`FUNCTION_TARGET: must be one of ${FUNCTION_TARGETS.join(", ")}, not ${JSON.stringify(target ?? "")}\n`);
   process.exit(1);
 }
-// Built at run time so esbuild leaves it a real dynamic import instead of bundling every function into this file.
-const bundle = new URL(`./${TARGETS[target].service}/index.js`, import.meta.url).href;
-await import(bundle);
+// dist/<service>/function.cjs (platform/build/bundle.ts FUNCTION_FILE), beside this file.
+runBundle(path.join(path.dirname(fileURLToPath(import.meta.url)), TARGETS[target].service, "function.cjs"));

@@ -10,6 +10,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundle, bundleLauncher, HEAVY_MODULES, presentTargets, RUNTIME_EXTERNALS, type BundleResult } from "../../../platform/build/bundle.ts";
+import { cacheFileOf, decodeCache, encodeCache } from "../../../platform/knative/code-cache.ts";
 import { parseTraceparent } from "../../../platform/telemetry/index.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -173,5 +174,71 @@ describe("Knative function bundle", () => {
   it("lists which repo functions exist to bundle", () => {
     const { present, missing } = presentTargets();
     expect(present.length + missing.length).toBe(9);
+  });
+});
+
+/** Runs a copy of the echo bundle's folder (its cache changed by `damage`) until /healthz answers; its stderr. */
+async function startCopy(name: string, damage: (cacheFile: string) => void, nodeArgs: string[] = []): Promise<{ healthz: number; stderr: string }> {
+  const dir = path.join(tmp, `cache-${name}`, "echo");
+  fs.cpSync(path.dirname(result.outFile), dir, { recursive: true });
+  damage(cacheFileOf(path.join(dir, "function.cjs")));
+  const p = spawn(process.execPath, [...nodeArgs, path.join(dir, "index.js")], {
+    env: { PATH: process.env.PATH, PORT: "0", HOST: "127.0.0.1", NODE_ENV: "production", FLYWHEEL_BROKER_URL: "http://127.0.0.1:9/" },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let stderr = "";
+  try {
+    const listening = await new Promise<number>((resolve, reject) => {
+      p.stderr.on("data", (d: Buffer) => {
+        stderr += d.toString();
+        const m = /"msg":"listening".*"port":(\d+)/.exec(stderr);
+        if (m) resolve(Number(m[1]));
+      });
+      p.once("exit", (code) => reject(new Error(`exited ${code}: ${stderr.slice(0, 2000)}`)));
+    });
+    return { healthz: (await fetch(`http://127.0.0.1:${listening}/healthz`)).status, stderr };
+  } finally {
+    if (p.exitCode === null) {
+      const exited = new Promise((r) => p.once("exit", r));
+      p.kill("SIGKILL");
+      await exited;
+    }
+  }
+}
+
+describe("the bundle's V8 code cache", () => {
+  it("is written by the build's warm-up and accepted by a start with the same Node and flags", async () => {
+    expect(result.codeCacheBytes).toBeGreaterThan(0);
+    expect(result.warmUpServed).toBe(true);
+    expect(decodeCache(fs.readFileSync(cacheFileOf(path.join(path.dirname(result.outFile), "function.cjs"))))).toBeDefined();
+    const out = await startCopy("accepted", () => undefined);
+    expect(out.healthz).toBe(200);
+    expect(out.stderr).not.toContain("code cache");
+  });
+
+  it("a damaged payload (which would abort V8) is refused by its CRC: the function starts without it and says so", async () => {
+    const out = await startCopy("corrupt", (f) => {
+      const bytes = fs.readFileSync(f);
+      for (let i = bytes.length >> 1; i < (bytes.length >> 1) + 64; i++) bytes[i] = (bytes[i] ?? 0) ^ 0xff;
+      fs.writeFileSync(f, bytes);
+    });
+    expect(out.healthz).toBe(200);
+    expect(out.stderr).toContain("code cache corrupt");
+  });
+
+  it("a cache V8 rejects (other V8 flags than the warm-up's) or none at all only costs the normal compile", async () => {
+    const rejected = await startCopy("rejected", () => undefined, ["--max-old-space-size=300"]);
+    expect(rejected.healthz).toBe(200);
+    expect(rejected.stderr).toContain("code cache rejected");
+    const missing = await startCopy("missing", (f) => fs.rmSync(f));
+    expect(missing.healthz).toBe(200);
+    expect(missing.stderr).toContain("code cache missing");
+  });
+
+  it("decodes only what it encoded", () => {
+    const data = Buffer.from("v8 bytes");
+    expect(decodeCache(encodeCache(data))?.equals(data)).toBe(true);
+    expect(decodeCache(data)).toBeUndefined();
+    expect(decodeCache(encodeCache(data).subarray(0, 12))).toBeUndefined();
   });
 });
