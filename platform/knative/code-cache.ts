@@ -40,6 +40,8 @@ export function decodeCache(file: Buffer): Buffer | undefined {
 }
 
 function readCache(file: string): { data?: Buffer; outcome?: "missing" | "corrupt" } {
+  // zlib.crc32 came in Node 20.15; package.json allows any Node 20, and an older one simply runs without the cache.
+  if (typeof zlib.crc32 !== "function") return { outcome: "missing" };
   let bytes: Buffer;
   try {
     bytes = fs.readFileSync(file);
