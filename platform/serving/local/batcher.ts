@@ -2,7 +2,7 @@
 // into one run, flushed when max_batch_size requests are waiting or max_batch_time has passed since the first one.
 import { elementCount } from "../v2/tensor.ts";
 import type { ResponseOutput } from "../v2/types.ts";
-import type { Feed } from "./ort-bridge.ts";
+import { concatData, type Feed } from "./ort-bridge.ts";
 
 export interface BatchingOptions {
   /** Requests per batch; <= 1 disables batching. MLServer's max_batch_size. */
@@ -81,7 +81,7 @@ export class AdaptiveBatcher {
       name: f.name,
       datatype: f.datatype,
       dims: [items.reduce((n, it) => n + it.rows, 0), ...f.dims.slice(1)],
-      values: items.flatMap((it) => it.feeds[i]?.values ?? []),
+      data: concatData(items.map((it) => it.feeds[i]?.data ?? [])),
     }));
     this.#run(merged, q.outputs).then(
       (outs) => {
