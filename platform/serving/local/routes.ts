@@ -3,7 +3,6 @@ import { Hono, type Context } from "hono";
 import { NotFoundError, ValidationError, isKnownError } from "../../errors.ts";
 import { zodIssues } from "../../events/envelope.ts";
 import { readLimited } from "../v2/body.ts";
-import { inferResponseJson } from "../v2/encode.ts";
 import { plainInferRequest } from "../v2/fast.ts";
 import { InferRequestSchema, type InferRequest } from "../v2/types.ts";
 import { routeHeadersOf, type EmbeddedV2Server } from "./server.ts";
@@ -66,8 +65,7 @@ export function v2Routes(server: EmbeddedV2Server): Hono {
       const headers = server.readsHeaders(name, version) ? Object.fromEntries(c.req.raw.headers) : {};
       const { response, headers: extra } = await server.infer(name, version, req, headers);
       for (const [k, v] of Object.entries(extra)) c.header(k, v);
-      // c.json's answer (same header), with the faster encoder; a fresh headers object, as c.json makes one.
-      return c.body(inferResponseJson(response), 200, { "Content-Type": "application/json" });
+      return c.json(response);
     } catch (e) {
       return fail(c, e);
     }

@@ -5,9 +5,8 @@ import { describe, expect, it } from "vitest";
 import { parseInferRequest } from "../../../platform/serving/local/routes.ts";
 import { floatFeed, generalFeed, toFeed, type Feed } from "../../../platform/serving/local/ort-bridge.ts";
 import { TensorError } from "../../../platform/serving/v2/tensor.ts";
-import { inferResponseJson } from "../../../platform/serving/v2/encode.ts";
 import { plainInferRequest } from "../../../platform/serving/v2/fast.ts";
-import { V2_DATATYPES, type InferResponse, type RequestInput, type TensorMetadata } from "../../../platform/serving/v2/types.ts";
+import { V2_DATATYPES, type RequestInput, type TensorMetadata } from "../../../platform/serving/v2/types.ts";
 import { ValidationError } from "../../../platform/errors.ts";
 
 /** Mostly absent: most bodies keep the common shape, some break it. */
@@ -121,28 +120,5 @@ describe("floatFeed (before generalFeed)", () => {
       { numRuns: 3000 },
     );
     expect(fast).toBeGreaterThan(100);
-  });
-});
-
-// Answers as server.infer, pipelines and experiments build them: any member order, extra members, odd element values.
-const element = fc.oneof(fc.double(), fc.integer(), fc.constantFrom(-0, NaN, Infinity, -Infinity, 1e21, 5e-324), fc.string(), fc.boolean(), fc.constant(null), fc.constant(undefined), fc.array(fc.double(), { maxLength: 2 }));
-const anyOutput = fc.oneof(
-  { weight: 8, arbitrary: fc.record({ name: fc.string(), datatype: fc.constantFrom(...V2_DATATYPES), shape: fc.array(fc.nat(4), { maxLength: 3 }), data: fc.array(element, { maxLength: 6 }), parameters: fc.option(fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 2 }), { nil: undefined }) }, { requiredKeys: ["name", "data"] }) },
-  { weight: 1, arbitrary: fc.oneof(fc.constant(null), fc.constant({ data: "x" }), fc.constant({ toJSON: () => "t" }), fc.array(fc.integer(), { maxLength: 2 })) },
-);
-const anyResponse = fc
-  .record({ model_name: fc.string(), model_version: fc.option(fc.string(), { nil: undefined }), id: fc.string(), parameters: fc.option(fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 2 }), { nil: undefined }), outputs: fc.array(anyOutput, { maxLength: 3 }), extra: fc.option(fc.jsonValue(), { nil: undefined }) }, { requiredKeys: ["model_name", "id", "outputs"] })
-  .chain((r) => fc.shuffledSubarray(Object.keys(r), { minLength: Object.keys(r).length }).map((keys) => Object.fromEntries(keys.map((k) => [k, r[k as keyof typeof r]]))));
-
-describe("inferResponseJson (instead of JSON.stringify)", () => {
-  it("writes exactly JSON.stringify's text for any answer", () => {
-    fc.assert(
-      fc.property(anyResponse, (res) => {
-        expect(inferResponseJson(res)).toBe(JSON.stringify(res));
-      }),
-      { numRuns: 2000 },
-    );
-    const typical: InferResponse = { model_name: "iris", model_version: "1", id: "r", outputs: [{ name: "p", datatype: "FP32", shape: [1, 3], data: [0.9824237823486328, 0.017465976998209953, 0.00011028886365238577] }] };
-    expect(inferResponseJson(typical)).toBe(JSON.stringify(typical));
   });
 });
