@@ -2,6 +2,7 @@
 // kind) and the echo app that is the HTTP floor.
 import http from "node:http";
 import { Hono } from "hono";
+import type ort from "onnxruntime-node";
 import { MAX_INFER_BYTES } from "../../platform/serving/local/routes.ts";
 import { readLimited } from "../../platform/serving/v2/body.ts";
 
@@ -34,6 +35,21 @@ export function echoApp(busyUs = 0): Hono {
       const end = performance.now() + busyUs / 1000;
       while (performance.now() < end);
     }
+    return c.json(body);
+  });
+  return app;
+}
+
+/**
+ * A control, not a floor: the echo plus the bare model run on the body's first input (its tensor built directly, one
+ * session.run, the answer not encoded). Its ratio to the echo is the ceiling any V2 server reaches unbatched on this model.
+ */
+export function modelEchoApp(session: ort.InferenceSession, Tensor: typeof ort.Tensor): Hono {
+  const app = new Hono();
+  app.post("/echo", async (c) => {
+    const body = JSON.parse(await readLimited(c, MAX_INFER_BYTES)) as { inputs: { name: string; shape: number[]; data: number[] }[] };
+    const input = body.inputs[0];
+    if (input) await session.run({ [input.name]: new Tensor("float32", Float32Array.from(input.data), input.shape) });
     return c.json(body);
   });
   return app;

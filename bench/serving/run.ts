@@ -1,7 +1,8 @@
 // Embedded V2 server throughput vs an in-process session.run loop on the same Iris model, and V2 over HTTP vs a hono
 // JSON echo of the same body (the HTTP floor), with and without adaptive batching, at 1, 8 and 32 clients. The HTTP
 // cases are interleaved and repeated; medians of the per-repeat ratios are reported, by req/s, p99 and CPU time per
-// request (this process, server and client: steadier than req/s on a loaded machine). Measures; never asserts.
+// request (this process, server and client: steadier than req/s on a loaded machine). A control row, the echo plus a
+// bare session.run on the body's data, shows the unbatched ceiling the model run alone leaves. Measures; never asserts.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -13,7 +14,7 @@ import { Registry } from "prom-client";
 import { run, DEFAULT_PARAMS } from "../../examples/iris-node/train.ts";
 import { v2Routes } from "../../platform/serving/local/routes.ts";
 import { EmbeddedV2Server } from "../../platform/serving/local/server.ts";
-import { echoApp, poster } from "./http.ts";
+import { echoApp, modelEchoApp, poster } from "./http.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
@@ -65,6 +66,9 @@ async function loadRun(fn: () => Promise<unknown>, concurrency: number): Promise
 
 async function listen(app: Hono): Promise<{ close: () => Promise<void>; post: ReturnType<typeof poster>["post"] }> {
   const http = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
+  // A client's sockets idle while the other cases run, longer than node's 5 s keep-alive timeout: a request sent just as
+  // the server closed its socket failed the whole run with ECONNRESET. Same setting for the echo and V2 servers.
+  if ("keepAliveTimeout" in http) http.keepAliveTimeout = 120_000;
   await new Promise((r) => http.once("listening", r));
   const addr = http.address();
   const client = poster(typeof addr === "object" && addr ? addr.port : 0);
@@ -86,6 +90,7 @@ async function main(): Promise<void> {
   const rows: { mode: string; concurrency?: number; rps: number; p99?: number; vsEcho?: number; cpuUs?: number; cpuVsEcho?: number }[] = [{ mode: "session.run loop (floor)", rps: floor }];
   const body = JSON.stringify({ inputs: [{ name: "input", shape: [1, 4], datatype: "FP32", data: ROW }] });
   const echo = await listen(echoApp());
+  const modelEcho = await listen(modelEchoApp(session, ort.Tensor));
   const variants = [];
   for (const batching of [undefined, { maxBatchSize: 32, maxBatchTimeMs: 1 }]) {
     const server = new EmbeddedV2Server({ registry: new Registry(), batching });
@@ -99,9 +104,11 @@ async function main(): Promise<void> {
   // all alike. Ratios are taken per repeat (against the echo of the same repeat), then the median.
   for (const concurrency of CONCURRENCY) {
     const echoRuns: Run[] = [];
+    const modelRuns: Run[] = [];
     const v2Runs: Run[][] = variants.map(() => []);
     for (let r = 0; r < REPEATS; r++) {
       echoRuns.push(await loadRun(() => echo.post("/echo", body), concurrency));
+      modelRuns.push(await loadRun(() => modelEcho.post("/echo", body), concurrency));
       for (const [i, v] of variants.entries()) {
         v2Runs[i]?.push(
           await loadRun(async () => {
@@ -114,11 +121,11 @@ async function main(): Promise<void> {
     const echoRps = echoRuns.map((x) => x.rps);
     const echoCpu = echoRuns.map((x) => x.cpuUs);
     rows.push({ mode: `hono JSON echo over HTTP (HTTP floor), c=${concurrency}`, concurrency, rps: median(echoRps), p99: median(echoRuns.map((x) => x.p99)), vsEcho: 1, cpuUs: median(echoCpu), cpuVsEcho: 1 });
-    for (const [i, v] of variants.entries()) {
-      const runs = v2Runs[i] ?? [];
+    // The control (echo + bare session.run, no V2 work): the unbatched ceiling, next to the V2 rows it bounds.
+    for (const [label, runs] of [["echo + bare session.run (control)", modelRuns], ...variants.map((v, i): [string, Run[]] => [`V2 over HTTP, ${v.label}`, v2Runs[i] ?? []])] as const) {
       // cpuVsEcho: echo's CPU per request over this one's (1 = as cheap as the echo; what req/s would be on idle cores).
       rows.push({
-        mode: `V2 over HTTP, ${v.label}, c=${concurrency}`,
+        mode: `${label}, c=${concurrency}`,
         concurrency,
         rps: median(runs.map((x) => x.rps)),
         p99: median(runs.map((x) => x.p99)),
@@ -133,6 +140,7 @@ async function main(): Promise<void> {
     await v.server.close();
   }
   await echo.close();
+  await modelEcho.close();
   await session.release();
   fs.rmSync(tmp, { recursive: true, force: true });
   const loadavg = os.loadavg().map((x) => +x.toFixed(2));

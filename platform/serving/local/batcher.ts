@@ -2,7 +2,7 @@
 // into one run, flushed when max_batch_size requests are waiting or max_batch_time has passed since the first one.
 import { elementCount } from "../v2/tensor.ts";
 import type { ResponseOutput } from "../v2/types.ts";
-import type { Feed } from "./ort-bridge.ts";
+import { concatData, type Feed } from "./ort-bridge.ts";
 
 export interface BatchingOptions {
   /** Requests per batch; <= 1 disables batching. MLServer's max_batch_size. */
@@ -45,7 +45,7 @@ export class AdaptiveBatcher {
       this.#onBatch?.(1);
       return this.#run(feeds, outputs);
     }
-    const key = JSON.stringify([feeds.map((f) => [f.name, f.datatype, f.dims.slice(1)]), [...outputs].sort()]);
+    const key = batchKey(feeds, outputs);
     let queue = this.#queues.get(key);
     if (!queue) {
       queue = { items: [], outputs, timer: undefined };
@@ -81,7 +81,7 @@ export class AdaptiveBatcher {
       name: f.name,
       datatype: f.datatype,
       dims: [items.reduce((n, it) => n + it.rows, 0), ...f.dims.slice(1)],
-      values: items.flatMap((it) => it.feeds[i]?.values ?? []),
+      data: concatData(items.map((it) => it.feeds[i]?.data ?? [])),
     }));
     this.#run(merged, q.outputs).then(
       (outs) => {
@@ -97,6 +97,22 @@ export class AdaptiveBatcher {
       },
     );
   }
+}
+
+/**
+ * Which queue a request joins: its feeds' names, datatypes and trailing dims, in order, and the outputs asked for.
+ * Names are length-prefixed, so no two signatures share a key. Built by hand: JSON.stringify of the same was ~2 µs per
+ * request, a fifth of the batched path's own cost.
+ */
+export function batchKey(feeds: readonly Feed[], outputs: readonly string[]): string {
+  let key = "";
+  for (const f of feeds) {
+    key += `${f.name.length}:${f.name}${f.datatype}`;
+    for (let d = 1; d < f.dims.length; d++) key += `,${f.dims[d]}`;
+    key += ";";
+  }
+  for (const o of outputs.length > 1 ? [...outputs].sort() : outputs) key += `${o.length}:${o}`;
+  return key;
 }
 
 /** Split each output along its first dimension back into per-request pieces. */

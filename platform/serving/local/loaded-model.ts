@@ -24,6 +24,9 @@ export class LoadedModel {
   readonly inputs: readonly TensorMetadata[];
   readonly outputs: readonly TensorMetadata[];
   readonly parameters: Readonly<Record<string, unknown>>;
+  /** Prometheus labels of this version's requests (and of its answered ones), made once. */
+  readonly metricLabels: { readonly model: string; readonly version: string };
+  readonly okLabels: { readonly model: string; readonly version: string; readonly code: "200" };
   readonly #session: ort.InferenceSession;
   readonly #Tensor: typeof ort.Tensor;
   readonly #batcher: AdaptiveBatcher | undefined;
@@ -39,6 +42,8 @@ export class LoadedModel {
     this.inputs = sessionMetadata(session.inputMetadata);
     this.outputs = sessionMetadata(session.outputMetadata);
     this.parameters = opts.parameters ?? {};
+    this.metricLabels = { model: opts.name, version: opts.version };
+    this.okLabels = { ...this.metricLabels, code: "200" };
     const batchable = [...this.inputs, ...this.outputs].every((m) => m.shape[0] === -1);
     this.#batcher =
       opts.batching && opts.batching.maxBatchSize > 1 && batchable

@@ -40,12 +40,15 @@ export function sessionMetadata(meta: readonly ort.InferenceSession.ValueMetadat
   });
 }
 
+/** Tensor data of a feed: the typed array of the model's datatype (string[] for BYTES; FP16 stays numbers, refused at run). */
+export type FeedData = ort.Tensor.DataType | readonly number[];
+
 export interface Feed {
   readonly name: string;
   readonly datatype: V2Datatype;
   readonly dims: number[];
-  /** Already coerced to the model's datatype. */
-  readonly values: (number | bigint | boolean | string)[];
+  /** Already converted to the model's datatype. */
+  readonly data: FeedData;
 }
 
 /**
@@ -53,6 +56,37 @@ export interface Feed {
  * Numeric datatypes convert into each other (FP64 data to an FP32 input, INT64 to FP32, ...), like MLServer's numpy cast.
  */
 export function toFeed(input: RequestInput, meta: TensorMetadata, field: string): Feed {
+  return floatFeed(input, meta) ?? generalFeed(input, meta, field);
+}
+
+/**
+ * The common case in one pass: flat numbers for a float model input, given as FP32 or FP64, of the model's shape.
+ * Anything else (or anything wrong) is undefined and goes to generalFeed, which gives the same value or names the error.
+ */
+export function floatFeed(input: RequestInput, meta: TensorMetadata): Feed | undefined {
+  if ((meta.datatype !== "FP32" && meta.datatype !== "FP64") || (input.datatype !== "FP32" && input.datatype !== "FP64")) return undefined;
+  const { shape, data } = input;
+  if (shape.length !== meta.shape.length) return undefined;
+  let count = 1;
+  for (let i = 0; i < shape.length; i++) {
+    const want = meta.shape[i] ?? -1;
+    const got = shape[i] ?? 0;
+    if (want >= 0 && want !== got) return undefined;
+    count *= got;
+  }
+  if (data.length !== count) return undefined;
+  const out = meta.datatype === "FP32" ? new Float32Array(count) : new Float64Array(count);
+  for (let i = 0; i < count; i++) {
+    const v = data[i];
+    // NaN only reaches here from in-process callers (JSON has none); coerce refuses it.
+    if (typeof v !== "number" || Number.isNaN(v)) return undefined;
+    out[i] = v;
+  }
+  return { name: meta.name, datatype: meta.datatype, dims: [...shape], data: out };
+}
+
+/** Every datatype and data layout, with the field-naming errors. */
+export function generalFeed(input: RequestInput, meta: TensorMetadata, field: string): Feed {
   if (input.datatype !== meta.datatype && !(NUMERIC.has(input.datatype) && NUMERIC.has(meta.datatype))) {
     throw new TensorError(`${field}.datatype`, `model input ${meta.name} is ${meta.datatype}, got ${input.datatype}`);
   }
@@ -68,7 +102,9 @@ export function toFeed(input: RequestInput, meta: TensorMetadata, field: string)
   }
   const parsed = coerce(flat, input.datatype, `${field}.data`);
   const values = input.datatype === meta.datatype ? parsed : parsed.map((v) => convert(v, meta.datatype));
-  return { name: meta.name, datatype: meta.datatype, dims: [...input.shape], values };
+  // FP16 has no conversion here: toOrtTensor refuses it when the model runs, as before.
+  const data = meta.datatype === "FP16" ? values.map(Number) : typedArray(V2_TO_ORT[meta.datatype], values);
+  return { name: meta.name, datatype: meta.datatype, dims: [...input.shape], data };
 }
 
 function convert(v: number | bigint | boolean | string, to: V2Datatype): number | bigint {
@@ -82,7 +118,10 @@ function convert(v: number | bigint | boolean | string, to: V2Datatype): number 
 export function toOrtTensor(feed: Feed, Tensor: typeof ort.Tensor): ort.Tensor {
   if (feed.datatype === "FP16") throw new TensorError(feed.name, "FP16 inputs are not supported by the embedded server");
   const type = V2_TO_ORT[feed.datatype];
-  return new Tensor(type, typedArray(type, feed.values), feed.dims);
+  // General feeds are built by typedArray for this very type; a plain array here would be a bug, not a request error.
+  if (!Array.isArray(feed.data)) return new Tensor(type, feed.data, feed.dims);
+  if (type === "string") return new Tensor(type, feed.data.map(String), feed.dims);
+  throw new Error(`feed ${feed.name}: ${type} data is not a typed array`);
 }
 
 function typedArray(type: OrtType, values: readonly (number | bigint | boolean | string)[]): ort.Tensor.DataType {
@@ -103,6 +142,56 @@ function typedArray(type: OrtType, values: readonly (number | bigint | boolean |
     case "string": return values.map(String);
     default: throw new TensorError("datatype", `unsupported tensor type ${type}`);
   }
+}
+
+type NumberArray = Float32Array | Float64Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
+type BigArray = BigInt64Array | BigUint64Array;
+const isBigArray = (d: FeedData): d is BigArray => d instanceof BigInt64Array || d instanceof BigUint64Array;
+const isNumberArray = (d: FeedData): d is NumberArray => ArrayBuffer.isView(d) && !isBigArray(d);
+
+function emptyLike(d: NumberArray, n: number): NumberArray {
+  if (d instanceof Float32Array) return new Float32Array(n);
+  if (d instanceof Float64Array) return new Float64Array(n);
+  if (d instanceof Int8Array) return new Int8Array(n);
+  if (d instanceof Uint8Array) return new Uint8Array(n);
+  if (d instanceof Int16Array) return new Int16Array(n);
+  if (d instanceof Uint16Array) return new Uint16Array(n);
+  if (d instanceof Int32Array) return new Int32Array(n);
+  return new Uint32Array(n);
+}
+
+/**
+ * The batcher's gather: feeds of one batch share name and model datatype, so their data are of one kind; typed arrays
+ * are copied into one of the total length.
+ */
+export function concatData(parts: readonly FeedData[]): FeedData {
+  const [first] = parts;
+  if (first === undefined) return [];
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  if (isNumberArray(first)) {
+    const out = emptyLike(first, total);
+    let at = 0;
+    for (const p of parts) {
+      if (!isNumberArray(p)) throw new Error("a batch mixes feed data kinds");
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+  if (isBigArray(first)) {
+    const out = first instanceof BigInt64Array ? new BigInt64Array(total) : new BigUint64Array(total);
+    let at = 0;
+    for (const p of parts) {
+      if (!isBigArray(p)) throw new Error("a batch mixes feed data kinds");
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+  // BYTES (strings) or FP16 (numbers, refused at run).
+  const plain: (string | number)[] = [];
+  for (const p of parts) for (const v of p) plain.push(typeof v === "string" ? v : Number(v));
+  return plain.every((v) => typeof v === "string") ? plain.map(String) : plain.map(Number);
 }
 
 export function fromOrtTensor(name: string, t: ort.Tensor): ResponseOutput {

@@ -3,7 +3,8 @@ import { Hono, type Context } from "hono";
 import { NotFoundError, ValidationError, isKnownError } from "../../errors.ts";
 import { zodIssues } from "../../events/envelope.ts";
 import { readLimited } from "../v2/body.ts";
-import { InferRequestSchema } from "../v2/types.ts";
+import { plainInferRequest } from "../v2/fast.ts";
+import { InferRequestSchema, type InferRequest } from "../v2/types.ts";
 import { routeHeadersOf, type EmbeddedV2Server } from "./server.ts";
 
 export const MAX_INFER_BYTES = 16 * 1024 * 1024;
@@ -13,6 +14,13 @@ export function v2Failure(e: unknown): { status: number; body: { error: string }
   const headers = routeHeadersOf(e);
   if (isKnownError(e)) return { status: e.status, body: { error: e.message }, headers };
   return { status: 500, body: { error: "internal error" }, headers };
+}
+
+/** The general path: any body the schema accepts, and a 400 naming the fields for the rest. */
+export function parseInferRequest(body: unknown): InferRequest {
+  const parsed = InferRequestSchema.safeParse(body);
+  if (!parsed.success) throw new ValidationError(zodIssues(parsed.error));
+  return parsed.data;
 }
 
 function fail(c: Context, e: unknown): Response {
@@ -52,11 +60,10 @@ export function v2Routes(server: EmbeddedV2Server): Hono {
       } catch {
         throw new ValidationError([{ field: "body", message: "is not valid JSON" }]);
       }
-      const parsed = InferRequestSchema.safeParse(body);
-      if (!parsed.success) throw new ValidationError(zodIssues(parsed.error));
+      const req = plainInferRequest(body) ?? parseInferRequest(body);
       // Building the headers object costs as much as parsing the body: only composites (sticky routing) read it.
       const headers = server.readsHeaders(name, version) ? Object.fromEntries(c.req.raw.headers) : {};
-      const { response, headers: extra } = await server.infer(name, version, parsed.data, headers);
+      const { response, headers: extra } = await server.infer(name, version, req, headers);
       for (const [k, v] of Object.entries(extra)) c.header(k, v);
       return c.json(response);
     } catch (e) {

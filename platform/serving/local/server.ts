@@ -122,8 +122,9 @@ export class EmbeddedV2Server {
     const composite = version === undefined ? this.#composites.get(name) : undefined;
     if (composite) return composite.infer(req, headers);
     const found = this.models.get(name, version);
-    const resolved = found?.version ?? version ?? "";
-    const timer = this.metrics.duration.startTimer({ model: name, version: resolved });
+    // A loaded model's label objects are built once (the request path made three objects and a timer closure per call).
+    const labels = found?.metricLabels ?? { model: name, version: version ?? "" };
+    const started = performance.now();
     let code = "200";
     try {
       if (!found) throw this.#notFound(name, version);
@@ -139,8 +140,8 @@ export class EmbeddedV2Server {
       code = String(isKnownError(e) ? e.status : 500);
       throw e;
     } finally {
-      timer();
-      this.metrics.requests.inc({ model: name, version: resolved, code });
+      this.metrics.duration.observe(labels, (performance.now() - started) / 1000);
+      this.metrics.requests.inc(code === "200" && found ? found.okLabels : { ...labels, code });
     }
   }
 
