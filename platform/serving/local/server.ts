@@ -123,7 +123,9 @@ export class EmbeddedV2Server {
     if (composite) return composite.infer(req, headers);
     const found = this.models.get(name, version);
     // A loaded model's label objects are built once (the request path made three objects and a timer closure per call).
-    const labels = found?.metricLabels ?? { model: name, version: version ?? "" };
+    // A name nothing serves is counted without it: the URL's name is the caller's text, and one series per name sent
+    // would let anyone grow Prometheus without bound. (An empty label value is an absent label to Prometheus.)
+    const labels = found?.metricLabels ?? { model: "", version: "" };
     const started = performance.now();
     let code = "200";
     try {

@@ -106,6 +106,9 @@ describe("embedded V2 server", () => {
     expect(text).toMatch(/flywheel_inference_request_duration_seconds_count\{model="double",version="2"\} \d+/);
     expect(text).toMatch(/flywheel_inference_requests_total\{model="double",version="2",code="200"\} \d+/);
     expect(text).toMatch(/flywheel_inference_requests_total\{model="double",version="2",code="400"\} \d+/);
+    // The 404 above for "nope" is counted without the name a caller chose: no series per unknown name.
+    expect(text).not.toMatch(/model="nope"/);
+    expect(text).toMatch(/flywheel_inference_requests_total\{model="",version="",code="404"\} [1-9]/);
   });
 });
 
