@@ -5,6 +5,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Metafile, type Plugin } from "esbuild";
 import { FUNCTION_TARGETS, TARGETS, type FunctionTarget } from "../knative/targets.ts";
+import { nodeOnly } from "./node-only.ts";
 import { warmUp } from "./warm-up.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -112,7 +113,7 @@ export async function bundle(entries: readonly BundleEntry[], outDir: string, ro
       format: "cjs",
       outfile: path.join(dir, FUNCTION_FILE),
       external: [...NATIVE_EXTERNALS],
-      plugins: [runtimeExternals(root)],
+      plugins: [runtimeExternals(root), nodeOnly()],
       banner: { js: BANNER },
       define: { "import.meta.url": IMPORT_META_URL },
       // import() left in a vm.Script fails when V8 ran it from the code cache (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING

@@ -2,9 +2,11 @@
 import { describe, expect, it } from "vitest";
 import {
   buildEvent,
+  CATALOGUE,
   dataschemaFor,
   deriveId,
   EVENT_NAMES,
+  FeedbackItemSchema,
   fromHttp,
   parseEvent,
   toHttpBinary,
@@ -57,6 +59,16 @@ describe("buildEvent / parseEvent", () => {
 
   it("gives every catalogue type a versioned dataschema", () => {
     for (const name of EVENT_NAMES) expect(dataschemaFor(name)).toMatch(new RegExp(`/${name}/v\\d+\\.\\d+\\.json$`));
+  });
+
+  it("builds each schema once, on first use, and the named (lazy) export rejects like the catalogue's", () => {
+    expect(CATALOGUE["deployment.ready"].schema).toBe(CATALOGUE["deployment.removed"].schema);
+    expect(CATALOGUE["alert.firing"].schema).toBe(CATALOGUE["alert.firing"].schema);
+    const bad = { requestId: "r1", label: "a", labels: ["a"] };
+    const viaCatalogue = CATALOGUE["inference.feedback"].schema.safeParse({ deployment: "d", feedback: [bad] });
+    const viaExport = FeedbackItemSchema.safeParse(bad);
+    expect(viaExport.success).toBe(false);
+    expect(viaCatalogue.error?.issues.map((i) => i.message)).toEqual(viaExport.error?.issues.map((i) => i.message));
   });
 });
 
