@@ -59,8 +59,13 @@ interface Options {
  * not ones this client reproduces exactly. Reads and parses the kubeconfig; loads no Kubernetes client.
  */
 export async function restReader(opts: Options): Promise<RestReader | undefined> {
-  const endpoint = await endpointOf(opts);
-  return endpoint ? reader(endpoint) : undefined;
+  try {
+    const endpoint = await endpointOf(opts);
+    return endpoint ? reader(endpoint) : undefined;
+  } catch {
+    // A kubeconfig or ServiceAccount file it cannot read: client-node reads it again and reports the problem as before.
+    return undefined;
+  }
 }
 
 async function endpointOf({ env, serviceAccountDir = SERVICEACCOUNT_DIR, exists = fs.existsSync }: Options): Promise<Endpoint | undefined> {
@@ -71,7 +76,7 @@ async function endpointOf({ env, serviceAccountDir = SERVICEACCOUNT_DIR, exists 
   if (files.length > 1) return undefined;
   const file = files[0] ?? (env.HOME ? path.join(env.HOME, ".kube", "config") : undefined);
   if (!file || (!files[0] && !exists(file))) return undefined;
-  return fromKubeconfig(file, (await import("yaml")).parse(fs.readFileSync(file, "utf8")) as unknown);
+  return fromKubeconfig(file, (await import("../yaml.ts")).parseYaml(fs.readFileSync(file, "utf8")));
 }
 
 /** loadFromCluster: the Service host and port, the ServiceAccount CA, its token re-read every 60 s (it rotates). */
