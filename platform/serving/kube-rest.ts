@@ -1,11 +1,11 @@
-// A small read-only Kubernetes REST client for the serving backends' custom resources (get, list by label): infer
-// resolves its InferenceService on the first request, and @kubernetes/client-node (1.6 MB of JS, about 180 ms of CPU
-// to load) doubled infer's cold start for two GETs. It reads the same credentials as client-node's KubeConfig, and
+// A small read-only Kubernetes REST client (GET, watch) for what functions read before their first answer: infer's
+// InferenceService, the UI's training lists and watches and Knative Services. @kubernetes/client-node (1.6 MB of JS,
+// about 180 ms of CPU to load) doubled infer's cold start for two GETs. It reads the same credentials as client-node's KubeConfig, and
 // only where it can do so exactly: in-cluster, or one kubeconfig file whose context uses a bearer token and/or client
 // certificate. Any other configuration (exec or auth-provider plugins, proxies, basic auth, impersonation, merged
 // kubeconfigs) gets no RestReader, and the caller keeps using client-node.
 import fs from "node:fs";
-import http from "node:http";
+import http, { STATUS_CODES } from "node:http";
 import https from "node:https";
 import net from "node:net";
 import path from "node:path";
@@ -27,6 +27,17 @@ export class KubeApiError extends Error {
 
 export interface KubeRestItem {
   readonly [key: string]: unknown;
+}
+
+/** GETs and watches on API paths, with the credentials of the kubeconfig (or the pod). */
+export interface KubeRest {
+  /** GET and parse JSON; a non-2xx answer is a KubeApiError. */
+  get(pathAndQuery: string): Promise<unknown>;
+  /**
+   * client-node's Watch.watch: GET `path?watch=true&...`, `onEvent(type, object)` per line, `done(err)` once when the
+   * stream ends or fails (a non-200 answer is an error with `statusCode`). abort() ends it.
+   */
+  watch(path: string, query: Readonly<Record<string, string | boolean>>, onEvent: (type: string, object: unknown) => void, done: (err: unknown) => void): { abort(): void };
 }
 
 export interface RestReader {
@@ -58,14 +69,20 @@ interface Options {
  * The reader for the credentials loadKubeConfig (training/kubernetes/client.ts) would pick, or undefined when they are
  * not ones this client reproduces exactly. Reads and parses the kubeconfig; loads no Kubernetes client.
  */
-export async function restReader(opts: Options): Promise<RestReader | undefined> {
+export async function kubeRest(opts: Options): Promise<KubeRest | undefined> {
   try {
-    const endpoint = await endpointOf(opts);
-    return endpoint ? reader(endpoint) : undefined;
+    const ep = await endpointOf(opts);
+    return ep ? { get: (p) => get(ep, p), watch: (p, q, onEvent, done) => watch(ep, p, q, onEvent, done) } : undefined;
   } catch {
     // A kubeconfig or ServiceAccount file it cannot read: client-node reads it again and reports the problem as before.
     return undefined;
   }
+}
+
+/** Reads of namespaced objects by apiVersion and kind (KubernetesObjectApi's read and list), over kubeRest. */
+export async function restReader(opts: Options): Promise<RestReader | undefined> {
+  const rest = await kubeRest(opts);
+  return rest ? reader(rest) : undefined;
 }
 
 async function endpointOf({ env, serviceAccountDir = SERVICEACCOUNT_DIR, exists = fs.existsSync }: Options): Promise<Endpoint | undefined> {
@@ -141,13 +158,61 @@ function fromKubeconfig(file: string, config: unknown): Endpoint | undefined {
   return { server: url, agent, authorization: () => (token ? `Bearer ${token}` : undefined) };
 }
 
-function get(ep: Endpoint, pathAndQuery: string): Promise<unknown> {
+function request(ep: Endpoint, pathAndQuery: string, onResponse: (res: http.IncomingMessage) => void): http.ClientRequest {
   const url = new URL(ep.server.pathname.replace(/\/$/, "") + pathAndQuery, ep.server);
   const auth = ep.authorization();
   const headers: Record<string, string> = { accept: "application/json, */*;q=0.8", ...(auth ? { authorization: auth } : {}) };
-  const send = url.protocol === "https:" ? https.request : http.request;
+  return (url.protocol === "https:" ? https.request : http.request)(url, { method: "GET", headers, agent: ep.agent }, onResponse);
+}
+
+function watch(ep: Endpoint, path: string, query: Readonly<Record<string, string | boolean>>, onEvent: (type: string, object: unknown) => void, done: (err: unknown) => void): { abort(): void } {
+  const params = new URLSearchParams({ watch: "true" });
+  for (const [k, v] of Object.entries(query)) params.set(k, String(v));
+  let finished = false;
+  const finish = (err: unknown): void => {
+    if (finished) return;
+    finished = true;
+    req.destroy();
+    done(err);
+  };
+  const req = request(ep, `${path}?${params.toString()}`, (res) => {
+    if (res.statusCode !== 200) {
+      res.resume();
+      return finish(Object.assign(new Error(res.statusMessage || STATUS_CODES[res.statusCode ?? 500] || "Internal Server Error"), { statusCode: res.statusCode }));
+    }
+    let buffered = "";
+    const line = (text: string): void => {
+      let event: unknown;
+      try {
+        event = JSON.parse(text);
+      } catch {
+        return; // as client-node: a line that is not JSON is skipped
+      }
+      if (isRecord(event) && typeof event.type === "string") onEvent(event.type, event.object);
+    };
+    res.setEncoding("utf8");
+    res.on("data", (chunk: string) => {
+      buffered += chunk;
+      let nl: number;
+      while ((nl = buffered.indexOf("\n")) >= 0) {
+        line(buffered.slice(0, nl));
+        buffered = buffered.slice(nl + 1);
+      }
+    });
+    res.on("end", () => line(buffered));
+    res.on("error", finish);
+    res.on("close", () => finish(null));
+  });
+  // A watch can stay quiet for minutes: TCP keep-alive finds a dead peer (client-node sets the same 30 s).
+  req.on("socket", (socket) => socket.setKeepAlive(true, 30_000));
+  req.on("error", finish);
+  req.end();
+  return { abort: () => finish(null) };
+}
+
+function get(ep: Endpoint, pathAndQuery: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const req = send(url, { method: "GET", headers, agent: ep.agent }, (res) => {
+    const req = request(ep, pathAndQuery, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("error", reject);
@@ -176,14 +241,14 @@ interface ApiResource {
   readonly namespaced: boolean;
 }
 
-function reader(ep: Endpoint): RestReader {
+function reader(rest: KubeRest): RestReader {
   const discovered = new Map<string, readonly ApiResource[]>();
   const apiPath = (apiVersion: string): string => `/${apiVersion.includes("/") ? "apis" : "api"}/${apiVersion}`;
   // KubernetesObjectApi.resource: discovery per apiVersion, cached, asked again when the kind is not in the cache.
   const resource = async (apiVersion: string, kind: string): Promise<ApiResource> => {
     let found = discovered.get(apiVersion)?.find((r) => r.kind === kind);
     if (!found) {
-      const list = await get(ep, apiPath(apiVersion));
+      const list = await rest.get(apiPath(apiVersion));
       const resources = isRecord(list) && Array.isArray(list.resources) ? list.resources.filter(isApiResource) : [];
       discovered.set(apiVersion, resources);
       found = resources.find((r) => r.kind === kind);
@@ -200,12 +265,12 @@ function reader(ep: Endpoint): RestReader {
   };
   return {
     async read(apiVersion, kind, namespace, name) {
-      const obj = await get(ep, await uri(apiVersion, kind, namespace, name));
+      const obj = await rest.get(await uri(apiVersion, kind, namespace, name));
       if (!isRecord(obj)) throw new Error(`Kubernetes answered a ${kind} that is not an object`);
       return withMetadataDates(obj);
     },
     async list(apiVersion, kind, namespace, labelSelector) {
-      const list = await get(ep, `${await uri(apiVersion, kind, namespace)}?${new URLSearchParams({ labelSelector }).toString()}`);
+      const list = await rest.get(`${await uri(apiVersion, kind, namespace)}?${new URLSearchParams({ labelSelector }).toString()}`);
       const items = isRecord(list) && Array.isArray(list.items) ? list.items.filter(isRecord) : [];
       return { items };
     },
