@@ -83,7 +83,13 @@ export async function knativeUi(env: Record<string, string | undefined> = proces
     checks: [
       { name: "registry", check: async () => ((await mlflow.searchExperiments({ maxResults: 1 })) ? true : "registry not answering") },
       { name: "state store", check: async () => ((await state.db.selectFrom("flywheel_schema").select("version").limit(1).execute()) ? true : "no answer") },
-      ...knativeServiceChecks(async () => (await import("../platform/training/kubernetes/client.ts")).loadKubeConfig(env), config.kubernetes.namespace, Object.values(TARGETS).map((t) => t.service)),
+      ...knativeServiceChecks(
+        async () => (await import("../platform/training/kubernetes/client.ts")).loadKubeConfig(env),
+        config.kubernetes.namespace,
+        Object.values(TARGETS).map((t) => t.service),
+        Date.now,
+        async () => (await import("../platform/serving/kube-rest.ts")).kubeRest({ env }),
+      ),
     ],
     traffic,
     config,

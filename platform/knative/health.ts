@@ -1,6 +1,8 @@
-// Each function's health in Knative mode: its Knative Service's `Ready` condition, read through client-node.
+// Each function's health in Knative mode: its Knative Service's `Ready` condition, read through kube-rest where the
+// credentials allow (the home page's first render need not load client-node), else client-node.
 import * as z from "zod";
 import type { HealthCheck } from "../app/health.ts";
+import type { KubeRest } from "../serving/kube-rest.ts";
 import { clientNode, lazily, resolveKubeConfig, type KubeConfigSource } from "../training/kubernetes/load.ts";
 
 const ServiceList = z.object({
@@ -28,13 +30,24 @@ export function readiness(list: unknown): Map<string, true | string> {
  * One check per function (Knative Service name). One list call serves all of them for a couple of seconds, so a health
  * page is one request to the API server. The UI's Role may only get and list serving.knative.dev services.
  */
-export function knativeServiceChecks(kc: KubeConfigSource, namespace: string, services: readonly string[], now: () => number = Date.now): HealthCheck[] {
-  // client-node (and the kubeconfig) load on the first health check, not when the UI starts.
-  const api = lazily(async () => (await resolveKubeConfig(kc)).makeApiClient((await clientNode()).CustomObjectsApi));
+export function knativeServiceChecks(
+  kc: KubeConfigSource,
+  namespace: string,
+  services: readonly string[],
+  now: () => number = Date.now,
+  rest?: () => Promise<KubeRest | undefined>,
+): HealthCheck[] {
+  // client-node (and the kubeconfig) load on the first health check, not when the UI starts, and only without kube-rest.
+  const list = lazily(async (): Promise<() => Promise<unknown>> => {
+    const r = await rest?.();
+    if (r) return () => r.get(`/apis/serving.knative.dev/v1/namespaces/${encodeURIComponent(namespace)}/services`);
+    const api = (await resolveKubeConfig(kc)).makeApiClient((await clientNode()).CustomObjectsApi);
+    return () => api.listNamespacedCustomObject({ group: "serving.knative.dev", version: "v1", namespace, plural: "services" });
+  });
   let cached: { at: number; value: Promise<Map<string, true | string>> } | undefined;
   const read = (): Promise<Map<string, true | string>> => {
     if (!cached || now() - cached.at > 2000) {
-      const value = api().then((a) => a.listNamespacedCustomObject({ group: "serving.knative.dev", version: "v1", namespace, plural: "services" })).then(readiness);
+      const value = list().then((l) => l()).then(readiness);
       cached = { at: now(), value };
       value.catch(() => (cached = undefined));
     }

@@ -11,7 +11,12 @@ export async function clusterServingBackend(
   log: Logger,
   env: Record<string, string | undefined> = process.env,
 ): Promise<ServingBackend> {
-  // The kubeconfig (and client-node with it) is loaded on the first call to the cluster, not at start-up.
-  const client = new ServingKubeClient(async () => (await import("../training/kubernetes/client.ts")).loadKubeConfig(env), namespace);
+  // The kubeconfig (and client-node with it) is loaded on the first call to the cluster, not at start-up; reads of the
+  // backends' custom resources go without client-node where the credentials allow (kube-rest.ts).
+  const client = new ServingKubeClient(
+    async () => (await import("../training/kubernetes/client.ts")).loadKubeConfig(env),
+    namespace,
+    async () => (await import("./kube-rest.ts")).restReader({ env }),
+  );
   return kind === "seldon" ? new SeldonServingBackend({ client, log }) : new KServeServingBackend({ client, log });
 }

@@ -3,6 +3,7 @@
 import type { KubernetesObject, KubernetesObjectApi, PatchStrategy } from "@kubernetes/client-node";
 import { toPlatformError } from "../training/kubernetes/errors.ts";
 import { clientNode, lazily, resolveKubeConfig, type KubeConfigSource } from "../training/kubernetes/load.ts";
+import { isCustomResource, type RestReader } from "./kube-rest.ts";
 
 export const FIELD_MANAGER = "flywheel";
 export const MANAGED_BY = { "app.kubernetes.io/managed-by": "flywheel" } as const;
@@ -13,10 +14,15 @@ export class ServingKubeClient {
   /** client-node and the config are loaded on the first call (load.ts); a load failure is retried on the next. */
   readonly #api: () => Promise<{ api: KubernetesObjectApi; serverSideApply: PatchStrategy; mergePatch: PatchStrategy }>;
 
+  /** Reads of custom resources without client-node, when the credentials allow it (kube-rest.ts); built on first use. */
+  readonly #rest: (() => Promise<RestReader | undefined>) | undefined;
+
   constructor(
     kc: KubeConfigSource,
     readonly namespace: string,
+    rest?: () => Promise<RestReader | undefined>,
   ) {
+    this.#rest = rest && lazily(rest);
     this.#api = lazily(async () => {
       const k = await clientNode();
       return { api: k.KubernetesObjectApi.makeApiClient(await resolveKubeConfig(kc)), serverSideApply: k.PatchStrategy.ServerSideApply, mergePatch: k.PatchStrategy.MergePatch };
@@ -46,6 +52,8 @@ export class ServingKubeClient {
 
   async read(apiVersion: string, kind: string, name: string): Promise<KubeObj | undefined> {
     try {
+      const rest = isCustomResource(apiVersion) ? await this.#rest?.() : undefined;
+      if (rest) return await rest.read(apiVersion, kind, this.namespace, name);
       const { api } = await this.#api();
       return await api.read<KubeObj>({ apiVersion, kind, metadata: { name, namespace: this.namespace } });
     } catch (e) {
@@ -57,6 +65,8 @@ export class ServingKubeClient {
 
   async list(apiVersion: string, kind: string, labelSelector: string): Promise<KubeObj[]> {
     try {
+      const rest = isCustomResource(apiVersion) ? await this.#rest?.() : undefined;
+      if (rest) return (await rest.list(apiVersion, kind, this.namespace, labelSelector)).items.map((i) => ({ ...i, apiVersion, kind }));
       const { api } = await this.#api();
       const res = await api.list<KubeObj>(apiVersion, kind, this.namespace, undefined, undefined, undefined, undefined, labelSelector);
       return res.items.map((i) => ({ ...i, apiVersion, kind }));

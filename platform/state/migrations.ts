@@ -185,6 +185,14 @@ export async function migrate(
   migrations: readonly Migration[] = MIGRATIONS,
   now: () => number = Date.now,
 ): Promise<MigrateResult> {
+  // Every replica of every function migrates at start (scale from zero included): once the schema is current, one
+  // read says so, instead of a locked transaction (BEGIN, lock, SELECT, COMMIT) per migration on the cold path.
+  // Applied migrations are never undone, so a read that lists them all needs no lock.
+  const current = await appliedVersions(db);
+  if (current && migrations.every((m) => current.includes(m.version))) {
+    const known = new Set(migrations.map((m) => m.version));
+    return { applied: [], unknown: current.filter((v) => !known.has(v)) };
+  }
   await db.schema
     .createTable("flywheel_schema")
     .ifNotExists()
@@ -211,6 +219,18 @@ export async function migrate(
   const known = new Set(migrations.map((m) => m.version));
   const rows = await db.selectFrom("flywheel_schema").select("version").execute();
   return { applied, unknown: rows.map((r) => r.version).filter((v) => !known.has(v)) };
+}
+
+/**
+ * The versions in flywheel_schema, or undefined when they cannot be read (no table yet); any other failure, such as
+ * an unreachable database, surfaces again from the locked path that follows.
+ */
+async function appliedVersions(db: Kysely<StateTables>): Promise<number[] | undefined> {
+  try {
+    return (await db.selectFrom("flywheel_schema").select("version").execute()).map((r) => r.version);
+  } catch {
+    return undefined;
+  }
 }
 
 async function hasSchemaTable(db: Kysely<StateTables>): Promise<boolean> {

@@ -9,6 +9,7 @@ import { Notifier } from "../local/notifier.ts";
 import { JobStore } from "../store.ts";
 import type { JobListener, JobUpdate } from "../updates.ts";
 import { TrainingKubeClient } from "./kube-client.ts";
+import type { KubeRest } from "../../serving/kube-rest.ts";
 import type { KubeConfigSource } from "./load.ts";
 import { apiStatus, toPlatformError } from "./errors.ts";
 import { logRank } from "../logs.ts";
@@ -20,6 +21,8 @@ import { statusUpdateFor } from "./observe.ts";
 
 export interface KubernetesTrainingBackendOptions extends Partial<Omit<RenderOptions, "namespace" | "ddpOperator">> {
   readonly kubeconfig: KubeConfigSource;
+  /** Lists and watches without client-node where the credentials allow (serving/kube-rest.ts). */
+  readonly rest?: () => Promise<KubeRest | undefined>;
   readonly namespace: string;
   readonly ddpOperator: "pytorchjob" | "trainjob";
   /** Job records and history live in `<dataDir>/training.db` (a temp dir when not given). */
@@ -57,6 +60,7 @@ export class KubernetesTrainingBackend implements TrainingBackend {
       ...opts,
       // Loaded (with client-node) on the first call to the cluster, not at start-up.
       kubeconfig: async () => (await import("./client.ts")).loadKubeConfig(opts.env),
+      rest: async () => (await import("../../serving/kube-rest.ts")).kubeRest({ env: opts.env }),
       namespace: config.kubernetes.namespace,
       ddpOperator: config.training.ddpOperator,
       trackingUri: opts.trackingUri ?? config.registry.trackingUri,
@@ -68,7 +72,7 @@ export class KubernetesTrainingBackend implements TrainingBackend {
     this.#o = o;
     this.#log = o.log ?? createLogger("silent");
     this.#now = o.now ?? Date.now;
-    this.client = new TrainingKubeClient(o.kubeconfig, o.namespace);
+    this.client = new TrainingKubeClient(o.kubeconfig, o.namespace, o.rest);
     this.#render = {
       namespace: o.namespace,
       ddpOperator: o.ddpOperator,

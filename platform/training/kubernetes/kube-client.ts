@@ -2,10 +2,12 @@
 // client-node and the kubeconfig are loaded on the first call (load.ts), so importing this costs a function nothing.
 import { PassThrough } from "node:stream";
 import { createInterface } from "node:readline";
+import * as z from "zod";
 import type { CoreV1Api, CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "../../log.ts";
 import { errorFields } from "../../log.ts";
 import { toPlatformError } from "./errors.ts";
+import type { KubeRest } from "../../serving/kube-rest.ts";
 import { clientNode, lazily, resolveKubeConfig, type ClientNode, type KubeConfigSource } from "./load.ts";
 import { KubeObjectSchema, TRAINING_KINDS_K8S, type KubeObject, type TrainingObjectKind } from "./meta.ts";
 
@@ -14,15 +16,29 @@ const parseObject = (v: unknown): KubeObject => KubeObjectSchema.parse(v);
 export class TrainingKubeClient {
   readonly #apis: () => Promise<{ k: ClientNode; kc: KubeConfig; co: CustomObjectsApi; core: CoreV1Api }>;
 
+  /** Lists and watches without client-node when the credentials allow (serving/kube-rest.ts); built on first use. */
+  readonly #rest: () => Promise<KubeRest | undefined>;
+
   constructor(
     kc: KubeConfigSource,
     readonly namespace: string,
+    rest?: () => Promise<KubeRest | undefined>,
   ) {
+    this.#rest = rest ? lazily(rest) : async () => undefined;
     this.#apis = lazily(async () => {
       const k = await clientNode();
       const config = await resolveKubeConfig(kc);
       return { k, kc: config, co: config.makeApiClient(k.CustomObjectsApi), core: config.makeApiClient(k.CoreV1Api) };
     });
+  }
+
+  /** client-node's Watch.watch, or the same call over kube-rest. */
+  async #watcher(): Promise<(...a: Parameters<KubeRest["watch"]>) => Promise<{ abort(): void }>> {
+    const rest = await this.#rest();
+    if (rest) return async (...a) => rest.watch(...a);
+    const { k, kc } = await this.#apis();
+    const w = new k.Watch(kc);
+    return (...a) => w.watch(...a);
   }
 
   async #co(): Promise<CustomObjectsApi> {
@@ -63,7 +79,10 @@ export class TrainingKubeClient {
   async list(kind: TrainingObjectKind, labelSelector: string): Promise<{ items: KubeObject[]; resourceVersion: string }> {
     const k = TRAINING_KINDS_K8S[kind];
     try {
-      const res: unknown = await (await this.#co()).listNamespacedCustomObject({ group: k.group, version: k.version, namespace: this.namespace, plural: k.plural, labelSelector });
+      const rest = await this.#rest();
+      const res: unknown = rest
+        ? await rest.get(`/apis/${k.group}/${k.version}/namespaces/${encodeURIComponent(this.namespace)}/${k.plural}?${new URLSearchParams({ labelSelector }).toString()}`)
+        : await (await this.#co()).listNamespacedCustomObject({ group: k.group, version: k.version, namespace: this.namespace, plural: k.plural, labelSelector });
       return listOf(res, kind);
     } catch (e) {
       throw toPlatformError(e, `list ${kind}`);
@@ -72,6 +91,13 @@ export class TrainingKubeClient {
 
   async pods(labelSelector: string): Promise<{ items: KubeObject[]; resourceVersion: string }> {
     try {
+      const rest = await this.#rest();
+      if (rest) {
+        // The raw list, as the watch delivers pods: timestamps stay strings (the readers take either).
+        const raw = await rest.get(`/api/v1/namespaces/${encodeURIComponent(this.namespace)}/pods?${new URLSearchParams({ labelSelector }).toString()}`);
+        const body = KubeObjectSchema.extend({ items: z.array(z.unknown()).catch([]) }).parse(raw);
+        return { items: body.items.map((p: unknown) => parseObject(p && typeof p === "object" ? { ...p, kind: "Pod" } : p)), resourceVersion: body.metadata.resourceVersion ?? "" };
+      }
       const res = await (await this.#apis()).core.listNamespacedPod({ namespace: this.namespace, labelSelector });
       return { items: res.items.map((p) => parseObject({ ...p, kind: "Pod" })), resourceVersion: res.metadata?.resourceVersion ?? "" };
     } catch (e) {
@@ -112,7 +138,7 @@ export class TrainingKubeClient {
    */
   watch(kind: TrainingObjectKind | "Pod", labelSelector: string, onObject: (o: KubeObject) => void | Promise<void>, log: Logger, onSynced?: () => void): () => void {
     let stopped = false;
-    let ctrl: AbortController | undefined;
+    let ctrl: { abort(): void } | undefined;
     let rv = "";
     const path =
       kind === "Pod"
@@ -129,29 +155,30 @@ export class TrainingKubeClient {
       while (!stopped) {
         try {
           if (!rv) await relist();
-          const { k, kc } = await this.#apis();
+          const watcher = await this.#watcher();
           const ended = new Promise<void>((resolve) => {
-            void new k.Watch(kc)
-              .watch(
-                path,
-                { labelSelector, resourceVersion: rv, allowWatchBookmarks: true },
-                (type: string, raw: unknown) => {
-                  if (type === "ERROR") {
-                    rv = ""; // 410 Expired (or any watch error): start again from a fresh list.
-                    return;
-                  }
-                  // List items and some watch objects of built-in kinds carry no kind: fill it in from what is watched.
-                  const o = KubeObjectSchema.safeParse(raw && typeof raw === "object" ? { kind, ...raw } : raw);
-                  if (!o.success) return;
-                  if (o.data.metadata.resourceVersion) rv = o.data.metadata.resourceVersion;
-                  if (type !== "BOOKMARK") void onObject(o.data);
-                },
-                () => resolve(),
-              )
-              .then((c) => {
+            void watcher(
+              path,
+              { labelSelector, resourceVersion: rv, allowWatchBookmarks: true },
+              (type: string, raw: unknown) => {
+                if (type === "ERROR") {
+                  rv = ""; // 410 Expired (or any watch error): start again from a fresh list.
+                  return;
+                }
+                // List items and some watch objects of built-in kinds carry no kind: fill it in from what is watched.
+                const o = KubeObjectSchema.safeParse(raw && typeof raw === "object" ? { kind, ...raw } : raw);
+                if (!o.success) return;
+                if (o.data.metadata.resourceVersion) rv = o.data.metadata.resourceVersion;
+                if (type !== "BOOKMARK") void onObject(o.data);
+              },
+              () => resolve(),
+            ).then(
+              (c) => {
                 ctrl = c;
                 if (stopped) c.abort();
-              }, () => resolve());
+              },
+              () => resolve(),
+            );
           });
           await ended;
         } catch (e) {

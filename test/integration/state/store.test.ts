@@ -60,6 +60,14 @@ describe.each(["sqlite", "postgresql"])("%s StateStore", (name) => {
     expect(b.migrated).toEqual({ applied: [], unknown: [] });
   });
 
+  it("a start on a current schema confirms it with one statement, no locked transaction per migration", async () => {
+    const s = await open(await adapter(name).fresh());
+    let statements = 0;
+    const counted = s.db.withPlugin({ transformQuery: (a) => (statements++, a.node), transformResult: async (a) => a.result });
+    expect(await migrate(counted, async () => expect.unreachable("no lock is taken"))).toEqual({ applied: [], unknown: [] });
+    expect(statements).toBe(1);
+  });
+
   it("five stores starting at once on one database apply each migration exactly once", async () => {
     const loc = await adapter(name).fresh();
     const stores = await replicas(5, loc);

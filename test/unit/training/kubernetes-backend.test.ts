@@ -2,7 +2,8 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { kubeRest } from "../../../platform/serving/kube-rest.ts";
 import { KubernetesTrainingBackend } from "../../../platform/training/kubernetes/backend.ts";
 import { loadKubeConfig, SA_TOKEN_FILE } from "../../../platform/training/kubernetes/client.ts";
 import { TRAINING_RBAC, trainingRole } from "../../../platform/training/kubernetes/rbac.ts";
@@ -19,14 +20,21 @@ afterEach(async () => {
 const NS = "ml";
 const allRequests: FakeKube["requests"][] = [];
 
+// Lists and watches go through client-node, or (as the Knative UI's do) through serving/kube-rest with the same kubeconfig.
+let via: "client-node" | "kube-rest" = "client-node";
+
 async function setup(o: { ddpOperator?: "pytorchjob" | "trainjob"; validate?: Validator; watch?: boolean } = {}) {
   const kube = await startFakeKube({ validate: o.validate ?? crdValidator, namespace: NS });
   allRequests.push(kube.requests);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "fw-k8s-"));
+  const kubeconfigFile = path.join(dataDir, "kubeconfig");
+  fs.writeFileSync(kubeconfigFile, kube.kubeconfigYaml);
+  const rest = via === "kube-rest" ? () => kubeRest({ env: { KUBECONFIG: kubeconfigFile } }) : undefined;
   const updates: JobUpdate[] = [];
   const make = () =>
     new KubernetesTrainingBackend({
       kubeconfig: kube.kubeconfig,
+      rest,
       namespace: NS,
       ddpOperator: o.ddpOperator ?? "pytorchjob",
       dataDir: fs.mkdtempSync(path.join(dataDir, "d")),
@@ -63,7 +71,11 @@ function pod(kube: FakeKube, name: string, owner: { kind: string; apiVersion: st
 }
 const uidOf = (o: Record<string, unknown> | undefined): string => String((o?.metadata as { uid?: string } | undefined)?.uid ?? "");
 
-describe("KubernetesTrainingBackend", () => {
+describe.each(["client-node", "kube-rest"] as const)("KubernetesTrainingBackend (lists and watches through %s)", (through) => {
+  beforeEach(() => {
+    via = through;
+  });
+
   it("creates a labelled Job and follows its status through the watch", async () => {
     const t = await setup();
     const { job, created } = await t.launch(single);
@@ -182,6 +194,8 @@ describe("KubernetesTrainingBackend", () => {
     const ref = { apiVersion: "batch/v1", kind: "Job", namespace: NS, name: job.id };
     t.kube.setStatus(ref, { active: 1 });
     await t.until(job.id, (j) => j.state === "running");
+    // "running" may come from the first list: close the watch only once it is open, or there is nothing to close.
+    await expect.poll(() => t.kube.requests.some((r) => r.verb === "watch" && r.resource === "jobs")).toBe(true);
     t.kube.closeWatches();
     t.kube.setStatus(ref, { conditions: [{ type: "Failed", status: "True", reason: "BackoffLimitExceeded", message: "Job has reached the specified backoff limit" }] });
     expect((await t.until(job.id, (j) => j.state === "failed")).failureReason).toBe("BackoffLimitExceeded");
