@@ -101,16 +101,19 @@ export function generalFeed(input: RequestInput, meta: TensorMetadata, field: st
     throw new TensorError(`${field}.shape`, `model input ${meta.name} has shape ${JSON.stringify(meta.shape)}, got ${JSON.stringify(input.shape)}`);
   }
   const parsed = coerce(flat, input.datatype, `${field}.data`);
-  const values = input.datatype === meta.datatype ? parsed : parsed.map((v) => convert(v, meta.datatype));
+  const values = input.datatype === meta.datatype ? parsed : parsed.map((v, i) => convert(v, meta.datatype, `${field}.data[${i}]`));
   // FP16 has no conversion here: toOrtTensor refuses it when the model runs, as before.
   const data = meta.datatype === "FP16" ? values.map(Number) : typedArray(V2_TO_ORT[meta.datatype], values);
   return { name: meta.name, datatype: meta.datatype, dims: [...input.shape], data };
 }
 
-function convert(v: number | bigint | boolean | string, to: V2Datatype): number | bigint {
-  const n = typeof v === "bigint" ? Number(v) : Number(v);
+function convert(v: number | bigint | boolean | string, to: V2Datatype, field: string): number | bigint {
+  const n = Number(v);
+  const integer = to.startsWith("INT") || to.startsWith("UINT");
+  // An infinity or NaN has no integer value: BigInt() threw a RangeError (a 500) and an Int32Array stored 0 silently.
+  if (integer && !Number.isFinite(n)) throw new TensorError(field, `model input is ${to}, and ${String(n)} is not a finite number`);
   if (to === "INT64" || to === "UINT64") return BigInt(Math.trunc(n));
-  if (to.startsWith("INT") || to.startsWith("UINT")) return Math.trunc(n);
+  if (integer) return Math.trunc(n);
   return n;
 }
 

@@ -122,3 +122,14 @@ describe("floatFeed (before generalFeed)", () => {
     expect(fast).toBeGreaterThan(100);
   });
 });
+
+describe("conversion to an integer model input", () => {
+  // Found by the property above (seed -718990044): BigInt(-Infinity) threw a RangeError, a 500 instead of a 400.
+  it.each(["INT64", "INT32"] as const)("refuses a value with no integer value for %s, naming the element", (to) => {
+    const input: RequestInput = { name: "x", shape: [1, 3], datatype: "FP64", data: [1, 2, Number.NEGATIVE_INFINITY] };
+    const meta: TensorMetadata = { name: "x", datatype: to, shape: [-1, 3] };
+    expect(() => generalFeed(input, meta, "inputs[0]")).toThrow(TensorError);
+    expect(() => toFeed(input, meta, "inputs[0]")).toThrow(expect.objectContaining({ field: "inputs[0].data[2]", message: expect.stringMatching(/not a finite number/) }));
+    expect(generalFeed({ ...input, data: [1, 2, 3.7] }, meta, "inputs[0]").data).toEqual(to === "INT64" ? new BigInt64Array([1n, 2n, 3n]) : new Int32Array([1, 2, 3]));
+  });
+});
