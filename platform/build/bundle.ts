@@ -171,25 +171,10 @@ export async function bundleLauncher(outDir: string, root = ROOT): Promise<strin
   fs.mkdirSync(outDir, { recursive: true });
   fs.writeFileSync(path.join(outDir, "package.json"), `${JSON.stringify({ type: "module", private: true })}\n`);
   const outfile = path.join(outDir, "main.js");
-  await build({
-    entryPoints: [path.join(root, "platform/knative/launch.ts")],
-    bundle: true,
-    platform: "node",
-    target: "node20",
-    format: "esm",
-    outfile,
-    logLevel: "error",
-  });
   // dist/warm-up.js: the image's runtime stage rewrites the code caches with its own node (Dockerfile).
-  await build({
-    entryPoints: [path.join(root, "platform/build/warm-up.ts")],
-    bundle: true,
-    platform: "node",
-    target: "node20",
-    format: "esm",
-    outfile: path.join(outDir, "warm-up.js"),
-    logLevel: "error",
-  });
+  for (const [entry, out] of [["platform/knative/launch.ts", outfile], ["platform/build/warm-up.ts", path.join(outDir, "warm-up.js")]] as const) {
+    await build({ entryPoints: [path.join(root, entry)], bundle: true, platform: "node", target: "node20", format: "esm", outfile: out, logLevel: "error" });
+  }
   return outfile;
 }
 

@@ -9,6 +9,18 @@ import { openDatabase } from "../../../platform/local/broker/schema.ts";
 const dir = mkdtempSync(path.join(tmpdir(), "broker-checkpoint-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** Bytes 16-23 of the WAL header are its salts: a writer restarting the WAL after a full checkpoint draws new ones. */
+function walSalt(file: string): string {
+  const fd = openSync(`${file}-wal`, "r");
+  try {
+    const b = Buffer.alloc(8);
+    readSync(fd, b, 0, 8, 16);
+    return b.toString("hex");
+  } finally {
+    closeSync(fd);
+  }
+}
+
 describe("Checkpointer", () => {
   it("checkpoints every WAL frame from the worker, and the main connection no longer checkpoints every 1000 pages", async () => {
     const db = openDatabase(path.join(dir, "broker.db"));
@@ -38,17 +50,7 @@ describe("Checkpointer", () => {
     const file = path.join(dir, "cadence.db");
     const db = openDatabase(file);
     const cp = new Checkpointer(db, { everyMs: 60_000, tickMs: 10, onError: () => undefined });
-    // Bytes 16-23 of the WAL header are its salts: a writer restarting the WAL after a full checkpoint draws new ones.
-    const salt = (): string => {
-      const fd = openSync(`${file}-wal`, "r");
-      try {
-        const b = Buffer.alloc(8);
-        readSync(fd, b, 0, 8, 16);
-        return b.toString("hex");
-      } finally {
-        closeSync(fd);
-      }
-    };
+    const salt = (): string => walSalt(file);
     const ticks = (n: number): Promise<void> => new Promise((r) => setTimeout(r, n * 10));
     try {
       db.exec("CREATE TABLE t (v INTEGER)");
@@ -79,16 +81,7 @@ describe("Checkpointer", () => {
     const file = path.join(dir, "steady.db");
     const db = openDatabase(file);
     const cp = new Checkpointer(db, { everyMs: 60_000, onError: () => undefined });
-    const salt = (): string => {
-      const fd = openSync(`${file}-wal`, "r");
-      try {
-        const b = Buffer.alloc(8);
-        readSync(fd, b, 0, 8, 16);
-        return b.toString("hex");
-      } finally {
-        closeSync(fd);
-      }
-    };
+    const salt = (): string => walSalt(file);
     try {
       db.exec("CREATE TABLE blobs (b BLOB)");
       db.pragma("synchronous = NORMAL");
