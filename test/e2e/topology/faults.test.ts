@@ -329,11 +329,16 @@ describe("a failing training pod", () => {
       // Once, though the Job's status changed more than once.
       const all = (await brokerEvents("dev.flywheel.training.failed")).filter((e) => JSON.stringify(e).includes(name));
       expect(new Set(all.map((e) => e.id)).size).toBe(1);
-      const jobsPage = await (await fetch(`${t.urls.ui}/training/jobs`, { headers: admin })).text();
-      expect(jobsPage).toContain(name);
-      const jobPage = await (await fetch(`${t.urls.ui}/training/jobs/${encodeURIComponent(name)}`, { headers: admin })).text();
-      expect(jobPage).toContain("failed");
-      expect(jobPage).toContain(reason);
+      // The UI replicas fill their job lists from their own watch of the cluster, not from the event log: under load a
+      // replica can be behind the training.failed event (which came the other way, through the ApiServerSource, the
+      // broker and launch-training), so wait for the watch, with a hang limit. Each request may reach either replica.
+      const page = (p: string): Promise<string> => fetch(`${t.urls.ui}${p}`, { headers: admin }).then((r) => r.text());
+      // The newest job: on the unfiltered list's first page.
+      await until("the failed job on the UI's jobs page", async () => ((await page("/training/jobs")).includes(name) ? true : undefined), 30_000, 250);
+      await until("the UI's job page says failed, with the reason", async () => {
+        const jobPage = await page(`/training/jobs/${encodeURIComponent(name)}`);
+        return jobPage.includes("failed") && jobPage.includes(reason) ? true : undefined;
+      }, 30_000, 250);
       const activity = await (await fetch(`${t.urls.ui}/activity?type=training.failed`, { headers: admin })).text();
       expect(activity).toContain(name);
     }), 120_000);
