@@ -115,6 +115,17 @@ export class BrokerDb {
     this.#checkpointer = new Checkpointer(this.db, { onError });
   }
 
+  /** The checkpoint worker holds the writer lock: a write now would wait for it, asleep on the event loop. */
+  writerBusy(): boolean {
+    return this.#checkpointer?.writerBusy ?? false;
+  }
+
+  /** Run `fn` once no checkpoint holds the writer lock (at once if none does). */
+  whenWriterFree(fn: () => void): void {
+    if (this.#checkpointer) this.#checkpointer.whenWriterFree(fn);
+    else fn();
+  }
+
   /** Checkpoint now, off the event loop (tests); undefined without a checkpoint worker. */
   checkpoint(): ReturnType<Checkpointer["checkpoint"]> | undefined {
     return this.#checkpointer?.checkpoint();
