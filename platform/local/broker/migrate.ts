@@ -82,7 +82,11 @@ function fromV0(db: Database.Database): void {
 /** Bring the broker's tables to SCHEMA_VERSION (create them in a new database). One transaction: all or nothing. */
 export function migrate(db: Database.Database): void {
   const version = (): number => Number(db.pragma("user_version", { simple: true }));
-  if (version() === SCHEMA_VERSION) return;
+  if (version() === SCHEMA_VERSION) {
+    // The release before still runs on this schema (a downgrade), and creates its own indexes again: drop them.
+    db.exec("DROP INDEX IF EXISTS events_id; DROP INDEX IF EXISTS events_received;");
+    return;
+  }
   // PRAGMA foreign_keys is a no-op inside a transaction: switch it off around the rebuild.
   const fk = Number(db.pragma("foreign_keys", { simple: true }));
   db.pragma("foreign_keys = OFF");

@@ -117,13 +117,18 @@ describe("broker database migration", () => {
     }
   });
 
-  it("opens a current database as it is, and refuses one from a newer broker", () => {
+  it("opens a current database as it is (dropping indexes a downgraded broker added), and refuses one from a newer broker", () => {
     const file = path.join(dir, "current.db");
     const db = openDatabase(file);
     db.exec("INSERT INTO events (source, id, type, received_at, event) VALUES ('/s', 'a', 't', 1, '{}')");
     db.close();
+    // The release before runs on it too (a downgrade) and adds its indexes back; the next open drops them again.
+    const old = new Database(file);
+    old.exec(SCHEMA_V0);
+    old.close();
     const again = openDatabase(file);
     expect(again.prepare("SELECT id FROM events").all()).toEqual([{ id: "a" }]);
+    expect(again.prepare("SELECT name FROM sqlite_master WHERE name IN ('events_id', 'events_received')").all()).toEqual([]);
     again.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     again.close();
     expect(() => openDatabase(file)).toThrow(/schema version 2 is newer/);
