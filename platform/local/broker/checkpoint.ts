@@ -84,6 +84,11 @@ export class Checkpointer {
     this.#worker = new Worker(WORKER, { eval: true, workerData: { file: db.name, driver, writer: this.#writer.buffer } });
     this.#worker.unref();
     this.#worker.on("error", (e) => this.#onError(e.message));
+    // A worker that died holding the flag holds no lock any more: nothing may wait on it forever.
+    this.#worker.on("exit", () => {
+      Atomics.store(this.#writer, 0, 0);
+      for (const fn of this.#whenFree.splice(0)) fn();
+    });
     const everyMs = opts.everyMs ?? 5_000;
     this.#timer = setInterval(() => {
       if (this.#running || this.#commits === 0) return;
@@ -144,6 +149,5 @@ export class Checkpointer {
     clearInterval(this.#timer);
     await this.#running;
     await this.#worker.terminate();
-    for (const fn of this.#whenFree.splice(0)) fn();
   }
 }
