@@ -2,7 +2,8 @@
 // a UI page), from the esbuild bundle run as the image runs it (node dist/main.js with FUNCTION_TARGET: the CommonJS bundle
 // through its V8 code cache, written by the build's warm-up), against a bare functions-framework hello in the same run.
 // Every function gets its real deps (deps.ts: PostgreSQL, fake MLflow, fake API server, a V2 server). Needs the Debian
-// package `postgresql`. Run: npx tsx bench/coldstart/run.ts [--runs N] [--baseline DIR]
+// package `postgresql`. Run: npx tsx bench/coldstart/run.ts [--runs N] [--baseline DIR] [--only NAME,NAME (a target or a
+// service name: logModel or log-model; the echo fixture is bench-echo)]
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -14,6 +15,7 @@ import { benchEnv, coldStart, ping, probes, TOKEN, type Sample } from "./harness
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const RUNS = Number(process.argv[process.argv.indexOf("--runs") + 1]) || 5;
+const ONLY = process.argv.includes("--only") ? process.argv[process.argv.indexOf("--only") + 1]?.split(",") : undefined;
 interface Subject {
   readonly label: string;
   readonly target: string;
@@ -37,7 +39,7 @@ async function main(): Promise<void> {
   const echo = { target: "echoTarget", name: "bench-echo", module: path.join(ROOT, "test/integration/telemetry/fixtures/echo-function.ts") };
   const results: BundleResult[] = [];
   const mainJs = await bundleLauncher(path.join(ROOT, "dist"));
-  for (const entry of [echo, ...present]) {
+  for (const entry of [echo, ...present].filter((e) => !ONLY || ONLY.includes(e.target) || ONLY.includes(e.name))) {
     try {
       results.push(...(await bundle([entry], path.join(ROOT, "dist"))));
     } catch (e) {

@@ -33,6 +33,9 @@ export const FUNCTION_TARGET = "deployModel";
  */
 export async function deployModelDepsFromEnv(env: Record<string, string | undefined> = process.env): Promise<DeployModelDeps> {
   const config = parseConfig(env);
+  // Policies first: a bad file fails as before, and the build's warm-up (no backends configured, so it stops at the checks
+  // below) then runs the YAML and policy parsing, which the code cache keeps for the first event of every cold start.
+  const policies = loadPolicies(config.files.policies);
   if (!config.registry.trackingUri) throw new ConfigError(["MLFLOW_TRACKING_URI: required for deploy-model in Knative mode"]);
   if (!config.knative.brokerUrl) throw new ConfigError(["K_SINK or FLYWHEEL_BROKER_URL: required for deploy-model in Knative mode"]);
   if (config.serving.backend === "local") throw new ConfigError(["FLYWHEEL_SERVING_BACKEND: seldon or kserve in Knative mode"]);
@@ -51,7 +54,7 @@ export async function deployModelDepsFromEnv(env: Record<string, string | undefi
     registry: new MlflowModelRegistry(mlflow),
     backends: { [config.serving.backend]: backend },
     defaultBackend: config.serving.backend,
-    policies: loadPolicies(config.files.policies),
+    policies,
     // Scratch only: model downloads, fetched again by whichever replica needs them.
     workDir: path.join(config.dataDir, "deploy-model"),
     // Without Prometheus a cluster canary has no numbers and waits for a manual promote or rollback.

@@ -23,6 +23,9 @@ export const FUNCTION_TARGET = "logModel";
  */
 export async function logModelDepsFromEnv(env: Record<string, string | undefined> = process.env): Promise<LogModelDeps> {
   const config = parseConfig(env);
+  // Policies first: a bad file fails as before, and the build's warm-up (no backends configured, so it stops at the checks
+  // below) then runs the YAML and policy parsing, which the code cache keeps for the first event of every cold start.
+  const policies = loadPolicies(config.files.policies);
   if (!config.registry.trackingUri) throw new ConfigError(["MLFLOW_TRACKING_URI: required for log-model in Knative mode"]);
   if (!config.knative.brokerUrl) throw new ConfigError(["K_SINK or FLYWHEEL_BROKER_URL: required for log-model in Knative mode"]);
   if (!config.state.databaseUrl) throw new ConfigError(["FLYWHEEL_DATABASE_URL: required, replicas take the champion's lock there"]);
@@ -33,7 +36,7 @@ export async function logModelDepsFromEnv(env: Record<string, string | undefined
     log: createLogger(config.logLevel, { function: "log-model" }),
     now: Date.now,
     mlflow: MlflowClient.fromConfig(config, config.registry.trackingUri),
-    policies: loadPolicies(config.files.policies),
+    policies,
     artifactsPvcDir: config.registry.artifactsPvcDir,
   });
 }

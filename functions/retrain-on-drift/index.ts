@@ -32,6 +32,9 @@ export const FUNCTION_TARGET = "retrainOnDrift";
  */
 export async function retrainDepsFromEnv(env: Env): Promise<RetrainDeps> {
   const config = parseConfig(env);
+  // Policies first: a bad file fails as before, and the build's warm-up (no backends configured, so it stops at the checks
+  // below) then runs the YAML and policy parsing, which the code cache keeps for the first event of every cold start.
+  const policies = loadPolicies(config.files.policies);
   const problems: string[] = [];
   if (!config.knative.brokerUrl) problems.push("K_SINK or FLYWHEEL_BROKER_URL: required to emit events");
   if (!config.registry.trackingUri) problems.push("MLFLOW_TRACKING_URI: required to read the champion's lineage");
@@ -44,7 +47,7 @@ export async function retrainDepsFromEnv(env: Env): Promise<RetrainDeps> {
     bus: new HttpEventBus({ url: config.knative.brokerUrl, token: config.auth.token }),
     registry: MlflowModelRegistry.fromConfig(config, config.registry.trackingUri),
     log: createLogger(config.logLevel, { function: FUNCTION_TARGET }),
-    policies: loadPolicies(config.files.policies),
+    policies,
     store: new StateRetrainStore(state, { owns: true }),
     metrics: functionRegistry(FUNCTION_TARGET, config),
     labelledSince: labels ? (model, since) => labels.labelledSince(model, since) : undefined,

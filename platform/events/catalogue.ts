@@ -1,7 +1,8 @@
 // The event catalogue: every dev.flywheel.* type of the loop, with a zod schema for `data` and a versioned dataschema.
 import * as z from "zod";
+import { once } from "../once.ts";
 import { DeploymentSpecSchema } from "../specs/deployment.ts";
-import { TRAINING_REASONS, TrainingSpecBase, TrainingSpecSchema, refineTrainingSpec } from "../specs/training.ts";
+import { TRAINING_REASONS, trainingSpecBase, TrainingSpecSchema, refineTrainingSpec } from "../specs/training.ts";
 
 export const EVENT_PREFIX = "dev.flywheel.";
 export const DATASCHEMA_BASE = "https://flywheel.dev/schemas/events";
@@ -10,10 +11,6 @@ export const DATASCHEMA_BASE = "https://flywheel.dev/schemas/events";
  * Every schema is built on first use, not at import: envelope.ts pulls this module into every function, and building
  * ~100 zod schemas up front cost each cold start ~30 ms for types most functions never validate. Memoised: built once.
  */
-const once = <T>(build: () => T): (() => T) => {
-  let built: T | undefined;
-  return () => (built ??= build());
-};
 
 const $millis = once(() => z.number().int().nonnegative());
 
@@ -36,7 +33,7 @@ const $TriggerRefSchema = once(() =>
 
 /** training.requested: `data` is the training spec itself (surface.md), plus an optional trigger reference. */
 const $TrainingRequestedDataSchema = once(() =>
-  TrainingSpecBase.extend({ trigger: $TriggerRefSchema().optional() })
+  trainingSpecBase().extend({ trigger: $TriggerRefSchema().optional() })
     .strict()
     .superRefine(refineTrainingSpec),
 );

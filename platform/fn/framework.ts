@@ -7,6 +7,7 @@ import { errorFields, logLine } from "../log.ts";
 import type { BaseDeps, CloudEventHandler } from "./types.ts";
 import type { Tracer } from "@opentelemetry/api";
 import { defaultTracer, withConsumerSpan } from "../telemetry/spans.ts";
+import { registerStarter } from "./starters.ts";
 
 /**
  * What a handler throws for functions-framework to answer 500. It prints a thrown error's `stack` raw to stderr
@@ -33,15 +34,18 @@ export function registerCloudEvent<D extends BaseDeps>(
   telemetry: { readonly tracer?: Tracer; readonly destination?: string } = {},
 ): void {
   let cached: Promise<D> | undefined;
-  ff.cloudEvent<unknown>(target, async (raw: CloudEventV1<unknown>) => {
-    // A failed start (database not reachable yet) is retried on the next event instead of being cached forever.
-    cached ??= Promise.resolve()
+  // A failed start (database not reachable yet) is retried on the next event instead of being cached forever.
+  const built = (): Promise<D> =>
+    (cached ??= Promise.resolve()
       .then(deps)
       .catch((e: unknown) => {
         cached = undefined;
         throw e;
-      });
-    const d = await cached;
+      }));
+  // The Knative entry starts building them before the first event (starters.ts); embedded mode on the first event.
+  registerStarter(target, built);
+  ff.cloudEvent<unknown>(target, async (raw: CloudEventV1<unknown>) => {
+    const d = await built();
     // functions-framework hands over its own CloudEvent instance; rebuild ours so the SDK version never matters.
     const ce: AnyCloudEvent = new CloudEvent<unknown>({ ...raw }, false);
     try {

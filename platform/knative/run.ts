@@ -1,11 +1,14 @@
 // Runs a registered target until SIGTERM: shared by main.ts (tsx) and the per-function bundles.
 import { parseConfig } from "../config/index.ts";
 import { ConfigError } from "../errors.ts";
+import { startDeps } from "../fn/starters.ts";
 import { createLogger } from "../log.ts";
 import { serveTarget, type Served } from "./serve.ts";
 
 export async function runTarget(target: string, env: NodeJS.ProcessEnv = process.env): Promise<Served> {
   const config = parseConfig(env);
+  // Connections the first event needs open while the server starts (a no-op for targets that registered no starter).
+  startDeps(target);
   const served = await serveTarget(target, config);
   createLogger(config.logLevel, { target }).info("listening", { port: served.port });
   const log = createLogger(config.logLevel, { target });

@@ -1,7 +1,7 @@
 // What an outside signal (ping, Kafka record) asks for: a model, spec overrides and the trigger lineage.
 import { ValidationError } from "../../platform/errors.ts";
 import type { AnyCloudEvent, TriggerRef } from "../../platform/events/index.ts";
-import { TrainingSpecBase } from "../../platform/specs/training.ts";
+import { trainingSpecFields } from "../../platform/specs/training.ts";
 
 /** retrain-on-drift turns an intent into training.requested: the champion's spec, these overrides on top. */
 export interface TrainingIntent {
@@ -11,11 +11,9 @@ export interface TrainingIntent {
   readonly trigger: TriggerRef;
 }
 
-const SPEC_FIELDS = new Set(Object.keys(TrainingSpecBase.shape));
-
 /** Check override keys only; values are validated once merged (so defaults never overwrite the champion's fields). */
 export function checkOverrides(overrides: Record<string, unknown>, field: string): void {
-  const unknown = Object.keys(overrides).filter((k) => !SPEC_FIELDS.has(k) || k === "model");
+  const unknown = Object.keys(overrides).filter((k) => !trainingSpecFields().has(k) || k === "model");
   if (unknown.length) {
     throw new ValidationError(unknown.map((k) => ({ field: `${field}.${k}`, message: k === "model" ? "set model at the top level" : "is not a training spec field" })));
   }

@@ -5,7 +5,7 @@ import YAML from "yaml";
 import * as z from "zod";
 import { ValidationError, type FieldIssue } from "../../platform/errors.ts";
 import { zodIssues } from "../../platform/events/index.ts";
-import { TrainingSpecBase } from "../../platform/specs/training.ts";
+import { trainingSpecBase, trainingSpecFields } from "../../platform/specs/training.ts";
 
 const dnsName = z
   .string()
@@ -27,8 +27,6 @@ export const ScheduleSchema = z
   })
   .strict();
 export type Schedule = z.output<typeof ScheduleSchema>;
-
-const SPEC_FIELDS = new Set(Object.keys(TrainingSpecBase.shape));
 
 export function isValidTimezone(tz: string): boolean {
   try {
@@ -65,9 +63,9 @@ export function parseSchedules(raw: unknown): Schedule[] {
     }
     if (!isValidTimezone(s.timezone)) issues.push({ field: `[${i}].timezone`, message: `unknown IANA time zone ${s.timezone}` });
     for (const k of Object.keys(s.spec ?? {})) {
-      if (!SPEC_FIELDS.has(k) || k === "model") issues.push({ field: `[${i}].spec.${k}`, message: k === "model" ? "set model at the schedule level" : "is not a training spec field" });
+      if (!trainingSpecFields().has(k) || k === "model") issues.push({ field: `[${i}].spec.${k}`, message: k === "model" ? "set model at the schedule level" : "is not a training spec field" });
     }
-    const partial = TrainingSpecBase.partial().safeParse(s.spec ?? {});
+    const partial = trainingSpecBase().partial().safeParse(s.spec ?? {});
     if (!partial.success) issues.push(...zodIssues(partial.error, `[${i}].spec`).filter((x) => !issues.some((y) => y.field === x.field)));
   });
   if (issues.length) throw new ValidationError(issues);
