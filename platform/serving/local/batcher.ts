@@ -54,8 +54,14 @@ export class AdaptiveBatcher {
     const q = queue;
     return new Promise<ResponseOutput[]>((resolve, reject) => {
       q.items.push({ feeds, rows, resolve, reject });
-      if (q.items.length >= this.#opts.maxBatchSize) this.#flush(key);
-      else q.timer ??= setTimeout(() => this.#flush(key), this.#opts.maxBatchTimeMs);
+      // A full batch leaves the queue now (later requests start the next one) and runs at the end of this loop turn:
+      // the model run is synchronous (ort-session.ts), and run here, callers that submit again as soon as they are
+      // answered would chain batches in microtasks only and starve timers and I/O. One turn per batch, not per request.
+      if (q.items.length >= this.#opts.maxBatchSize) {
+        this.#queues.delete(key);
+        if (q.timer) clearTimeout(q.timer);
+        setImmediate(() => this.#runQueue(q));
+      } else q.timer ??= setTimeout(() => this.#flush(key), this.#opts.maxBatchTimeMs);
     });
   }
 
@@ -69,6 +75,10 @@ export class AdaptiveBatcher {
     if (!q) return;
     this.#queues.delete(key);
     if (q.timer) clearTimeout(q.timer);
+    this.#runQueue(q);
+  }
+
+  #runQueue(q: Queue): void {
     const items = q.items;
     this.#onBatch?.(items.length);
     if (items.length === 1) {
