@@ -42,9 +42,7 @@ export function echoApp(busyUs = 0): Hono {
 
 /**
  * A control, not a floor: the echo plus the bare model run on the body's first input (its tensor built directly, one
- * session.run, the answer not encoded). Its ratio to the echo is the ceiling any V2 server on onnxruntime's public API
- * reaches unbatched on this model. The embedded server runs on the binding directly (platform/serving/local/ort-session.ts:
- * no setImmediate turn per run), so it can pass this row.
+ * session.run, the answer not encoded). Its ratio to the echo is the ceiling any V2 server reaches unbatched on this model.
  */
 export function modelEchoApp(session: ort.InferenceSession, Tensor: typeof ort.Tensor): Hono {
   const app = new Hono();

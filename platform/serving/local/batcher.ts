@@ -54,14 +54,8 @@ export class AdaptiveBatcher {
     const q = queue;
     return new Promise<ResponseOutput[]>((resolve, reject) => {
       q.items.push({ feeds, rows, resolve, reject });
-      // A full batch leaves the queue now (later requests start the next one) and runs at the end of this loop turn:
-      // the model run is synchronous (ort-session.ts), and run here, callers that submit again as soon as they are
-      // answered would chain batches in microtasks only and starve timers and I/O. One turn per batch, not per request.
-      if (q.items.length >= this.#opts.maxBatchSize) {
-        this.#queues.delete(key);
-        if (q.timer) clearTimeout(q.timer);
-        setImmediate(() => this.#runQueue(q));
-      } else q.timer ??= setTimeout(() => this.#flush(key), this.#opts.maxBatchTimeMs);
+      if (q.items.length >= this.#opts.maxBatchSize) this.#flush(key);
+      else q.timer ??= setTimeout(() => this.#flush(key), this.#opts.maxBatchTimeMs);
     });
   }
 
@@ -75,10 +69,6 @@ export class AdaptiveBatcher {
     if (!q) return;
     this.#queues.delete(key);
     if (q.timer) clearTimeout(q.timer);
-    this.#runQueue(q);
-  }
-
-  #runQueue(q: Queue): void {
     const items = q.items;
     this.#onBatch?.(items.length);
     if (items.length === 1) {

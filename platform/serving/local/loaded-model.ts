@@ -1,11 +1,11 @@
 // One loaded model version: an onnxruntime session, its V2 metadata, an optional batcher, and in-flight tracking
 // so a hot-swap can drain it before releasing the session.
+import type ort from "onnxruntime-node";
 import { ValidationError } from "../../errors.ts";
 import { TensorError } from "../v2/tensor.ts";
 import type { InferRequest, ResponseOutput, TensorMetadata } from "../v2/types.ts";
 import { AdaptiveBatcher, type BatchingOptions } from "./batcher.ts";
-import { fromOrtTensor, sessionMetadata, toFeed, toFeedTensor, type Feed } from "./ort-bridge.ts";
-import { openSession, type FeedTensor, type ModelSession } from "./ort-session.ts";
+import { fromOrtTensor, sessionMetadata, toFeed, toOrtTensor, type Feed } from "./ort-bridge.ts";
 
 export interface LoadOptions {
   readonly name: string;
@@ -16,8 +16,6 @@ export interface LoadOptions {
   /** Extra metadata parameters (labels, signature column names) surfaced in GET /v2/models/{name}. */
   readonly parameters?: Readonly<Record<string, unknown>> | undefined;
   readonly onBatch?: ((size: number) => void) | undefined;
-  /** Run through onnxruntime's public InferenceSession API even where the direct binding path is available (tests). */
-  readonly publicApi?: boolean | undefined;
 }
 
 export class LoadedModel {
@@ -29,13 +27,15 @@ export class LoadedModel {
   /** Prometheus labels of this version's requests (and of its answered ones), made once. */
   readonly metricLabels: { readonly model: string; readonly version: string };
   readonly okLabels: { readonly model: string; readonly version: string; readonly code: "200" };
-  readonly #session: ModelSession;
+  readonly #session: ort.InferenceSession;
+  readonly #Tensor: typeof ort.Tensor;
   readonly #batcher: AdaptiveBatcher | undefined;
   #inFlight = 0;
   #retired = false;
   #drained: (() => void) | undefined;
 
-  private constructor(opts: LoadOptions, session: ModelSession) {
+  private constructor(opts: LoadOptions, session: ort.InferenceSession, Tensor: typeof ort.Tensor) {
+    this.#Tensor = Tensor;
     this.name = opts.name;
     this.version = opts.version;
     this.#session = session;
@@ -52,14 +52,15 @@ export class LoadedModel {
   }
 
   static async load(opts: LoadOptions): Promise<LoadedModel> {
-    // The native runtime loads with the first model, not at import (openSession imports it): functions that only share
-    // this module's constants and routes (infer in Knative mode calls a remote V2 server) never load it.
-    return new LoadedModel(opts, await openSession(opts.model, { publicOnly: opts.publicApi }));
-  }
-
-  /** "native" when runs call onnxruntime-node's binding directly, "public" through InferenceSession.run. */
-  get runtimePath(): ModelSession["path"] {
-    return this.#session.path;
+    // The native runtime loads with the first model, not at import: functions that only share this module's constants
+    // and routes (infer in Knative mode calls a remote V2 server) never load it.
+    // Named exports, not default: under tsx the namespace of this CommonJS package has no default.
+    const ort = await import("onnxruntime-node");
+    const session =
+      typeof opts.model === "string"
+        ? await ort.InferenceSession.create(opts.model)
+        : await ort.InferenceSession.create(opts.model);
+    return new LoadedModel(opts, session, ort.Tensor);
   }
 
   get batching(): boolean {
@@ -107,9 +108,9 @@ export class LoadedModel {
   }
 
   async #run(feeds: readonly Feed[], outputs: readonly string[]): Promise<ResponseOutput[]> {
-    const input: Record<string, FeedTensor> = {};
-    for (const f of feeds) input[f.name] = toFeedTensor(f);
-    const result = await this.#session.run(input, outputs);
+    const input: Record<string, ort.Tensor> = {};
+    for (const f of feeds) input[f.name] = toOrtTensor(f, this.#Tensor);
+    const result = await this.#session.run(input, [...outputs]);
     return outputs.map((name) => {
       const t = result[name];
       if (!t) throw new Error(`model produced no output ${name}`);

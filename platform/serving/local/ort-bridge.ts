@@ -1,6 +1,5 @@
 // Bridge between V2 tensors and onnxruntime-node tensors: datatype mapping, conversion, metadata.
 import type ort from "onnxruntime-node";
-import type { FeedTensor, OutputTensor } from "./ort-session.ts";
 import { coerce, elementCount, flatten, TensorError, toJsonValues } from "../v2/tensor.ts";
 import { V2_DATATYPES, type RequestInput, type ResponseOutput, type TensorMetadata, type V2Datatype } from "../v2/types.ts";
 
@@ -118,15 +117,13 @@ function convert(v: number | bigint | boolean | string, to: V2Datatype, field: s
   return n;
 }
 
-const isTypedData = (d: FeedData): d is Exclude<ort.Tensor.DataType, string[]> => ArrayBuffer.isView(d);
-
-/** A feed as the session takes it (ort-session.ts makes an ort.Tensor of it where the public API needs one). */
-export function toFeedTensor(feed: Feed): FeedTensor {
+/** `Tensor` is the loaded runtime's constructor (loaded-model imports onnxruntime when the first model loads). */
+export function toOrtTensor(feed: Feed, Tensor: typeof ort.Tensor): ort.Tensor {
   if (feed.datatype === "FP16") throw new TensorError(feed.name, "FP16 inputs are not supported by the embedded server");
   const type = V2_TO_ORT[feed.datatype];
   // General feeds are built by typedArray for this very type; a plain array here would be a bug, not a request error.
-  if (isTypedData(feed.data)) return { type, dims: feed.dims, data: feed.data };
-  if (type === "string") return { type, dims: feed.dims, data: feed.data.map(String) };
+  if (!Array.isArray(feed.data)) return new Tensor(type, feed.data, feed.dims);
+  if (type === "string") return new Tensor(type, feed.data.map(String), feed.dims);
   throw new Error(`feed ${feed.name}: ${type} data is not a typed array`);
 }
 
@@ -200,7 +197,7 @@ export function concatData(parts: readonly FeedData[]): FeedData {
   return plain.every((v) => typeof v === "string") ? plain.map(String) : plain.map(Number);
 }
 
-export function fromOrtTensor(name: string, t: OutputTensor): ResponseOutput {
+export function fromOrtTensor(name: string, t: ort.Tensor): ResponseOutput {
   const datatype = v2Datatype(t.type);
   const data = datatype === "BOOL" ? Array.from(t.data as Uint8Array, (b) => b !== 0) : toJsonValues(t.data as ArrayLike<unknown>);
   return { name, datatype, shape: [...t.dims], data };
