@@ -101,7 +101,7 @@ export class EmbeddedBroker implements EventBus {
   async stop(): Promise<void> {
     if (this.#state === "stopped") return;
     this.#state = "stopped";
-    this.#ingest.flush(true);
+    this.#ingest.flush();
     clearInterval(this.#pruneTimer);
     await this.#dispatcher.stop(this.#stopGraceMs);
     await this.#db.close();

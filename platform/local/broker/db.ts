@@ -115,17 +115,6 @@ export class BrokerDb {
     this.#checkpointer = new Checkpointer(this.db, { onError });
   }
 
-  /** The checkpoint worker holds the writer lock: a write now would wait for it, asleep on the event loop. */
-  writerBusy(): boolean {
-    return this.#checkpointer?.writerBusy ?? false;
-  }
-
-  /** Run `fn` once no checkpoint holds the writer lock (at once if none does). */
-  whenWriterFree(fn: () => void): void {
-    if (this.#checkpointer) this.#checkpointer.whenWriterFree(fn);
-    else fn();
-  }
-
   /** Checkpoint now, off the event loop (tests); undefined without a checkpoint worker. */
   checkpoint(): ReturnType<Checkpointer["checkpoint"]> | undefined {
     return this.#checkpointer?.checkpoint();
@@ -266,18 +255,13 @@ export class BrokerDb {
       .all(...eventSeqs);
   }
 
-  /**
-   * Delete events older than `before` whose deliveries are all finished (their delivery rows cascade). received_at
-   * grows with seq, so the old events are the lowest seqs: walk seq order to the first one received since `before`
-   * (no index on received_at to write per event). A wall clock stepped back only keeps some events one prune longer.
-   */
+  /** Delete events older than `before` whose deliveries are all finished (their delivery rows cascade). */
   prune(before: number): number {
-    const first = this.db.prepare<[number], { seq: number }>("SELECT seq FROM events WHERE received_at >= ? ORDER BY seq LIMIT 1").get(before);
     return this.db
       .prepare(
-        `DELETE FROM events WHERE seq < ? AND received_at < ? AND NOT EXISTS (
+        `DELETE FROM events WHERE received_at < ? AND NOT EXISTS (
            SELECT 1 FROM deliveries d WHERE d.event_seq = events.seq AND d.state IN ('pending', 'inflight'))`,
       )
-      .run(first?.seq ?? Number.MAX_SAFE_INTEGER, before).changes;
+      .run(before).changes;
   }
 }

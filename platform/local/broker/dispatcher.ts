@@ -99,11 +99,6 @@ export class Dispatcher {
 
   pump(): void {
     if (!this.#running) return;
-    if (this.#d.db.writerBusy()) {
-      // Claiming writes: claim once the checkpoint worker lets go of the writer lock (see #afterAttempts).
-      this.#d.db.whenWriterFree(() => this.schedule());
-      return;
-    }
     if (this.#pumping) {
       this.#again = true;
       return;
@@ -189,19 +184,12 @@ export class Dispatcher {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     // Completions of one tick share one transaction (one fsync). Losing them in a crash only means a redelivery.
-    setImmediate(() => this.#afterAttempts());
-  }
-
-  #afterAttempts(): void {
-    // The checkpoint worker holds the writer lock: record once it lets go, not asleep on the event loop meanwhile.
-    if (this.#d.db.writerBusy()) {
-      this.#d.db.whenWriterFree(() => this.#afterAttempts());
-      return;
-    }
-    this.#flushScheduled = false;
-    this.#flush();
-    this.pump();
-    this.#checkIdle();
+    setImmediate(() => {
+      this.#flushScheduled = false;
+      this.#flush();
+      this.pump();
+      this.#checkIdle();
+    });
   }
 
   #flush(): void {

@@ -35,7 +35,6 @@ export interface IngestDeps {
 
 export class Ingest {
   #batch: Pending[] = [];
-  #deferred = false;
   readonly #d: IngestDeps;
   /** Each trigger's delivery row, resolved once (immutable; shared by the events it matches). */
   readonly #deliveries: readonly { trigger: TriggerDecl; delivery: NewDelivery }[];
@@ -81,25 +80,13 @@ export class Ingest {
   /**
    * Commit what is waiting (one transaction for every request that arrived together), then answer once the fsync
    * covering it returned: the 202 still means "on disk". Called on the next turn, and by stop() before the database
-   * closes (`force`: even while the checkpoint worker holds the writer lock). Deliveries claimed in the insert are sent right after the commit, while the disk syncs: a delivery may
+   * closes. Deliveries claimed in the insert are sent right after the commit, while the disk syncs: a delivery may
    * thus precede its 202, never the reverse. A power cut before the sync loses an event nobody was told is stored
    * (its producer retries: at least once still holds); kill -9 loses nothing (the frames are in the page cache).
    */
-  flush(force = false): void {
-    if (this.#batch.length === 0) return;
-    if (!force && this.#d.db.writerBusy()) {
-      // The checkpoint worker restarts the WAL (one fsync under the writer lock): commit once it is done, rather
-      // than wait for it on the event loop, where every other request and delivery would wait too.
-      if (!this.#deferred) {
-        this.#deferred = true;
-        this.#d.db.whenWriterFree(() => {
-          this.#deferred = false;
-          this.flush();
-        });
-      }
-      return;
-    }
+  flush(): void {
     const batch = this.#batch.splice(0);
+    if (batch.length === 0) return;
     let stored: ReturnType<BrokerDb["insertEvents"]>;
     try {
       if (!this.#d.db.db.open) throw new Error("database closed");

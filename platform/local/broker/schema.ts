@@ -1,4 +1,4 @@
-// The broker database: opening it (schema in migrate.ts), row shapes and the (re-validated) JSON it stores.
+// The broker's tables, row shapes and the (re-validated) JSON it stores in them.
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
@@ -7,9 +7,53 @@ import { BACKOFF_POLICIES, DELIVERY_FORMATS, DestinationSchema, type ResolvedDel
 import type { Subscriber } from "./types.ts";
 import { DELIVERY_STATES, type DeliveryInfo, type DeliveryKind, type DeliveryState } from "./types.ts";
 import { privateFile } from "../../private-files.ts";
-import { migrate } from "./migrate.ts";
 
-export { aboutField } from "./migrate.ts";
+/**
+ * A lineage key of a stored event, as its expression indexes and eventsAbout both spell it (the planner only uses an
+ * index for the identical expression). json_valid guards it: json_extract raises on JSON that SQLite cannot parse
+ * (nesting deeper than its limit of 1000, which JSON.stringify happily writes), and an index expression that raises
+ * would refuse the event's insert.
+ */
+export const aboutField = (f: "model" | "version" | "jobId" | "name"): string => `(CASE WHEN json_valid(event) THEN json_extract(event, '$.data.${f}') END)`;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  source TEXT NOT NULL,
+  id TEXT NOT NULL,
+  type TEXT NOT NULL,
+  subject TEXT,
+  received_at INTEGER NOT NULL,
+  event TEXT NOT NULL,
+  UNIQUE (source, id)
+);
+CREATE INDEX IF NOT EXISTS events_type ON events(type, seq);
+CREATE INDEX IF NOT EXISTS events_id ON events(id);
+CREATE INDEX IF NOT EXISTS events_received ON events(received_at);
+DROP INDEX IF EXISTS events_about_version;
+DROP INDEX IF EXISTS events_about_job;
+DROP INDEX IF EXISTS events_about_name;
+CREATE INDEX IF NOT EXISTS events_lineage_version ON events(${aboutField("model")}, ${aboutField("version")});
+CREATE INDEX IF NOT EXISTS events_lineage_job ON events(${aboutField("jobId")});
+CREATE INDEX IF NOT EXISTS events_lineage_name ON events(${aboutField("name")});
+CREATE TABLE IF NOT EXISTS deliveries (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  event_seq INTEGER NOT NULL REFERENCES events(seq) ON DELETE CASCADE,
+  trigger TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  target TEXT NOT NULL,
+  delivery TEXT NOT NULL,
+  extensions TEXT,
+  state TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL,
+  last_status INTEGER,
+  last_error TEXT,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (event_seq, trigger, kind)
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries(state, next_attempt_at);
+`;
 
 export interface DeliveryRow {
   seq: number;
@@ -75,7 +119,7 @@ export function openDatabase(file: string): Database.Database {
   db.pragma("synchronous = FULL");
   db.pragma("foreign_keys = ON");
   db.pragma("busy_timeout = 5000");
-  migrate(db);
+  db.exec(SCHEMA);
   return db;
 }
 
