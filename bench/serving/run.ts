@@ -14,6 +14,7 @@ import { Registry } from "prom-client";
 import { run, DEFAULT_PARAMS } from "../../examples/iris-node/train.ts";
 import { v2Routes } from "../../platform/serving/local/routes.ts";
 import { EmbeddedV2Server } from "../../platform/serving/local/server.ts";
+import { onnxSessionOptions } from "../../platform/serving/onnx-options.ts";
 import { echoApp, modelEchoApp, poster } from "./http.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -84,7 +85,8 @@ async function listen(app: Hono): Promise<{ close: () => Promise<void>; post: Re
 async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bench-serving-"));
   const modelFile = path.join(run({ ...DEFAULT_PARAMS, epochs: 50 }, tmp).outDir, "model", "model.onnx");
-  const session = await ort.InferenceSession.create(modelFile);
+  // The control's session takes the V2 server's default threading, so it stays the ceiling of the same runtime setup.
+  const session = await ort.InferenceSession.create(modelFile, onnxSessionOptions());
   const floor = await timed(() => session.run({ input: new ort.Tensor("float32", Float32Array.from(ROW), [1, 4]) }), 1);
 
   const rows: { mode: string; concurrency?: number; rps: number; p99?: number; vsEcho?: number; cpuUs?: number; cpuVsEcho?: number }[] = [{ mode: "session.run loop (floor)", rps: floor }];

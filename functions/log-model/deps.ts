@@ -3,6 +3,7 @@ import type { BaseDeps } from "../../platform/fn/types.ts";
 import type { MlflowClient } from "../../platform/mlflow/index.ts";
 import type { Policies } from "../../platform/policies/index.ts";
 import { KeyedLock } from "../../platform/keyed-lock.ts";
+import type { OnnxThreading } from "../../platform/serving/onnx-options.ts";
 import type { KeyLock } from "../../platform/state/lock.ts";
 
 export { KeyedLock };
@@ -17,6 +18,8 @@ export interface LogModelDeps extends BaseDeps {
    * `model:` keys are held in the StateStore, so replicas promote one at a time (StateKeyedLock).
    */
   readonly locks: KeyLock;
+  /** onnxruntime threads and spin-waiting of the ONNX evaluator's sessions (config.serving.onnx); defaults when absent. */
+  readonly onnx?: OnnxThreading | undefined;
 }
 
 export type LogModelDepsInput = Omit<LogModelDeps, "locks"> & { readonly locks?: KeyLock };

@@ -22,7 +22,7 @@ export async function fairScores(
   const file = path.join(out.dir, "holdout.csv");
   if (!fs.existsSync(file)) return undefined;
   const policy = deps.policies.forModel(model).gate;
-  const evaluator = evaluatorFor(out.flavor, policy.evaluators);
+  const evaluator = evaluatorFor(out.flavor, policy.evaluators, deps.onnx);
   if (!evaluator) {
     deps.log.info("log-model: no evaluator for this flavor; the gate compares recorded metrics", { model, flavor: out.flavor });
     return undefined;
@@ -39,7 +39,7 @@ export async function fairScores(
       try {
         const registry = new MlflowModelRegistry(deps.mlflow);
         await registry.downloadModel(await registry.getModelVersion(model, champion.version), dir);
-        const champEval = evaluatorFor(champion.flavor ?? out.flavor, policy.evaluators) ?? evaluator;
+        const champEval = evaluatorFor(champion.flavor ?? out.flavor, policy.evaluators, deps.onnx) ?? evaluator;
         championScore = await champEval.accuracy(findModelDir(dir), holdout);
       } catch (e) {
         // Without the champion's score the gate must not pretend to be fair: it rejects (see gate.ts).

@@ -38,6 +38,7 @@ export async function logModelDepsFromEnv(env: Record<string, string | undefined
     mlflow: MlflowClient.fromConfig(config, config.registry.trackingUri),
     policies,
     artifactsPvcDir: config.registry.artifactsPvcDir,
+    onnx: config.serving.onnx,
   });
 }
 

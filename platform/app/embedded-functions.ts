@@ -73,7 +73,7 @@ export async function createEmbeddedFunctions(o: EmbeddedFunctionsOptions, servi
   const targetOf = new Map(FUNCTION_TARGETS.map((t) => [TARGETS[t].service, t]));
   const fnTelemetry = { metrics: { ...fnMetrics, observe: (fn: string, outcome: InvocationOutcome, seconds: number) => fnMetrics.observe(targetOf.get(fn) ?? fn, outcome, seconds) } };
   services["launch-training"] = cloudEventRoute("launch-training", launchTraining, createLaunchTraining({ bus, backend: o.training, log: fnLog("launch-training"), now, windows }), fnTelemetry);
-  services["log-model"] = cloudEventRoute("log-model", logModelHandler, createLogModelDeps({ bus, log: fnLog("log-model"), now, mlflow: o.mlflow, policies: o.policies }), fnTelemetry);
+  services["log-model"] = cloudEventRoute("log-model", logModelHandler, createLogModelDeps({ bus, log: fnLog("log-model"), now, mlflow: o.mlflow, policies: o.policies, onnx: config.serving.onnx }), fnTelemetry);
   services["retrain-on-drift"] = cloudEventRoute(
     "retrain-on-drift",
     retrainOnDrift,

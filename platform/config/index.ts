@@ -3,6 +3,7 @@ import path from "node:path";
 import * as z from "zod";
 import { trustedProxyList } from "../auth/proxies.ts";
 import { ConfigError } from "../errors.ts";
+import type { OnnxThreading } from "../serving/onnx-options.ts";
 
 const bool = z
   .enum(["1", "0", "true", "false", "yes", "no", ""])
@@ -50,6 +51,10 @@ const EnvSchema = z.object({
     .default("auto")
     .refine((v) => v === "auto" || v === "off" || path.isAbsolute(v), "must be auto, off or an absolute path"),
   FLYWHEEL_SERVING_BACKEND: z.enum(["local", "seldon", "kserve"]).default("local"),
+  /** Threads one onnxruntime model run may use (embedded V2 server, log-model's evaluation); 1 suits tabular models. */
+  FLYWHEEL_ONNX_THREADS: z.coerce.number().int().min(1).max(256).default(1),
+  /** Whether onnxruntime's pool threads spin-wait between parallel ops (CPU for latency; off by default). */
+  FLYWHEEL_ONNX_SPINNING: bool.default(false),
   FLYWHEEL_NAMESPACE: z.string().default("flywheel"),
   /** Knative mode: where functions emit events (the broker ingress); K_SINK wins when a SinkBinding sets it. */
   FLYWHEEL_BROKER_URL: optionalUrl,
@@ -140,7 +145,7 @@ export interface Config {
     readonly artifactsPvcDir: string | undefined;
   };
   readonly training: { readonly backend: "local" | "kubernetes"; readonly ddpOperator: "pytorchjob" | "trainjob"; readonly cgroup: CgroupSetting };
-  readonly serving: { readonly backend: "local" | "seldon" | "kserve" };
+  readonly serving: { readonly backend: "local" | "seldon" | "kserve"; readonly onnx: OnnxThreading };
   readonly kubernetes: { readonly namespace: string };
   readonly knative: {
     readonly brokerUrl: string | undefined;
@@ -245,7 +250,7 @@ export function parseConfig(env: Env = process.env, overrides: ConfigOverrides =
       artifactsPvcDir: e.FLYWHEEL_ARTIFACTS_PVC_DIR ? path.resolve(e.FLYWHEEL_ARTIFACTS_PVC_DIR) : undefined,
     },
     training: { backend: e.FLYWHEEL_TRAINING_BACKEND, ddpOperator: e.FLYWHEEL_DDP_OPERATOR, cgroup: cgroupSetting(e.FLYWHEEL_TRAINING_CGROUP) },
-    serving: { backend: e.FLYWHEEL_SERVING_BACKEND },
+    serving: { backend: e.FLYWHEEL_SERVING_BACKEND, onnx: { intraOpThreads: e.FLYWHEEL_ONNX_THREADS, spinning: e.FLYWHEEL_ONNX_SPINNING } },
     kubernetes: { namespace: e.FLYWHEEL_NAMESPACE },
     knative: {
       brokerUrl: e.K_SINK ?? e.FLYWHEEL_BROKER_URL,

@@ -2,6 +2,7 @@
 // so a hot-swap can drain it before releasing the session.
 import type ort from "onnxruntime-node";
 import { ValidationError } from "../../errors.ts";
+import { onnxSessionOptions, type OnnxThreading } from "../onnx-options.ts";
 import { TensorError } from "../v2/tensor.ts";
 import type { InferRequest, ResponseOutput, TensorMetadata } from "../v2/types.ts";
 import { AdaptiveBatcher, type BatchingOptions } from "./batcher.ts";
@@ -16,6 +17,8 @@ export interface LoadOptions {
   /** Extra metadata parameters (labels, signature column names) surfaced in GET /v2/models/{name}. */
   readonly parameters?: Readonly<Record<string, unknown>> | undefined;
   readonly onBatch?: ((size: number) => void) | undefined;
+  /** onnxruntime threads and spin-waiting; DEFAULT_ONNX_THREADING when absent. */
+  readonly onnx?: OnnxThreading | undefined;
 }
 
 export class LoadedModel {
@@ -56,10 +59,11 @@ export class LoadedModel {
     // and routes (infer in Knative mode calls a remote V2 server) never load it.
     // Named exports, not default: under tsx the namespace of this CommonJS package has no default.
     const ort = await import("onnxruntime-node");
+    const options = onnxSessionOptions(opts.onnx);
     const session =
       typeof opts.model === "string"
-        ? await ort.InferenceSession.create(opts.model)
-        : await ort.InferenceSession.create(opts.model);
+        ? await ort.InferenceSession.create(opts.model, options)
+        : await ort.InferenceSession.create(opts.model, options);
     return new LoadedModel(opts, session, ort.Tensor);
   }
 

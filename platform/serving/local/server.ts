@@ -3,6 +3,7 @@
 import { randomUUID } from "node:crypto";
 import type { Registry } from "prom-client";
 import { NotFoundError, isKnownError } from "../../errors.ts";
+import type { OnnxThreading } from "../onnx-options.ts";
 import type { InferRequest, InferResponse, ModelMetadata, ServerMetadata } from "../v2/types.ts";
 import type { BatchingOptions } from "./batcher.ts";
 import type { LoadOptions, LoadedModel } from "./loaded-model.ts";
@@ -27,6 +28,8 @@ export interface EmbeddedV2ServerOptions {
   readonly registry: Registry;
   /** Default adaptive batching for models loaded without their own setting. */
   readonly batching?: BatchingOptions | undefined;
+  /** onnxruntime threads and spin-waiting for models loaded without their own (config.serving.onnx). */
+  readonly onnx?: OnnxThreading | undefined;
   readonly name?: string;
   readonly version?: string;
 }
@@ -70,6 +73,7 @@ export class EmbeddedV2Server {
     return this.models.load({
       ...opts,
       batching,
+      onnx: opts.onnx ?? this.#opts.onnx,
       onBatch: (size) => this.metrics.batchSize.observe({ model: opts.name, version: opts.version }, size),
     });
   }

@@ -9,9 +9,11 @@ import { parseArgs } from "node:util";
 import { createAdaptorServer } from "@hono/node-server";
 import { Hono } from "hono";
 import { Registry } from "prom-client";
+import { parseConfig } from "../../config/index.ts";
 import { ValidationError } from "../../errors.ts";
 import { createLogger } from "../../log.ts";
 import { findModelDir, readMlModel } from "../mlmodel.ts";
+import type { OnnxThreading } from "../onnx-options.ts";
 import { v2Routes } from "./routes.ts";
 import { EmbeddedV2Server } from "./server.ts";
 
@@ -21,6 +23,8 @@ export interface StandaloneOptions {
   readonly modelVersion: string;
   readonly port: number;
   readonly host: string;
+  /** onnxruntime threads and spin-waiting (config.serving.onnx: FLYWHEEL_ONNX_THREADS, FLYWHEEL_ONNX_SPINNING). */
+  readonly onnx?: OnnxThreading | undefined;
 }
 
 /** Parse the runtime's argv; a bad value is a ValidationError naming the flag. */
@@ -60,7 +64,7 @@ export function onnxFileIn(dir: string): string {
 }
 
 export async function startStandalone(o: StandaloneOptions): Promise<{ url: string; close(): Promise<void> }> {
-  const server = new EmbeddedV2Server({ registry: new Registry(), name: "flywheel-v2" });
+  const server = new EmbeddedV2Server({ registry: new Registry(), name: "flywheel-v2", onnx: o.onnx });
   const info = readMlModel(findModelDir(o.modelDir));
   await server.loadModel({
     name: o.modelName,
@@ -90,7 +94,7 @@ export async function startStandalone(o: StandaloneOptions): Promise<{ url: stri
 async function main(): Promise<void> {
   const log = createLogger("info", { service: "flywheel-v2" });
   try {
-    const o = parseStandaloneArgs(process.argv.slice(2));
+    const o = { ...parseStandaloneArgs(process.argv.slice(2)), onnx: parseConfig(process.env).serving.onnx };
     const s = await startStandalone(o);
     log.info("listening", { port: Number(new URL(s.url).port), model: o.modelName });
     const stop = (): void => void s.close().then(() => process.exit(0));

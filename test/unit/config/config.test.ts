@@ -62,6 +62,13 @@ describe("parseConfig", () => {
     for (const bad of ["0", "-3", "1.5", "lots"]) expect(() => parseConfig({ FLYWHEEL_INFER_MAX_ROWS: bad })).toThrow(/FLYWHEEL_INFER_MAX_ROWS/);
   });
 
+  it("runs onnxruntime on one thread without spin-waiting by default; FLYWHEEL_ONNX_THREADS and FLYWHEEL_ONNX_SPINNING change it", () => {
+    expect(parseConfig({}).serving.onnx).toEqual({ intraOpThreads: 1, spinning: false });
+    expect(parseConfig({ FLYWHEEL_ONNX_THREADS: "4", FLYWHEEL_ONNX_SPINNING: "true" }).serving.onnx).toEqual({ intraOpThreads: 4, spinning: true });
+    for (const bad of ["0", "1.5", "many", "1000"]) expect(() => parseConfig({ FLYWHEEL_ONNX_THREADS: bad })).toThrow(/FLYWHEEL_ONNX_THREADS/);
+    expect(() => parseConfig({ FLYWHEEL_ONNX_SPINNING: "sometimes" })).toThrow(/FLYWHEEL_ONNX_SPINNING/);
+  });
+
   it("parses Kafka brokers and the OIDC role map", () => {
     const c = parseConfig({
       FLYWHEEL_KAFKA_BROKERS: "a:9092, b:9092",
