@@ -77,6 +77,8 @@ export interface BundleResult {
   /** Size of the V8 code cache the warm-up wrote, and whether the function served during it. */
   readonly codeCacheBytes?: number;
   readonly warmUpServed?: boolean;
+  /** The status of each warm-up request. */
+  readonly warmUpStatuses?: readonly number[];
 }
 
 /** The repo's targets whose module exists (others are not written yet). */
@@ -91,8 +93,17 @@ export function presentTargets(root = ROOT): { present: BundleEntry[]; missing: 
   return { present, missing };
 }
 
+/** dist/package.json: the launcher and every index.js are ESM, wherever dist/ is (a --out outside the repo too). */
+function markEsm(outDir: string): void {
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(path.join(outDir, "package.json"), `${JSON.stringify({ type: "module", private: true })}\n`);
+}
+
 export async function bundle(entries: readonly BundleEntry[], outDir: string, root = ROOT): Promise<BundleResult[]> {
   const results: BundleResult[] = [];
+  // Before the warm-ups: without it, an index.js outside the repo ran as CommonJS, failed at its first import, and the
+  // cache held only what the failed start compiled.
+  markEsm(outDir);
   for (const e of entries) {
     const dir = path.join(outDir, e.name);
     fs.rmSync(dir, { recursive: true, force: true });
@@ -158,7 +169,7 @@ export async function bundle(entries: readonly BundleEntry[], outDir: string, ro
     }
     const result = summarise(e, path.join(dir, "index.js"), path.join(dir, FUNCTION_FILE), out.metafile, root);
     const warm = await warmUp(result.outFile, e.target);
-    results.push({ ...result, codeCacheBytes: warm.bytes, warmUpServed: warm.served });
+    results.push({ ...result, codeCacheBytes: warm.bytes, warmUpServed: warm.served, warmUpStatuses: warm.statuses });
   }
   return results;
 }
@@ -168,8 +179,7 @@ export async function bundle(entries: readonly BundleEntry[], outDir: string, ro
  * dist/package.json marking them as ESM.
  */
 export async function bundleLauncher(outDir: string, root = ROOT): Promise<string> {
-  fs.mkdirSync(outDir, { recursive: true });
-  fs.writeFileSync(path.join(outDir, "package.json"), `${JSON.stringify({ type: "module", private: true })}\n`);
+  markEsm(outDir);
   const outfile = path.join(outDir, "main.js");
   // dist/warm-up.js: the image's runtime stage rewrites the code caches with its own node (Dockerfile).
   for (const [entry, out] of [["platform/knative/launch.ts", outfile], ["platform/build/warm-up.ts", path.join(outDir, "warm-up.js")]] as const) {
@@ -239,7 +249,7 @@ async function cli(argv: readonly string[]): Promise<void> {
   for (const r of results) {
     const heavy = HEAVY_MODULES.filter((m) => r.packages.includes(m) || r.externals.includes(m));
     process.stdout.write(
-      `${r.name.padEnd(22)} cold ${(r.coldBytes / 1024).toFixed(0).padStart(6)} KiB  total ${(r.totalBytes / 1024).toFixed(0).padStart(6)} KiB  code cache ${((r.codeCacheBytes ?? 0) / 1024).toFixed(0).padStart(5)} KiB${r.warmUpServed ? "" : " (did not serve)"}  heavy: ${heavy.join(", ") || "-"}\n`,
+      `${r.name.padEnd(22)} cold ${(r.coldBytes / 1024).toFixed(0).padStart(6)} KiB  total ${(r.totalBytes / 1024).toFixed(0).padStart(6)} KiB  code cache ${((r.codeCacheBytes ?? 0) / 1024).toFixed(0).padStart(5)} KiB${r.warmUpServed ? ` (warm-up ${r.warmUpStatuses?.join(" ")})` : " (did not serve)"}  heavy: ${heavy.join(", ") || "-"}\n`,
     );
   }
 }
