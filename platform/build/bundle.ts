@@ -196,6 +196,19 @@ function summarise(e: BundleEntry, outFile: string, codeFile: string, meta: Meta
   // evaluates; a dynamic import() target is in the file too but only evaluated (and compiled) when reached.
   const entryKey = Object.keys(meta.inputs).find((k) => k.endsWith(`${e.name}-entry.ts`));
   if (!entryKey) throw new Error(`esbuild's metafile has no entry for ${e.name}`);
+  const { seen, externals } = staticClosure(meta, entryKey);
+  const packages = new Set<string>();
+  let coldBytes = 0;
+  for (const k of seen) {
+    coldBytes += output.inputs[k]?.bytesInOutput ?? 0;
+    const pkg = packageOf(rel(k));
+    if (pkg) packages.add(pkg);
+  }
+  return { target: e.target, name: e.name, outFile, coldBytes, totalBytes: output.bytes, packages: [...packages].sort(), externals: [...externals].sort() };
+}
+
+/** The inputs a module's static imports and require() calls reach (what evaluating it evaluates), and the externals. */
+export function staticClosure(meta: Metafile, entryKey: string): { seen: Set<string>; externals: Set<string> } {
   const seen = new Set<string>();
   const externals = new Set<string>();
   const queue = [entryKey];
@@ -210,14 +223,7 @@ function summarise(e: BundleEntry, outFile: string, codeFile: string, meta: Meta
       } else if (meta.inputs[imp.path]) queue.push(imp.path);
     }
   }
-  const packages = new Set<string>();
-  let coldBytes = 0;
-  for (const k of seen) {
-    coldBytes += output.inputs[k]?.bytesInOutput ?? 0;
-    const pkg = packageOf(rel(k));
-    if (pkg) packages.add(pkg);
-  }
-  return { target: e.target, name: e.name, outFile, coldBytes, totalBytes: output.bytes, packages: [...packages].sort(), externals: [...externals].sort() };
+  return { seen, externals };
 }
 
 function packageOf(file: string): string | undefined {
