@@ -132,6 +132,8 @@ export async function bundle(entries: readonly BundleEntry[], outDir: string, ro
       supported: { "dynamic-import": false },
       jsx: "automatic",
       jsxImportSource: "hono/jsx",
+      // esbuild's default, relied on: an ASCII file is read by code-cache.ts as one byte per character, without decoding.
+      charset: "ascii",
       minify: process.env.FLYWHEEL_BUNDLE_MINIFY !== "0",
       // Error classes name themselves from new.target.name, and callers branch on it (err.name === "NotFoundError"):
       // minified, a missing InferenceService was error "Ka", not NotFound, and deploy-model refused every first deploy;

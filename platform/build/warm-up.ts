@@ -63,7 +63,8 @@ export async function warmUp(indexFile: string, target: string, nodeArgs: readon
       let err = "";
       child.stderr.on("data", (d: Buffer) => {
         err += d.toString();
-        if (process.env.WARM_UP_DEBUG) process.stderr.write(d);
+        // FLYWHEEL_WARM_UP_LOG=1: the function's own log, to see why a warm-up request failed.
+        if (process.env.FLYWHEEL_WARM_UP_LOG === "1") process.stderr.write(d);
         const m = /"msg":"listening".*?"port":(\d+)/.exec(err);
         if (m) resolve(Number(m[1]));
       });
