@@ -23,8 +23,8 @@ export const FUNCTION_TARGET = "logModel";
  */
 export async function logModelDepsFromEnv(env: Record<string, string | undefined> = process.env): Promise<LogModelDeps> {
   const config = parseConfig(env);
-  // Policies first: a bad file fails as before, and the build's warm-up (no backends configured, so it stops at the checks
-  // below) then runs the YAML and policy parsing, which the code cache keeps for the first event of every cold start.
+  // Policies first: a bad file fails before any backend is touched. The build's warm-up (stand-in backends) runs the YAML
+  // and policy parsing, which the code cache keeps for the first event of every cold start.
   const policies = loadPolicies(config.files.policies);
   if (!config.registry.trackingUri) throw new ConfigError(["MLFLOW_TRACKING_URI: required for log-model in Knative mode"]);
   if (!config.knative.brokerUrl) throw new ConfigError(["K_SINK or FLYWHEEL_BROKER_URL: required for log-model in Knative mode"]);

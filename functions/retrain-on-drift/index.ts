@@ -32,8 +32,8 @@ export const FUNCTION_TARGET = "retrainOnDrift";
  */
 export async function retrainDepsFromEnv(env: Env): Promise<RetrainDeps> {
   const config = parseConfig(env);
-  // Policies first: a bad file fails as before, and the build's warm-up (no backends configured, so it stops at the checks
-  // below) then runs the YAML and policy parsing, which the code cache keeps for the first event of every cold start.
+  // Policies first: a bad file fails before any backend is touched. The build's warm-up (stand-in backends) runs the YAML
+  // and policy parsing, which the code cache keeps for the first event of every cold start.
   const policies = loadPolicies(config.files.policies);
   const problems: string[] = [];
   if (!config.knative.brokerUrl) problems.push("K_SINK or FLYWHEEL_BROKER_URL: required to emit events");

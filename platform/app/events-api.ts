@@ -1,7 +1,7 @@
 // /api/v1/events and /api/v1/dead-letters: the broker's event log and dead-letter queue, for the CLI and the UI.
 import { Hono } from "hono";
 import { ValidationError } from "../errors.ts";
-import { isDeadLetterState } from "../eventing/dead-letter-store.ts";
+import { isDeadLetterState } from "../eventing/dead-letters.ts";
 import type { EventQuery, StoredEvent } from "../local/broker/index.ts";
 import type { DeadLetter, DeadLetterQuery } from "../local/broker/index.ts";
 

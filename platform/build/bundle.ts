@@ -77,6 +77,8 @@ export interface BundleResult {
   /** Size of the V8 code cache the warm-up wrote, and whether the function served during it. */
   readonly codeCacheBytes?: number;
   readonly warmUpServed?: boolean;
+  /** The status of each warm-up request. */
+  readonly warmUpStatuses?: readonly number[];
 }
 
 /** The repo's targets whose module exists (others are not written yet). */
@@ -91,8 +93,17 @@ export function presentTargets(root = ROOT): { present: BundleEntry[]; missing: 
   return { present, missing };
 }
 
+/** dist/package.json: the launcher and every index.js are ESM, wherever dist/ is (a --out outside the repo too). */
+function markEsm(outDir: string): void {
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(path.join(outDir, "package.json"), `${JSON.stringify({ type: "module", private: true })}\n`);
+}
+
 export async function bundle(entries: readonly BundleEntry[], outDir: string, root = ROOT): Promise<BundleResult[]> {
   const results: BundleResult[] = [];
+  // Before the warm-ups: without it, an index.js outside the repo ran as CommonJS, failed at its first import, and the
+  // cache held only what the failed start compiled.
+  markEsm(outDir);
   for (const e of entries) {
     const dir = path.join(outDir, e.name);
     fs.rmSync(dir, { recursive: true, force: true });
@@ -121,6 +132,8 @@ export async function bundle(entries: readonly BundleEntry[], outDir: string, ro
       supported: { "dynamic-import": false },
       jsx: "automatic",
       jsxImportSource: "hono/jsx",
+      // esbuild's default, relied on: an ASCII file is read by code-cache.ts as one byte per character, without decoding.
+      charset: "ascii",
       minify: process.env.FLYWHEEL_BUNDLE_MINIFY !== "0",
       // Error classes name themselves from new.target.name, and callers branch on it (err.name === "NotFoundError"):
       // minified, a missing InferenceService was error "Ka", not NotFound, and deploy-model refused every first deploy;
@@ -158,7 +171,7 @@ export async function bundle(entries: readonly BundleEntry[], outDir: string, ro
     }
     const result = summarise(e, path.join(dir, "index.js"), path.join(dir, FUNCTION_FILE), out.metafile, root);
     const warm = await warmUp(result.outFile, e.target);
-    results.push({ ...result, codeCacheBytes: warm.bytes, warmUpServed: warm.served });
+    results.push({ ...result, codeCacheBytes: warm.bytes, warmUpServed: warm.served, warmUpStatuses: warm.statuses });
   }
   return results;
 }
@@ -168,8 +181,7 @@ export async function bundle(entries: readonly BundleEntry[], outDir: string, ro
  * dist/package.json marking them as ESM.
  */
 export async function bundleLauncher(outDir: string, root = ROOT): Promise<string> {
-  fs.mkdirSync(outDir, { recursive: true });
-  fs.writeFileSync(path.join(outDir, "package.json"), `${JSON.stringify({ type: "module", private: true })}\n`);
+  markEsm(outDir);
   const outfile = path.join(outDir, "main.js");
   // dist/warm-up.js: the image's runtime stage rewrites the code caches with its own node (Dockerfile).
   for (const [entry, out] of [["platform/knative/launch.ts", outfile], ["platform/build/warm-up.ts", path.join(outDir, "warm-up.js")]] as const) {
@@ -186,6 +198,19 @@ function summarise(e: BundleEntry, outFile: string, codeFile: string, meta: Meta
   // evaluates; a dynamic import() target is in the file too but only evaluated (and compiled) when reached.
   const entryKey = Object.keys(meta.inputs).find((k) => k.endsWith(`${e.name}-entry.ts`));
   if (!entryKey) throw new Error(`esbuild's metafile has no entry for ${e.name}`);
+  const { seen, externals } = staticClosure(meta, entryKey);
+  const packages = new Set<string>();
+  let coldBytes = 0;
+  for (const k of seen) {
+    coldBytes += output.inputs[k]?.bytesInOutput ?? 0;
+    const pkg = packageOf(rel(k));
+    if (pkg) packages.add(pkg);
+  }
+  return { target: e.target, name: e.name, outFile, coldBytes, totalBytes: output.bytes, packages: [...packages].sort(), externals: [...externals].sort() };
+}
+
+/** The inputs a module's static imports and require() calls reach (what evaluating it evaluates), and the externals. */
+export function staticClosure(meta: Metafile, entryKey: string): { seen: Set<string>; externals: Set<string> } {
   const seen = new Set<string>();
   const externals = new Set<string>();
   const queue = [entryKey];
@@ -200,14 +225,7 @@ function summarise(e: BundleEntry, outFile: string, codeFile: string, meta: Meta
       } else if (meta.inputs[imp.path]) queue.push(imp.path);
     }
   }
-  const packages = new Set<string>();
-  let coldBytes = 0;
-  for (const k of seen) {
-    coldBytes += output.inputs[k]?.bytesInOutput ?? 0;
-    const pkg = packageOf(rel(k));
-    if (pkg) packages.add(pkg);
-  }
-  return { target: e.target, name: e.name, outFile, coldBytes, totalBytes: output.bytes, packages: [...packages].sort(), externals: [...externals].sort() };
+  return { seen, externals };
 }
 
 function packageOf(file: string): string | undefined {
@@ -239,7 +257,7 @@ async function cli(argv: readonly string[]): Promise<void> {
   for (const r of results) {
     const heavy = HEAVY_MODULES.filter((m) => r.packages.includes(m) || r.externals.includes(m));
     process.stdout.write(
-      `${r.name.padEnd(22)} cold ${(r.coldBytes / 1024).toFixed(0).padStart(6)} KiB  total ${(r.totalBytes / 1024).toFixed(0).padStart(6)} KiB  code cache ${((r.codeCacheBytes ?? 0) / 1024).toFixed(0).padStart(5)} KiB${r.warmUpServed ? "" : " (did not serve)"}  heavy: ${heavy.join(", ") || "-"}\n`,
+      `${r.name.padEnd(22)} cold ${(r.coldBytes / 1024).toFixed(0).padStart(6)} KiB  total ${(r.totalBytes / 1024).toFixed(0).padStart(6)} KiB  code cache ${((r.codeCacheBytes ?? 0) / 1024).toFixed(0).padStart(5)} KiB${r.warmUpServed ? ` (warm-up ${r.warmUpStatuses?.join(" ")})` : " (did not serve)"}  heavy: ${heavy.join(", ") || "-"}\n`,
     );
   }
 }

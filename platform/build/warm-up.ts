@@ -7,6 +7,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { cacheFileOf, WRITE_CACHE_ENV } from "../knative/code-cache.ts";
 import { FUNCTION_TARGETS, TARGETS } from "../knative/targets.ts";
+import { startWarmUpBackends, type WarmUpRequest } from "./warm-up-backends.ts";
 
 const HANG_MS = 60_000;
 
@@ -15,18 +16,31 @@ export interface WarmUpResult {
   readonly bytes: number;
   /** Whether the function came up and served (else the cache holds what it compiled before it stopped). */
   readonly served: boolean;
+  /** The status of each warm-up request (0: no answer). */
+  readonly statuses: readonly number[];
+}
+
+export interface WarmUpOptions {
+  /** More environment for the function, over the stand-in backends' config. */
+  readonly env?: Readonly<Record<string, string>>;
+  /** The first requests (path, init), in order, instead of the function's own (warm-up-backends.ts). */
+  readonly requests?: readonly WarmUpRequest[];
 }
 
 /**
- * Starts `indexFile` (a bundle's index.js) as FUNCTION_TARGET `target` with only a local data dir (no database, cluster
- * or broker configured: what fails for want of them fails after its code was compiled), sends the first requests a
- * function sees (GET / for a page, a CloudEvent), then SIGTERM: the process writes the cache as it exits.
+ * Starts `indexFile` (a bundle's index.js) as FUNCTION_TARGET `target` in Knative mode against stand-in backends on
+ * 127.0.0.1 (warm-up-backends.ts: nothing real is contacted) and a temp data dir, sends the function's first requests
+ * (its own, then GET / and a CloudEvent), then SIGTERM: the process writes the cache as it exits.
  * `nodeArgs` must be the V8 flags production runs with, or V8 rejects the cache.
  */
-export async function warmUp(indexFile: string, target: string, nodeArgs: readonly string[] = []): Promise<WarmUpResult> {
+export async function warmUp(indexFile: string, target: string, nodeArgs: readonly string[] = [], opts: WarmUpOptions = {}): Promise<WarmUpResult> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "flywheel-warm-up-"));
   const cacheFile = cacheFileOf(path.join(path.dirname(indexFile), "function.cjs"));
   fs.rmSync(cacheFile, { force: true });
+  const backends = await startWarmUpBackends(dataDir).catch((e: unknown) => {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    throw e;
+  });
   const child = spawn(process.execPath, [...nodeArgs, indexFile], {
     env: {
       PATH: process.env.PATH,
@@ -37,6 +51,8 @@ export async function warmUp(indexFile: string, target: string, nodeArgs: readon
       FLYWHEEL_DATA_DIR: dataDir,
       FLYWHEEL_LOG_LEVEL: "info",
       [WRITE_CACHE_ENV]: "1",
+      ...backends.env,
+      ...opts.env,
     },
     stdio: ["ignore", "ignore", "pipe"],
   });
@@ -47,24 +63,28 @@ export async function warmUp(indexFile: string, target: string, nodeArgs: readon
       let err = "";
       child.stderr.on("data", (d: Buffer) => {
         err += d.toString();
+        // FLYWHEEL_WARM_UP_LOG=1: the function's own log, to see why a warm-up request failed.
+        if (process.env.FLYWHEEL_WARM_UP_LOG === "1") process.stderr.write(d);
         const m = /"msg":"listening".*?"port":(\d+)/.exec(err);
         if (m) resolve(Number(m[1]));
       });
       void exited.then(() => resolve(undefined));
     });
+    const statuses: number[] = [];
     if (port !== undefined) {
       const base = `http://127.0.0.1:${port}/`;
-      const ce = { "content-type": "application/json", "ce-specversion": "1.0", "ce-id": "warm-up-1", "ce-source": "/build", "ce-type": "dev.flywheel.build.warm-up" };
-      // The answers do not matter (most fail without their backends): the code that produced them is compiled now.
-      for (const init of [{ method: "GET" }, { method: "POST", headers: ce, body: "{}" }]) await fetch(base, init).then((r) => r.arrayBuffer()).catch(() => undefined);
+      // The answers do not matter (some fail on the stand-ins' empty answers): the code that produced them is compiled now.
+      const requests = opts.requests ?? backends.requests(target);
+      for (const [p, init] of requests) statuses.push(await fetch(new URL(p, base), init).then(async (r) => (await r.arrayBuffer(), r.status)).catch(() => 0));
       child.kill("SIGTERM");
     }
     await exited;
     if (!fs.existsSync(cacheFile)) throw new Error(`warm-up of ${target} wrote no code cache (${cacheFile})`);
-    return { cacheFile, bytes: fs.statSync(cacheFile).size, served: port !== undefined };
+    return { cacheFile, bytes: fs.statSync(cacheFile).size, served: port !== undefined, statuses };
   } finally {
     clearTimeout(hang);
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await backends.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -79,7 +99,7 @@ async function cli(): Promise<void> {
     const index = path.join(dist, TARGETS[t].service, "index.js");
     if (!fs.existsSync(index)) continue;
     const r = await warmUp(index, t, process.argv.slice(2));
-    process.stdout.write(`${TARGETS[t].service}: code cache ${(r.bytes / 1024).toFixed(0)} KiB${r.served ? "" : " (did not serve)"}\n`);
+    process.stdout.write(`${TARGETS[t].service}: code cache ${(r.bytes / 1024).toFixed(0)} KiB${r.served ? ` (warm-up ${r.statuses.join(" ")})` : " (did not serve)"}\n`);
   }
 }
 

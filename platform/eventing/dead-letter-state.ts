@@ -4,7 +4,7 @@ import type { AnyCloudEvent } from "../events/envelope.ts";
 import type { StateStore } from "../state/index.ts";
 import type { DeadLettersTable } from "../state/schema.ts";
 import { KNATIVE_ERROR_CODE, KNATIVE_ERROR_DATA, KNATIVE_ERROR_DEST } from "./delivery.ts";
-import { clampInt, deadLetterId, toDeadLetter, type DeadLetter, type DeadLetterQuery, type DeadLetterState } from "./dead-letter-store.ts";
+import { clampInt, deadLetterId, toDeadLetter, type DeadLetter, type DeadLetterQuery, type DeadLetterState } from "./dead-letters.ts";
 import { eventToJson } from "./serialize.ts";
 
 /** The same semantics as the embedded broker's SQLite DeadLetterStore, asynchronous and safe for many replicas. */

@@ -5,7 +5,7 @@ import { errorFields } from "../log.ts";
 import type { EventBus } from "../ports.ts";
 import type { BaseDeps, CloudEventHandler } from "../fn/types.ts";
 import { KNATIVE_ERROR_CODE, KNATIVE_ERROR_DEST } from "./delivery.ts";
-import { originalEvent, type DeadLetter } from "./dead-letter-store.ts";
+import { originalEvent, type DeadLetter } from "./dead-letters.ts";
 
 /** The embedded broker's SQLite DeadLetterStore (synchronous) or StateDeadLetters (Knative: PostgreSQL). */
 export interface DeadLetterRecords {

@@ -1,7 +1,7 @@
 // Event history on the shared StateStore (Knative mode): the event-log sink records, the UI's activity page reads.
 import type { AnyCloudEvent } from "../events/envelope.ts";
 import type { StateStore } from "../state/index.ts";
-import { clampInt } from "./dead-letter-store.ts";
+import { clampInt } from "./dead-letters.ts";
 import { eventToJson } from "./serialize.ts";
 import { lineageKeys } from "../state/schema.ts";
 import type { EventsAboutQuery } from "../local/broker/types.ts";

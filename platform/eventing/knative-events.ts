@@ -4,7 +4,7 @@ import type { Logger } from "../log.ts";
 import type { EventBus } from "../ports.ts";
 import type { StateStore } from "../state/index.ts";
 import { replayDeadLetter } from "./dead-letter.ts";
-import type { DeadLetter, DeadLetterQuery } from "./dead-letter-store.ts";
+import type { DeadLetter, DeadLetterQuery } from "./dead-letters.ts";
 import { StateDeadLetters } from "./dead-letter-state.ts";
 import { StateEventLog } from "./event-log.ts";
 

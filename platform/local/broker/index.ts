@@ -14,5 +14,5 @@ export type {
   StoredEvent,
   Subscriber,
 } from "./types.ts";
-export type { DeadLetter, DeadLetterQuery, DeadLetterState } from "../../eventing/dead-letter-store.ts";
+export type { DeadLetter, DeadLetterQuery, DeadLetterState } from "../../eventing/dead-letters.ts";
 export type { TriggerDecl } from "../../eventing/triggers.ts";
