@@ -29,6 +29,7 @@ export class EmbeddedBroker implements EventBus {
   readonly #ingest: Ingest;
   readonly #namespace: string;
   readonly #stopGraceMs: number;
+  readonly #deliver: Deliver;
   readonly #retentionMs: number;
   #state: "created" | "running" | "stopped" = "created";
   #pruneTimer: NodeJS.Timeout | undefined;
@@ -44,6 +45,7 @@ export class EmbeddedBroker implements EventBus {
     this.deadLetterStore = new DeadLetterStore(this.#db.db);
     this.metrics = createBrokerMetrics(opts.metrics ?? new Registry(), () => (this.#db.db.open ? this.#db.unfinished() : 0));
     const deliver: Deliver = opts.deliver;
+    this.#deliver = deliver;
     this.#dispatcher = new Dispatcher({
       db: this.#db,
       dlq: this.deadLetterStore,
@@ -104,6 +106,8 @@ export class EmbeddedBroker implements EventBus {
     this.#ingest.flush();
     clearInterval(this.#pruneTimer);
     await this.#dispatcher.stop(this.#stopGraceMs);
+    // Its kept-alive sockets would otherwise hold subscribers' connections (and this process's handles) open.
+    this.#deliver.close?.();
     await this.#db.close();
   }
 

@@ -23,7 +23,7 @@ const MAX_BODY_CHARS = 4096;
 export function createDeliver(opts: CreateDeliverOptions): Deliver {
   const doFetch = opts.fetch;
   const post = doFetch ? undefined : createHttpPost({ ...opts.http, maxBodyChars: MAX_BODY_CHARS });
-  return async (sub, msg, o) => {
+  const deliver: Deliver = async (sub, msg, o) => {
     if (!sub.ref && sub.uri && post) return post(sub.uri, msg.headers, msg.body, o?.signal);
     const init: RequestInit = { method: "POST", headers: msg.headers, body: msg.body, signal: o?.signal };
     let res: Response;
@@ -40,6 +40,7 @@ export function createDeliver(opts: CreateDeliverOptions): Deliver {
     const body = (await res.text()).slice(0, MAX_BODY_CHARS);
     return { status: res.status, body };
   };
+  return Object.assign(deliver, { close: () => post?.close() });
 }
 
 function relativePath(uri: string | undefined): string {

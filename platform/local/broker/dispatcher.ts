@@ -31,12 +31,25 @@ export interface DispatcherDeps {
   readonly namespace: string;
 }
 
+/**
+ * A failed claim or outcome commit (SQLITE_BUSY behind another connection's lock, a full disk) is tried again after
+ * 50 ms, doubling up to 5 s while it keeps failing: due retries never wait for the next ingest, and a broken store is
+ * never a hot loop. These are retries of the loop, not attempts: a failed claim rolls back, so nothing is counted.
+ */
+export const STORE_RETRY_FIRST_MS = 50;
+export const STORE_RETRY_MAX_MS = 5_000;
+const storeRetryMs = (failures: number): number => Math.min(STORE_RETRY_MAX_MS, STORE_RETRY_FIRST_MS * 2 ** Math.min(failures - 1, 16));
 
 export class Dispatcher {
   readonly #d: DispatcherDeps;
   #running = false;
   readonly #inflight = new Map<number, Promise<void>>();
   #completions: { claimed: Claimed; result: AttemptResult }[] = [];
+  /** Outcomes whose commit failed, kept for the next try; each still holds its concurrency slot. */
+  #unrecorded: { claimed: Claimed; result: AttemptResult }[] = [];
+  #pumpFailures = 0;
+  #retryScheduled = false;
+  #flushFailures = 0;
   #flushScheduled = false;
   #pumpScheduled = false;
   #pumping = false;
@@ -79,7 +92,7 @@ export class Dispatcher {
 
   /** Attempts that may start now without exceeding the concurrency (0 once stopped). */
   free(): number {
-    return this.#running ? Math.max(0, this.#d.concurrency - this.#inflight.size) : 0;
+    return this.#running ? Math.max(0, this.#d.concurrency - this.#inflight.size - this.#unrecorded.length) : 0;
   }
 
   /** Send deliveries already marked in flight (claimed when their event was stored), without waiting for a pump. */
@@ -107,7 +120,7 @@ export class Dispatcher {
     try {
       do {
         this.#again = false;
-        const free = this.#d.concurrency - this.#inflight.size;
+        const free = this.free();
         if (free <= 0) break;
         const now = this.#d.now();
         const claimed = this.#d.db.relaxed(() => this.#d.db.claimDue(now, free));
@@ -117,8 +130,18 @@ export class Dispatcher {
           if (next !== undefined) this.#wakeAt(next);
         }
       } while (this.#again);
+      this.#pumpFailures = 0;
     } catch (e) {
-      this.#d.log.error("broker dispatch loop failed", errorFields(e));
+      this.#pumpFailures++;
+      const retryInMs = storeRetryMs(this.#pumpFailures);
+      this.#d.log.error("broker dispatch loop failed; it tries again", { ...errorFields(e), failures: this.#pumpFailures, retryInMs });
+      if (this.#d.db.db.open && !this.#retryScheduled) {
+        this.#retryScheduled = true;
+        this.#later(retryInMs, () => {
+          this.#retryScheduled = false;
+          this.schedule();
+        });
+      }
     } finally {
       this.#pumping = false;
     }
@@ -133,7 +156,7 @@ export class Dispatcher {
   }
 
   #checkIdle(): void {
-    if (this.#idleWaiters.length === 0 || this.#inflight.size > 0 || this.#completions.length > 0) return;
+    if (this.#idleWaiters.length === 0 || this.#inflight.size > 0 || this.#completions.length > 0 || this.#unrecorded.length > 0) return;
     if (this.#running && this.#d.db.unfinished() > 0) return;
     for (const w of this.#idleWaiters.splice(0)) w();
   }
@@ -141,18 +164,21 @@ export class Dispatcher {
   #wakeAt(at: number): void {
     if (at >= this.#nextWakeAt) return;
     this.#nextWakeAt = at;
-    const ms = Math.max(0, at - this.#d.now());
-    const go = (): void => {
+    this.#later(Math.max(0, at - this.#d.now()), () => {
       if (this.#nextWakeAt === at) this.#nextWakeAt = Number.POSITIVE_INFINITY;
       this.schedule();
-    };
+    });
+  }
+
+  /** Run `fn` after `ms` on the injected sleep, or on a cancellable, unref'd timer. */
+  #later(ms: number, fn: () => void): void {
     if (this.#d.sleep) {
-      void this.#d.sleep(ms).then(go);
+      void this.#d.sleep(ms).then(fn);
       return;
     }
     const t = setTimeout(() => {
       this.#timers.delete(t);
-      go();
+      fn();
     }, ms);
     t.unref();
     this.#timers.add(t);
@@ -193,7 +219,7 @@ export class Dispatcher {
   }
 
   #flush(): void {
-    const batch = this.#completions.splice(0);
+    const batch = [...this.#unrecorded.splice(0), ...this.#completions.splice(0)];
     if (batch.length === 0 || !this.#d.db.db.open) return;
     const now = this.#d.now();
     const after: (() => void)[] = [];
@@ -204,10 +230,18 @@ export class Dispatcher {
         })(),
       );
     } catch (e) {
-      // The rows stay in flight and are retried after a restart; nothing is lost.
-      this.#d.log.error("broker could not record delivery outcomes", errorFields(e));
+      // Nothing of the batch was written. Running: keep the outcomes and commit them again later (each keeps its
+      // concurrency slot meanwhile). Stopping: the rows stay in flight and are attempted again after a restart.
+      this.#flushFailures++;
+      const retryInMs = storeRetryMs(this.#flushFailures);
+      this.#d.log.error("broker could not record delivery outcomes", { ...errorFields(e), outcomes: batch.length, retryInMs });
+      if (this.#running) {
+        this.#unrecorded = batch;
+        this.#later(retryInMs, () => this.#scheduleFlush());
+      }
       return;
     }
+    this.#flushFailures = 0;
     for (const f of after) f();
     for (const { claimed } of batch) mark("recorded", String(claimed.event.id));
   }

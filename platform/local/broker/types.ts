@@ -18,11 +18,14 @@ export interface OutboundMessage {
  * One HTTP delivery attempt. Resolves with the subscriber's status (and body, used for knativeerrordata); a rejection
  * is a transport error. `opts.signal` aborts when the DeliverySpec timeout expires.
  */
-export type Deliver = (
+export type Deliver = ((
   subscriber: Subscriber,
   message: OutboundMessage,
   opts?: { readonly signal: AbortSignal; readonly timeoutMs: number },
-) => Promise<{ status: number; body?: string }>;
+) => Promise<{ status: number; body?: string }>) & {
+  /** Close kept-alive sockets (the broker calls it when it stops; a later delivery opens new ones). */
+  readonly close?: (() => void) | undefined;
+};
 
 export interface EmbeddedBrokerOptions {
   /**

@@ -46,7 +46,7 @@ describe("Checkpointer", () => {
     }
   });
 
-  it("checkpoints after 1,000 commits, not on every tick: the WAL restarts (new salt) only then", async () => {
+  it("checkpoints after 1,000 commits, not on every tick; the worker itself restarts the WAL (new salt) before the next commit", async () => {
     const file = path.join(dir, "cadence.db");
     const db = openDatabase(file);
     const cp = new Checkpointer(db, { everyMs: 60_000, tickMs: 10, onError: () => undefined });
@@ -69,18 +69,21 @@ describe("Checkpointer", () => {
       const deadline = Date.now() + 10_000;
       while (cp.completed === 0 && Date.now() < deadline) await ticks(1);
       expect(cp.completed).toBe(1);
-      insert.run(1000); // the first write after a full checkpoint restarts the WAL
-      expect(salt()).not.toBe(before);
+      // The worker's restart write made the new WAL header (and its fsync): no broker commit has to.
+      const restarted = salt();
+      expect(restarted).not.toBe(before);
+      insert.run(1000);
+      expect(salt()).toBe(restarted);
     } finally {
       await cp.stop();
       db.close();
     }
   });
 
-  it("under steady writes the worker's checkpoint still lets the next writer restart the WAL (it does not grow to the backstop)", async () => {
+  it("under steady writes a WAL past restartPages is RESTARTed, so the next writer restarts it (it does not grow to the backstop)", async () => {
     const file = path.join(dir, "steady.db");
     const db = openDatabase(file);
-    const cp = new Checkpointer(db, { everyMs: 60_000, onError: () => undefined });
+    const cp = new Checkpointer(db, { everyMs: 60_000, restartPages: 100, onError: () => undefined });
     const salt = (): string => walSalt(file);
     try {
       db.exec("CREATE TABLE blobs (b BLOB)");
@@ -104,6 +107,25 @@ describe("Checkpointer", () => {
       expect(during).toBeGreaterThan(0);
       insert.run();
       expect(salt()).not.toBe(before);
+    } finally {
+      await cp.stop();
+      db.close();
+    }
+  });
+
+  it("while commits keep coming it waits for a quiet spell (or 1,000 commits), not only for the clock", async () => {
+    const file = path.join(dir, "quiet.db");
+    const db = openDatabase(file);
+    const cp = new Checkpointer(db, { everyMs: 1, tickMs: 10, quietMs: 1_000, onError: () => undefined });
+    try {
+      db.exec("CREATE TABLE t (v INTEGER)");
+      db.prepare("INSERT INTO t VALUES (1)").run();
+      cp.touch();
+      await new Promise((r) => setTimeout(r, 100));
+      expect(cp.completed).toBe(0); // everyMs passed ten times over, but a commit was 100 ms ago
+      const deadline = Date.now() + 10_000;
+      while (cp.completed === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(cp.completed).toBe(1);
     } finally {
       await cp.stop();
       db.close();

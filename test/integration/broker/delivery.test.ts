@@ -1,5 +1,7 @@
 // Delivery per DeliverySpec: retries with backoff, Knative's retry rule, dead letters with knativeerror*, replay, discard.
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
@@ -388,6 +390,25 @@ describe("bounded concurrency", () => {
     await broker.stop();
     expect(broker.ready()).toBe(false);
     await expect(broker.emit(work("late-1"))).rejects.toThrow(/stopped/);
+  });
+
+  it("stop() closes the delivery client's kept-alive sockets to subscribers (they do not wait for the idle timeout)", async () => {
+    const open = new Set<Socket>();
+    const server = createServer((_req, res) => res.end()).on("connection", (s: Socket) => {
+      open.add(s);
+      s.once("close", () => open.delete(s));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const addr = server.address();
+    const broker = makeBroker({ subscriber: { uri: `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}/` }, delivery: {} });
+    await broker.start();
+    await broker.emit(work("ka-1"));
+    await broker.idle();
+    expect(open.size).toBe(1); // kept alive for the next delivery
+    await broker.stop();
+    // The client's idle timeout is 4 s: well before it, the socket is gone.
+    await waitFor(() => open.size === 0, 2_000, "the kept-alive socket closed");
   });
 });
 
