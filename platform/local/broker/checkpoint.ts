@@ -6,6 +6,7 @@ import type Database from "better-sqlite3";
 
 /** Plain CommonJS so it runs as-is from tsx and from an esbuild bundle (better-sqlite3 stays an external package). */
 const WORKER = `
+const fs = require("node:fs");
 const { parentPort, workerData } = require("node:worker_threads");
 const Database = require(workerData.driver);
 const db = new Database(workerData.file);
@@ -15,6 +16,18 @@ db.pragma("busy_timeout = 5000");
 db.pragma("synchronous = NORMAL");
 const pause = new Int32Array(new SharedArrayBuffer(4));
 const frames = (r) => ({ log: r.log, checkpointed: r.checkpointed });
+// Bytes 16-23 of the WAL header: a writer that restarts the WAL draws new salts. Read, not checkpointed, so that
+// checking does not copy the restart write's own frame (the next commit would then restart the WAL again).
+const walSalts = () => {
+  const fd = fs.openSync(workerData.file + "-wal", "r");
+  try {
+    const b = Buffer.alloc(8);
+    fs.readSync(fd, b, 0, 8, 16);
+    return b.toString("hex");
+  } finally {
+    fs.closeSync(fd);
+  }
+};
 parentPort.on("message", (m) => {
   try {
     // PASSIVE never takes the writer lock: the broker keeps committing while the bulk is copied. A commit that lands
@@ -30,7 +43,12 @@ parentPort.on("message", (m) => {
       // event loop. Rewriting user_version with its own value writes one page and changes nothing. The writer lock is
       // held only for that write; a broker commit meeting it waits in SQLite's busy handler (1 ms steps), where
       // RESTART would have held it over two fsyncs. A broker commit that lands first only makes this an append.
+      const salts = walSalts();
       db.transaction(() => db.pragma("user_version = " + Number(db.pragma("user_version", { simple: true })))).immediate();
+      // A broker commit between the last pass and that write that did not restart the WAL itself made the write an
+      // append: the salts stay. A small WAL waits for the next checkpoint; a large one is RESTARTed now, or steady
+      // traffic could keep it from restarting until the backstop.
+      if (walSalts() === salts && r.log >= m.restartPages) db.pragma("wal_checkpoint(RESTART)");
     } else if (r.log >= m.restartPages) {
       // Steady writes kept PASSIVE from the end and the WAL is large: RESTART finishes under the writer lock, so the
       // next write restarts it (before the main connection's backstop checkpoints 80 MB inside a commit).
