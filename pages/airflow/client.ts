@@ -2,32 +2,36 @@
 import * as z from "zod";
 import { ConflictError, NotFoundError, UpstreamError, ValidationError } from "../../platform/errors.ts";
 
-const DagSchema = z.object({
-  dag_id: z.string(),
-  is_paused: z.boolean().nullable().optional(),
-  is_active: z.boolean().nullable().optional(),
-  description: z.string().nullable().optional(),
-  schedule_interval: z.unknown().optional(),
-  tags: z.array(z.object({ name: z.string() })).nullable().optional(),
-  owners: z.array(z.string()).optional(),
-});
+const DagSchema = z.lazy(() =>
+  z.object({
+    dag_id: z.string(),
+    is_paused: z.boolean().nullable().optional(),
+    is_active: z.boolean().nullable().optional(),
+    description: z.string().nullable().optional(),
+    schedule_interval: z.unknown().optional(),
+    tags: z.array(z.object({ name: z.string() })).nullable().optional(),
+    owners: z.array(z.string()).optional(),
+  }),
+);
 export type Dag = z.infer<typeof DagSchema>;
 
-const DagRunSchema = z.object({
-  dag_run_id: z.string().nullable(),
-  dag_id: z.string(),
-  state: z.string().nullable().optional(),
-  logical_date: z.string().nullable().optional(),
-  execution_date: z.string().nullable().optional(),
-  start_date: z.string().nullable().optional(),
-  end_date: z.string().nullable().optional(),
-  run_type: z.string().optional(),
-  conf: z.record(z.string(), z.unknown()).nullable().optional(),
-});
+const DagRunSchema = z.lazy(() =>
+  z.object({
+    dag_run_id: z.string().nullable(),
+    dag_id: z.string(),
+    state: z.string().nullable().optional(),
+    logical_date: z.string().nullable().optional(),
+    execution_date: z.string().nullable().optional(),
+    start_date: z.string().nullable().optional(),
+    end_date: z.string().nullable().optional(),
+    run_type: z.string().optional(),
+    conf: z.record(z.string(), z.unknown()).nullable().optional(),
+  }),
+);
 export type DagRun = z.infer<typeof DagRunSchema>;
 
-const DagListSchema = z.object({ dags: z.array(DagSchema), total_entries: z.number() });
-const DagRunListSchema = z.object({ dag_runs: z.array(DagRunSchema), total_entries: z.number() });
+const DagListSchema = z.lazy(() => z.object({ dags: z.array(DagSchema), total_entries: z.number() }));
+const DagRunListSchema = z.lazy(() => z.object({ dag_runs: z.array(DagRunSchema), total_entries: z.number() }));
 
 export interface AirflowClientOptions {
   readonly url: string;

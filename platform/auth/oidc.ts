@@ -16,25 +16,29 @@ export interface OidcSettings {
   readonly roleMap: Readonly<Record<string, string>>;
 }
 
-const DiscoverySchema = z.object({
-  issuer: z.string(),
-  authorization_endpoint: z.url(),
-  token_endpoint: z.url(),
-  jwks_uri: z.url(),
-  end_session_endpoint: z.url().optional(),
-});
+const DiscoverySchema = z.lazy(() =>
+  z.object({
+    issuer: z.string(),
+    authorization_endpoint: z.url(),
+    token_endpoint: z.url(),
+    jwks_uri: z.url(),
+    end_session_endpoint: z.url().optional(),
+  }),
+);
 type Discovery = z.infer<typeof DiscoverySchema>;
 
-const TokenResponseSchema = z.object({ id_token: z.string(), access_token: z.string().optional() });
+const TokenResponseSchema = z.lazy(() => z.object({ id_token: z.string(), access_token: z.string().optional() }));
 
 /** What the login leg keeps (sealed in a short-lived cookie) until the provider redirects back. */
-export const PendingLoginSchema = z.object({
-  state: z.string(),
-  nonce: z.string(),
-  verifier: z.string(),
-  next: z.string(),
-  exp: z.number(),
-});
+export const PendingLoginSchema = z.lazy(() =>
+  z.object({
+    state: z.string(),
+    nonce: z.string(),
+    verifier: z.string(),
+    next: z.string(),
+    exp: z.number(),
+  }),
+);
 export type PendingLogin = z.infer<typeof PendingLoginSchema>;
 
 export interface OidcIdentity {

@@ -5,50 +5,56 @@ import { zodIssues } from "../events/envelope.ts";
 
 const finite = z.number().finite();
 
-const NumericFeatureSchema = z
-  .object({
-    type: z.literal("numeric"),
-    /** counts.length + 1 strictly increasing bin edges. */
-    edges: z.array(finite).min(2),
-    counts: z.array(z.number().finite().nonnegative()).min(1),
-  })
-  .strict()
-  .superRefine((f, ctx) => {
-    if (f.edges.length !== f.counts.length + 1) {
-      ctx.addIssue({ code: "custom", path: ["edges"], message: `must have counts.length + 1 = ${f.counts.length + 1} values, got ${f.edges.length}` });
-    }
-    for (let i = 1; i < f.edges.length; i++) {
-      if (!((f.edges[i] ?? 0) > (f.edges[i - 1] ?? 0))) {
-        ctx.addIssue({ code: "custom", path: ["edges", i], message: "edges must be strictly increasing" });
-        break;
+const NumericFeatureSchema = z.lazy(() =>
+  z
+    .object({
+      type: z.literal("numeric"),
+      /** counts.length + 1 strictly increasing bin edges. */
+      edges: z.array(finite).min(2),
+      counts: z.array(z.number().finite().nonnegative()).min(1),
+    })
+    .strict()
+    .superRefine((f, ctx) => {
+      if (f.edges.length !== f.counts.length + 1) {
+        ctx.addIssue({ code: "custom", path: ["edges"], message: `must have counts.length + 1 = ${f.counts.length + 1} values, got ${f.edges.length}` });
       }
-    }
-    if (f.counts.reduce((a, b) => a + b, 0) <= 0) ctx.addIssue({ code: "custom", path: ["counts"], message: "must not all be zero" });
-  });
+      for (let i = 1; i < f.edges.length; i++) {
+        if (!((f.edges[i] ?? 0) > (f.edges[i - 1] ?? 0))) {
+          ctx.addIssue({ code: "custom", path: ["edges", i], message: "edges must be strictly increasing" });
+          break;
+        }
+      }
+      if (f.counts.reduce((a, b) => a + b, 0) <= 0) ctx.addIssue({ code: "custom", path: ["counts"], message: "must not all be zero" });
+    }),
+);
 
-const CategoricalSchema = z
-  .object({
-    type: z.literal("categorical"),
-    /** category -> proportion (normalised on load, so counts work too). */
-    frequencies: z.record(z.string(), z.number().finite().nonnegative()),
-  })
-  .strict()
-  .superRefine((f, ctx) => {
-    if (Object.values(f.frequencies).reduce((a, b) => a + b, 0) <= 0) {
-      ctx.addIssue({ code: "custom", path: ["frequencies"], message: "must have at least one positive frequency" });
-    }
-  });
+const CategoricalSchema = z.lazy(() =>
+  z
+    .object({
+      type: z.literal("categorical"),
+      /** category -> proportion (normalised on load, so counts work too). */
+      frequencies: z.record(z.string(), z.number().finite().nonnegative()),
+    })
+    .strict()
+    .superRefine((f, ctx) => {
+      if (Object.values(f.frequencies).reduce((a, b) => a + b, 0) <= 0) {
+        ctx.addIssue({ code: "custom", path: ["frequencies"], message: "must have at least one positive frequency" });
+      }
+    }),
+);
 
-const FeatureSchema = z.discriminatedUnion("type", [NumericFeatureSchema, CategoricalSchema]);
+const FeatureSchema = z.lazy(() => z.discriminatedUnion("type", [NumericFeatureSchema, CategoricalSchema]));
 
-export const BaselineSchema = z
-  .object({
-    version: z.literal(1),
-    features: z.record(z.string().min(1), FeatureSchema),
-    predictions: CategoricalSchema.optional(),
-    rows: z.number().int().nonnegative().optional(),
-  })
-  .strict();
+export const BaselineSchema = z.lazy(() =>
+  z
+    .object({
+      version: z.literal(1),
+      features: z.record(z.string().min(1), FeatureSchema),
+      predictions: CategoricalSchema.optional(),
+      rows: z.number().int().nonnegative().optional(),
+    })
+    .strict(),
+);
 
 export type BaselineFile = z.output<typeof BaselineSchema>;
 

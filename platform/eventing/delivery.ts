@@ -16,14 +16,16 @@ export const dnsLabel = z
   .regex(DNS_LABEL, "must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit");
 
 /** KReference as Destination.ref uses it. */
-export const KReferenceSchema = z
-  .object({
-    apiVersion: z.string().min(1).optional(),
-    kind: z.string().min(1, "is required"),
-    name: dnsLabel,
-    namespace: dnsLabel.optional(),
-  })
-  .strict();
+export const KReferenceSchema = z.lazy(() =>
+  z
+    .object({
+      apiVersion: z.string().min(1).optional(),
+      kind: z.string().min(1, "is required"),
+      name: dnsLabel,
+      namespace: dnsLabel.optional(),
+    })
+    .strict(),
+);
 export type KReference = z.output<typeof KReferenceSchema>;
 
 export const isAbsoluteHttpUrl = (s: string): boolean => {
@@ -36,23 +38,25 @@ export const isAbsoluteHttpUrl = (s: string): boolean => {
 };
 
 /** duckv1.Destination: a ref and/or a uri (a relative uri is appended to the ref's address). */
-export const DestinationSchema = z
-  .object({
-    ref: KReferenceSchema.optional(),
-    uri: z.string().min(1).optional(),
-    CACerts: z.string().optional(),
-    audience: z.string().optional(),
-  })
-  .strict()
-  .superRefine((d, ctx) => {
-    if (!d.ref && !d.uri) ctx.addIssue({ code: "custom", message: "set ref or uri", path: [] });
-    if (!d.ref && d.uri && !isAbsoluteHttpUrl(d.uri)) {
-      ctx.addIssue({ code: "custom", message: "must be an absolute http(s) URL when no ref is given", path: ["uri"] });
-    }
-    if (d.ref && d.uri && isAbsoluteHttpUrl(d.uri)) {
-      ctx.addIssue({ code: "custom", message: "must be relative when ref is set (it is resolved against the ref's address)", path: ["uri"] });
-    }
-  });
+export const DestinationSchema = z.lazy(() =>
+  z
+    .object({
+      ref: KReferenceSchema.optional(),
+      uri: z.string().min(1).optional(),
+      CACerts: z.string().optional(),
+      audience: z.string().optional(),
+    })
+    .strict()
+    .superRefine((d, ctx) => {
+      if (!d.ref && !d.uri) ctx.addIssue({ code: "custom", message: "set ref or uri", path: [] });
+      if (!d.ref && d.uri && !isAbsoluteHttpUrl(d.uri)) {
+        ctx.addIssue({ code: "custom", message: "must be an absolute http(s) URL when no ref is given", path: ["uri"] });
+      }
+      if (d.ref && d.uri && isAbsoluteHttpUrl(d.uri)) {
+        ctx.addIssue({ code: "custom", message: "must be relative when ref is set (it is resolved against the ref's address)", path: ["uri"] });
+      }
+    }),
+);
 export type Destination = z.output<typeof DestinationSchema>;
 
 const isoDuration = (what: string, positive: boolean) =>
@@ -62,16 +66,18 @@ const isoDuration = (what: string, positive: boolean) =>
   }, `must be an ISO-8601 duration${positive ? " greater than 0" : ""} (e.g. PT0.5S, PT2S, PT1M): ${what}`);
 
 /** The DeliverySpec fields Knative defines (retryAfterMax is an experimental Knative feature, not supported here). */
-export const DeliverySpecSchema = z
-  .object({
-    deadLetterSink: DestinationSchema.optional(),
-    retry: z.number().int().min(0, "must be >= 0").optional(),
-    backoffPolicy: z.enum(BACKOFF_POLICIES).optional(),
-    backoffDelay: isoDuration("the delay before retrying", false).optional(),
-    timeout: isoDuration("the timeout of each single request", true).optional(),
-    format: z.enum(DELIVERY_FORMATS).optional(),
-  })
-  .strict();
+export const DeliverySpecSchema = z.lazy(() =>
+  z
+    .object({
+      deadLetterSink: DestinationSchema.optional(),
+      retry: z.number().int().min(0, "must be >= 0").optional(),
+      backoffPolicy: z.enum(BACKOFF_POLICIES).optional(),
+      backoffDelay: isoDuration("the delay before retrying", false).optional(),
+      timeout: isoDuration("the timeout of each single request", true).optional(),
+      format: z.enum(DELIVERY_FORMATS).optional(),
+    })
+    .strict(),
+);
 export type DeliverySpec = z.output<typeof DeliverySpecSchema>;
 
 /**

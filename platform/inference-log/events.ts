@@ -11,18 +11,20 @@ import type { FileInferenceLog, LogRecord } from "./store.ts";
 
 export const KSERVE_RESPONSE_TYPE = "org.kubeflow.serving.inference.response";
 
-const LogRecordSchema = z
-  .object({
-    requestId: z.string().min(1),
-    time: z.number().int().nonnegative(),
-    deployment: z.string().min(1),
-    model: z.string().optional(),
-    version: z.string().optional(),
-    rows: z.array(z.record(z.string(), z.unknown())),
-    predictions: z.array(z.union([z.string(), z.number()])),
-    classes: z.array(z.string()).optional(),
-  })
-  .strict();
+const LogRecordSchema = z.lazy(() =>
+  z
+    .object({
+      requestId: z.string().min(1),
+      time: z.number().int().nonnegative(),
+      deployment: z.string().min(1),
+      model: z.string().optional(),
+      version: z.string().optional(),
+      rows: z.array(z.record(z.string(), z.unknown())),
+      predictions: z.array(z.union([z.string(), z.number()])),
+      classes: z.array(z.string()).optional(),
+    })
+    .strict(),
+);
 
 export class CloudEventLogSink implements InferenceLogSink {
   constructor(private readonly o: { bus: EventBus; namespace: string; source: string }) {}

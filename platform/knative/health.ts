@@ -5,14 +5,16 @@ import type { HealthCheck } from "../app/health.ts";
 import type { KubeRest } from "../serving/kube-rest.ts";
 import { clientNode, lazily, resolveKubeConfig, type KubeConfigSource } from "../training/kubernetes/load.ts";
 
-const ServiceList = z.object({
-  items: z.array(
-    z.object({
-      metadata: z.object({ name: z.string() }),
-      status: z.object({ conditions: z.array(z.object({ type: z.string(), status: z.string(), reason: z.string().optional(), message: z.string().optional() })).optional() }).optional(),
-    }),
-  ),
-});
+const ServiceList = z.lazy(() =>
+  z.object({
+    items: z.array(
+      z.object({
+        metadata: z.object({ name: z.string() }),
+        status: z.object({ conditions: z.array(z.object({ type: z.string(), status: z.string(), reason: z.string().optional(), message: z.string().optional() })).optional() }).optional(),
+      }),
+    ),
+  }),
+);
 
 /** Ready=True -> true; otherwise the condition's reason and message (Knative's own words), or why it is unknown. */
 export function readiness(list: unknown): Map<string, true | string> {

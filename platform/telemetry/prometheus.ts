@@ -24,24 +24,26 @@ export interface PrometheusQuery {
   query(expr: string, time?: number): Promise<VectorSample[]>;
 }
 
-const ApiAnswer = z.object({
-  status: z.string().optional(),
-  error: z.string().optional(),
-  data: z
-    .object({
-      resultType: z.string().optional(),
-      result: z
-        .array(
-          z.object({
-            metric: z.record(z.string(), z.string()).optional(),
-            value: z.tuple([z.number(), z.string()]).optional(),
-            values: z.array(z.tuple([z.number(), z.string()])).optional(),
-          }),
-        )
-        .optional(),
-    })
-    .optional(),
-});
+const ApiAnswer = z.lazy(() =>
+  z.object({
+    status: z.string().optional(),
+    error: z.string().optional(),
+    data: z
+      .object({
+        resultType: z.string().optional(),
+        result: z
+          .array(
+            z.object({
+              metric: z.record(z.string(), z.string()).optional(),
+              value: z.tuple([z.number(), z.string()]).optional(),
+              values: z.array(z.tuple([z.number(), z.string()])).optional(),
+            }),
+          )
+          .optional(),
+      })
+      .optional(),
+  }),
+);
 
 export interface PrometheusClientOptions {
   readonly url: string;

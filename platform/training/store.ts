@@ -34,35 +34,39 @@ CREATE INDEX IF NOT EXISTS transitions_pending ON transitions(notified, seq);
 `;
 
 /** The stored part of a record: everything but the history, validated on the way out (the file may be old). */
-const StoredRecord = z.object({
-  id: z.string(),
-  model: z.string(),
-  kind: z.enum(["single", "ddp", "spark"]),
-  backend: z.enum(["local", "kubernetes"]),
-  state: z.enum(JOB_STATES),
-  spec: TrainingSpecSchema,
-  trigger: TriggerRefSchema,
-  createdAt: z.number(),
-  startedAt: z.number().optional(),
-  finishedAt: z.number().optional(),
-  exitCode: z.number().optional(),
-  failedRank: z.number().optional(),
-  failureReason: z.string().optional(),
-  message: z.string().optional(),
-  artifactUri: z.string().optional(),
-  ranks: z.number(),
-  object: z.object({ apiVersion: z.string(), kind: z.string(), name: z.string(), namespace: z.string() }).optional(),
-});
+const StoredRecord = z.lazy(() =>
+  z.object({
+    id: z.string(),
+    model: z.string(),
+    kind: z.enum(["single", "ddp", "spark"]),
+    backend: z.enum(["local", "kubernetes"]),
+    state: z.enum(JOB_STATES),
+    spec: TrainingSpecSchema,
+    trigger: TriggerRefSchema,
+    createdAt: z.number(),
+    startedAt: z.number().optional(),
+    finishedAt: z.number().optional(),
+    exitCode: z.number().optional(),
+    failedRank: z.number().optional(),
+    failureReason: z.string().optional(),
+    message: z.string().optional(),
+    artifactUri: z.string().optional(),
+    ranks: z.number(),
+    object: z.object({ apiVersion: z.string(), kind: z.string(), name: z.string(), namespace: z.string() }).optional(),
+  }),
+);
 
-const TransitionRow = z.object({
-  seq: z.number(),
-  job_id: z.string(),
-  state: z.enum(JOB_STATES),
-  at: z.number(),
-  reason: z.string().nullable(),
-  message: z.string().nullable(),
-  log_tail: z.string().nullable(),
-});
+const TransitionRow = z.lazy(() =>
+  z.object({
+    seq: z.number(),
+    job_id: z.string(),
+    state: z.enum(JOB_STATES),
+    at: z.number(),
+    reason: z.string().nullable(),
+    message: z.string().nullable(),
+    log_tail: z.string().nullable(),
+  }),
+);
 
 /** A transition not yet handed to the listener (kept so a restart re-emits it with the same event id). */
 export interface PendingNotice {

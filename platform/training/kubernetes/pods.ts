@@ -29,20 +29,22 @@ export function podRank(kind: TrainingObjectKind, pod: KubeObject): number {
   return 0;
 }
 
-const ContainerStatuses = z
-  .object({
-    containerStatuses: z
-      .array(
-        z.object({
-          name: z.string(),
-          state: z.object({ terminated: z.object({ exitCode: z.number(), reason: z.string().optional() }).optional() }).passthrough().optional(),
-          lastState: z.object({ terminated: z.object({ exitCode: z.number() }).optional() }).passthrough().optional(),
-        }),
-      )
-      .catch([]),
-  })
-  .passthrough()
-  .catch({ containerStatuses: [] });
+const ContainerStatuses = z.lazy(() =>
+  z
+    .object({
+      containerStatuses: z
+        .array(
+          z.object({
+            name: z.string(),
+            state: z.object({ terminated: z.object({ exitCode: z.number(), reason: z.string().optional() }).optional() }).passthrough().optional(),
+            lastState: z.object({ terminated: z.object({ exitCode: z.number() }).optional() }).passthrough().optional(),
+          }),
+        )
+        .catch([]),
+    })
+    .passthrough()
+    .catch({ containerStatuses: [] }),
+);
 
 /** Exit code of the trainer container when it terminated non-zero. */
 export function failedExitCode(kind: TrainingObjectKind, pod: KubeObject): number | undefined {

@@ -13,14 +13,16 @@ export interface StatusVerdict {
   readonly finishedAt?: number | undefined;
 }
 
-const Condition = z.object({
-  type: z.string(),
-  status: z.string(),
-  reason: z.string().optional(),
-  message: z.string().optional(),
-  lastTransitionTime: z.string().optional(),
-});
-const Conditions = z.array(Condition).catch([]);
+const Condition = z.lazy(() =>
+  z.object({
+    type: z.string(),
+    status: z.string(),
+    reason: z.string().optional(),
+    message: z.string().optional(),
+    lastTransitionTime: z.string().optional(),
+  }),
+);
+const Conditions = z.lazy(() => z.array(Condition).catch([]));
 type Cond = z.output<typeof Condition>;
 
 const trueCond = (conds: Cond[], type: string): Cond | undefined => conds.find((c) => c.type === type && c.status === "True");
@@ -44,7 +46,7 @@ export const SPARK_STATES: Readonly<Record<string, { state: JobState; reason: st
   SUBMISSION_FAILED: { state: "failed", reason: "SubmissionFailed" },
 };
 
-const obj = z.record(z.string(), z.unknown()).catch({});
+const obj = z.lazy(() => z.record(z.string(), z.unknown()).catch({}));
 
 /** Map one object's status to a verdict; undefined when the object says nothing about the job yet. */
 export function mapTrainingStatus(o: KubeObject): StatusVerdict | undefined {

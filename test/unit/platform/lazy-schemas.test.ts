@@ -40,3 +40,41 @@ it("importing the spec and MLflow schema modules builds no zod object or string 
   expect(DeploymentSpecSchema.safeParse({ kind: "model", name: "iris", model: "iris", version: "2" }).success).toBe(true);
   expect(built).toBe(before);
 });
+
+it("the ui's and infer's start-up modules build no zod object or string schema at import; a parse names the same fields", async () => {
+  // Counted only when called from these modules (what they import may build its own: not theirs to defer).
+  const files = /(eventing\/delivery|auth\/oidc|drift\/baseline|knative\/health|airflow\/client|training\/store|telemetry\/prometheus|kubernetes\/pods|kubernetes\/status|inference-log\/events)\.ts/;
+  const caller = (): string => new Error().stack?.split("\n").find((l) => /\/(platform|pages)\//.test(l) && !l.includes("/test/")) ?? "";
+  let built = 0;
+  vi.resetModules();
+  vi.doMock("zod", async (importOriginal) => {
+    const z = await importOriginal<typeof Zod>();
+    return {
+      ...z,
+      object: (...a: Parameters<typeof z.object>) => (files.test(caller()) && built++, z.object(...a)),
+      string: (...a: Parameters<typeof z.string>) => (files.test(caller()) && built++, z.string(...a)),
+    };
+  });
+  const { DeliverySpecSchema } = await import("../../../platform/eventing/delivery.ts");
+  const { PendingLoginSchema } = await import("../../../platform/auth/oidc.ts");
+  const { parseBaseline } = await import("../../../platform/drift/baseline.ts");
+  const { readiness } = await import("../../../platform/knative/health.ts");
+  await import("../../../pages/airflow/client.ts");
+  await import("../../../platform/training/store.ts");
+  await import("../../../platform/telemetry/prometheus.ts");
+  await import("../../../platform/training/kubernetes/pods.ts");
+  await import("../../../platform/training/kubernetes/status.ts");
+  await import("../../../platform/inference-log/events.ts");
+  // dnsLabel (one z.string) stays eager: delivery.ts exports it for other schemas to compose.
+  expect(built).toBe(1);
+
+  const d = DeliverySpecSchema.safeParse({ deadLetterSink: { ref: { kind: "Service", name: "Bad_Name" } }, retry: -1 });
+  expect(d.error?.issues.map((i) => [i.path.join("."), i.message])).toEqual([
+    ["deadLetterSink.ref.name", "must be a DNS label: lowercase letters, digits and '-', starting and ending with a letter or digit"],
+    ["retry", "must be >= 0"],
+  ]);
+  expect(PendingLoginSchema.safeParse({ state: "s", nonce: "n", verifier: "v", next: "/" }).error?.issues.map((i) => i.path.join("."))).toEqual(["exp"]);
+  expect(() => parseBaseline({ version: 1, features: { x: { type: "numeric", edges: [0, 1], counts: [0] } } })).toThrow("baseline.features.x.counts");
+  expect(() => readiness({ items: [{ metadata: {} }] })).toThrow();
+  expect(built).toBeGreaterThan(1);
+});
