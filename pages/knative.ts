@@ -17,7 +17,7 @@ import { Hono } from "hono";
 import { accessControl, accessRules } from "../platform/app/access.ts";
 import { eventsApi } from "../platform/app/events-api.ts";
 import { jobsApi } from "../platform/training/jobs-api.ts";
-import { loggedFailedJob } from "../platform/training/logged-failures.ts";
+import { withLoggedFailures } from "../platform/training/logged-failures.ts";
 import { knativeEvents } from "../platform/eventing/knative-events.ts";
 import { openPostgresState } from "../platform/state/index.ts";
 import { knativeServiceChecks } from "../platform/knative/health.ts";
@@ -52,8 +52,9 @@ export async function knativeUi(env: Record<string, string | undefined> = proces
   const serving = await clusterServingBackend(config.serving.backend, config.kubernetes.namespace, log, env);
   // The job records live in each process's own store: this replica fills its own from a watch of the training
   // objects and pods (its Role grants get/list/watch), or the jobs pages and API would be empty. It only reads:
-  // deadlines stay with launch-training.
-  const training = KubernetesTrainingBackend.fromConfig(config, { env, log, watch: true, enforceDeadlines: false });
+  // deadlines stay with launch-training. A training refused at launch has no object for the watch to see: its
+  // training.failed event in the shared event log completes the jobs list, pages and API.
+  const training = withLoggedFailures(KubernetesTrainingBackend.fromConfig(config, { env, log, watch: true, enforceDeadlines: false }), state);
   const prometheus = config.prometheus ? new PrometheusHttpClient(config.prometheus) : undefined;
   // No process here sees every infer replica's requests: deployment traffic is what Prometheus scraped from all of them.
   const traffic = prometheus
@@ -109,7 +110,7 @@ export async function knativeUi(env: Record<string, string | undefined> = proces
     .use("*", accessControl(auth, accessRules({ protectInference: config.auth.protectInference })))
     .route("/", auth.routes)
     // The CLI's training commands (`flywheel train|jobs|logs|cancel --url <ui>`) use the same API as in embedded mode.
-    .route("/api/v1/jobs", jobsApi({ backend: training, bus, log: log.child({ component: "jobs-api" }), unknownJob: (id) => loggedFailedJob(state, id) }))
+    .route("/api/v1/jobs", jobsApi({ backend: training, bus, log: log.child({ component: "jobs-api" }) }))
     .route("/api/v1", eventsApi(events))
     .route("/", createUi(deps));
 }

@@ -19,6 +19,8 @@ export const TAG = {
   labels: "flywheel.labels",
   /** JSON of the gate result. */
   gate: "flywheel.gate",
+  /** JSON of the data the job used (base, window, holdout): window retention keeps the window it names. */
+  data: "flywheel.data",
 } as const;
 
 export const ALIAS = {

@@ -1,6 +1,7 @@
 // launch-training: training.requested -> a job on the TrainingBackend, idempotent on the request event's id.
 import { parseEventAs, type AnyCloudEvent } from "../../platform/events/envelope.ts";
 import type { HandlerOutcome } from "../../platform/fn/types.ts";
+import { errorFields } from "../../platform/log.ts";
 import { windowEnv } from "../../platform/datasets/window.ts";
 import { TrainingSpecSchema } from "../../platform/specs/training.ts";
 import { jobIdFor } from "../../platform/training/updates.ts";
@@ -28,5 +29,8 @@ export async function launchTraining(event: AnyCloudEvent, deps: LaunchTrainingD
     traceparent: ev.traceparent,
   });
   deps.log.info(created ? "training launched" : "training already launched", { jobId, model: spec.model, kind: spec.kind, state: job.state, eventId: ev.id });
+  // The windows grow only here, so retention runs here, after the launch (whose job now counts as using its window).
+  // Best effort: the launch stands whatever pruning meets, and the next window's launch tries again.
+  if (window) await deps.windows?.prune(spec.model).catch((e: unknown) => deps.log.warn("window datasets: pruning failed", { model: spec.model, ...errorFields(e) }));
   return { status: created ? "done" : "duplicate", detail: jobId };
 }

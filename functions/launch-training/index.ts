@@ -2,10 +2,12 @@
 import { HttpEventBus } from "../../platform/bus/http.ts";
 import { parseConfig, type Env } from "../../platform/config/index.ts";
 import { FileDataWindows } from "../../platform/datasets/window.ts";
+import { clusterActiveJobs, registeredWindows } from "../../platform/datasets/window-use.ts";
 import { ConfigError } from "../../platform/errors.ts";
 import { FileInferenceLog } from "../../platform/inference-log/store.ts";
 import { registerCloudEvent } from "../../platform/fn/framework.ts";
 import { createLogger } from "../../platform/log.ts";
+import { once } from "../../platform/once.ts";
 import { trainingEventsFromBackend } from "../../platform/training/events.ts";
 import { KubernetesTrainingBackend } from "../../platform/training/kubernetes/backend.ts";
 import { createLaunchTraining, type LaunchTrainingDeps } from "./deps.ts";
@@ -25,6 +27,8 @@ export const FUNCTION_TARGET = "launchTraining";
  * only a launch-time failure (object refused) is reported from here. A spec's dataWindow is read from the shared
  * inference-log volume (FLYWHEEL_INFERENCE_LOG_DIR) and written as a CSV under FLYWHEEL_WINDOW_DATASETS_DIR, which the
  * job mounts at the same path (the artifacts PVC), so the file:// location in its env is valid inside the job.
+ * Retention (FLYWHEEL_WINDOW_DATASETS_KEEP) asks the cluster which trainings are left and MLflow what versions name:
+ * without MLFLOW_TRACKING_URI it cannot tell, so it keeps every window.
  */
 export function launchTrainingDepsFromEnv(env: Env): LaunchTrainingDeps {
   const config = parseConfig(env);
@@ -33,7 +37,14 @@ export function launchTrainingDepsFromEnv(env: Env): LaunchTrainingDeps {
   const bus = new HttpEventBus({ url: config.knative.brokerUrl, token: config.auth.token });
   const backend = KubernetesTrainingBackend.fromConfig(config, { env, log, onUpdate: trainingEventsFromBackend({ bus, log }), watch: false });
   const { shared, windowDatasets } = config.inferenceLog;
-  const windows = shared && windowDatasets ? new FileDataWindows({ store: new FileInferenceLog(shared), dir: windowDatasets }) : undefined;
+  const trackingUri = config.registry.trackingUri;
+  const keep = trackingUri ? config.inferenceLog.windowDatasetsKeep : 0;
+  // The MLflow client is loaded on the first pruning, not at start-up (most cold starts launch without a window).
+  const registry = once(async () => (await import("../../platform/mlflow/index.ts")).MlflowModelRegistry.fromConfig(config, trackingUri ?? ""));
+  const search = async (model: string) => (await registry()).searchModelVersions(model);
+  const retention = { keep, log, now: Date.now, use: { activeJobs: clusterActiveJobs(backend.client, backend.kinds()), registered: registeredWindows(search) } };
+  const windows = shared && windowDatasets ? new FileDataWindows({ store: new FileInferenceLog(shared), dir: windowDatasets, retention }) : undefined;
+  if (windows && keep === 0) log.info("window datasets are kept (not pruned)", { reason: trackingUri ? "FLYWHEEL_WINDOW_DATASETS_KEEP=0" : "no MLFLOW_TRACKING_URI to read lineage from" });
   return createLaunchTraining({ bus, backend, log, status: backend, windows });
 }
 

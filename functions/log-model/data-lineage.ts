@@ -4,10 +4,11 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { TAG } from "../../platform/lineage.ts";
 import { errorFields } from "../../platform/log.ts";
 import type { LogModelDeps } from "./deps.ts";
 
-export const DATA_TAG = "flywheel.data";
+export const DATA_TAG = TAG.data;
 
 interface Used {
   base?: { uri?: string; rows?: number; of?: number };

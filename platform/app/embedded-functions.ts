@@ -20,6 +20,7 @@ import { createFunctionMetrics, type InvocationOutcome } from "../telemetry/metr
 import { PrometheusHttpClient } from "../telemetry/prometheus.ts";
 import type { LocalTrainingBackend } from "../training/local/backend.ts";
 import { FileDataWindows } from "../datasets/window.ts";
+import { backendActiveJobs, registeredWindows } from "../datasets/window-use.ts";
 import { createLaunchTraining } from "../../functions/launch-training/deps.ts";
 import { launchTraining } from "../../functions/launch-training/handler.ts";
 import { createLogModelDeps } from "../../functions/log-model/deps.ts";
@@ -67,7 +68,13 @@ export interface EmbeddedFunctionsOptions {
 export async function createEmbeddedFunctions(o: EmbeddedFunctionsOptions, services: Record<string, Hono>) {
   const { config, now, bus, registry, serving, logging, metrics } = o;
   const fnLog = (name: string): Logger => o.log.child({ function: name });
-  const windows = new FileDataWindows({ store: logging.store, dir: path.join(config.inferenceLog.dir, "datasets") });
+  const retention = {
+    keep: config.inferenceLog.windowDatasetsKeep,
+    log: fnLog("launch-training"),
+    now,
+    use: { activeJobs: backendActiveJobs(o.training), registered: registeredWindows((m) => registry.searchModelVersions(m)) },
+  };
+  const windows = new FileDataWindows({ store: logging.store, dir: path.join(config.inferenceLog.dir, "datasets"), retention });
   // Same series as a Knative function process (function = its FUNCTION_TARGET), so one dashboard serves both modes.
   const fnMetrics = createFunctionMetrics(metrics);
   const targetOf = new Map(FUNCTION_TARGETS.map((t) => [TARGETS[t].service, t]));

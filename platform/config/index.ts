@@ -79,6 +79,11 @@ const EnvSchema = z.object({
    * at the same path (the manifests: the artifacts PVC). Unset: launch-training does not resolve windows.
    */
   FLYWHEEL_WINDOW_DATASETS_DIR: z.string().optional(),
+  /**
+   * Window datasets kept per model however unused (the newest); older ones go unless an unfinished training or a
+   * registered version still names them. 0 keeps every window (no pruning).
+   */
+  FLYWHEEL_WINDOW_DATASETS_KEEP: z.coerce.number().int().min(0).max(100_000).default(10),
   /** Rows (CSV lines or records) one infer request may carry: bounds the CPU one request takes (issue 17). */
   FLYWHEEL_INFER_MAX_ROWS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   FLYWHEEL_KAFKA_BROKERS: z.string().optional(),
@@ -169,6 +174,8 @@ export interface Config {
     /** Set only when FLYWHEEL_INFERENCE_LOG_DIR is: a shared log (Knative mode), not the per-pod default. */
     readonly shared?: string | undefined;
     readonly windowDatasets?: string | undefined;
+    /** Window datasets kept per model beyond those in use; 0 = never prune. */
+    readonly windowDatasetsKeep: number;
   };
   readonly infer: { readonly maxRows: number };
   readonly alertmanagerToken: string | undefined;
@@ -280,6 +287,7 @@ export function parseConfig(env: Env = process.env, overrides: ConfigOverrides =
       dir: path.resolve(e.FLYWHEEL_INFERENCE_LOG_DIR ?? path.join(overrides.dataDir ?? e.FLYWHEEL_DATA_DIR, "inference-log")),
       shared: e.FLYWHEEL_INFERENCE_LOG_DIR === undefined ? undefined : path.resolve(e.FLYWHEEL_INFERENCE_LOG_DIR),
       windowDatasets: e.FLYWHEEL_WINDOW_DATASETS_DIR === undefined ? undefined : path.resolve(e.FLYWHEEL_WINDOW_DATASETS_DIR),
+      windowDatasetsKeep: e.FLYWHEEL_WINDOW_DATASETS_KEEP,
     },
     infer: { maxRows: e.FLYWHEEL_INFER_MAX_ROWS },
     alertmanagerToken: e.FLYWHEEL_ALERTMANAGER_TOKEN,

@@ -5,6 +5,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import type { FileInferenceLog } from "../inference-log/store.ts";
 import type { TrainingSpec } from "../specs/training.ts";
+import { pruneWindows, windowFileName, type WindowRetention } from "./retention.ts";
 
 export interface ConcreteWindow {
   readonly model: string;
@@ -18,6 +19,8 @@ export interface ConcreteWindow {
 
 export interface DataWindows {
   materialize(spec: TrainingSpec, key: string, to: number): ConcreteWindow | undefined;
+  /** Applies the retention policy to a model's windows (none configured: keeps them all); returns what it deleted. */
+  prune(model: string): Promise<readonly string[]>;
 }
 
 const DAY = 86_400_000;
@@ -27,13 +30,12 @@ const cell = (v: unknown): string => {
 };
 
 export class FileDataWindows implements DataWindows {
-  constructor(private readonly o: { store: FileInferenceLog; dir: string }) {}
+  constructor(private readonly o: { store: FileInferenceLog; dir: string; retention?: WindowRetention | undefined }) {}
 
   materialize(spec: TrainingSpec, key: string, to: number): ConcreteWindow | undefined {
     const w = spec.dataWindow;
     if (!w) return undefined;
-    const safeKey = key.replace(/[^A-Za-z0-9._-]/g, "_").slice(0, 120);
-    const file = path.join(this.o.dir, spec.model, `${safeKey}.csv`);
+    const file = path.join(this.o.dir, spec.model, windowFileName(key));
     const meta = `${file}.json`;
     if (fs.existsSync(meta)) return JSON.parse(fs.readFileSync(meta, "utf8")) as ConcreteWindow;
     const model = w.model ?? spec.model;
@@ -47,6 +49,10 @@ export class FileDataWindows implements DataWindows {
     const concrete: ConcreteWindow = { model, days: w.days, from, to, rows: rows.length, uri: pathToFileURL(file).href };
     fs.writeFileSync(meta, JSON.stringify(concrete));
     return concrete;
+  }
+
+  async prune(model: string): Promise<readonly string[]> {
+    return this.o.retention ? pruneWindows(this.o.dir, model, this.o.retention) : [];
   }
 }
 

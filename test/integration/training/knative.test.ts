@@ -10,14 +10,17 @@ import { buildEvent, deriveId, fromHttp, toHttpBinary, type AnyCloudEvent } from
 import { FileInferenceLog } from "../../../platform/inference-log/store.ts";
 import { jobIdFor } from "../../../platform/training/updates.ts";
 import { crdValidator, startFakeKube, type FakeKube } from "../../support/fake-kube/index.ts";
+import { startFakeMlflow, type FakeMlflow } from "../../support/fake-mlflow/index.ts";
 
 let kube: FakeKube;
+let mlflow: FakeMlflow;
 let broker: http.Server;
 let dir: string;
 const received: AnyCloudEvent[] = [];
 
 beforeAll(async () => {
   kube = await startFakeKube({ validate: crdValidator, namespace: "ml", token: "sa-token" });
+  mlflow = await startFakeMlflow();
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "fw-kn-"));
   fs.writeFileSync(path.join(dir, "kubeconfig"), kube.kubeconfigYaml);
   broker = http.createServer((req, res) => {
@@ -39,12 +42,16 @@ beforeAll(async () => {
   // As the manifests mount them: the shared inference log, and window datasets on the jobs' artifacts volume.
   vi.stubEnv("FLYWHEEL_INFERENCE_LOG_DIR", path.join(dir, "inference-log"));
   vi.stubEnv("FLYWHEEL_WINDOW_DATASETS_DIR", path.join(dir, "artifacts", "datasets"));
+  // Retention reads registered versions' lineage from MLflow; one unused window is kept per model.
+  vi.stubEnv("MLFLOW_TRACKING_URI", mlflow.url);
+  vi.stubEnv("FLYWHEEL_WINDOW_DATASETS_KEEP", "1");
   await import("../../../functions/launch-training/index.ts");
 });
 
 afterAll(async () => {
   vi.unstubAllEnvs();
   await kube.close();
+  await mlflow.close();
   await new Promise<void>((r) => broker.close(() => r()));
   fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -113,6 +120,57 @@ it("resolves a dataWindow from the shared inference log into a dataset the job's
       expect(JSON.parse(env.FLYWHEEL_DATA_WINDOW ?? "{}"), role).toMatchObject({ model: "iris", days: 7, rows: 2 });
     }
     expect(fs.readFileSync(file, "utf8").trim().split("\n")).toEqual(["petal_width,sepal_length,label", "0.2,5.1,virginica", "0.2,5.1,setosa"]);
+  } finally {
+    await new Promise<void>((r) => server.close(() => r()));
+  }
+});
+
+it("prunes a model's old windows from the artifacts volume, keeping those a training object or a registered version still names", async () => {
+  new FileInferenceLog(path.join(dir, "inference-log")).addLabelled([
+    { requestId: "f1", row: 0, time: Date.now() - 86_400_000, labelledAt: Date.now(), deployment: "fraud", model: "fraud", version: "1", features: { amount: 3 }, label: "ok", predicted: "ok" },
+  ]);
+  const server = getTestServer("launchTraining");
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+  const addr = server.address();
+  const url = `http://127.0.0.1:${typeof addr === "object" && addr ? addr.port : 0}/`;
+  const windowsDir = path.join(dir, "artifacts", "datasets", "fraud");
+  const launch = async (id: string): Promise<string> => {
+    const req = buildEvent("training.requested", { model: "fraud", kind: "single", image: "img:1", command: ["python3", "/app/train.py"], dataWindow: { days: 7 } }, { source: "/test", id });
+    const { headers, body } = toHttpBinary(req);
+    expect((await fetch(url, { method: "POST", headers, body })).status).toBeLessThan(300);
+    // Written an hour ago: past the grace period that protects a launch in flight on another replica.
+    const hourAgo = (Date.now() - 3_600_000) / 1000;
+    for (const f of fs.readdirSync(windowsDir)) fs.utimesSync(path.join(windowsDir, f), hourAgo, hourAgo);
+    return jobIdFor("fraud", id);
+  };
+  const deleteJob = async (name: string) => {
+    const res = await fetch(`${kube.url}/apis/batch/v1/namespaces/ml/jobs/${name}`, { method: "DELETE", headers: { authorization: "Bearer sa-token" } });
+    expect(res.status).toBe(200);
+  };
+  try {
+    const [gone, registered, running] = [await launch("fraud-0"), await launch("fraud-1"), await launch("fraud-2")];
+    // fraud-0 and fraud-1 finished and their Jobs are gone (TTL); fraud-1's model version names its window as its data.
+    await deleteJob(gone);
+    await deleteJob(registered);
+    const api = `${mlflow.url}/api/2.0/mlflow`;
+    const post = (p: string, b: unknown) => fetch(`${api}/${p}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(b) });
+    expect((await post("registered-models/create", { name: "fraud" })).status).toBe(200);
+    const data = { window: { uri: `file://${path.join(windowsDir, `${registered}.csv`)}`, rows: 1 } };
+    expect((await post("model-versions/create", { name: "fraud", source: "s3://models/fraud/1", tags: [{ key: "flywheel.data", value: JSON.stringify(data) }] })).status).toBe(200);
+    const newest = await launch("fraud-3");
+    const csvs = () => fs.readdirSync(windowsDir).filter((f) => f.endsWith(".csv")).sort();
+    expect(csvs()).toEqual([registered, running, newest].map((j) => `${j}.csv`).sort());
+    expect(fs.existsSync(path.join(windowsDir, `${gone}.csv.json`))).toBe(false);
+    // A redelivery of the newest request: the same launch, nothing more deleted, no error.
+    const { headers, body } = toHttpBinary(buildEvent("training.requested", { model: "fraud", kind: "single", image: "img:1", command: ["python3", "/app/train.py"], dataWindow: { days: 7 } }, { source: "/test", id: "fraud-3" }));
+    expect((await fetch(url, { method: "POST", headers, body })).status).toBeLessThan(300);
+    expect(csvs()).toHaveLength(3);
+    // MLflow unreachable: nothing is pruned (a registered version might name any window).
+    await deleteJob(running);
+    await mlflow.setReachable(false);
+    await launch("fraud-4");
+    expect(csvs()).toHaveLength(4);
+    await mlflow.setReachable(true);
   } finally {
     await new Promise<void>((r) => server.close(() => r()));
   }

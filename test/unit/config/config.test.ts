@@ -86,4 +86,10 @@ describe("parseConfig", () => {
     const knative = parseConfig({ FLYWHEEL_INFERENCE_LOG_DIR: "/var/lib/log", FLYWHEEL_WINDOW_DATASETS_DIR: "/artifacts/datasets" });
     expect(knative.inferenceLog).toMatchObject({ dir: "/var/lib/log", shared: "/var/lib/log", windowDatasets: "/artifacts/datasets" });
   });
+
+  it("keeps 10 window datasets per model by default; 0 turns pruning off; anything else not a count is refused by name", () => {
+    expect(parseConfig({}).inferenceLog.windowDatasetsKeep).toBe(10);
+    expect(parseConfig({ FLYWHEEL_WINDOW_DATASETS_KEEP: "0" }).inferenceLog.windowDatasetsKeep).toBe(0);
+    for (const bad of ["-1", "2.5", "many"]) expect(() => parseConfig({ FLYWHEEL_WINDOW_DATASETS_KEEP: bad })).toThrow(/FLYWHEEL_WINDOW_DATASETS_KEEP/);
+  });
 });
