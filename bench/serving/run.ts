@@ -4,7 +4,8 @@
 // request (this process, server and client: steadier than req/s on a loaded machine). Control rows, the echo plus a
 // bare model run on the body's data (on the event loop, and in a worker thread), show the unbatched ceiling the model
 // run alone leaves. Every V2 case runs with the model on the event loop and in BENCH_ONNX_WORKERS worker threads
-// (default 1; FLYWHEEL_ONNX_WORKERS), interleaved. Measures; never asserts.
+// (default 1; FLYWHEEL_ONNX_WORKERS), interleaved; then a model with millisecond runs, where the worker keeps health
+// checks from waiting behind runs (slow-model.ts). Measures; never asserts.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -20,6 +21,7 @@ import { EmbeddedV2Server } from "../../platform/serving/local/server.ts";
 import { inlineRunner } from "../../platform/serving/local/session-runner.ts";
 import { onnxSessionOptions } from "../../platform/serving/onnx-options.ts";
 import { echoApp, modelEchoApp, poster } from "./http.ts";
+import { slowModelRows } from "./slow-model.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
@@ -156,14 +158,17 @@ async function main(): Promise<void> {
   for (const c of controls) await c.runner.release();
   await session.release();
   fs.rmSync(tmp, { recursive: true, force: true });
+  const slow = await slowModelRows(WORKERS, SECONDS, REPEATS);
   const loadavg = os.loadavg().map((x) => +x.toFixed(2));
 
   console.log(`load average ${loadavg.join(" ")}; HTTP rows: median of ${REPEATS} interleaved repeats`);
   const fixed = (v: number | undefined, d: number): string => (v === undefined ? "" : v.toFixed(d));
   console.log("mode".padEnd(60), "req/s".padStart(10), "x floor".padStart(9), "x echo".padStart(8), "p99 ms".padStart(8), "cpu us/req".padStart(11), "cpu x echo".padStart(11));
   for (const r of rows) console.log(r.mode.padEnd(60), r.rps.toFixed(0).padStart(10), (r.rps / floor).toFixed(2).padStart(9), fixed(r.vsEcho, 2).padStart(8), fixed(r.p99, 2).padStart(8), fixed(r.cpuUs, 0).padStart(11), fixed(r.cpuVsEcho, 2).padStart(11));
+  console.log("slow-model case".padEnd(60), "req/s".padStart(10), "cpu us/req".padStart(11), "health p50 ms".padStart(14), "health p99 ms".padStart(14));
+  for (const r of slow) console.log(r.mode.padEnd(60), r.rps.toFixed(0).padStart(10), r.cpuUs.toFixed(0).padStart(11), r.healthP50.toFixed(2).padStart(14), r.healthP99.toFixed(2).padStart(14));
   const round = (v: number | undefined, d: number): number | undefined => (v === undefined ? undefined : Number(v.toFixed(d)));
-  console.log(JSON.stringify({ bench: "serving", seconds: SECONDS, repeats: REPEATS, concurrency: CONCURRENCY, cpus: os.cpus().length, loadavg, results: rows.map((r) => ({ ...r, rps: Math.round(r.rps), ratio: Number((r.rps / floor).toFixed(3)), vsEcho: round(r.vsEcho, 3), p99: round(r.p99, 2), cpuUs: round(r.cpuUs, 1), cpuVsEcho: round(r.cpuVsEcho, 3) })) }));
+  console.log(JSON.stringify({ bench: "serving", seconds: SECONDS, repeats: REPEATS, concurrency: CONCURRENCY, cpus: os.cpus().length, loadavg, results: rows.map((r) => ({ ...r, rps: Math.round(r.rps), ratio: Number((r.rps / floor).toFixed(3)), vsEcho: round(r.vsEcho, 3), p99: round(r.p99, 2), cpuUs: round(r.cpuUs, 1), cpuVsEcho: round(r.cpuVsEcho, 3) })), slowModel: slow.map((r) => ({ ...r, rps: Math.round(r.rps), cpuUs: Math.round(r.cpuUs), healthP50: round(r.healthP50, 2), healthP99: round(r.healthP99, 2) })) }));
 }
 
 void main();
