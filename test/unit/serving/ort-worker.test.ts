@@ -122,6 +122,21 @@ describe("model runs in worker threads", () => {
     expect(await ended).toBe(0);
   });
 
+  it("refuses a model onnxruntime cannot load with the runtime's own message, and ends the thread", async () => {
+    const messages = [];
+    const exits: Promise<number>[] = [];
+    for (const workers of [0, 1]) {
+      const server = new EmbeddedV2Server({ registry: new Registry(), onnxWorkers: workers });
+      messages.push(await server.loadModel({ name: "junk", version: "1", model: new Uint8Array([1, 2, 3]), onWorker: (w) => exits.push(exited(w)) }).then(() => "loaded", (e: unknown) => (e instanceof Error ? e.message : String(e))));
+      expect(server.names()).toEqual([]);
+      await server.close();
+    }
+    expect(messages[1]).toBe(messages[0]);
+    expect(messages[0]).not.toBe("loaded");
+    expect(exits).toHaveLength(1);
+    await Promise.all(exits);
+  });
+
   it("answers 503 on every run, never hangs, when a dead thread cannot be replaced", async () => {
     const file = path.join(tmp, "gone.onnx");
     fs.writeFileSync(file, scaleModel(2));
