@@ -2,8 +2,8 @@
 // kind) and the echo app that is the HTTP floor.
 import http from "node:http";
 import { Hono } from "hono";
-import type ort from "onnxruntime-node";
 import { MAX_INFER_BYTES } from "../../platform/serving/local/routes.ts";
+import type { SessionRunner } from "../../platform/serving/local/session-runner.ts";
 import { readLimited } from "../../platform/serving/v2/body.ts";
 
 export function poster(port: number, maxSockets = 64): { post: (path: string, body: string, contentType?: string) => Promise<{ status: number; body: string }>; close: () => void } {
@@ -42,14 +42,16 @@ export function echoApp(busyUs = 0): Hono {
 
 /**
  * A control, not a floor: the echo plus the bare model run on the body's first input (its tensor built directly, one
- * session.run, the answer not encoded). Its ratio to the echo is the ceiling any V2 server reaches unbatched on this model.
+ * run, the answer not encoded). Its ratio to the echo is the ceiling any V2 server reaches unbatched on this model,
+ * with the session on the event loop (inlineRunner) or in a worker thread (OrtWorkerPool).
  */
-export function modelEchoApp(session: ort.InferenceSession, Tensor: typeof ort.Tensor): Hono {
+export function modelEchoApp(runner: SessionRunner): Hono {
   const app = new Hono();
+  const outputs = runner.outputMetadata.map((m) => m.name);
   app.post("/echo", async (c) => {
     const body = JSON.parse(await readLimited(c, MAX_INFER_BYTES)) as { inputs: { name: string; shape: number[]; data: number[] }[] };
     const input = body.inputs[0];
-    if (input) await session.run({ [input.name]: new Tensor("float32", Float32Array.from(input.data), input.shape) });
+    if (input) await runner.run({ [input.name]: { type: "float32", data: Float32Array.from(input.data), dims: input.shape } }, outputs);
     return c.json(body);
   });
   return app;

@@ -1,8 +1,11 @@
 // Embedded V2 server throughput vs an in-process session.run loop on the same Iris model, and V2 over HTTP vs a hono
 // JSON echo of the same body (the HTTP floor), with and without adaptive batching, at 1, 8 and 32 clients. The HTTP
 // cases are interleaved and repeated; medians of the per-repeat ratios are reported, by req/s, p99 and CPU time per
-// request (this process, server and client: steadier than req/s on a loaded machine). A control row, the echo plus a
-// bare session.run on the body's data, shows the unbatched ceiling the model run alone leaves. Measures; never asserts.
+// request (this process, server and client: steadier than req/s on a loaded machine). Control rows, the echo plus a
+// bare model run on the body's data (on the event loop, and in a worker thread), show the unbatched ceiling the model
+// run alone leaves. Every V2 case runs with the model on the event loop and in BENCH_ONNX_WORKERS worker threads
+// (default 1; FLYWHEEL_ONNX_WORKERS), interleaved; then a model with millisecond runs, where the worker keeps health
+// checks from waiting behind runs (slow-model.ts). Measures; never asserts.
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -13,9 +16,12 @@ import ort from "onnxruntime-node";
 import { Registry } from "prom-client";
 import { run, DEFAULT_PARAMS } from "../../examples/iris-node/train.ts";
 import { v2Routes } from "../../platform/serving/local/routes.ts";
+import { OrtWorkerPool } from "../../platform/serving/local/ort-worker.ts";
 import { EmbeddedV2Server } from "../../platform/serving/local/server.ts";
+import { inlineRunner } from "../../platform/serving/local/session-runner.ts";
 import { onnxSessionOptions } from "../../platform/serving/onnx-options.ts";
 import { echoApp, modelEchoApp, poster } from "./http.ts";
+import { slowModelRows } from "./slow-model.ts";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
@@ -23,6 +29,7 @@ const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const CONCURRENCY = [1, 8, 32];
 const IN_PROCESS_CONCURRENCY = 32;
 const ROW = [5.1, 3.5, 1.4, 0.2];
+const WORKERS = Number(process.env.BENCH_ONNX_WORKERS ?? 1);
 
 async function timed(fn: () => Promise<unknown>, concurrency: number): Promise<number> {
   let done = 0;
@@ -92,12 +99,16 @@ async function main(): Promise<void> {
   const rows: { mode: string; concurrency?: number; rps: number; p99?: number; vsEcho?: number; cpuUs?: number; cpuVsEcho?: number }[] = [{ mode: "session.run loop (floor)", rps: floor }];
   const body = JSON.stringify({ inputs: [{ name: "input", shape: [1, 4], datatype: "FP32", data: ROW }] });
   const echo = await listen(echoApp());
-  const modelEcho = await listen(modelEchoApp(session, ort.Tensor));
+  const controls = [
+    { label: "echo + bare session.run (control)", runner: await inlineRunner(modelFile, onnxSessionOptions()) },
+    { label: `echo + run in ${WORKERS} worker(s) (control)`, runner: await OrtWorkerPool.start({ label: "control", model: modelFile, options: onnxSessionOptions(), threads: WORKERS }) },
+  ];
+  const controlHttp = await Promise.all(controls.map((c) => listen(modelEchoApp(c.runner))));
   const variants = [];
-  for (const batching of [undefined, { maxBatchSize: 32, maxBatchTimeMs: 1 }]) {
-    const server = new EmbeddedV2Server({ registry: new Registry(), batching });
+  for (const [batching, workers] of [[undefined, 0], [undefined, WORKERS], [{ maxBatchSize: 32, maxBatchTimeMs: 1 }, 0], [{ maxBatchSize: 32, maxBatchTimeMs: 1 }, WORKERS]] as const) {
+    const server = new EmbeddedV2Server({ registry: new Registry(), batching, onnxWorkers: workers });
     await server.loadModel({ name: "iris", version: "1", model: modelFile });
-    const label = batching ? "batching 32/1ms" : "no batching";
+    const label = `${batching ? "batching 32/1ms" : "no batching"}, ${workers ? `${workers} worker(s)` : "inline"}`;
     const req = { inputs: [{ name: "input", shape: [1, 4], datatype: "FP32" as const, data: ROW }] };
     rows.push({ mode: `server.infer in-process, ${label}, c=${IN_PROCESS_CONCURRENCY}`, rps: await timed(() => server.infer("iris", undefined, req), IN_PROCESS_CONCURRENCY) });
     variants.push({ label, server, http: await listen(new Hono().route("/v2", v2Routes(server))) });
@@ -106,11 +117,11 @@ async function main(): Promise<void> {
   // all alike. Ratios are taken per repeat (against the echo of the same repeat), then the median.
   for (const concurrency of CONCURRENCY) {
     const echoRuns: Run[] = [];
-    const modelRuns: Run[] = [];
+    const controlRuns: Run[][] = controls.map(() => []);
     const v2Runs: Run[][] = variants.map(() => []);
     for (let r = 0; r < REPEATS; r++) {
       echoRuns.push(await loadRun(() => echo.post("/echo", body), concurrency));
-      modelRuns.push(await loadRun(() => modelEcho.post("/echo", body), concurrency));
+      for (const [i, c] of controlHttp.entries()) controlRuns[i]?.push(await loadRun(() => c.post("/echo", body), concurrency));
       for (const [i, v] of variants.entries()) {
         v2Runs[i]?.push(
           await loadRun(async () => {
@@ -124,7 +135,8 @@ async function main(): Promise<void> {
     const echoCpu = echoRuns.map((x) => x.cpuUs);
     rows.push({ mode: `hono JSON echo over HTTP (HTTP floor), c=${concurrency}`, concurrency, rps: median(echoRps), p99: median(echoRuns.map((x) => x.p99)), vsEcho: 1, cpuUs: median(echoCpu), cpuVsEcho: 1 });
     // The control (echo + bare session.run, no V2 work): the unbatched ceiling, next to the V2 rows it bounds.
-    for (const [label, runs] of [["echo + bare session.run (control)", modelRuns], ...variants.map((v, i): [string, Run[]] => [`V2 over HTTP, ${v.label}`, v2Runs[i] ?? []])] as const) {
+    const cases = [...controls.map((c, i): [string, Run[]] => [c.label, controlRuns[i] ?? []]), ...variants.map((v, i): [string, Run[]] => [`V2 over HTTP, ${v.label}`, v2Runs[i] ?? []])];
+    for (const [label, runs] of cases) {
       // cpuVsEcho: echo's CPU per request over this one's (1 = as cheap as the echo; what req/s would be on idle cores).
       rows.push({
         mode: `${label}, c=${concurrency}`,
@@ -142,17 +154,21 @@ async function main(): Promise<void> {
     await v.server.close();
   }
   await echo.close();
-  await modelEcho.close();
+  for (const c of controlHttp) await c.close();
+  for (const c of controls) await c.runner.release();
   await session.release();
   fs.rmSync(tmp, { recursive: true, force: true });
+  const slow = await slowModelRows(WORKERS, SECONDS, REPEATS);
   const loadavg = os.loadavg().map((x) => +x.toFixed(2));
 
   console.log(`load average ${loadavg.join(" ")}; HTTP rows: median of ${REPEATS} interleaved repeats`);
   const fixed = (v: number | undefined, d: number): string => (v === undefined ? "" : v.toFixed(d));
-  console.log("mode".padEnd(52), "req/s".padStart(10), "x floor".padStart(9), "x echo".padStart(8), "p99 ms".padStart(8), "cpu us/req".padStart(11), "cpu x echo".padStart(11));
-  for (const r of rows) console.log(r.mode.padEnd(52), r.rps.toFixed(0).padStart(10), (r.rps / floor).toFixed(2).padStart(9), fixed(r.vsEcho, 2).padStart(8), fixed(r.p99, 2).padStart(8), fixed(r.cpuUs, 0).padStart(11), fixed(r.cpuVsEcho, 2).padStart(11));
+  console.log("mode".padEnd(60), "req/s".padStart(10), "x floor".padStart(9), "x echo".padStart(8), "p99 ms".padStart(8), "cpu us/req".padStart(11), "cpu x echo".padStart(11));
+  for (const r of rows) console.log(r.mode.padEnd(60), r.rps.toFixed(0).padStart(10), (r.rps / floor).toFixed(2).padStart(9), fixed(r.vsEcho, 2).padStart(8), fixed(r.p99, 2).padStart(8), fixed(r.cpuUs, 0).padStart(11), fixed(r.cpuVsEcho, 2).padStart(11));
+  console.log("slow-model case".padEnd(60), "req/s".padStart(10), "cpu us/req".padStart(11), "health p50 ms".padStart(14), "health p99 ms".padStart(14));
+  for (const r of slow) console.log(r.mode.padEnd(60), r.rps.toFixed(0).padStart(10), r.cpuUs.toFixed(0).padStart(11), r.healthP50.toFixed(2).padStart(14), r.healthP99.toFixed(2).padStart(14));
   const round = (v: number | undefined, d: number): number | undefined => (v === undefined ? undefined : Number(v.toFixed(d)));
-  console.log(JSON.stringify({ bench: "serving", seconds: SECONDS, repeats: REPEATS, concurrency: CONCURRENCY, cpus: os.cpus().length, loadavg, results: rows.map((r) => ({ ...r, rps: Math.round(r.rps), ratio: Number((r.rps / floor).toFixed(3)), vsEcho: round(r.vsEcho, 3), p99: round(r.p99, 2), cpuUs: round(r.cpuUs, 1), cpuVsEcho: round(r.cpuVsEcho, 3) })) }));
+  console.log(JSON.stringify({ bench: "serving", seconds: SECONDS, repeats: REPEATS, concurrency: CONCURRENCY, cpus: os.cpus().length, loadavg, results: rows.map((r) => ({ ...r, rps: Math.round(r.rps), ratio: Number((r.rps / floor).toFixed(3)), vsEcho: round(r.vsEcho, 3), p99: round(r.p99, 2), cpuUs: round(r.cpuUs, 1), cpuVsEcho: round(r.cpuVsEcho, 3) })), slowModel: slow.map((r) => ({ ...r, rps: Math.round(r.rps), cpuUs: Math.round(r.cpuUs), healthP50: round(r.healthP50, 2), healthP99: round(r.healthP99, 2) })) }));
 }
 
 void main();

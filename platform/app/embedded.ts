@@ -120,7 +120,7 @@ export async function createEmbeddedPlatform(o: EmbeddedPlatformOptions): Promis
     now,
   });
 
-  const v2 = new EmbeddedV2Server({ registry: metrics, onnx: config.serving.onnx });
+  const v2 = new EmbeddedV2Server({ registry: metrics, onnx: config.serving.onnx, onnxWorkers: config.serving.onnxWorkers });
   const serving = new LocalServingBackend({ server: v2, stateDir: path.join(dataDir, "serving"), baseUrl: selfUrl, log: log.child({ component: "serving" }), now });
   const loadBaseline = registryBaselineLoader(registry, mlflow);
   // The monitor is the UI's live view; the counters are what Prometheus' rules compute drift from (same as Knative).

@@ -3,7 +3,7 @@ import path from "node:path";
 import * as z from "zod";
 import { trustedProxyList } from "../auth/proxies.ts";
 import { ConfigError } from "../errors.ts";
-import type { OnnxThreading } from "../serving/onnx-options.ts";
+import { DEFAULT_ONNX_WORKERS, type OnnxThreading } from "../serving/onnx-options.ts";
 
 const bool = z
   .enum(["1", "0", "true", "false", "yes", "no", ""])
@@ -55,6 +55,8 @@ const EnvSchema = z.object({
   FLYWHEEL_ONNX_THREADS: z.coerce.number().int().min(1).max(256).default(1),
   /** Whether onnxruntime's pool threads spin-wait between parallel ops (CPU for latency; off by default). */
   FLYWHEEL_ONNX_SPINNING: bool.default(false),
+  /** V2 server: worker threads per loaded model that run it (each with its own session); 0 runs models on the event loop. */
+  FLYWHEEL_ONNX_WORKERS: z.coerce.number().int().min(0).max(64).default(DEFAULT_ONNX_WORKERS),
   FLYWHEEL_NAMESPACE: z.string().default("flywheel"),
   /** Knative mode: where functions emit events (the broker ingress); K_SINK wins when a SinkBinding sets it. */
   FLYWHEEL_BROKER_URL: optionalUrl,
@@ -150,7 +152,7 @@ export interface Config {
     readonly artifactsPvcDir: string | undefined;
   };
   readonly training: { readonly backend: "local" | "kubernetes"; readonly ddpOperator: "pytorchjob" | "trainjob"; readonly cgroup: CgroupSetting };
-  readonly serving: { readonly backend: "local" | "seldon" | "kserve"; readonly onnx: OnnxThreading };
+  readonly serving: { readonly backend: "local" | "seldon" | "kserve"; readonly onnx: OnnxThreading; readonly onnxWorkers: number };
   readonly kubernetes: { readonly namespace: string };
   readonly knative: {
     readonly brokerUrl: string | undefined;
@@ -260,7 +262,7 @@ export function parseConfig(env: Env = process.env, overrides: ConfigOverrides =
       artifactsPvcDir: e.FLYWHEEL_ARTIFACTS_PVC_DIR ? path.resolve(e.FLYWHEEL_ARTIFACTS_PVC_DIR) : undefined,
     },
     training: { backend: e.FLYWHEEL_TRAINING_BACKEND, ddpOperator: e.FLYWHEEL_DDP_OPERATOR, cgroup: cgroupSetting(e.FLYWHEEL_TRAINING_CGROUP) },
-    serving: { backend: e.FLYWHEEL_SERVING_BACKEND, onnx: { intraOpThreads: e.FLYWHEEL_ONNX_THREADS, spinning: e.FLYWHEEL_ONNX_SPINNING } },
+    serving: { backend: e.FLYWHEEL_SERVING_BACKEND, onnx: { intraOpThreads: e.FLYWHEEL_ONNX_THREADS, spinning: e.FLYWHEEL_ONNX_SPINNING }, onnxWorkers: e.FLYWHEEL_ONNX_WORKERS },
     kubernetes: { namespace: e.FLYWHEEL_NAMESPACE },
     knative: {
       brokerUrl: e.K_SINK ?? e.FLYWHEEL_BROKER_URL,

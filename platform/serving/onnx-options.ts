@@ -16,6 +16,14 @@ export interface OnnxThreading {
  */
 export const DEFAULT_ONNX_THREADING: OnnxThreading = { intraOpThreads: 1, spinning: false };
 
+/**
+ * Worker threads per model in the V2 server (FLYWHEEL_ONNX_WORKERS): 0, each run on the event loop. A thread frees the
+ * event loop during a run but costs a thread wake-up and a message each way; for a model as small as Iris that cost
+ * more than the run (bench/serving; docs/serving.md, "Model runs in worker threads"). Raise it for models whose runs
+ * take milliseconds, so health checks and other models' requests are not held behind them.
+ */
+export const DEFAULT_ONNX_WORKERS = 0;
+
 /** The session options for `t`. Sequential execution: the inter-op pool only serves the parallel mode. */
 export function onnxSessionOptions(t: OnnxThreading = DEFAULT_ONNX_THREADING): ort.InferenceSession.SessionOptions {
   const spin = t.spinning ? "1" : "0";

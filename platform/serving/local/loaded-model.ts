@@ -1,12 +1,13 @@
 // One loaded model version: an onnxruntime session, its V2 metadata, an optional batcher, and in-flight tracking
 // so a hot-swap can drain it before releasing the session.
-import type ort from "onnxruntime-node";
+import type { Worker } from "node:worker_threads";
 import { ValidationError } from "../../errors.ts";
-import { onnxSessionOptions, type OnnxThreading } from "../onnx-options.ts";
+import { DEFAULT_ONNX_WORKERS, onnxSessionOptions, type OnnxThreading } from "../onnx-options.ts";
 import { TensorError } from "../v2/tensor.ts";
 import type { InferRequest, ResponseOutput, TensorMetadata } from "../v2/types.ts";
 import { AdaptiveBatcher, type BatchingOptions } from "./batcher.ts";
-import { fromOrtTensor, sessionMetadata, toFeed, toOrtTensor, type Feed } from "./ort-bridge.ts";
+import { fromOrtTensor, sessionMetadata, toFeed, toWireTensor, type Feed } from "./ort-bridge.ts";
+import { inlineRunner, type SessionRunner, type WireTensor } from "./session-runner.ts";
 
 export interface LoadOptions {
   readonly name: string;
@@ -19,6 +20,10 @@ export interface LoadOptions {
   readonly onBatch?: ((size: number) => void) | undefined;
   /** onnxruntime threads and spin-waiting; DEFAULT_ONNX_THREADING when absent. */
   readonly onnx?: OnnxThreading | undefined;
+  /** Worker threads that run the model, each with its own session; 0 runs it on the event loop. DEFAULT_ONNX_WORKERS when absent. */
+  readonly workers?: number | undefined;
+  /** Called with each worker thread started for this model (tests: its threadId, or ending it). */
+  readonly onWorker?: ((w: Worker) => void) | undefined;
 }
 
 export class LoadedModel {
@@ -30,20 +35,18 @@ export class LoadedModel {
   /** Prometheus labels of this version's requests (and of its answered ones), made once. */
   readonly metricLabels: { readonly model: string; readonly version: string };
   readonly okLabels: { readonly model: string; readonly version: string; readonly code: "200" };
-  readonly #session: ort.InferenceSession;
-  readonly #Tensor: typeof ort.Tensor;
+  readonly #runner: SessionRunner;
   readonly #batcher: AdaptiveBatcher | undefined;
   #inFlight = 0;
   #retired = false;
   #drained: (() => void) | undefined;
 
-  private constructor(opts: LoadOptions, session: ort.InferenceSession, Tensor: typeof ort.Tensor) {
-    this.#Tensor = Tensor;
+  private constructor(opts: LoadOptions, runner: SessionRunner) {
     this.name = opts.name;
     this.version = opts.version;
-    this.#session = session;
-    this.inputs = sessionMetadata(session.inputMetadata);
-    this.outputs = sessionMetadata(session.outputMetadata);
+    this.#runner = runner;
+    this.inputs = sessionMetadata(runner.inputMetadata);
+    this.outputs = sessionMetadata(runner.outputMetadata);
     this.parameters = opts.parameters ?? {};
     this.metricLabels = { model: opts.name, version: opts.version };
     this.okLabels = { ...this.metricLabels, code: "200" };
@@ -55,16 +58,14 @@ export class LoadedModel {
   }
 
   static async load(opts: LoadOptions): Promise<LoadedModel> {
-    // The native runtime loads with the first model, not at import: functions that only share this module's constants
-    // and routes (infer in Knative mode calls a remote V2 server) never load it.
-    // Named exports, not default: under tsx the namespace of this CommonJS package has no default.
-    const ort = await import("onnxruntime-node");
     const options = onnxSessionOptions(opts.onnx);
-    const session =
-      typeof opts.model === "string"
-        ? await ort.InferenceSession.create(opts.model, options)
-        : await ort.InferenceSession.create(opts.model, options);
-    return new LoadedModel(opts, session, ort.Tensor);
+    const workers = opts.workers ?? DEFAULT_ONNX_WORKERS;
+    if (workers === 0) return new LoadedModel(opts, await inlineRunner(opts.model, options));
+    // Loaded on first use, as onnxruntime is: a cold start with workers off never evaluates it.
+    const { OrtWorkerPool } = await import("./ort-worker.ts");
+    const label = `model ${opts.name} version ${opts.version}`;
+    const runner = await OrtWorkerPool.start({ label, model: opts.model, options, threads: workers, onWorker: opts.onWorker });
+    return new LoadedModel(opts, runner);
   }
 
   get batching(): boolean {
@@ -112,9 +113,9 @@ export class LoadedModel {
   }
 
   async #run(feeds: readonly Feed[], outputs: readonly string[]): Promise<ResponseOutput[]> {
-    const input: Record<string, ort.Tensor> = {};
-    for (const f of feeds) input[f.name] = toOrtTensor(f, this.#Tensor);
-    const result = await this.#session.run(input, [...outputs]);
+    const input: Record<string, WireTensor> = {};
+    for (const f of feeds) input[f.name] = toWireTensor(f);
+    const result = await this.#runner.run(input, outputs);
     return outputs.map((name) => {
       const t = result[name];
       if (!t) throw new Error(`model produced no output ${name}`);
@@ -140,6 +141,6 @@ export class LoadedModel {
     this.#retired = true;
     this.#batcher?.flushAll();
     if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
-    await this.#session.release();
+    await this.#runner.release();
   }
 }

@@ -2,6 +2,7 @@
 import type ort from "onnxruntime-node";
 import { coerce, elementCount, flatten, TensorError, toJsonValues } from "../v2/tensor.ts";
 import { V2_DATATYPES, type RequestInput, type ResponseOutput, type TensorMetadata, type V2Datatype } from "../v2/types.ts";
+import type { WireTensor } from "./session-runner.ts";
 
 type OrtType = ort.Tensor.Type;
 
@@ -102,7 +103,7 @@ export function generalFeed(input: RequestInput, meta: TensorMetadata, field: st
   }
   const parsed = coerce(flat, input.datatype, `${field}.data`);
   const values = input.datatype === meta.datatype ? parsed : parsed.map((v, i) => convert(v, meta.datatype, `${field}.data[${i}]`));
-  // FP16 has no conversion here: toOrtTensor refuses it when the model runs, as before.
+  // FP16 has no conversion here: toWireTensor refuses it when the model runs, as before.
   const data = meta.datatype === "FP16" ? values.map(Number) : typedArray(V2_TO_ORT[meta.datatype], values);
   return { name: meta.name, datatype: meta.datatype, dims: [...input.shape], data };
 }
@@ -117,13 +118,15 @@ function convert(v: number | bigint | boolean | string, to: V2Datatype, field: s
   return n;
 }
 
-/** `Tensor` is the loaded runtime's constructor (loaded-model imports onnxruntime when the first model loads). */
-export function toOrtTensor(feed: Feed, Tensor: typeof ort.Tensor): ort.Tensor {
+const isTypedData = (d: FeedData): d is Exclude<ort.Tensor.DataType, string[]> => ArrayBuffer.isView(d);
+
+/** A feed as the session runner takes it (session-runner.ts), in the runtime's type names. */
+export function toWireTensor(feed: Feed): WireTensor {
   if (feed.datatype === "FP16") throw new TensorError(feed.name, "FP16 inputs are not supported by the embedded server");
   const type = V2_TO_ORT[feed.datatype];
   // General feeds are built by typedArray for this very type; a plain array here would be a bug, not a request error.
-  if (!Array.isArray(feed.data)) return new Tensor(type, feed.data, feed.dims);
-  if (type === "string") return new Tensor(type, feed.data.map(String), feed.dims);
+  if (isTypedData(feed.data)) return { type, data: feed.data, dims: feed.dims };
+  if (type === "string") return { type, data: feed.data.map(String), dims: feed.dims };
   throw new Error(`feed ${feed.name}: ${type} data is not a typed array`);
 }
 
@@ -197,7 +200,7 @@ export function concatData(parts: readonly FeedData[]): FeedData {
   return plain.every((v) => typeof v === "string") ? plain.map(String) : plain.map(Number);
 }
 
-export function fromOrtTensor(name: string, t: ort.Tensor): ResponseOutput {
+export function fromOrtTensor(name: string, t: WireTensor): ResponseOutput {
   const datatype = v2Datatype(t.type);
   const data = datatype === "BOOL" ? Array.from(t.data as Uint8Array, (b) => b !== 0) : toJsonValues(t.data as ArrayLike<unknown>);
   return { name, datatype, shape: [...t.dims], data };

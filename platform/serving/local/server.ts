@@ -30,6 +30,8 @@ export interface EmbeddedV2ServerOptions {
   readonly batching?: BatchingOptions | undefined;
   /** onnxruntime threads and spin-waiting for models loaded without their own (config.serving.onnx). */
   readonly onnx?: OnnxThreading | undefined;
+  /** Worker threads per model for models loaded without their own (config.serving.onnxWorkers; 0 = on the event loop). */
+  readonly onnxWorkers?: number | undefined;
   readonly name?: string;
   readonly version?: string;
 }
@@ -74,6 +76,7 @@ export class EmbeddedV2Server {
       ...opts,
       batching,
       onnx: opts.onnx ?? this.#opts.onnx,
+      workers: opts.workers ?? this.#opts.onnxWorkers,
       onBatch: (size) => this.metrics.batchSize.observe({ model: opts.name, version: opts.version }, size),
     });
   }

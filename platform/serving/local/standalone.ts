@@ -25,6 +25,8 @@ export interface StandaloneOptions {
   readonly host: string;
   /** onnxruntime threads and spin-waiting (config.serving.onnx: FLYWHEEL_ONNX_THREADS, FLYWHEEL_ONNX_SPINNING). */
   readonly onnx?: OnnxThreading | undefined;
+  /** Worker threads that run the model (config.serving.onnxWorkers: FLYWHEEL_ONNX_WORKERS; 0 = on the event loop). */
+  readonly onnxWorkers?: number | undefined;
 }
 
 /** Parse the runtime's argv; a bad value is a ValidationError naming the flag. */
@@ -64,7 +66,7 @@ export function onnxFileIn(dir: string): string {
 }
 
 export async function startStandalone(o: StandaloneOptions): Promise<{ url: string; close(): Promise<void> }> {
-  const server = new EmbeddedV2Server({ registry: new Registry(), name: "flywheel-v2", onnx: o.onnx });
+  const server = new EmbeddedV2Server({ registry: new Registry(), name: "flywheel-v2", onnx: o.onnx, onnxWorkers: o.onnxWorkers });
   const info = readMlModel(findModelDir(o.modelDir));
   await server.loadModel({
     name: o.modelName,
@@ -94,7 +96,8 @@ export async function startStandalone(o: StandaloneOptions): Promise<{ url: stri
 async function main(): Promise<void> {
   const log = createLogger("info", { service: "flywheel-v2" });
   try {
-    const o = { ...parseStandaloneArgs(process.argv.slice(2)), onnx: parseConfig(process.env).serving.onnx };
+    const { serving } = parseConfig(process.env);
+    const o = { ...parseStandaloneArgs(process.argv.slice(2)), onnx: serving.onnx, onnxWorkers: serving.onnxWorkers };
     const s = await startStandalone(o);
     log.info("listening", { port: Number(new URL(s.url).port), model: o.modelName });
     const stop = (): void => void s.close().then(() => process.exit(0));

@@ -69,6 +69,12 @@ describe("parseConfig", () => {
     expect(() => parseConfig({ FLYWHEEL_ONNX_SPINNING: "sometimes" })).toThrow(/FLYWHEEL_ONNX_SPINNING/);
   });
 
+  it("runs models on the event loop by default; FLYWHEEL_ONNX_WORKERS sets worker threads per model", () => {
+    expect(parseConfig({}).serving.onnxWorkers).toBe(0);
+    expect(parseConfig({ FLYWHEEL_ONNX_WORKERS: "2" }).serving.onnxWorkers).toBe(2);
+    for (const bad of ["-1", "1.5", "on", "65"]) expect(() => parseConfig({ FLYWHEEL_ONNX_WORKERS: bad })).toThrow(/FLYWHEEL_ONNX_WORKERS/);
+  });
+
   it("parses Kafka brokers and the OIDC role map", () => {
     const c = parseConfig({
       FLYWHEEL_KAFKA_BROKERS: "a:9092, b:9092",

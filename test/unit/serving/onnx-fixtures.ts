@@ -1,14 +1,15 @@
 // Tiny ONNX graphs for serving tests, encoded with the iris example's protobuf writer (no Python needed).
 import { ProtoWriter } from "../../../examples/iris-node/protobuf.ts";
 
-const ELEM = { float: 1, int64: 7 } as const;
+const ELEM = { float: 1, int64: 7, string: 8 } as const;
 type Elem = keyof typeof ELEM;
 
 export interface GraphSpec {
   readonly inputs: readonly { name: string; type: Elem; dims: readonly (number | string)[] }[];
   readonly outputs: readonly { name: string; type: Elem; dims: readonly (number | string)[] }[];
   readonly nodes: readonly { op: string; inputs: readonly string[]; outputs: readonly string[]; ints?: Record<string, number> }[];
-  readonly initializers?: readonly { name: string; dims: readonly number[]; values: readonly number[] }[];
+  /** Float unless `type` says int64. */
+  readonly initializers?: readonly { name: string; dims: readonly number[]; values: readonly number[]; type?: "float" | "int64" }[];
 }
 
 function valueInfo(w: ProtoWriter, v: GraphSpec["inputs"][number]): void {
@@ -41,10 +42,12 @@ export function onnxModel(g: GraphSpec): Uint8Array {
     for (const init of g.initializers ?? []) {
       graph.message(5, (t) => {
         for (const d of init.dims) t.int(1, d);
-        t.int(2, ELEM.float);
+        const int64 = init.type === "int64";
+        t.int(2, int64 ? ELEM.int64 : ELEM.float);
         t.string(8, init.name);
-        const raw = new Uint8Array(init.values.length * 4);
-        init.values.forEach((v, i) => new DataView(raw.buffer).setFloat32(i * 4, v, true));
+        const raw = new Uint8Array(init.values.length * (int64 ? 8 : 4));
+        const view = new DataView(raw.buffer);
+        init.values.forEach((v, i) => (int64 ? view.setBigInt64(i * 8, BigInt(v), true) : view.setFloat32(i * 4, v, true)));
         t.bytes(9, raw);
       });
     }
@@ -74,5 +77,38 @@ export function addModel(width = 2): Uint8Array {
     ],
     outputs: [{ name: "sum", type: "float", dims: ["batch", width] }],
     nodes: [{ op: "Add", inputs: ["a", "b"], outputs: ["sum"] }],
+  });
+}
+
+/**
+ * A model as slow as asked: x (float [1, 1]) broadcast to n×n, multiplied by itself `matmuls` times (2n³ flops each,
+ * on one thread), summed to y [1, 1]. Every product depends on x, so onnxruntime cannot fold it at load.
+ */
+export function slowModel(n: number, matmuls: number): Uint8Array {
+  const chain = Array.from({ length: matmuls }, (_, i) => ({ op: "MatMul", inputs: [i === 0 ? "a" : `m${i - 1}`, "a"], outputs: [`m${i}`] }));
+  return onnxModel({
+    inputs: [{ name: "x", type: "float", dims: [1, 1] }],
+    outputs: [{ name: "y", type: "float", dims: [1, 1] }],
+    nodes: [{ op: "Expand", inputs: ["x", "square"], outputs: ["a"] }, ...chain, { op: "ReduceSum", inputs: [`m${matmuls - 1}`], outputs: ["y"] }],
+    initializers: [{ name: "square", dims: [2], values: [n, n], type: "int64" }],
+  });
+}
+
+/** y = x reshaped to [2, 2]: x of [-1, 2] passes the V2 checks, and onnxruntime refuses any x but two rows at run. */
+export function reshapeModel(): Uint8Array {
+  return onnxModel({
+    inputs: [{ name: "x", type: "float", dims: ["batch", 2] }],
+    outputs: [{ name: "y", type: "float", dims: [2, 2] }],
+    nodes: [{ op: "Reshape", inputs: ["x", "to"], outputs: ["y"] }],
+    initializers: [{ name: "to", dims: [2], values: [2, 2], type: "int64" }],
+  });
+}
+
+/** out = words (strings, [-1]): BYTES in and out. */
+export function stringIdentityModel(): Uint8Array {
+  return onnxModel({
+    inputs: [{ name: "words", type: "string", dims: ["n"] }],
+    outputs: [{ name: "out", type: "string", dims: ["n"] }],
+    nodes: [{ op: "Identity", inputs: ["words"], outputs: ["out"] }],
   });
 }
