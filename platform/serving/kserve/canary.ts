@@ -1,7 +1,8 @@
 // KServe's own canary rollout (kserve.github.io, "Canary Rollout Strategy", Serverless mode): set
 // spec.predictor.canaryTrafficPercent with the new storageUri to send N% to the new revision; promote by removing it
 // (the new revision becomes the rolled-out one, 100%); roll back by pinning canaryTrafficPercent to 0, which keeps
-// all traffic on the last rolled-out revision. The revisions come from status.components.predictor.
+// all traffic on the last rolled-out revision, then promoting the stable version's new revision the same way, so no
+// canaryTrafficPercent is left behind. The revisions come from status.components.predictor.
 import { NotFoundError } from "../../errors.ts";
 import type { ApplyContext, DeploymentStatus } from "../../ports.ts";
 import type { ModelDeployment } from "../../specs/deployment.ts";
@@ -49,10 +50,24 @@ export function kserveCanary(d: Deps): NativeCanary {
     },
 
     async rollback(stable, ctx) {
-      // The spec names the stable version again; at 0% its new revision takes no traffic: the last rolled-out revision
-      // (the stable version) keeps 100%, as KServe documents for a rollback.
+      const live = await d.client.read(ISVC.apiVersion, ISVC.kind, stable.name);
+      if (!live) throw new NotFoundError(`InferenceService ${stable.name} not found`);
+      // Already rolled back (a redelivered decision): nothing to do. Pinning 0% again on the unchanged spec would make
+      // KServe take the fully rolled-out revision for rolled back and move all traffic to the previously rolled-out one
+      // (PropagateStatus, kserve pkg/apis/serving/v1beta1/inference_service_status.go) until the field went again.
+      if (rec(rec(live.spec).predictor).canaryTrafficPercent === undefined && live.metadata?.annotations?.[ANNOTATION.revision] === ctx.revision) {
+        return d.waitReady(stable.name);
+      }
+      // 1. The spec names the stable version again, pinned at 0%: KServe makes a new revision of it that takes no traffic
+      // while the last rolled-out revision (the stable version) keeps 100%, as KServe documents for a rollback.
       await d.client.apply(withCanary(d.render(stable, ctx), 0, {}));
       await d.client.mergePatch(ISVC.apiVersion, ISVC.kind, stable.name, { metadata: { annotations: { [STABLE_VERSION_ANNOTATION]: null } } });
+      const pinned = await d.waitReady(stable.name);
+      // Not Ready: removing the field now would send all traffic to the latest ready revision, the failed candidate.
+      if (pinned.state !== "ready") return pinned;
+      // 2. Promote that revision as a promotion does: it serves the stable version, so the service ends on one revision
+      // at 100% with no canaryTrafficPercent left in its spec for the next deploy to inherit.
+      await d.client.mergePatch(ISVC.apiVersion, ISVC.kind, stable.name, { spec: { predictor: { canaryTrafficPercent: null } } });
       return d.waitReady(stable.name);
     },
 

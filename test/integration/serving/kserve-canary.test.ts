@@ -9,7 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_PARAMS, run } from "../../../examples/iris-node/train.ts";
-import { canaryTick, createDeployModelDeps, deployModelHandler, PrometheusCanaryStats, type DeployModelDeps } from "../../../functions/deploy-model/index.ts";
+import { canaryTick, createDeployModelDeps, deployModelHandler, finishCanary, PrometheusCanaryStats, type DeployModelDeps } from "../../../functions/deploy-model/index.ts";
 import { buildEvent, type AnyCloudEvent } from "../../../platform/events/index.ts";
 import { createLogger } from "../../../platform/log.ts";
 import { parsePolicies } from "../../../platform/policies/index.ts";
@@ -20,6 +20,7 @@ import { startPrometheus, testRules, type Server } from "../../e2e/drift/servers
 import { crdErrors } from "../../support/crds.ts";
 import { crdValidator, startFakeKube, type FakeKube } from "../../support/fake-kube/index.ts";
 import { until } from "../../support/platform.ts";
+import { propagateRollout, routeTraffic, type Rollout } from "../../support/topology/kubelet/serving/kserve-rollout.ts";
 import { FakeRegistry } from "./fake-registry.ts";
 
 const NS = "ml";
@@ -49,11 +50,13 @@ interface Revision {
 const revisions = new Map<string, Revision>();
 let lastTemplate = "";
 let generationSeen = 0;
+let rollout: Rollout = {};
 
 type Obj = Record<string, unknown>;
 const rec = (v: unknown): Obj => (typeof v === "object" && v !== null && !Array.isArray(v) ? (v as Obj) : {});
 
-/** KServe's controller, reduced to the rollout: a new revision per template change, canaryTrafficPercent splits. */
+/** KServe's controller, reduced to the rollout: a new revision per template change (ready at once), its route and
+ * rolled-out revisions by KServe's own rules (kserve-rollout.ts). */
 function reconcile(k: FakeKube): void {
   const obj = k.get(ISVC);
   if (!obj) return;
@@ -62,7 +65,8 @@ function reconcile(k: FakeKube): void {
   if (generation === generationSeen) return;
   generationSeen = generation;
   const predictor = rec(rec(obj.spec).predictor);
-  const { canaryTrafficPercent: pct, ...template } = predictor;
+  const { canaryTrafficPercent, ...template } = predictor;
+  const pct = typeof canaryTrafficPercent === "number" ? canaryTrafficPercent : undefined;
   const prev = rec(rec(rec(obj.status).components).predictor);
   let created = typeof prev.latestCreatedRevision === "string" ? prev.latestCreatedRevision : undefined;
   if (JSON.stringify(template) !== lastTemplate) {
@@ -71,12 +75,12 @@ function reconcile(k: FakeKube): void {
     revisions.set(created, { name: created, version: String(rec(meta.annotations)["flywheel.dev/version"]), ok: 0, failed: 0, latencyMs: [] });
   }
   if (!created) return;
-  const rolledBefore = typeof prev.latestRolledoutRevision === "string" ? prev.latestRolledoutRevision : undefined;
-  const canary = typeof pct === "number" && rolledBefore !== undefined && rolledBefore !== created;
-  const rolled = canary ? rolledBefore : created;
-  const traffic = canary
-    ? [{ revisionName: rolled, percent: 100 - pct, latestRevision: false }, { revisionName: created, percent: pct, latestRevision: true, tag: "latest" }]
-    : [{ revisionName: rolled, percent: 100, latestRevision: true }];
+  // KServe reconciles again on its own status write: repeat until the rolled-out revisions settle.
+  let traffic = routeTraffic(pct, rollout, created) ?? [];
+  for (let next = propagateRollout(rollout, traffic, created, created); next.latestRolledoutRevision !== rollout.latestRolledoutRevision || next.previousRolledoutRevision !== rollout.previousRolledoutRevision; next = propagateRollout(rollout, traffic, created, created)) {
+    rollout = next;
+    traffic = routeTraffic(pct, rollout, created) ?? [];
+  }
   const status = {
     observedGeneration: generation,
     url: "http://iris.ml.example.com",
@@ -85,8 +89,8 @@ function reconcile(k: FakeKube): void {
       predictor: {
         latestCreatedRevision: created,
         latestReadyRevision: created,
-        latestRolledoutRevision: rolled,
-        ...(rolledBefore && rolledBefore !== rolled ? { previousRolledoutRevision: rolledBefore } : typeof prev.previousRolledoutRevision === "string" ? { previousRolledoutRevision: prev.previousRolledoutRevision } : {}),
+        ...(rollout.latestRolledoutRevision ? { latestRolledoutRevision: rollout.latestRolledoutRevision } : {}),
+        ...(rollout.previousRolledoutRevision ? { previousRolledoutRevision: rollout.previousRolledoutRevision } : {}),
         traffic,
       },
     },
@@ -127,7 +131,7 @@ function exposition(): string {
   return `${lines.join("\n")}\n`;
 }
 
-const ev = (data: { model: string; version: string; cause: "gate" | "manual" }, id: string): AnyCloudEvent => buildEvent("model.promoted", data, { source: "/test", id });
+const ev = (data: { model: string; version: string; cause: "gate" | "manual" | "rollback" }, id: string): AnyCloudEvent => buildEvent("model.promoted", data, { source: "/test", id });
 
 beforeAll(async () => {
   // Compiling the InferenceService schema (it embeds a PodSpec) takes seconds: once here, not inside a test's time.
@@ -226,9 +230,11 @@ describe("KServe canary (canaryTrafficPercent) decided on queue-proxy numbers pe
     expect(await deps.canaries.get("iris")).toBeUndefined();
   }, 90_000);
 
-  it("canaries v3, whose revision answers 5xx, and rolls back by pinning canaryTrafficPercent to 0 on the stable version", async () => {
+  it("canaries v3, whose revision answers 5xx, rolls back by pinning canaryTrafficPercent to 0 on the stable version, then promotes that version's new revision", async () => {
     await deployModelHandler(ev({ model: "iris", version: "3", cause: "gate" }, "promote-3"), deps);
     expect(rec(rec(isvc().spec).predictor).canaryTrafficPercent).toBe(30);
+    const running = await deps.canaries.get("iris");
+    if (!running) throw new Error("no canary record");
     const decided = await decideWithTraffic();
     expect(decided.type).toBe("dev.flywheel.deployment.rolled_back");
     const data = decided.data as { version: string; reason: string; message: string; canary: { source: string; candidate: { deployment: string; requests: number; errors: number }; stable: { deployment: string; errors: number } } };
@@ -239,13 +245,39 @@ describe("KServe canary (canaryTrafficPercent) decided on queue-proxy numbers pe
     expect(data.message).toMatch(/success rate 0\.00% vs 100\.00%/);
     const after = isvc();
     expect(crdErrors(after)).toEqual([]);
-    const predictor = rec(rec(after.spec).predictor);
-    expect(predictor.canaryTrafficPercent).toBe(0);
+    // Clean: no canaryTrafficPercent left, one revision (a new one, serving v2) at 100%, and it is the rolled-out one.
+    expect(rec(rec(after.spec).predictor).canaryTrafficPercent).toBeUndefined();
     expect(rec(rec(after.metadata).annotations)).toMatchObject({ "flywheel.dev/version": "2" });
     expect(rec(rec(after.metadata).annotations)["flywheel.dev/canary-stable-version"]).toBeUndefined();
-    // All traffic on the revision that served v2 before the canary.
-    const traffic = rec(rec(rec(after.status).components).predictor).traffic as { revisionName: string; percent: number }[];
-    expect(traffic.filter((t) => t.percent > 0)).toEqual([expect.objectContaining({ revisionName: "iris-predictor-00002", percent: 100 })]);
+    const predictor = rec(rec(rec(after.status).components).predictor);
+    expect(predictor.traffic).toEqual([{ revisionName: "iris-predictor-00004", percent: 100, latestRevision: true }]);
+    expect(revisions.get("iris-predictor-00004")?.version).toBe("2");
+    expect(predictor).toMatchObject({ latestCreatedRevision: "iris-predictor-00004", latestRolledoutRevision: "iris-predictor-00004", previousRolledoutRevision: "iris-predictor-00002" });
+    // A redelivered decision writes nothing: pinning 0% on the unchanged spec would make KServe move all traffic to the
+    // previously rolled-out revision for a while.
+    await finishCanary(deps, running, "rollback", "redelivered");
+    expect(rec(isvc().metadata).resourceVersion).toBe(rec(after.metadata).resourceVersion);
     expect((await registry.getModelVersionByAlias("iris", "champion")).version).toBe("2");
+  }, 90_000);
+
+  it("after the rollback, the next deploy rolls out as requested: a plain deploy at 100%, then a canary against it", async () => {
+    // A plain deploy (cause rollback: the policy's canary does not apply) takes all traffic on its new revision.
+    await deployModelHandler(ev({ model: "iris", version: "1", cause: "rollback" }, "redeploy-1"), deps);
+    const plain = isvc();
+    expect(crdErrors(plain)).toEqual([]);
+    expect(rec(rec(plain.spec).predictor).canaryTrafficPercent).toBeUndefined();
+    expect(rec(rec(rec(plain.status).components).predictor)).toMatchObject({
+      latestRolledoutRevision: "iris-predictor-00005",
+      traffic: [{ revisionName: "iris-predictor-00005", percent: 100, latestRevision: true }],
+    });
+    expect(revisions.get("iris-predictor-00005")?.version).toBe("1");
+    // Then a canary of v2 splits 30/70 against the v1 revision just rolled out.
+    await deployModelHandler(ev({ model: "iris", version: "2", cause: "gate" }, "promote-2-again"), deps);
+    expect(rec(rec(isvc().spec).predictor).canaryTrafficPercent).toBe(30);
+    expect(await backend.canary.revisions("iris")).toEqual({ stable: { revision: "iris-predictor-00005", version: "1" }, candidate: { revision: "iris-predictor-00006", version: "2" } });
+    expect(rec(rec(rec(isvc().status).components).predictor).traffic).toEqual([
+      { revisionName: "iris-predictor-00006", percent: 30, latestRevision: true, tag: "latest" },
+      { revisionName: "iris-predictor-00005", percent: 70, latestRevision: false, tag: "prev" },
+    ]);
   }, 90_000);
 });

@@ -115,13 +115,17 @@ describe.each(SERVING_BACKENDS)("%s: the Roles are what the functions call", (b)
       await backend.remove("iris-b");
       expect(hasNativeCanary(backend)).toBe(b === "kserve");
       if (hasNativeCanary(backend)) {
-        // KServe's own canary: canaryTrafficPercent set, read back, removed (promote); pinned to 0 (rollback).
+        // KServe's own canary: canaryTrafficPercent set, read back, removed (promote); pinned to 0, then removed (rollback).
         const ref = { ...MODEL_KIND[b], namespace: NS, name: "iris" };
         const spec = { kind: "model", name: "iris", model: "iris", version: "1" } as const;
         await Promise.all([backend.canary.start(spec, ctx, 20, "1"), readyAfter(ref, generationOf(ref))]);
         await backend.canary.revisions("iris");
         await Promise.all([backend.canary.promote("iris", "r2"), readyAfter(ref, generationOf(ref))]);
-        await Promise.all([backend.canary.rollback(spec, ctx), readyAfter(ref, generationOf(ref))]);
+        // Rollback changes the spec twice (pinned at 0%, then the field removed): Ready after each.
+        const rolledBack = backend.canary.rollback(spec, ctx);
+        await readyAfter(ref, generationOf(ref));
+        await readyAfter(ref, generationOf(ref));
+        await rolledBack;
       }
     });
     const want = granted(b, "deploy-model");

@@ -16,7 +16,7 @@ import { KServeServingBackend } from "../../../platform/serving/kserve/backend.t
 import { STABLE_VERSION_ANNOTATION } from "../../../platform/serving/kserve/canary.ts";
 import { ServingKubeClient } from "../../../platform/serving/kube.ts";
 import { SeldonServingBackend } from "../../../platform/serving/seldon/backend.ts";
-import { DeploymentSpecSchema } from "../../../platform/specs/deployment.ts";
+import { DeploymentSpecSchema, type ModelDeployment } from "../../../platform/specs/deployment.ts";
 import type { ApplyContext } from "../../../platform/ports.ts";
 import { KubernetesTrainingBackend } from "../../../platform/training/kubernetes/backend.ts";
 import { TrainingSpecSchema, type TrainingSpecInput } from "../../../platform/specs/training.ts";
@@ -316,13 +316,31 @@ describe("process kubelet: serving (KServe InferenceService, Seldon Model)", () 
     expect(versions.filter((v) => v === "5").length).toBe(added("iris-predictor-00002"));
     expect(versions.filter((v) => v === "4").length).toBe(added("iris-predictor-00001"));
     const st = kube.get({ apiVersion: "serving.kserve.io/v1beta1", kind: "InferenceService", namespace: NS, name: "iris" })?.status;
-    expect(st).toMatchObject({ components: { predictor: { latestRolledoutRevision: "iris-predictor-00001", previousRolledoutRevision: "iris-predictor-00001", traffic: [{ tag: "latest", percent: 30 }, { tag: "prev", percent: 70 }] } } });
+    expect(st).toMatchObject({ components: { predictor: { latestRolledoutRevision: "iris-predictor-00001", traffic: [{ tag: "latest", percent: 30 }, { tag: "prev", percent: 70 }] } } });
+    // KServe moves previousRolledoutRevision only when a revision takes 100%: only one has so far.
+    expect(JSON.stringify(st)).not.toContain("previousRolledoutRevision");
     // Promote: remove the field (a merge patch; the fake's server-side apply does not drop fields a manager omits).
     const res = await fetch(`${kube.url}/apis/serving.kserve.io/v1beta1/namespaces/${NS}/inferenceservices/iris`, { method: "PATCH", headers: { "content-type": "application/merge-patch+json", authorization: "Bearer fake-token" }, body: JSON.stringify({ spec: { predictor: { canaryTrafficPercent: null } } }) });
     expect(res.status).toBe(200);
     await expect.poll(() => kubelet.served().find((m) => m.name === "iris")?.revisions.map((r) => [r.name, r.percent]), { timeout: 30_000, interval: 100 }).toEqual([["iris-predictor-00002", 100]]);
     expect((await infer(url)).status).toBe(200);
   }, 120_000);
+
+  it("a canary rolled back by Flywheel's KServe backend ends on one revision of the stable version at 100%, with no canaryTrafficPercent", async () => {
+    const kserve = new KServeServingBackend({ client: new ServingKubeClient(kube.kubeconfig, NS), pollMs: 100, readyTimeoutMs: 120_000 });
+    const spec: ModelDeployment = { kind: "model", name: "iris", model: "iris", version: "6" };
+    expect(await kserve.canary.start(spec, ctx(modelAt("iris-train-3", 3), "r3", "6"), 30, "5")).toMatchObject({ state: "ready" });
+    const served = (): (string | number)[][] | undefined => kubelet.served().find((m) => m.name === "iris")?.revisions.map((r) => [r.name, r.percent]);
+    expect(served()).toEqual([["iris-predictor-00003", 30], ["iris-predictor-00002", 70]]);
+    const stable: ModelDeployment = { kind: "model", name: "iris", model: "iris", version: "5" };
+    expect(await kserve.canary.rollback(stable, ctx("pvc://flywheel-artifacts/iris-train-2/model", "r4", "5"))).toMatchObject({ state: "ready", version: "5" });
+    await expect.poll(served, { timeout: 30_000, interval: 100 }).toEqual([["iris-predictor-00004", 100]]);
+    const obj = kube.get({ apiVersion: "serving.kserve.io/v1beta1", kind: "InferenceService", namespace: NS, name: "iris" });
+    expect((obj?.spec as { predictor: Record<string, unknown> }).predictor.canaryTrafficPercent).toBeUndefined();
+    expect(obj?.status).toMatchObject({ components: { predictor: { latestRolledoutRevision: "iris-predictor-00004", previousRolledoutRevision: "iris-predictor-00002" } } });
+    expect((await infer(kubelet.served().find((m) => m.name === "iris")?.url ?? "")).body).toMatchObject({ model_version: "5" });
+    expect(kubelet.errors).toEqual([]);
+  }, 150_000);
 
   it("a Seldon Model becomes Ready and answers through seldon-mesh with the Seldon-Model header", async () => {
     const seldon = new SeldonServingBackend({ client: new ServingKubeClient(kube.kubeconfig, NS), meshUrl: kubelet.seldonMeshUrl, pollMs: 100, readyTimeoutMs: 60_000 });

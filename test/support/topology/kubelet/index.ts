@@ -12,7 +12,8 @@
  * - the Kubeflow training operator (PyTorchJob): master/worker pods and Services, operator env, conditions;
  * - the kubelet: each Pod runs as a local process group (argv, never a shell) with the container's env and args;
  *   volumes are directories under workDir; stdout/stderr become the pod log (pods/log, follow=true);
- * - Knative's ApiServerSource adapter: dev.knative.apiserver.{resource,ref}.{add,update,delete} CloudEvents to a sink;
+ * - Knative's ApiServerSource adapter: dev.knative.apiserver.{resource,ref}.{add,update,delete} CloudEvents to a sink,
+ *   a failed send retried as the adapter does (5 retries, exponential backoff);
  * - KServe (InferenceService) and Seldon Core v2 (Model): a storage initializer, then an embedded V2 server process.
  * The container image is ignored: the command runs on this machine.
  */
@@ -70,8 +71,10 @@ export interface EmittedEvent {
   readonly type: string;
   readonly subject: string;
   readonly id: string;
-  /** HTTP status of the sink's answer; 0 when the sink could not be reached. */
+  /** HTTP status of the sink's last answer; 0 when the sink could not be reached. */
   readonly status: number;
+  /** Sends made for it (the adapter retries connection errors and 404/413/425/429/502/503/504, up to 5 times). */
+  readonly attempts: number;
 }
 
 /** A served model: the URL its object reports (status.url) and the revisions behind it. */

@@ -1,11 +1,13 @@
 // KServe's InferenceService controller in Serverless mode, for one V2 predictor: a revision (<isvc>-predictor-0000N)
 // per predictor change, each the storage initializer plus a V2 runtime process; a stable route (status.url) that
-// splits traffic latest/prev by canaryTrafficPercent, promoted by removing it. Status as KServe writes it:
-// conditions, components.predictor (revisions, traffic), modelStatus, url/address, observedGeneration.
+// splits traffic latest/prev by canaryTrafficPercent, promoted by removing it, with KServe's own rollout rules
+// (kserve-rollout.ts). Status as KServe writes it: conditions, components.predictor (revisions, traffic), modelStatus,
+// url/address, observedGeneration.
 import path from "node:path";
 import type { Informer } from "../informer.ts";
 import { KINDS, metaOf, nameOf, now, num, objAt, str, type KubeHttp, type Obj } from "../kube-http.ts";
 import { Front, startRuntime, weighted, type Backend, type RuntimeProcess } from "./front.ts";
+import { propagateRollout, routeTraffic, type Rollout, type TrafficStatus } from "./kserve-rollout.ts";
 import { QueueProxy } from "./queue-proxy.ts";
 import { initializeStorage, type StorageOptions } from "./storage.ts";
 
@@ -31,7 +33,9 @@ interface Revision {
 interface State {
   readonly front: Front;
   readonly revisions: Revision[];
-  rolledOut?: string;
+  rollout: Rollout;
+  /** The route's status.traffic; `traffic` is the same with each revision's URL, for the front. */
+  route: TrafficStatus[];
   traffic: (Backend & { name: string })[];
 }
 
@@ -65,7 +69,7 @@ export class KServeController {
     const hash = JSON.stringify(template);
     let st = this.#state.get(name);
     if (!st) {
-      const state: State = { front: new Front(() => weighted(state.traffic)), revisions: [], traffic: [] };
+      const state: State = { front: new Front(() => weighted(state.traffic)), revisions: [], rollout: {}, route: [], traffic: [] };
       await state.front.listen();
       this.#state.set(name, state);
       st = state;
@@ -79,17 +83,14 @@ export class KServeController {
     }
     if (latest.failure) return this.#write(isvc, st, latest, "failed");
     const canary = typeof canaryTrafficPercent === "number" ? canaryTrafficPercent : undefined;
-    const prev = st.revisions.find((r) => r.name === st.rolledOut && r.runtime);
-    if (canary !== undefined && prev && prev !== latest && latest.runtime) {
-      st.traffic = [
-        { name: latest.name, url: latest.queue?.url ?? "", percent: canary },
-        { name: prev.name, url: prev.queue?.url ?? "", percent: 100 - canary },
-      ];
-    } else if (latest.runtime) {
-      // No canary (or nothing to compare with): the latest revision takes all traffic and becomes the rolled-out one.
-      st.traffic = [{ name: latest.name, url: latest.queue?.url ?? "", percent: 100 }];
-      st.rolledOut = latest.name;
-      for (const r of st.revisions) if (r !== latest && r.runtime) await this.#stopRevision(r);
+    const latestReady = st.revisions.filter((r) => r.runtime).at(-1);
+    const route = routeTraffic(canary, st.rollout, latestReady?.name);
+    if (route) {
+      st.route = route;
+      st.rollout = propagateRollout(st.rollout, route, latestReady?.name, latest.name);
+      st.traffic = route.map((t) => ({ name: t.revisionName, url: st.revisions.find((r) => r.name === t.revisionName)?.queue?.url ?? "", percent: t.percent }));
+      // Revisions the route no longer names take no traffic: Knative scales them away.
+      for (const r of st.revisions) if (r.runtime && !route.some((t) => t.revisionName === r.name)) await this.#stopRevision(r);
     }
     await this.#write(isvc, st, latest, "ready");
   }
@@ -133,7 +134,6 @@ export class KServeController {
       return { type, status: mine ? "Unknown" : "True", ...(mine ? { reason: "RevisionMissing", message: `Configuration "${nameOf(isvc)}-predictor" is waiting for a Revision to become ready.` } : {}), lastTransitionTime: t };
     });
     const ready = st.revisions.filter((r) => r.runtime).at(-1);
-    const canary = st.traffic.length > 1;
     const status: Obj = {
       observedGeneration: num(metaOf(isvc).generation),
       deploymentMode: "Serverless",
@@ -146,9 +146,9 @@ export class KServeController {
           address: { url },
           latestCreatedRevision: latest.name,
           ...(ready ? { latestReadyRevision: ready.name } : {}),
-          ...(st.rolledOut ? { latestRolledoutRevision: st.rolledOut } : {}),
-          previousRolledoutRevision: canary ? (st.traffic[1]?.name ?? null) : null,
-          traffic: st.traffic.map((tr, i) => ({ revisionName: tr.name, percent: tr.percent, latestRevision: tr.name === latest.name, ...(canary ? { tag: i === 0 ? "latest" : "prev" } : {}) })),
+          latestRolledoutRevision: st.rollout.latestRolledoutRevision ?? null,
+          previousRolledoutRevision: st.rollout.previousRolledoutRevision ?? null,
+          traffic: st.route.map((t) => ({ ...t })),
         },
       },
       modelStatus: {
