@@ -1,13 +1,11 @@
 // The build's warm-up only: stand-ins on 127.0.0.1 for every backend a function's start and first request reach (an
-// empty MLflow, a broker that accepts, a Kubernetes API server with one InferenceService and the V2 server it points at,
-// an empty PostgreSQL), the config that points a function at them, and each function's first request, so the code
-// cache holds that request's code.
+// empty MLflow, a broker that accepts, a Kubernetes API server that finds nothing, an empty PostgreSQL), the config
+// that points a function at them, and each function's first request, so the code cache holds that request's code.
 import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import type { FunctionTarget } from "../knative/targets.ts";
-import { DEPLOYMENT, kube, NAMESPACE, v2 } from "./warm-up-kube.ts";
 import { startWarmUpPostgres } from "./warm-up-postgres.ts";
 
 export type WarmUpRequest = readonly [path: string, init: RequestInit];
@@ -20,20 +18,41 @@ export interface WarmUpBackends {
   close(): Promise<void>;
 }
 
-/** An HTTP server on 127.0.0.1 (a free port) answering each whole request with `answer`. */
-function listen(answer: (method: string, url: URL, body: string, res: http.ServerResponse) => void): Promise<http.Server> {
+const NAMESPACE = "flywheel";
+
+/**
+ * An API server with no objects: a collection lists empty, a watch stays open with no event, an object is NotFound.
+ * Paths: /api/v1/[namespaces/<ns>/]<plural>[/<name>...] and /apis/<group>/<version>/[namespaces/<ns>/]<plural>[/...].
+ */
+function kube(method: string, url: URL, res: http.ServerResponse): void {
+  const parts = url.pathname.split("/").filter(Boolean);
+  const rest = parts.slice(parts[0] === "api" ? 2 : 3);
+  const resource = rest[0] === "namespaces" && rest.length > 2 ? rest.slice(2) : rest;
+  const json = { "content-type": "application/json" };
+  if (method === "GET" && resource.length === 1) {
+    if (url.searchParams.get("watch") === "true") res.writeHead(200, json).flushHeaders();
+    else res.writeHead(200, json).end(JSON.stringify({ kind: "List", apiVersion: "v1", metadata: { resourceVersion: "1" }, items: [] }));
+    return;
+  }
+  const status = { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message: `${url.pathname} not found`, reason: "NotFound", code: 404 };
+  res.writeHead(404, json).end(JSON.stringify(status));
+}
+
+/**
+ * One HTTP server for the rest: Kubernetes paths (kube above); MLflow answers `{}` (an empty search: MLflow leaves out empty fields); anything else (the broker) 202.
+ */
+function stubServer(): Promise<http.Server> {
   const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => answer(req.method ?? "GET", new URL(req.url ?? "/", "http://stub"), Buffer.concat(chunks).toString("utf8"), res));
+    req.resume();
+    req.on("end", () => {
+      const url = req.url ?? "/";
+      if (url.startsWith("/api/2.0/mlflow/") || url.startsWith("/ajax-api/")) res.writeHead(200, { "content-type": "application/json" }).end("{}");
+      else if (url.startsWith("/api/") || url.startsWith("/apis/")) kube(req.method ?? "GET", new URL(url, "http://stub"), res);
+      else res.writeHead(202).end();
+    });
   });
   return new Promise((resolve, reject) => server.once("error", reject).listen(0, "127.0.0.1", () => resolve(server)));
 }
-
-const urlOf = (server: http.Server): string => {
-  const address = server.address();
-  return `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
-};
 
 function kubeconfig(server: string): string {
   return JSON.stringify({
@@ -49,20 +68,9 @@ function kubeconfig(server: string): string {
 
 /** Starts the stand-ins; `dir` (a temp dir the caller removes) gets the kubeconfig. */
 export async function startWarmUpBackends(dir: string): Promise<WarmUpBackends> {
-  let v2Url = "";
-  const [pg, v2Server, stub] = await Promise.all([
-    startWarmUpPostgres(),
-    listen((method, u, body, res) => v2(method, u.pathname, body, res)),
-    // One server for the rest: Kubernetes paths (warm-up-kube.ts); MLflow answers `{}` (an empty search: MLflow leaves
-    // out empty fields); anything else (the broker) 202.
-    listen((method, u, _body, res) => {
-      if (u.pathname.startsWith("/api/2.0/mlflow/") || u.pathname.startsWith("/ajax-api/")) res.writeHead(200, { "content-type": "application/json" }).end("{}");
-      else if (u.pathname.startsWith("/api/") || u.pathname.startsWith("/apis/")) kube(method, u, res, v2Url);
-      else res.writeHead(202).end();
-    }),
-  ]);
-  v2Url = urlOf(v2Server);
-  const url = urlOf(stub);
+  const [pg, stub] = await Promise.all([startWarmUpPostgres(), stubServer()]);
+  const address = stub.address();
+  const url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}`;
   const kubeFile = path.join(dir, "kubeconfig");
   fs.writeFileSync(kubeFile, kubeconfig(url), { mode: 0o600 });
   // Fresh per warm-up: nothing here is a secret, and none is written into the image.
@@ -74,7 +82,7 @@ export async function startWarmUpBackends(dir: string): Promise<WarmUpBackends> 
   // What each function's first request is (bench/coldstart's probes): a resolved alert, a V2 inference, a signed-in page.
   const first: Partial<Record<FunctionTarget, WarmUpRequest>> = {
     alertmanagerTrigger: ["/", { method: "POST", headers: { ...json, ...auth }, body: JSON.stringify({ version: "4", groupKey: "g", truncatedAlerts: 0, status: "resolved", receiver: "flywheel", groupLabels: {}, commonLabels: {}, commonAnnotations: {}, externalURL: "http://am", alerts: [] }) }],
-    infer: [`/${DEPLOYMENT}`, { method: "POST", headers: json, body: JSON.stringify({ inputs: [{ name: "input", datatype: "FP32", shape: [1, 4], data: [5.1, 3.5, 1.4, 0.2] }] }) }],
+    infer: ["/iris", { method: "POST", headers: json, body: JSON.stringify({ inputs: [{ name: "input", datatype: "FP32", shape: [1, 4], data: [5.1, 3.5, 1.4, 0.2] }] }) }],
   };
   return {
     env: {
@@ -94,8 +102,8 @@ export async function startWarmUpBackends(dir: string): Promise<WarmUpBackends> 
       return own ? [own, ...generic] : generic;
     },
     close: async () => {
-      for (const s of [stub, v2Server]) s.closeAllConnections();
-      await Promise.all([pg.close(), ...[stub, v2Server].map((s) => new Promise((resolve) => s.close(resolve)))]);
+      stub.closeAllConnections();
+      await Promise.all([pg.close(), new Promise((resolve) => stub.close(resolve))]);
     },
   };
 }
