@@ -1,6 +1,8 @@
 // A V2 (Open Inference Protocol) REST client over an injectable fetch: in embedded mode the platform passes a fetch
-// that calls its own hono app in-process; in Knative mode the global fetch reaches Seldon or KServe.
+// that calls its own hono app in-process; in Knative mode a fetch over node:http reaches Seldon or KServe (the global
+// fetch's first call would load undici on infer's first request: platform/http/fetch.ts).
 import { NotFoundError, UpstreamError, ValidationError } from "../../platform/errors.ts";
+import { nodeFetch } from "../../platform/http/fetch.ts";
 import type { InferenceTarget } from "../../platform/ports.ts";
 import type { InferRequest, InferResponse, ModelMetadata } from "../../platform/serving/v2/types.ts";
 
@@ -26,10 +28,10 @@ export function v2StatusError(status: number, message: string, what: string): Er
   return new UpstreamError(`${what}: inference server answered ${status}`, status >= 500, { status: 502 });
 }
 
-/** Just what the client calls: global fetch fits, and so does a hono app's `request` (in-process, no socket). */
+/** Just what the client calls: global fetch fits, nodeFetch (the default), and a hono app's `request` (in-process, no socket). */
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response> | Response;
 
-export function httpV2Client(doFetch: FetchLike = fetch, timeoutMs = 30_000): V2Client {
+export function httpV2Client(doFetch: FetchLike = nodeFetch, timeoutMs = 30_000): V2Client {
   const call = async (url: string, init: RequestInit, what: string, seen?: { headers?: Record<string, string> }): Promise<Response> => {
     let res: Response;
     try {

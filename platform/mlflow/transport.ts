@@ -1,6 +1,6 @@
 // HTTP to an MLflow server: auth (bearer or basic), custom CA bundle, JSON calls, bounded retries on 429/503/connection errors.
 import fs from "node:fs";
-import https from "node:https";
+import { createNodeFetch, nodeFetch } from "../http/fetch.ts";
 import { mlflowError, MlflowUpstreamError } from "./errors.ts";
 import { trimTrailingSlashes } from "../slashes.ts";
 
@@ -33,30 +33,9 @@ export interface MlflowClientOptions {
 
 const RETRY_STATUS = new Set([429, 503]);
 
-/** Minimal fetch over node:https with a custom CA (Node 20's global fetch cannot take one without undici's Agent). */
+/** A fetch over node:https trusting `ca` (Node 20's global fetch cannot take one without undici's Agent). */
 export function fetchWithCa(ca: Buffer): FetchLike {
-  return (input, init) =>
-    new Promise<Response>((resolve, reject) => {
-      const url = new URL(input);
-      const headers: Record<string, string> = {};
-      new Headers(init?.headers).forEach((v, k) => (headers[k] = v));
-      const req = https.request(url, { method: init?.method ?? "GET", headers, ca }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () => {
-          const h = new Headers();
-          for (const [k, v] of Object.entries(res.headers)) if (typeof v === "string") h.set(k, v);
-          const status = res.statusCode ?? 500;
-          const body = status === 204 || status === 304 ? null : Buffer.concat(chunks);
-          resolve(new Response(body, { status, headers: h }));
-        });
-        res.on("error", reject);
-      });
-      req.on("error", reject);
-      const body = init?.body;
-      if (typeof body === "string" || body instanceof Uint8Array) req.end(body);
-      else req.end();
-    });
+  return createNodeFetch({ ca });
 }
 
 /** A URL without its userinfo, for messages and logs. */
@@ -83,7 +62,8 @@ export class MlflowTransport {
   constructor(opts: MlflowClientOptions) {
     this.baseUrl = trimTrailingSlashes(opts.trackingUri);
     if (!/^https?:\/\//.test(this.baseUrl)) throw new TypeError(`trackingUri must be an http(s) URL, got ${opts.trackingUri}`);
-    this.doFetch = opts.fetch ?? (opts.caBundlePath ? fetchWithCa(fs.readFileSync(opts.caBundlePath)) : (i, init) => fetch(i, init));
+    // node:http, not the global fetch: ui's and infer's first requests read the registry, and a first fetch() loads undici.
+    this.doFetch = opts.fetch ?? (opts.caBundlePath ? fetchWithCa(fs.readFileSync(opts.caBundlePath)) : nodeFetch);
     this.auth = opts.token
       ? `Bearer ${opts.token}`
       : opts.username !== undefined

@@ -231,7 +231,7 @@ describe.each(["client-node", "kube-rest"] as const)("KubernetesTrainingBackend 
     expect(JSON.stringify(role)).not.toMatch(/secrets|\*/);
   });
 
-  it("loads the in-cluster ServiceAccount config inside a pod, the default kubeconfig elsewhere", () => {
+  it("loads the in-cluster ServiceAccount config inside a pod, elsewhere the kubeconfig its env names", () => {
     // client-node's loadFromCluster reads the service host from process.env itself.
     vi.stubEnv("KUBERNETES_SERVICE_HOST", "10.0.0.1");
     vi.stubEnv("KUBERNETES_SERVICE_PORT", "443");
@@ -243,10 +243,24 @@ describe.each(["client-node", "kube-rest"] as const)("KubernetesTrainingBackend 
       vi.unstubAllEnvs();
     }
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fw-kc-"));
-    fs.writeFileSync(path.join(dir, "config"), "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://example.invalid:6443'}}]\nusers: [{name: u, user: {token: t}}]\ncontexts: [{name: x, context: {cluster: c, user: u}}]\ncurrent-context: x\n");
-    vi.stubEnv("KUBECONFIG", path.join(dir, "config"));
+    const config = (name: string, server: string, context = true): string =>
+      `apiVersion: v1\nkind: Config\nclusters: [{name: ${name}, cluster: {server: '${server}'}}]\nusers: [{name: u${name}, user: {token: t}}]\n` +
+      (context ? `contexts: [{name: x${name}, context: {cluster: ${name}, user: u${name}}}]\ncurrent-context: x${name}\n` : "");
+    fs.writeFileSync(path.join(dir, "config"), config("c", "https://example.invalid:6443"));
+    fs.writeFileSync(path.join(dir, "other"), config("o", "https://other.invalid:6443"));
+    fs.mkdirSync(path.join(dir, "home", ".kube"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "home", ".kube", "config"), config("h", "https://home.invalid:6443"));
+    // The process's own KUBECONFIG and HOME say otherwise: the `env` passed in decides (client-node reads process.env).
+    vi.stubEnv("KUBECONFIG", path.join(dir, "other"));
+    vi.stubEnv("HOME", dir);
     try {
-      expect(loadKubeConfig({}, () => false).getCurrentCluster()?.server).toBe("https://example.invalid:6443");
+      expect(loadKubeConfig({ KUBECONFIG: path.join(dir, "config") }).getCurrentCluster()?.server).toBe("https://example.invalid:6443");
+      expect(loadKubeConfig({ HOME: path.join(dir, "home") }).getCurrentCluster()?.server).toBe("https://home.invalid:6443");
+      expect(loadKubeConfig({}, () => false).getCurrentCluster()?.server).toBe("http://localhost:8080");
+      // Several files merge as client-node merges them: every cluster known, a later current-context wins.
+      const merged = loadKubeConfig({ KUBECONFIG: [path.join(dir, "other"), path.join(dir, "config")].join(path.delimiter) });
+      expect(merged.getCurrentCluster()?.server).toBe("https://example.invalid:6443");
+      expect(merged.getClusters().map((c) => c.name)).toEqual(["o", "c"]);
     } finally {
       vi.unstubAllEnvs();
       fs.rmSync(dir, { recursive: true, force: true });
