@@ -1,4 +1,5 @@
 // Reachability of the outside UIs linked from Home: each tool's own health endpoint, short timeout, no body read.
+import { nodeFetch } from "../../platform/http/fetch.ts";
 import type { UiDeps } from "../deps.ts";
 
 export const OUTSIDE = [
@@ -23,7 +24,9 @@ export interface Probe {
 const TIMEOUT_MS = 1500;
 
 export async function probeOutside(deps: Pick<UiDeps, "config" | "fetch">): Promise<Probe[]> {
-  const doFetch = deps.fetch ?? ((i: string, init?: RequestInit) => fetch(i, init));
+  // node:http, not the global fetch: in a cold ui pod, the home page's probes were the first fetch() and paid for
+  // loading undici's dispatcher and compiling its llhttp (platform/http/fetch.ts).
+  const doFetch = deps.fetch ?? nodeFetch;
   return Promise.all(
     OUTSIDE.map(async (o): Promise<Probe> => {
       const url = deps.config.links[o.key];
