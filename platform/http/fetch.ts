@@ -5,8 +5,9 @@
 // request records the CLIENT span and sends the traceparent undici's instrumentation gave fetch (as http/post.ts does).
 import http from "node:http";
 import https from "node:https";
-import { SpanKind, SpanStatusCode, context, propagation, trace, type Tracer } from "@opentelemetry/api";
+import type { Tracer } from "@opentelemetry/api";
 import { defaultTracer } from "../telemetry/spans.ts";
+import { inClientSpan, injectTrace } from "./client-span.ts";
 
 export type FetchLike = (input: string, init?: RequestInit) => Promise<Response>;
 
@@ -43,26 +44,13 @@ export function createNodeFetch(opts: NodeFetchOptions = {}): FetchLike & { clos
   const tracer = opts.tracer ?? defaultTracer();
 
   type Answer = { status: number; statusText: string; headers: Headers; body: Buffer<ArrayBuffer> };
-  /** One request, in a CLIENT span (semconv http.request.method, url.full, http.response.status_code; ERROR on a transport error or a status >= 400). */
-  const once = (url: URL, method: string, headers: Record<string, string>, body: string | Uint8Array | undefined, signal: AbortSignal | undefined): Promise<Answer> => {
-    const span = tracer.startSpan(method, { kind: SpanKind.CLIENT, attributes: { "http.request.method": method, "url.full": url.href } });
-    const out: Record<string, string> = body === undefined ? { ...headers } : { ...headers, "content-length": String(Buffer.byteLength(body)) };
-    propagation.inject(trace.setSpan(context.active(), span), out);
-    return exchange(url, method, out, body, signal).then(
-      (r) => {
-        span.setAttribute("http.response.status_code", r.status);
-        if (r.status >= 400) span.setStatus({ code: SpanStatusCode.ERROR });
-        span.end();
-        return r;
-      },
-      (e: unknown) => {
-        span.recordException(e instanceof Error ? e : String(e));
-        span.setStatus({ code: SpanStatusCode.ERROR, message: e instanceof Error ? e.message : String(e) });
-        span.end();
-        throw e;
-      },
-    );
-  };
+  /** One request, in its CLIENT span (client-span.ts). */
+  const once = (url: URL, method: string, headers: Record<string, string>, body: string | Uint8Array | undefined, signal: AbortSignal | undefined): Promise<Answer> =>
+    inClientSpan(tracer, method, url.href, (span) => {
+      const out: Record<string, string> = body === undefined ? { ...headers } : { ...headers, "content-length": String(Buffer.byteLength(body)) };
+      injectTrace(span, out);
+      return exchange(url, method, out, body, signal);
+    });
 
   const exchange = (url: URL, method: string, out: Record<string, string>, body: string | Uint8Array | undefined, signal: AbortSignal | undefined) =>
     new Promise<Answer>((resolve, reject) => {

@@ -3,8 +3,9 @@
 // function's first emit. Each POST records the CLIENT span undici's instrumentation used to record for fetch.
 import http from "node:http";
 import https from "node:https";
-import { SpanKind, SpanStatusCode, context, propagation, trace, type Span, type Tracer } from "@opentelemetry/api";
+import type { Span, Tracer } from "@opentelemetry/api";
 import { defaultTracer } from "../telemetry/spans.ts";
+import { inClientSpan, injectTrace } from "./client-span.ts";
 
 export interface PostResult {
   readonly status: number;
@@ -85,7 +86,7 @@ export function createHttpPost(opts: HttpPostOptions = {}): Post & { close(): vo
       try {
         const t = target(uri);
         const out: Record<string, string> = { ...headers, "content-length": String(Buffer.byteLength(body)) };
-        propagation.inject(trace.setSpan(context.active(), span), out);
+        injectTrace(span, out);
         req = t.mod.request({ hostname: t.hostname, port: t.port, path: t.path, method: "POST", headers: out, agent: t.agent, signal });
       } catch (e) {
         // A bad URI or a header value node:http refuses: a transport error, as fetch's TypeError is.
@@ -109,23 +110,7 @@ export function createHttpPost(opts: HttpPostOptions = {}): Post & { close(): vo
       req.end(body);
     });
 
-  const post: Post = (uri, headers, body, signal) => {
-    const span = tracer.startSpan("POST", { kind: SpanKind.CLIENT, attributes: { "http.request.method": "POST", "url.full": uri } });
-    return send(span, uri, headers, body, signal).then(
-      (r) => {
-        span.setAttribute("http.response.status_code", r.status);
-        if (r.status >= 400) span.setStatus({ code: SpanStatusCode.ERROR });
-        span.end();
-        return r;
-      },
-      (e: unknown) => {
-        span.recordException(e instanceof Error ? e : String(e));
-        span.setStatus({ code: SpanStatusCode.ERROR, message: e instanceof Error ? e.message : String(e) });
-        span.end();
-        throw e;
-      },
-    );
-  };
+  const post: Post = (uri, headers, body, signal) => inClientSpan(tracer, "POST", uri, (span) => send(span, uri, headers, body, signal));
 
   return Object.assign(post, {
     close(): void {
