@@ -9,6 +9,7 @@ import http, { STATUS_CODES } from "node:http";
 import https from "node:https";
 import net from "node:net";
 import path from "node:path";
+import { kubeconfigFiles } from "../training/kubernetes/kubeconfig-files.ts";
 
 /** The ServiceAccount files client-node's loadFromCluster reads (prefix for tests). */
 export const SERVICEACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
@@ -88,11 +89,10 @@ export async function restReader(opts: Options): Promise<RestReader | undefined>
 async function endpointOf({ env, serviceAccountDir = SERVICEACCOUNT_DIR, exists = fs.existsSync }: Options): Promise<Endpoint | undefined> {
   const tokenFile = path.join(serviceAccountDir, "token");
   if (env.KUBERNETES_SERVICE_HOST && exists(tokenFile)) return inCluster(env.KUBERNETES_SERVICE_HOST, env.KUBERNETES_SERVICE_PORT, serviceAccountDir);
-  // KubeConfig.loadFromDefault: $KUBECONFIG (several files are merged: left to client-node), else ~/.kube/config.
-  const files = (env.KUBECONFIG ?? "").split(path.delimiter).filter(Boolean);
-  if (files.length > 1) return undefined;
-  const file = files[0] ?? (env.HOME ? path.join(env.HOME, ".kube", "config") : undefined);
-  if (!file || (!files[0] && !exists(file))) return undefined;
+  // Several files are merged: left to client-node.
+  const files = kubeconfigFiles(env, exists);
+  const file = files.length === 1 ? files[0] : undefined;
+  if (!file) return undefined;
   return fromKubeconfig(file, (await import("../yaml.ts")).parseYaml(fs.readFileSync(file, "utf8")));
 }
 

@@ -1,8 +1,8 @@
 // Kubernetes credentials (in-cluster or kubeconfig). Importing this loads @kubernetes/client-node: callers on a
 // function's start-up path import it lazily (see load.ts); the client itself lives in kube-client.ts.
 import fs from "node:fs";
-import path from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
+import { kubeconfigFiles } from "./kubeconfig-files.ts";
 
 export { TrainingKubeClient } from "./kube-client.ts";
 
@@ -21,9 +21,7 @@ export function loadKubeConfig(env: Record<string, string | undefined>, exists: 
     kc.loadFromCluster();
     return kc;
   }
-  const files = (env.KUBECONFIG ?? "").split(path.delimiter).filter(Boolean);
-  const home = env.HOME ? path.join(env.HOME, ".kube", "config") : undefined;
-  const [first, ...rest] = files;
+  const [first, ...rest] = kubeconfigFiles(env, exists);
   if (first) {
     kc.loadFromFile(first);
     for (const file of rest) {
@@ -31,8 +29,7 @@ export function loadKubeConfig(env: Record<string, string | undefined>, exists: 
       more.loadFromFile(file);
       kc.mergeConfig(more);
     }
-  } else if (home && exists(home)) kc.loadFromFile(home);
-  else if (exists(SA_TOKEN_FILE)) kc.loadFromCluster();
+  } else if (exists(SA_TOKEN_FILE)) kc.loadFromCluster();
   else kc.loadFromClusterAndUser({ name: "cluster", server: "http://localhost:8080", skipTLSVerify: false }, { name: "user" });
   return kc;
 }
