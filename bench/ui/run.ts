@@ -7,6 +7,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
+import v8 from "node:v8";
+import vm from "node:vm";
 import { CloudEvent } from "cloudevents";
 import { Hono } from "hono";
 import { createUi } from "../../pages/index.tsx";
@@ -137,19 +139,29 @@ const cases: [string, string][] = [
 
 const results: Record<string, { p50: number; p95: number; cpuP50: number; cpuP95: number; bytes: number; n: number; ratioP50: number; ratioP95: number }> = {};
 let floor = { p50: 0, p95: 0 };
+// A full collection before each reading, so "after" shows what the requests retained, not garbage not yet collected.
+v8.setFlagsFromString("--expose-gc");
+const fullGc = vm.runInNewContext("gc") as () => void;
+const settled = (): NodeJS.MemoryUsage => (fullGc(), process.memoryUsage());
 const memBefore = process.memoryUsage();
+const gcBefore = settled();
 for (const [name, url] of cases) {
   const r = await measure(url);
   if (!floor.p50) floor = r;
   results[name] = { ...r, ratioP50: r.p50 / floor.p50, ratioP95: r.p95 / floor.p95 };
 }
 const memAfter = process.memoryUsage();
+const gcAfter = settled();
 registry.close();
 await broker.stop();
 fs.rmSync(dataDir, { recursive: true, force: true });
 
 const mib = (b: number): number => Math.round((b / 1048576) * 10) / 10;
-const memory = { rssMiB: [mib(memBefore.rss), mib(memAfter.rss)], heapUsedMiB: [mib(memBefore.heapUsed), mib(memAfter.heapUsed)] };
+const memory = {
+  rssMiB: [mib(memBefore.rss), mib(memAfter.rss)],
+  heapUsedMiB: [mib(memBefore.heapUsed), mib(memAfter.heapUsed)],
+  afterFullGc: { rssMiB: [mib(gcBefore.rss), mib(gcAfter.rss)], heapUsedMiB: [mib(gcBefore.heapUsed), mib(gcAfter.heapUsed)] },
+};
 console.log(`load average ${os.loadavg().map((l) => l.toFixed(1)).join(" ")}; UI render time: runs page on the embedded registry with ${N} runs (seeded in ${seedSeconds.toFixed(1)} s), compare and lineage on it with ${EVENTS} broker events (emitted in ${eventSeconds.toFixed(1)} s), jobs page on ${N} fake jobs, ${ITER} requests each (ms)`);
 console.log("case".padEnd(36), "p50".padStart(8), "p95".padStart(8), "p50/floor".padStart(10), "p95/floor".padStart(10), "cpu p50".padStart(8), "cpu p95".padStart(8), "KiB".padStart(7), "n".padStart(4));
 for (const [name, r] of Object.entries(results)) {
@@ -157,4 +169,5 @@ for (const [name, r] of Object.entries(results)) {
     r.cpuP50.toFixed(2).padStart(8), r.cpuP95.toFixed(2).padStart(8), (r.bytes / 1024).toFixed(1).padStart(7), String(r.n).padStart(4));
 }
 console.log(`memory before/after the requests: rss ${memory.rssMiB.join(" -> ")} MiB, heap used ${memory.heapUsedMiB.join(" -> ")} MiB`);
+console.log(`after a full GC each time (what the requests retained): rss ${memory.afterFullGc.rssMiB.join(" -> ")} MiB, heap used ${memory.afterFullGc.heapUsedMiB.join(" -> ")} MiB`);
 console.log(JSON.stringify({ bench: "ui", runs: N, jobs: N, iterations: ITER, seedSeconds, results, memory }));
