@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { ContainerConfigError, prepareContainer, type PrepareOptions, type PreparedContainer } from "./container.ts";
-import { arrAt, KINDS, metaOf, nameOf, now, nsOf, objAt, str, uidOf, type Obj } from "./kube-http.ts";
+import { arrAt, KINDS, KubeError, metaOf, nameOf, now, nsOf, objAt, str, uidOf, type Obj } from "./kube-http.ts";
 import type { ClusterView, PodNetwork } from "./network.ts";
 
 export interface RuntimeOptions extends PrepareOptions {
@@ -67,7 +67,15 @@ export class PodRuntime {
       await this.#o.http.patchStatus(KINDS.Pod, nsOf(pod), nameOf(pod), pod, status);
     } catch (e) {
       // A pod deleted meanwhile has no status to write.
-      if (!this.#runs.get(uidOf(pod))?.deleted) throw e;
+      const run = this.#runs.get(uidOf(pod));
+      if (run?.deleted) return;
+      // Deleted before its DELETED event reached the informer: the API server says so first. Stop it as that event
+      // would (the kubelet's status manager drops a NotFound pod too), instead of reporting a race as an error.
+      if (e instanceof KubeError && e.code === 404) {
+        if (run) this.#kill(run);
+        return;
+      }
+      throw e;
     }
   }
 
