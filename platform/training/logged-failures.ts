@@ -51,25 +51,61 @@ export async function loggedFailedJob(state: StateStore, jobId: string): Promise
   return row ? jobFromEvent(row.event, jobId) : undefined;
 }
 
+/**
+ * Jobs already parsed from logged events, per store, by the row's key. A logged event never changes (record() inserts
+ * once per source and id; retention only deletes), so a replica may keep what it parsed: a list then reads the
+ * events' bodies and runs the schemas only for failures it has not seen, instead of all of them on every page load.
+ */
+const parsedByStore = new WeakMap<StateStore, Map<string, JobRecord | null>>();
+/** Bodies fetched per query (a bounded IN list). */
+const FETCH_CHUNK = 200;
+
+function remember(cache: Map<string, JobRecord | null>, key: string, job: JobRecord | null): void {
+  // Oldest first out: what falls out of the log's newest MAX_LOGGED is not asked for again.
+  if (cache.size >= 2 * MAX_LOGGED) {
+    const oldest = cache.keys().next();
+    if (!oldest.done) cache.delete(oldest.value);
+  }
+  cache.set(key, job);
+}
+
 /** Logged failed trainings (of one model), newest first, that `known` does not claim; an unreadable event is skipped. */
 export async function loggedFailedJobs(state: StateStore, o: { model?: string | undefined; known: (id: string) => Promise<boolean> }): Promise<JobRecord[]> {
   let q = state.db
     .selectFrom("event_log")
-    .select(["about_job", "event"])
+    .select(["key", "about_job"])
     .where("source", "=", TRAINING_EVENT_SOURCE)
     .where("type", "=", eventType("training.failed"))
     .orderBy("received_at", "desc")
     .limit(MAX_LOGGED);
   if (o.model) q = q.where("about_model", "=", o.model);
-  const jobs: JobRecord[] = [];
+  const unknown: { key: string; jobId: string }[] = [];
   for (const row of await q.execute()) {
-    if (!row.about_job || (await o.known(row.about_job))) continue;
-    try {
-      const job = jobFromEvent(row.event, row.about_job);
-      if (job) jobs.push(job);
-    } catch {
-      // An event that no longer parses (an older shape) is not a job the list can show.
+    if (row.about_job && !(await o.known(row.about_job))) unknown.push({ key: row.key, jobId: row.about_job });
+  }
+  let cache = parsedByStore.get(state);
+  if (!cache) parsedByStore.set(state, (cache = new Map()));
+  const missing = unknown.filter((u) => !cache.has(u.key));
+  for (let i = 0; i < missing.length; i += FETCH_CHUNK) {
+    const chunk = missing.slice(i, i + FETCH_CHUNK);
+    const bodies = new Map((await state.db.selectFrom("event_log").select(["key", "event"]).where("key", "in", chunk.map((u) => u.key)).execute()).map((r) => [r.key, r.event]));
+    for (const u of chunk) {
+      const body = bodies.get(u.key);
+      // Trimmed meanwhile: not remembered, so a later list does not carry it either.
+      if (body === undefined) continue;
+      let job: JobRecord | null = null;
+      try {
+        job = jobFromEvent(body, u.jobId) ?? null;
+      } catch {
+        // An event that no longer parses (an older shape) is not a job the list can show.
+      }
+      remember(cache, u.key, job);
     }
+  }
+  const jobs: JobRecord[] = [];
+  for (const u of unknown) {
+    const job = cache.get(u.key);
+    if (job) jobs.push(job);
   }
   return jobs.sort(newestFirst);
 }
