@@ -1,6 +1,7 @@
 // A small client for Airflow's stable REST API (/api/v1): DAGs, DAG runs, trigger, pause/unpause, with basic auth.
 import * as z from "zod";
 import { ConflictError, NotFoundError, UpstreamError, ValidationError } from "../../platform/errors.ts";
+import { nodeFetch } from "../../platform/http/fetch.ts";
 
 const DagSchema = z.lazy(() =>
   z.object({
@@ -48,7 +49,8 @@ export class AirflowClient {
   constructor(o: AirflowClientOptions) {
     this.base = `${o.url.replace(/\/$/, "")}/api/v1`;
     this.auth = o.username !== undefined ? `Basic ${Buffer.from(`${o.username}:${o.password ?? ""}`).toString("base64")}` : undefined;
-    this.fetchFn = o.fetch ?? ((i, init) => fetch(i, init));
+    // node:http, not the global fetch, whose first call loads undici's dispatcher (platform/http/fetch.ts).
+    this.fetchFn = o.fetch ?? nodeFetch;
   }
 
   private async call<T>(method: string, path: string, schema: z.ZodType<T>, body?: unknown): Promise<T> {

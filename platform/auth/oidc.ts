@@ -1,9 +1,10 @@
 // OIDC authorization code + PKCE against any provider: discovery, code exchange, ID token verification, role mapping.
 import { createHash } from "node:crypto";
-import { createRemoteJWKSet, jwtVerify } from "jose";
+import { createRemoteJWKSet, customFetch, jwtVerify } from "jose";
 import type { JWTPayload } from "jose";
 import * as z from "zod";
 import { UnauthorizedError, ForbiddenError, UpstreamError } from "../errors.ts";
+import { nodeFetch } from "../http/fetch.ts";
 import { highestRole, isRole } from "./roles.ts";
 import type { Role } from "./roles.ts";
 import { randomToken } from "./secrets.ts";
@@ -54,7 +55,9 @@ export class OidcClient {
 
   constructor(
     private readonly settings: OidcSettings,
-    private readonly fetchFn: FetchFn = (i, init) => fetch(i, init),
+    // node:http, not the global fetch: in a cold ui pod a sign-in may be the first request out, and the global fetch's
+    // first call loads undici's dispatcher (http/fetch.ts).
+    private readonly fetchFn: FetchFn = nodeFetch,
   ) {}
 
   private discover(): Promise<Discovery> {
@@ -115,7 +118,7 @@ export class OidcClient {
   /** Verify a JWT (ID token, or a bearer token for the API) signed by the provider for this client. */
   async verify(jwt: string): Promise<JWTPayload> {
     const d = await this.discover();
-    this.jwks ??= createRemoteJWKSet(new URL(d.jwks_uri));
+    this.jwks ??= createRemoteJWKSet(new URL(d.jwks_uri), { [customFetch]: (url, init) => this.fetchFn(url, init) });
     try {
       const { payload } = await jwtVerify(jwt, this.jwks, { issuer: d.issuer, audience: this.settings.clientId });
       return payload;

@@ -2,7 +2,7 @@ import { mkdtemp } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import type { Hono } from "hono";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createAuth } from "../../../platform/auth/index.ts";
 import { claimValues } from "../../../platform/auth/oidc.ts";
 import { parseConfig } from "../../../platform/config/index.ts";
@@ -86,6 +86,24 @@ describe("OIDC code flow with PKCE", () => {
       });
     };
     expect((await form()).status).toBe(200);
+  });
+
+  it("reaches the provider over node:http, not the global fetch (whose first call loads undici in a cold pod)", async () => {
+    const fresh = await platformFor(idp, "s3cret");
+    const real = globalThis.fetch;
+    const seen: string[] = [];
+    const spy = vi.spyOn(globalThis, "fetch").mockImplementation((input, init) => {
+      seen.push(String(input instanceof Request ? input.url : input));
+      return real(input, init);
+    });
+    try {
+      expect((await oidcLogin(fresh, new Jar(), "u-ana")).status).toBe(303);
+    } finally {
+      spy.mockRestore();
+    }
+    // Only the test's own browser step (the provider's authorize page) used it; discovery and the token exchange did not.
+    expect(seen.map((u) => new URL(u).pathname)).toEqual(["/authorize"]);
+    expect(idp.tokenRequests.length).toBeGreaterThan(0);
   });
 
   it("gives a viewer read access and a 403 on deploy", async () => {
