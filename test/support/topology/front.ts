@@ -166,6 +166,9 @@ export class FunctionFront {
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
+    // On "close", not "exit": output still buffered in the pipes arrives after "exit", and a write to the closed fd
+    // throws EBADF (or would hit whatever file reused the number). Also closes the log of a child that never listened.
+    child.once("close", () => fs.closeSync(log));
     const startedMs = performance.now();
     let out = "";
     const port = await new Promise<number>((resolve, reject) => {
@@ -183,7 +186,6 @@ export class FunctionFront {
     const keep = (d: Buffer): void => void fs.writeSync(log, d);
     child.stdout?.removeAllListeners("data").on("data", keep);
     child.stderr?.removeAllListeners("data").on("data", keep);
-    child.once("exit", () => fs.closeSync(log));
     this.#replicas[index] = { index, url: `http://127.0.0.1:${port}`, child, startedMs };
   }
 

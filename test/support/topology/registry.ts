@@ -16,6 +16,9 @@ export async function startRegistryProcess(dataDir: string, logDir: string, time
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const child = spawn(process.execPath, ["--import", "tsx", MAIN, dataDir], { stdio: ["ignore", "pipe", "pipe"] });
   const log = fs.openSync(path.join(logDir, "registry.log"), "a");
+  // On "close", not "exit": output still buffered in the pipes arrives after "exit", and a write to the closed fd
+  // throws EBADF (or would hit whatever file reused the number). Also closes the log of a child that never listened.
+  child.once("close", () => fs.closeSync(log));
   let out = "";
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`registry did not start in ${timeoutMs} ms: ${out.slice(-2000)}`)), timeoutMs);
@@ -35,7 +38,6 @@ export async function startRegistryProcess(dataDir: string, logDir: string, time
       reject(new Error(`registry exited ${code}: ${out.slice(-2000)}`));
     });
   });
-  child.once("exit", () => fs.closeSync(log));
   return {
     url: `http://127.0.0.1:${port}`,
     dataDir,
