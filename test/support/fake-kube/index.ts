@@ -145,7 +145,9 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
           : method === "GET" ? (isWatch ? "watch" : "list") : method === "DELETE" ? "deletecollection" : VERBS[method] ?? method.toLowerCase();
         recorded = { ...rec, verb, group: r.group, resource: route.sub ? `${r.plural}/${route.sub}` : r.plural, namespace: ns };
         if (r.namespaced && route.name && ns === undefined) throw new ApiError(404, "NotFound", "the server could not find the requested resource");
-        const ctx: Ctx = { store, validate: opts.validate, resource: r, namespace: ns ?? "", query: url.searchParams };
+        // A write's field manager: ?fieldManager, else the User-Agent's product, as the API server derives it.
+        const manager = url.searchParams.get("fieldManager") || String(req.headers["user-agent"] ?? "").split("/")[0] || "unknown";
+        const ctx: Ctx = { store, validate: opts.validate, resource: r, namespace: ns ?? "", query: url.searchParams, manager };
         const body = chunks.length ? parseBody(Buffer.concat(chunks).toString("utf8"), rec.contentType) : null;
         if (!route.name) {
           if (method === "GET" && isWatch) {
