@@ -322,7 +322,7 @@ describe("process kubelet: serving (KServe InferenceService, Seldon Model)", () 
     expect(st).toMatchObject({ components: { predictor: { latestRolledoutRevision: "iris-predictor-00001", traffic: [{ tag: "latest", percent: 30 }, { tag: "prev", percent: 70 }] } } });
     // KServe moves previousRolledoutRevision only when a revision takes 100%: only one has so far.
     expect(JSON.stringify(st)).not.toContain("previousRolledoutRevision");
-    // Promote: remove the field (a merge patch; the fake's server-side apply does not drop fields a manager omits).
+    // Promote: remove the field with a merge patch, as the backend's promotion does.
     const res = await fetch(`${kube.url}/apis/serving.kserve.io/v1beta1/namespaces/${NS}/inferenceservices/iris`, { method: "PATCH", headers: { "content-type": "application/merge-patch+json", authorization: "Bearer fake-token" }, body: JSON.stringify({ spec: { predictor: { canaryTrafficPercent: null } } }) });
     expect(res.status).toBe(200);
     await expect.poll(() => kubelet.served().find((m) => m.name === "iris")?.revisions.map((r) => [r.name, r.percent]), { timeout: 30_000, interval: 100 }).toEqual([["iris-predictor-00002", 100]]);

@@ -19,7 +19,8 @@
  * resourceVersion, or the current state as ADDED without one; 410 Expired after compact()); PUT/PATCH of the object and
  * its `/status` subresource (each keeps the other's fields); optimistic concurrency (409 Conflict on a stale
  * resourceVersion); merge-patch, JSON patch, strategic merge (as merge); server-side apply (`application/apply-patch+yaml`
- * with `fieldManager`: creates when absent, 422 without fieldManager); DELETE with `propagationPolicy`
+ * with `fieldManager`: creates when absent, 422 without fieldManager, field ownership in managedFields, 409 on a
+ * conflict without `force`; fields.ts); DELETE with `propagationPolicy`
  * Background/Foreground/Orphan cascading through ownerReferences; `pods/<name>/log` with `container`, `tailLines`,
  * `follow=true` (streams until the pod is Succeeded/Failed/deleted or endLog()); bearer-token check when `token` is set.
  */
