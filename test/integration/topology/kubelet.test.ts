@@ -293,11 +293,14 @@ describe("process kubelet: serving (KServe InferenceService, Seldon Model)", () 
     const client = new ServingKubeClient(kube.kubeconfig, NS);
     const obj = await client.read("serving.kserve.io/v1beta1", "InferenceService", "iris");
     const predictor = (obj?.spec as { predictor: { model: Record<string, unknown> } }).predictor;
-    // What a canary rollout applies: the new storageUri with canaryTrafficPercent (Flywheel's backend does not render it yet).
-    // Registry version 5 as the candidate, version 4 the stable arm (the annotations the backend's canary sets).
-    const annotations = { "flywheel.dev/version": "5", [STABLE_VERSION_ANNOTATION]: "4" };
+    // What a canary rollout applies: the new storageUri with canaryTrafficPercent, by hand here (the backend's own canary
+    // is the next test). Registry version 5 as the candidate, version 4 the stable arm (the annotations the backend's
+    // canary sets). Like the backend, it applies the whole object: server-side apply removes the labels and annotations
+    // the same manager applied before and now leaves out.
+    const md = (obj?.metadata ?? {}) as { labels?: Record<string, string>; annotations?: Record<string, string> };
+    const annotations = { ...md.annotations, "flywheel.dev/version": "5", [STABLE_VERSION_ANNOTATION]: "4" };
     const model = { ...predictor.model, storageUri: modelAt("iris-train-2", 2), env: [{ name: "MLSERVER_MODEL_VERSION", value: "5" }] };
-    await client.apply({ apiVersion: "serving.kserve.io/v1beta1", kind: "InferenceService", metadata: { name: "iris", namespace: NS, annotations }, spec: { predictor: { ...predictor, canaryTrafficPercent: 30, model } } });
+    await client.apply({ apiVersion: "serving.kserve.io/v1beta1", kind: "InferenceService", metadata: { name: "iris", namespace: NS, labels: md.labels ?? {}, annotations }, spec: { predictor: { ...predictor, canaryTrafficPercent: 30, model } } });
     await expect.poll(() => kubelet.served().find((m) => m.name === "iris")?.revisions.map((r) => [r.name, r.percent]), { timeout: 60_000, interval: 100 }).toEqual([["iris-predictor-00002", 30], ["iris-predictor-00001", 70]]);
     const url = kubelet.served().find((m) => m.name === "iris")?.url ?? "";
     const before = await queueProxyCounts();
@@ -319,7 +322,7 @@ describe("process kubelet: serving (KServe InferenceService, Seldon Model)", () 
     expect(st).toMatchObject({ components: { predictor: { latestRolledoutRevision: "iris-predictor-00001", traffic: [{ tag: "latest", percent: 30 }, { tag: "prev", percent: 70 }] } } });
     // KServe moves previousRolledoutRevision only when a revision takes 100%: only one has so far.
     expect(JSON.stringify(st)).not.toContain("previousRolledoutRevision");
-    // Promote: remove the field (a merge patch; the fake's server-side apply does not drop fields a manager omits).
+    // Promote: remove the field with a merge patch, as the backend's promotion does.
     const res = await fetch(`${kube.url}/apis/serving.kserve.io/v1beta1/namespaces/${NS}/inferenceservices/iris`, { method: "PATCH", headers: { "content-type": "application/merge-patch+json", authorization: "Bearer fake-token" }, body: JSON.stringify({ spec: { predictor: { canaryTrafficPercent: null } } }) });
     expect(res.status).toBe(200);
     await expect.poll(() => kubelet.served().find((m) => m.name === "iris")?.revisions.map((r) => [r.name, r.percent]), { timeout: 30_000, interval: 100 }).toEqual([["iris-predictor-00002", 100]]);

@@ -1,5 +1,6 @@
 // The fake API server's write semantics: create, replace, patch (merge/json/strategic/apply), delete with propagation.
 import YAML from "yaml";
+import { applyOwned, updateOwned } from "./fields.ts";
 import { clone, isObj, jsonPatch, mergePatch, type Json, type Obj } from "./patch.ts";
 import { alreadyExists, ApiError, invalid, notFound, type ResourceInfo } from "./resources.ts";
 import { meta, str, type Store } from "./store.ts";
@@ -13,6 +14,8 @@ export interface Ctx {
   readonly resource: ResourceInfo;
   readonly namespace: string;
   readonly query: URLSearchParams;
+  /** Who writes (?fieldManager, else the User-Agent's product): the owner of what a non-apply write changes. */
+  readonly manager: string;
 }
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -62,13 +65,16 @@ function checkTypeMeta(ctx: Ctx, obj: Obj): void {
 }
 
 const dryRun = (ctx: Ctx): boolean => ctx.query.get("dryRun") === "All";
+const groupVersion = (r: ResourceInfo): string => (r.group ? `${r.group}/${r.version}` : r.version);
 
-export function create(ctx: Ctx, body: Json): { code: number; body: Obj } {
+/** `applied`: the managedFields of a server-side apply that creates; a plain create is its creator's Update. */
+export function create(ctx: Ctx, body: Json, applied?: Json): { code: number; body: Obj } {
   if (!isObj(body)) throw new ApiError(400, "BadRequest", "the body must be an object");
   checkTypeMeta(ctx, body);
   const m = meta(body);
   if (!str(m.name) && str(m.generateName)) m.name = `${str(m.generateName)}${(++generated).toString(36).padStart(5, "x")}`;
   check(ctx, body, str(m.name));
+  m.managedFields = applied ?? updateOwned(undefined, body, { manager: ctx.manager, apiVersion: groupVersion(ctx.resource) });
   if (dryRun(ctx)) {
     if (ctx.store.get(ctx.resource, ctx.namespace, str(m.name))) throw alreadyExists(ctx.resource, str(m.name));
     return { code: 201, body: clone(body) };
@@ -86,12 +92,16 @@ function applyScope(ctx: Ctx, prev: Obj, next: Obj, sub: string | undefined): Ob
   return out;
 }
 
-function write(ctx: Ctx, name: string, prev: Obj, next: Obj, sub: string | undefined): Obj {
+/** `applied`: the managedFields a server-side apply computed; any other write to the object takes what it changed. */
+function write(ctx: Ctx, name: string, prev: Obj, next: Obj, sub: string | undefined, applied?: Json): Obj {
   const rv = meta(next).resourceVersion;
   if (typeof rv === "string" && rv !== "" && rv !== meta(prev).resourceVersion) {
     throw new ApiError(409, "Conflict", `Operation cannot be fulfilled on ${ctx.resource.plural}${ctx.resource.group ? "." + ctx.resource.group : ""} "${name}": the object has been modified; please apply your changes to the latest version and try again`, { name, group: ctx.resource.group, kind: ctx.resource.plural });
   }
   const scoped = applyScope(ctx, prev, next, sub);
+  // Status writes leave ownership as it was (the fake tracks no status fields).
+  const managed = sub === "status" ? (meta(prev).managedFields ?? null) : (applied ?? updateOwned(prev, scoped, { manager: ctx.manager, apiVersion: groupVersion(ctx.resource) }));
+  scoped.metadata = { ...meta(scoped), managedFields: managed };
   if (str(meta(scoped).name) && str(meta(scoped).name) !== name) {
     throw new ApiError(400, "BadRequest", `the name of the object (${str(meta(scoped).name)}) does not match the name on the URL (${name})`);
   }
@@ -126,13 +136,15 @@ export function patch(ctx: Ctx, name: string, body: Json, contentType: string, s
       throw new ApiError(400, "BadRequest", "apply patches must carry apiVersion and kind");
     }
     checkTypeMeta(ctx, body);
-    const managed = [{ manager, operation: "Apply", apiVersion: str(body.apiVersion), time: new Date().toISOString(), fieldsType: "FieldsV1" }];
-    const withManager: Obj = { ...body, metadata: { ...meta(body), name, managedFields: managed } };
+    const force = ctx.query.get("force") === "true";
+    const config: Obj = { ...body, metadata: { ...meta(body), name } };
     // Server-side apply creates the object when it does not exist yet.
-    if (!prev) return create(ctx, withManager);
-    const merged = mergePatch(prev, withManager);
-    if (!isObj(merged)) throw new ApiError(400, "BadRequest", "apply result is not an object");
-    return { code: 200, body: write(ctx, name, prev, { ...merged, metadata: { ...meta(merged), resourceVersion: meta(prev).resourceVersion ?? null } }, sub) };
+    if (!prev) {
+      const created = applyOwned(undefined, config, { manager, force, apiVersion: str(body.apiVersion) });
+      return create({ ...ctx, manager }, created, meta(created).managedFields);
+    }
+    const merged = applyOwned(prev, config, { manager, force, apiVersion: str(body.apiVersion) });
+    return { code: 200, body: write(ctx, name, prev, { ...merged, metadata: { ...meta(merged), resourceVersion: meta(prev).resourceVersion ?? null } }, sub, meta(merged).managedFields) };
   }
   if (!prev) throw notFound(ctx.resource, name);
   let next: Json;

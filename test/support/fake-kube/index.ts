@@ -19,7 +19,8 @@
  * resourceVersion, or the current state as ADDED without one; 410 Expired after compact()); PUT/PATCH of the object and
  * its `/status` subresource (each keeps the other's fields); optimistic concurrency (409 Conflict on a stale
  * resourceVersion); merge-patch, JSON patch, strategic merge (as merge); server-side apply (`application/apply-patch+yaml`
- * with `fieldManager`: creates when absent, 422 without fieldManager); DELETE with `propagationPolicy`
+ * with `fieldManager`: creates when absent, 422 without fieldManager, field ownership in managedFields, 409 on a
+ * conflict without `force`; fields.ts); DELETE with `propagationPolicy`
  * Background/Foreground/Orphan cascading through ownerReferences; `pods/<name>/log` with `container`, `tailLines`,
  * `follow=true` (streams until the pod is Succeeded/Failed/deleted or endLog()); bearer-token check when `token` is set.
  */
@@ -145,7 +146,9 @@ export async function startFakeKube(opts: FakeKubeOptions = {}): Promise<FakeKub
           : method === "GET" ? (isWatch ? "watch" : "list") : method === "DELETE" ? "deletecollection" : VERBS[method] ?? method.toLowerCase();
         recorded = { ...rec, verb, group: r.group, resource: route.sub ? `${r.plural}/${route.sub}` : r.plural, namespace: ns };
         if (r.namespaced && route.name && ns === undefined) throw new ApiError(404, "NotFound", "the server could not find the requested resource");
-        const ctx: Ctx = { store, validate: opts.validate, resource: r, namespace: ns ?? "", query: url.searchParams };
+        // A write's field manager: ?fieldManager, else the User-Agent's product, as the API server derives it.
+        const manager = url.searchParams.get("fieldManager") || String(req.headers["user-agent"] ?? "").split("/")[0] || "unknown";
+        const ctx: Ctx = { store, validate: opts.validate, resource: r, namespace: ns ?? "", query: url.searchParams, manager };
         const body = chunks.length ? parseBody(Buffer.concat(chunks).toString("utf8"), rec.contentType) : null;
         if (!route.name) {
           if (method === "GET" && isWatch) {

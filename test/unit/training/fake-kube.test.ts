@@ -132,6 +132,48 @@ describe("fake-kube", () => {
     expect((second.body.metadata as { managedFields: { manager: string }[] }).managedFields[0]?.manager).toBe("flywheel");
   });
 
+  it("server-side apply owns fields: an omitted field goes, another manager's field stays, a changed one conflicts unless forced", async () => {
+    const path = "/api/v1/namespaces/default/configmaps/owned";
+    const apply = (data: Record<string, string>, annotations: Record<string, string>, query = "fieldManager=flywheel") =>
+      raw("PATCH", `${path}?${query}`, { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "owned", annotations }, data }, "application/apply-patch+yaml");
+    expect((await apply({ a: "1", b: "2" }, { "x/candidate": "v2", "x/keep": "k" })).status).toBe(201);
+    // Someone else edits (a merge patch by another manager): it changes b and adds c, which it then owns.
+    const edit = await raw("PATCH", `${path}?fieldManager=kubectl-edit`, { data: { b: "20", c: "3" } }, "application/merge-patch+json");
+    expect(edit.status).toBe(200);
+    const managers = (o: Record<string, unknown>) => ((o.metadata as { managedFields: { manager: string; operation: string; fieldsV1: unknown }[] }).managedFields);
+    expect(managers(edit.body).map((m) => [m.manager, m.operation])).toEqual([["flywheel", "Apply"], ["kubectl-edit", "Update"]]);
+    expect(managers(edit.body)[1]?.fieldsV1).toEqual({ "f:data": { "f:b": {}, "f:c": {} } });
+
+    // Applying again without a (its own, unshared) and without the candidate annotation removes both; b and c, now
+    // another manager's, stay although this apply does not name them.
+    const second = await apply({}, { "x/keep": "k" });
+    expect(second.status).toBe(200);
+    expect(second.body.data).toEqual({ b: "20", c: "3" });
+    expect((second.body.metadata as { annotations: unknown }).annotations).toEqual({ "x/keep": "k" });
+
+    // Setting c to another value conflicts with its owner: the API server's 409 names the manager and the field.
+    const conflict = await apply({ c: "30" }, { "x/keep": "k" });
+    expect(conflict).toMatchObject({
+      status: 409,
+      body: {
+        kind: "Status", status: "Failure", reason: "Conflict", code: 409,
+        message: 'Apply failed with 1 conflict: conflict with "kubectl-edit" using v1: .data.c',
+        details: { causes: [{ reason: "FieldManagerConflict", message: 'conflict with "kubectl-edit" using v1', field: ".data.c" }] },
+      },
+    });
+    const two = await apply({ b: "2", c: "30" }, { "x/keep": "k" });
+    expect(two.body.message).toBe('Apply failed with 2 conflicts: conflicts with "kubectl-edit" using v1:\n- .data.b\n- .data.c');
+    // The same value is no conflict: the field is shared, and stays while either manager still names it.
+    expect((await apply({ c: "3" }, { "x/keep": "k" })).status).toBe(200);
+    expect((await apply({}, { "x/keep": "k" })).body.data).toEqual({ b: "20", c: "3" });
+    // Forced, the field changes hands: the next apply without it removes it.
+    const forced = await apply({ c: "30" }, { "x/keep": "k" }, "fieldManager=flywheel&force=true");
+    expect(forced.status).toBe(200);
+    expect(forced.body.data).toEqual({ b: "20", c: "30" });
+    expect(managers(forced.body).find((m) => m.manager === "kubectl-edit")?.fieldsV1).toEqual({ "f:data": { "f:b": {} } });
+    expect((await apply({}, { "x/keep": "k" })).body.data).toEqual({ b: "20" });
+  });
+
   it.each([
     ["Background", false],
     ["Foreground", true],
