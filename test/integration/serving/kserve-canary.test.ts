@@ -20,7 +20,7 @@ import { startPrometheus, testRules, type Server } from "../../e2e/drift/servers
 import { crdErrors } from "../../support/crds.ts";
 import { crdValidator, startFakeKube, type FakeKube } from "../../support/fake-kube/index.ts";
 import { until } from "../../support/platform.ts";
-import { propagateRollout, routeTraffic, type Rollout } from "../../support/topology/kubelet/serving/kserve-rollout.ts";
+import { propagateRollout, routeTraffic, tagRoutingOf, type Rollout } from "../../support/topology/kubelet/serving/kserve-rollout.ts";
 import { FakeRegistry } from "./fake-registry.ts";
 
 const NS = "ml";
@@ -76,10 +76,11 @@ function reconcile(k: FakeKube): void {
   }
   if (!created) return;
   // KServe reconciles again on its own status write: repeat until the rolled-out revisions settle.
-  let traffic = routeTraffic(pct, rollout, created) ?? [];
+  const tagRouting = tagRoutingOf(meta.annotations);
+  let traffic = routeTraffic(pct, rollout, created, tagRouting) ?? [];
   for (let next = propagateRollout(rollout, traffic, created, created); next.latestRolledoutRevision !== rollout.latestRolledoutRevision || next.previousRolledoutRevision !== rollout.previousRolledoutRevision; next = propagateRollout(rollout, traffic, created, created)) {
     rollout = next;
-    traffic = routeTraffic(pct, rollout, created) ?? [];
+    traffic = routeTraffic(pct, rollout, created, tagRouting) ?? [];
   }
   const status = {
     observedGeneration: generation,
@@ -276,7 +277,8 @@ describe("KServe canary (canaryTrafficPercent) decided on queue-proxy numbers pe
     expect(rec(rec(isvc().spec).predictor).canaryTrafficPercent).toBe(30);
     expect(await backend.canary.revisions("iris")).toEqual({ stable: { revision: "iris-predictor-00005", version: "1" }, candidate: { revision: "iris-predictor-00006", version: "2" } });
     expect(rec(rec(rec(isvc().status).components).predictor).traffic).toEqual([
-      { revisionName: "iris-predictor-00006", percent: 30, latestRevision: true, tag: "latest" },
+      // KServe tags the latest target only with the enable-tag-routing annotation, which Flywheel does not set.
+      { revisionName: "iris-predictor-00006", percent: 30, latestRevision: true },
       { revisionName: "iris-predictor-00005", percent: 70, latestRevision: false, tag: "prev" },
     ]);
   }, 90_000);

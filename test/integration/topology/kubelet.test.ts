@@ -319,7 +319,9 @@ describe("process kubelet: serving (KServe InferenceService, Seldon Model)", () 
     expect(versions.filter((v) => v === "5").length).toBe(added("iris-predictor-00002"));
     expect(versions.filter((v) => v === "4").length).toBe(added("iris-predictor-00001"));
     const st = kube.get({ apiVersion: "serving.kserve.io/v1beta1", kind: "InferenceService", namespace: NS, name: "iris" })?.status;
-    expect(st).toMatchObject({ components: { predictor: { latestRolledoutRevision: "iris-predictor-00001", traffic: [{ tag: "latest", percent: 30 }, { tag: "prev", percent: 70 }] } } });
+    expect(st).toMatchObject({ components: { predictor: { latestRolledoutRevision: "iris-predictor-00001", traffic: [{ latestRevision: true, percent: 30 }, { tag: "prev", percent: 70 }] } } });
+    // Untagged: KServe tags the latest target "latest" only with the enable-tag-routing annotation ("prev" always).
+    expect((st as { components: { predictor: { traffic: { tag?: string }[] } } }).components.predictor.traffic.map((t) => t.tag)).toEqual([undefined, "prev"]);
     // KServe moves previousRolledoutRevision only when a revision takes 100%: only one has so far.
     expect(JSON.stringify(st)).not.toContain("previousRolledoutRevision");
     // Promote: remove the field with a merge patch, as the backend's promotion does.

@@ -20,17 +20,23 @@ export interface Rollout {
 /**
  * The route for a spec's canaryTrafficPercent: split latest/prev only once a revision was rolled out, else all on the
  * latest ready revision (blue-green). Undefined while no revision is ready (Knative's route is not ready then).
- * The latest target is tagged "latest" here as with KServe's enable-tag-routing annotation; "prev" is always tagged.
+ * The latest target is tagged "latest" only with the serving.kserve.io/enable-tag-routing: "true" annotation
+ * (`tagRouting`); "prev" is always tagged.
  */
-export function routeTraffic(canaryTrafficPercent: number | undefined, rollout: Rollout, latestReady: string | undefined): TrafficStatus[] | undefined {
+export function routeTraffic(canaryTrafficPercent: number | undefined, rollout: Rollout, latestReady: string | undefined, tagRouting = false): TrafficStatus[] | undefined {
   if (!latestReady) return undefined;
   const rolled = rollout.latestRolledoutRevision;
-  if (canaryTrafficPercent === undefined || !rolled) return [{ revisionName: latestReady, percent: 100, latestRevision: true }];
-  const latest: TrafficStatus = { revisionName: latestReady, percent: canaryTrafficPercent, latestRevision: true, tag: "latest" };
+  const tag = tagRouting ? { tag: "latest" } : {};
+  if (canaryTrafficPercent === undefined || !rolled) return [{ revisionName: latestReady, percent: 100, latestRevision: true, ...tag }];
+  const latest: TrafficStatus = { revisionName: latestReady, percent: canaryTrafficPercent, latestRevision: true, ...tag };
   return canaryTrafficPercent < 100 ? [latest, { revisionName: rolled, percent: 100 - canaryTrafficPercent, latestRevision: false, tag: "prev" }] : [latest];
 }
 
 /** PropagateStatus: which revisions count as rolled out after the route reports `traffic`. */
+/** Whether an InferenceService asks KServe to tag its latest revision's route (serving.kserve.io/enable-tag-routing). */
+export const tagRoutingOf = (annotations: unknown): boolean =>
+  typeof annotations === "object" && annotations !== null && (annotations as Record<string, unknown>)["serving.kserve.io/enable-tag-routing"] === "true";
+
 export function propagateRollout(prev: Rollout, traffic: readonly TrafficStatus[], latestReady: string | undefined, latestCreated: string): Rollout {
   let out: Rollout = prev;
   const perRevision = new Map<string, number>();

@@ -7,7 +7,7 @@ import path from "node:path";
 import type { Informer } from "../informer.ts";
 import { KINDS, metaOf, nameOf, now, num, objAt, str, type KubeHttp, type Obj } from "../kube-http.ts";
 import { Front, startRuntime, weighted, type Backend, type RuntimeProcess } from "./front.ts";
-import { propagateRollout, routeTraffic, type Rollout, type TrafficStatus } from "./kserve-rollout.ts";
+import { propagateRollout, routeTraffic, tagRoutingOf, type Rollout, type TrafficStatus } from "./kserve-rollout.ts";
 import { QueueProxy } from "./queue-proxy.ts";
 import { initializeStorage, type StorageOptions } from "./storage.ts";
 
@@ -84,7 +84,7 @@ export class KServeController {
     if (latest.failure) return this.#write(isvc, st, latest, "failed");
     const canary = typeof canaryTrafficPercent === "number" ? canaryTrafficPercent : undefined;
     const latestReady = st.revisions.filter((r) => r.runtime).at(-1);
-    const route = routeTraffic(canary, st.rollout, latestReady?.name);
+    const route = routeTraffic(canary, st.rollout, latestReady?.name, tagRoutingOf(metaOf(isvc).annotations));
     if (route) {
       st.route = route;
       st.rollout = propagateRollout(st.rollout, route, latestReady?.name, latest.name);
