@@ -11,7 +11,12 @@ import { kserveCanary, revisionsOf } from "./canary.ts";
 
 export const KSERVE_ISVC_API = "serving.kserve.io/v1beta1";
 export const KSERVE_GRAPH_API = "serving.kserve.io/v1alpha1";
-/** The env var that tells an MLServer-compatible runtime the registry version it serves. */
+/**
+ * The env var that tells an MLServer-compatible runtime the registry version it serves. MLServer reads it into
+ * ModelParameters.version (settings.py, env prefix MLSERVER_MODEL_) when the model comes from the environment, as
+ * KServe's runtime loads it: no model-settings.json in the repository (repository.py); the V2 answers' model_version
+ * is that version (model.py).
+ */
 export const MODEL_VERSION_ENV = "MLSERVER_MODEL_VERSION";
 
 export interface KServeBackendOptions extends ClusterBackendOptions {
