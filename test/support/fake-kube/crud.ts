@@ -141,7 +141,7 @@ export function patch(ctx: Ctx, name: string, body: Json, contentType: string, s
     // Server-side apply creates the object when it does not exist yet.
     if (!prev) {
       const created = applyOwned(undefined, config, { manager, force, apiVersion: str(body.apiVersion) });
-      return create({ ...ctx, manager }, created, meta(created).managedFields);
+      return create(ctx, created, meta(created).managedFields);
     }
     const merged = applyOwned(prev, config, { manager, force, apiVersion: str(body.apiVersion) });
     return { code: 200, body: write(ctx, name, prev, { ...merged, metadata: { ...meta(merged), resourceVersion: meta(prev).resourceVersion ?? null } }, sub, meta(merged).managedFields) };

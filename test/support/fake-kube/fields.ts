@@ -146,28 +146,29 @@ export function applyOwned(prev: Obj | undefined, config: Obj, o: { manager: str
   const others = entries.filter((e) => e !== mine);
   const wanted = pathsOf(config);
 
-  // A field another manager owns conflicts when this apply would change its value.
-  const applied = mergeInto(prev, config);
-  const conflicts: { entry: Entry; path: Path }[] = [];
-  for (const e of others) {
-    for (const owned of e.fields) {
-      if (wanted.some((p) => overlaps(owned, p)) && !same(valueAt(prev, owned), valueAt(applied, owned))) conflicts.push({ entry: e, path: owned });
-    }
-  }
-  if (conflicts.length && !o.force) throw conflictError(conflicts);
-  // Forced: the fields change hands.
-  for (const c of conflicts) c.entry.fields = c.entry.fields.filter((f) => !overlaps(f, c.path));
-
+  // Fields this applier owned and no longer names go, unless another manager owns them too.
   const next: Obj = prev ? clone(prev) : {};
   for (const p of mine?.fields ?? []) {
     const stillWanted = wanted.some((w) => overlaps(w, p));
     const ownedElsewhere = others.some((e) => e.fields.some((f) => overlaps(f, p)));
     if (!stillWanted && !ownedElsewhere) removeAt(next, p);
   }
-  const out = mergeInto(next, config);
+  mergeConfig(next, config);
+
+  // A field another manager owns conflicts when this apply changes its value (removals above never touch those).
+  const conflicts: { entry: Entry; path: Path }[] = [];
+  for (const e of others) {
+    for (const owned of e.fields) {
+      if (wanted.some((p) => overlaps(owned, p)) && !same(valueAt(prev, owned), valueAt(next, owned))) conflicts.push({ entry: e, path: owned });
+    }
+  }
+  if (conflicts.length && !o.force) throw conflictError(conflicts);
+  // Forced: the fields change hands.
+  for (const c of conflicts) c.entry.fields = c.entry.fields.filter((f) => !overlaps(f, c.path));
+
   const entry: Entry = { manager: o.manager, operation: "Apply", apiVersion: o.apiVersion, time: now(), fields: wanted };
-  out.metadata = { ...(isObj(out.metadata) ? out.metadata : {}), managedFields: writeEntries([...others, entry]) };
-  return out;
+  next.metadata = { ...(isObj(next.metadata) ? next.metadata : {}), managedFields: writeEntries([...others, entry]) };
+  return next;
 }
 
 /** The managedFields after a non-apply write by `manager`: the fields it changed are its own and no one else's. */
@@ -186,13 +187,12 @@ export function updateOwned(prev: Obj | undefined, next: Obj, o: { manager: stri
   return writeEntries(entries);
 }
 
-/** The apply merge: the config's values win, nested objects merge, lists are replaced whole. */
-function mergeInto(target: Obj | undefined, config: Obj): Obj {
-  const out: Obj = target ? clone(target) : {};
+/** The apply merge, into `out`: the config's values win, nested objects merge, lists are replaced whole. */
+function mergeConfig(out: Obj, config: Obj): void {
   for (const [k, v] of Object.entries(config)) {
     if (v === null) continue;
     const cur = out[k];
-    out[k] = isObj(v) && isObj(cur) ? mergeInto(cur, v) : clone(v);
+    if (isObj(v) && isObj(cur)) mergeConfig(cur, v);
+    else out[k] = clone(v);
   }
-  return out;
 }
