@@ -1,5 +1,6 @@
 // Canary state and decision: the new version runs as an experiment candidate at N%; after M requests to it or T
-// minutes, its error rate and p95 latency are compared with the stable version's to promote or roll back.
+// minutes, its error rate and latency (the highest quantile the request counts support) are compared with the stable
+// version's to promote or roll back.
 import type { RolloutPolicy } from "../../platform/policies/rollout.ts";
 import type { CandidateStats } from "../../platform/serving/local/experiment.ts";
 import type { ServingBackendName } from "../../platform/specs/deployment.ts";
@@ -47,6 +48,22 @@ export type CanaryDecision =
 
 const pct = (v: number): string => `${(v * 100).toFixed(2)}%`;
 
+/**
+ * Requests that must lie above a quantile, on both sides, before latency is judged on it. The p99 of 30 requests is
+ * their slowest one, so one GC pause or cold cache would roll a healthy candidate back (and with histogram buckets it is
+ * interpolated inside whichever bucket that one request fell in). 5 keeps the quantile's estimate on several requests:
+ * p99 from 500 requests per side, p95 from 100, else p50.
+ */
+export const TAIL_REQUESTS = 5;
+
+/** The highest of p99 (when the source has it for both sides), p95 and p50 that both sides' request counts support. */
+export function latencyQuantile(cand: CandidateStats, base: CandidateStats): { readonly q: "p99" | "p95" | "p50"; readonly candMs: number; readonly baseMs: number } {
+  const n = Math.min(cand.requests, base.requests);
+  if (cand.p99Ms !== undefined && base.p99Ms !== undefined && n >= TAIL_REQUESTS * 100) return { q: "p99", candMs: cand.p99Ms, baseMs: base.p99Ms };
+  if (n >= TAIL_REQUESTS * 20) return { q: "p95", candMs: cand.p95Ms, baseMs: base.p95Ms };
+  return { q: "p50", candMs: cand.p50Ms, baseMs: base.p50Ms };
+}
+
 /** Decide once the candidate has had decideAfterRequests requests or decideAfterMinutes have passed. */
 export function decide(rec: CanaryRecord, stats: Readonly<Record<string, CandidateStats>> | undefined, now: number, source = "in-process"): CanaryDecision {
   const p = rec.policy;
@@ -65,8 +82,7 @@ export function decide(rec: CanaryRecord, stats: Readonly<Record<string, Candida
   };
   const candRate = cand.requests ? cand.errors / cand.requests : 0;
   const baseRate = base.requests ? base.errors / base.requests : 0;
-  // p99 when the source has it for both (Prometheus histograms), else the in-process p95.
-  const [q, candMs, baseMs] = cand.p99Ms !== undefined && base.p99Ms !== undefined ? ["p99", cand.p99Ms, base.p99Ms] : ["p95", cand.p95Ms, base.p95Ms];
+  const { q, candMs, baseMs } = latencyQuantile(cand, base);
   const summary = `after ${cand.requests} canary requests (${source}): success rate ${pct(1 - candRate)} vs ${pct(1 - baseRate)}, ${q} ${candMs.toFixed(1)} ms vs ${baseMs.toFixed(1)} ms`;
   if (cand.requests === 0) return { decision: "rollback", reason: `no traffic reached v${rec.candidate.version} in ${p.decideAfterMinutes} min`, evidence };
   if (candRate - baseRate > p.maxErrorRateIncrease) {

@@ -12,7 +12,10 @@ export const RolloutPolicySchema = z
     decideAfterMinutes: z.number().min(0.01).default(30),
     /** Roll back when the canary's error rate exceeds the baseline's by more than this (absolute). */
     maxErrorRateIncrease: z.number().min(0).max(1).default(0.01),
-    /** Roll back when the canary's p95 latency exceeds the baseline's by more than this factor. */
+    /**
+     * Roll back when the canary's latency exceeds the baseline's by more than this factor: p99 once both sides have
+     * 500 requests, p95 from 100, else p50 (functions/deploy-model/canary.ts, latencyQuantile).
+     */
     maxLatencyRatio: z.number().min(1).default(1.5),
   })
   .strict();

@@ -12,7 +12,7 @@ export interface CandidateStats {
   readonly errors: number;
   readonly p50Ms: number;
   readonly p95Ms: number;
-  /** When the source has it (Prometheus histograms); canary decisions then judge latency on p99. */
+  /** When the source has it; canary decisions judge latency on it once both sides have 500 requests. */
   readonly p99Ms?: number | undefined;
 }
 

@@ -148,7 +148,8 @@ describe("canary decisions from real Prometheus (local backend)", () => {
     expect(ev.candidate.requests).toBeGreaterThanOrEqual(DECIDE_AFTER);
     expect(ev.candidate.p99Ms).toBeGreaterThan(0);
     expect(ev.stable.p99Ms).toBeGreaterThan(0);
-    expect(String(decided.data.message)).toMatch(/\(prometheus\): success rate 100\.00% vs 100\.00%, p99 /);
+    // About 30 requests per side: latency is judged on their median, where one slow request cannot decide.
+    expect(String(decided.data.message)).toMatch(/\(prometheus\): success rate 100\.00% vs 100\.00%, p50 [\d.]+ ms vs [\d.]+ ms$/);
     // The name serves v2 alone now.
     const served = await platform().api.request<{ version?: string }>("POST", "/infer/iris", SAMPLE_FLOWER);
     expect(served.version).toBe("2");
@@ -167,7 +168,7 @@ describe("canary decisions from real Prometheus (local backend)", () => {
     expect(ev.candidate.errors).toBeGreaterThan(0);
     expect(ev.candidate.errors).toBe(ev.candidate.requests);
     expect(ev.stable).toMatchObject({ deployment: "iris-v2", version: "2", errors: 0 });
-    expect(String(decided.data.message)).toMatch(/^error rate increase .* \(prometheus\): success rate 0\.00% vs 100\.00%, p99 /);
+    expect(String(decided.data.message)).toMatch(/^error rate increase .* \(prometheus\): success rate 0\.00% vs 100\.00%, p50 /);
     // Back on v2 only: every request answers again.
     for (let i = 0; i < 5; i++) {
       expect((await platform().api.raw("POST", "/infer/iris", JSON.stringify(SAMPLE_FLOWER), { "content-type": "application/json" })).status).toBe(200);
