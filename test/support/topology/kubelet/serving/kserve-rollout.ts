@@ -32,11 +32,11 @@ export function routeTraffic(canaryTrafficPercent: number | undefined, rollout: 
   return canaryTrafficPercent < 100 ? [latest, { revisionName: rolled, percent: 100 - canaryTrafficPercent, latestRevision: false, tag: "prev" }] : [latest];
 }
 
-/** PropagateStatus: which revisions count as rolled out after the route reports `traffic`. */
 /** Whether an InferenceService asks KServe to tag its latest revision's route (serving.kserve.io/enable-tag-routing). */
 export const tagRoutingOf = (annotations: unknown): boolean =>
   typeof annotations === "object" && annotations !== null && (annotations as Record<string, unknown>)["serving.kserve.io/enable-tag-routing"] === "true";
 
+/** PropagateStatus: which revisions count as rolled out after the route reports `traffic`. */
 export function propagateRollout(prev: Rollout, traffic: readonly TrafficStatus[], latestReady: string | undefined, latestCreated: string): Rollout {
   let out: Rollout = prev;
   const perRevision = new Map<string, number>();
